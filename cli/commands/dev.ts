@@ -1,0 +1,72 @@
+import { loadConfig } from "../../shared/config.ts";
+import { makeClients } from "../../shared/clients.ts";
+import { startEmbedded, type Embedded } from "../../shared/embedded.ts";
+import { ensureResources } from "../../shared/resources.ts";
+import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
+import type { Command } from "../command.ts";
+import { startPipeline } from "../pipeline.ts";
+import { bold, dim } from "../output.ts";
+
+const command: Command = {
+  summary: "Run everything on this machine: embedded S3+SQS emulator, functions and one runner.",
+  usage: "[--data-dir DIR] [--port N] [--no-runner] [--endpoint URL]",
+  options: {
+    "data-dir": { type: "string", default: ".reelpress-data" },
+    port: { type: "string", default: "4566" },
+    host: { type: "string", default: "127.0.0.1" },
+    "no-runner": { type: "boolean" },
+  },
+  examples: [
+    "reelpress dev",
+    "reelpress dev --data-dir /srv/reelpress --port 9000",
+    "AWS_ENDPOINT_URL_S3=http://localhost:9000 AWS_ENDPOINT_URL_SQS=http://localhost:4566 reelpress dev   # MinIO + LocalStack",
+  ],
+  async run(values) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, not '${values.port}'.`);
+    const env = process.env;
+    const external = Boolean(values.endpoint ?? (env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3));
+    let embedded: Embedded | undefined;
+    if (!external) {
+      try {
+        embedded = await startEmbedded({ dataDir: String(values["data-dir"]), port, host: String(values.host) });
+      } catch (err) {
+        const msg = errorMessage(err);
+        if (msg.includes("EADDRINUSE")) throw new UserError(`Port ${port} is in use; pick another with --port.`);
+        throw err;
+      }
+    }
+    const config = loadConfig(env, {
+      bucket: values.bucket as string | undefined,
+      endpoint: embedded?.endpoint ?? (values.endpoint as string | undefined),
+      region: values.region as string | undefined,
+    });
+    const clients = makeClients(config);
+    await ensureResources(clients);
+    const pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
+    const endpoint = embedded?.endpoint ?? config.s3Endpoint ?? config.endpoint;
+    console.log(
+      [
+        `${bold("reelpress dev")} is up${embedded ? ` (embedded emulator, data in ${values["data-dir"]})` : ""}.`,
+        `  endpoint  ${endpoint}`,
+        `  bucket    ${config.bucket}`,
+        `  queues    ${Object.values(config.queues).join(", ")}`,
+        "",
+        "Upload a video from another terminal:",
+        `  npx reelpress upload ./video.mkv${embedded ? ` --endpoint ${endpoint}` : ""}`,
+        `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url ${endpoint} s3 cp ./video.mkv s3://${config.bucket}/`,
+        dim("Ctrl+C stops it; uploaded objects and queued messages are kept for the next start."),
+      ].join("\n"),
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    console.log("Stopping…");
+    await pipeline.stop();
+    await embedded?.stop();
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,29 @@
+// Terminal conventions: colour only on a TTY without NO_COLOR; JSON lines when not a TTY.
+const colorOn = () => process.stdout.isTTY === true && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
+
+const wrap = (code: number) => (s: string) => (colorOn() ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const green = wrap(32);
+export const red = wrap(31);
+export const yellow = wrap(33);
+export const dim = wrap(2);
+export const bold = wrap(1);
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A log line: human text on a TTY, one JSON object per line otherwise (for journald and friends). */
+export function logEvent(event: string, fields: Record<string, unknown> = {}, text?: string): void {
+  if (process.stderr.isTTY) {
+    process.stderr.write(`${text ?? `${event} ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`}\n`);
+  } else {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+  }
+}

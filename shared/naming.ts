@@ -1,0 +1,86 @@
+// Key rules: which keys are library videos, and where outputs, skips, backups and records go.
+import path from "node:path/posix";
+
+export const VIDEO_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg"] as const;
+export const SYSTEM_PREFIX = ".reelpress/";
+export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
+export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
+export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
+
+/** Lower-case extension without the dot, or "" when there is none. */
+export function extensionOf(key: string): string {
+  const ext = path.extname(key);
+  return ext ? ext.slice(1).toLowerCase() : "";
+}
+
+export function isVideoKey(key: string): boolean {
+  return (VIDEO_EXTENSIONS as readonly string[]).includes(extensionOf(key));
+}
+
+/** Normalises a prefix so that it ends with one "/" (or is empty). */
+export function normalizePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, "").replace(/\/+$/, "");
+  return trimmed ? `${trimmed}/` : "";
+}
+
+/** Keys reelpress wrote for itself, or backups: never library input. */
+export function isSystemKey(key: string, backupPrefix: string): boolean {
+  const backup = normalizePrefix(backupPrefix);
+  return key.startsWith(SYSTEM_PREFIX) || (backup !== "" && key.startsWith(backup));
+}
+
+function stem(key: string): string {
+  return key.slice(0, key.length - path.extname(key).length);
+}
+
+export function isSkipKey(key: string): boolean {
+  return /_skip$/i.test(path.basename(stem(key)));
+}
+
+/** A v2 output renamed by `migrate`: re-encoded to H.264 unless it already carries the v4 tag. */
+export function isLegacyCompressedKey(key: string): boolean {
+  return /_compressed$/i.test(path.basename(stem(key)));
+}
+
+/** `dir/a.avi` → `dir/a.mp4`: compressed output keeps its base name. */
+export function outputKeyFor(key: string): string {
+  return `${stem(key)}.mp4`;
+}
+
+/** `dir/a.mp4` → `dir/a_skip.mp4`, extension kept as it was. */
+export function skipKeyFor(key: string): string {
+  return `${stem(key)}_skip${path.extname(key)}`;
+}
+
+/** `dir/a.mkv` → `dir/a_compressed.mkv`, for v2 outputs found by `migrate`. */
+export function legacyCompressedKeyFor(key: string): string {
+  return `${stem(key)}_compressed${path.extname(key)}`;
+}
+
+export function backupKeyFor(key: string, backupPrefix: string): string {
+  return `${normalizePrefix(backupPrefix)}${key}`;
+}
+
+export function manifestKeyFor(key: string): string {
+  return `${MANIFEST_PREFIX}${key}.json`;
+}
+
+export function keyFromManifestKey(manifestKey: string): string | undefined {
+  if (!manifestKey.startsWith(MANIFEST_PREFIX) || !manifestKey.endsWith(".json")) return undefined;
+  return manifestKey.slice(MANIFEST_PREFIX.length, -".json".length);
+}
+
+/** S3 event keys are URL-encoded with "+" for space. */
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, " "));
+}
+
+export type KeyKind = "video" | "skipped" | "system" | "unsupported";
+
+/** What a key is, from its name alone (state from tags needs the object itself). */
+export function keyKind(key: string, backupPrefix: string): KeyKind {
+  if (isSystemKey(key, backupPrefix)) return "system";
+  if (!isVideoKey(key)) return "unsupported";
+  if (isSkipKey(key)) return "skipped";
+  return "video";
+}

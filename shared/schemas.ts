@@ -1,0 +1,169 @@
+// One schema per message or record, used by producer and consumer alike.
+import { z } from "zod";
+
+/** One S3 event record as S3 (and MinIO) put it on a queue; keys arrive URL-encoded. */
+export const S3EventRecord = z.object({
+  eventSource: z.string().optional(),
+  eventName: z.string(),
+  eventTime: z.string().optional(),
+  s3: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({
+      key: z.string(),
+      size: z.number().optional(),
+      eTag: z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+  }),
+});
+export type S3EventRecord = z.infer<typeof S3EventRecord>;
+
+/** The body of an ingest-queue message: S3's notification, or its one-off test event. */
+export const S3EventMessage = z.union([
+  z.object({ Records: z.array(S3EventRecord) }),
+  z.object({ Event: z.literal("s3:TestEvent") }).loose(),
+]);
+export type S3EventMessage = z.infer<typeof S3EventMessage>;
+
+/** A 64-bit perceptual hash of one frame, at a time in seconds; dark or flat frames are never evidence. */
+export const FrameFingerprint = z.object({
+  t: z.number().nonnegative(),
+  hash: z.string().regex(/^[0-9a-f]{16}$/),
+  dark: z.boolean(),
+});
+export type FrameFingerprint = z.infer<typeof FrameFingerprint>;
+
+export const VideoStreamInfo = z.object({
+  codec: z.string(),
+  width: z.number().int().nonnegative(),
+  height: z.number().int().nonnegative(),
+  pixFmt: z.string().optional(),
+  bitDepth: z.number().int().optional(),
+  fps: z.number().optional(),
+  rotation: z.number().optional(),
+  bitrate: z.number().optional(),
+});
+export type VideoStreamInfo = z.infer<typeof VideoStreamInfo>;
+
+/** What ffprobe told about an object; the decision table reads only this. */
+export const MediaInfo = z.object({
+  formatName: z.string(),
+  durationSec: z.number().nonnegative(),
+  bitrate: z.number().nonnegative().optional(),
+  video: VideoStreamInfo,
+  audio: z.array(z.object({ codec: z.string(), channels: z.number().optional() })),
+  subtitles: z.array(z.object({ codec: z.string() })),
+  tags: z.record(z.string(), z.string()),
+});
+export type MediaInfo = z.infer<typeof MediaInfo>;
+
+/** The object's full-object checksum as the store reports it (HeadObject with checksum mode). */
+export const ObjectChecksum = z.object({ algorithm: z.string(), type: z.string(), value: z.string() });
+export type ObjectChecksum = z.infer<typeof ObjectChecksum>;
+
+/** What identifies one version of one object. */
+export const ObjectRef = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+});
+export type ObjectRef = z.infer<typeof ObjectRef>;
+
+/** probe → strategy, on the plan queue. */
+export const ProbeResult = ObjectRef.extend({
+  media: MediaInfo,
+  fingerprints: z.array(FrameFingerprint),
+  checksum: ObjectChecksum.optional(),
+  dryRun: z.boolean().default(false),
+  probedAt: z.string(),
+});
+export type ProbeResult = z.infer<typeof ProbeResult>;
+
+export const Action = z.enum(["encode", "skip", "ignore"]);
+
+/** What the decision table says for one object, and why. */
+export const Decision = z.object({
+  action: Action,
+  downscale: z.boolean(),
+  /** Fraction the output must save, or 0 when any size is fine (compatibility encodes). */
+  mustSave: z.number().min(0).max(1),
+  reason: z.string(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+/** strategy → gpu-runner, on the encode queue. */
+export const EncodeJob = ObjectRef.extend({
+  jobId: z.string(),
+  outputKey: z.string(),
+  downscale: z.boolean(),
+  mustSave: z.number().min(0).max(1),
+  reason: z.string(),
+  durationSec: z.number().nonnegative(),
+  /** Source fingerprints: the runner samples its output at the same times and must match. */
+  fingerprints: z.array(FrameFingerprint),
+  plannedAt: z.string(),
+});
+export type EncodeJob = z.infer<typeof EncodeJob>;
+
+export const ManifestState = z.enum(["probed", "planned", "skipped", "encoding", "compressed", "failed", "ignored"]);
+export type ManifestState = z.infer<typeof ManifestState>;
+
+/** The hash manifest: one JSON record per library object, at .reelpress/manifest/<key>.json. */
+export const ManifestRecord = z.object({
+  key: z.string(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+  lastModified: z.string().optional(),
+  state: ManifestState,
+  reason: z.string().optional(),
+  error: z.string().optional(),
+  checksum: ObjectChecksum.optional(),
+  media: MediaInfo.optional(),
+  fingerprints: z.array(FrameFingerprint).optional(),
+  decision: Decision.optional(),
+  runner: z.object({ id: z.string(), heartbeatAt: z.string() }).optional(),
+  /** Set on the output's record: where it came from and what it saved. */
+  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string() }).optional(),
+  sha256: z.string().optional(),
+  partialHash: z.string().optional(),
+  montageKey: z.string().optional(),
+  savedBytes: z.number().optional(),
+  updatedAt: z.string(),
+});
+export type ManifestRecord = z.infer<typeof ManifestRecord>;
+
+const ReportEntry = z.object({ key: z.string(), uri: z.string(), size: z.number(), reason: z.string() });
+export const DedupGroup = z.object({
+  group_id: z.string(),
+  type: z.enum(["exact", "visual", "subset", "audio"]),
+  winner: ReportEntry.extend({ etag: z.string().optional() }),
+  losers: z.array(ReportEntry.extend({ etag: z.string().optional(), distance: z.number().optional() })),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type DedupGroup = z.infer<typeof DedupGroup>;
+
+export const DedupReport = z.object({
+  groups: z.array(DedupGroup),
+  summary: z
+    .object({
+      total_groups: z.number(),
+      total_losers: z.number(),
+      bytes_reclaimable: z.number(),
+      scan_time: z.string(),
+    })
+    .loose(),
+});
+export type DedupReport = z.infer<typeof DedupReport>;
+
+const CountBytes = z.object({ count: z.number().int().nonnegative(), bytes: z.number().nonnegative() });
+export const StatusSummary = z.object({
+  compressed: CountBytes,
+  skipped: CountBytes,
+  in_progress: CountBytes,
+  remaining: CountBytes,
+  failed: CountBytes,
+  saved_bytes: z.number(),
+  queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
+});
+export type StatusSummary = z.infer<typeof StatusSummary>;
