@@ -1,0 +1,106 @@
+// ffprobe over a file or a (presigned) URL, with protocol and container whitelists, into MediaInfo.
+import { execa } from "execa";
+import { MediaInfo } from "./schemas.ts";
+
+/** Network protocols for presigned URLs, file for local paths; nothing a playlist could smuggle in. */
+export const PROTOCOL_WHITELIST = "file,http,https,tcp,tls,crypto";
+/** Real containers only: hls, concat and friends would follow references inside the "video". */
+export const FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,asf,flv,mpeg,mpegts,mpegvideo";
+
+/** Input options every ffmpeg/ffprobe call on library content uses. */
+export function safeInputArgs(input: string): string[] {
+  return ["-protocol_whitelist", PROTOCOL_WHITELIST, "-format_whitelist", FORMAT_WHITELIST, "-i", input];
+}
+
+/** The input is not a video reelpress can work with; `message` is the one-line reason. */
+export class UnreadableMediaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnreadableMediaError";
+  }
+}
+
+type RawStream = {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  bits_per_raw_sample?: string;
+  avg_frame_rate?: string;
+  bit_rate?: string;
+  channels?: number;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ rotation?: number }>;
+  disposition?: { attached_pic?: number };
+};
+type RawProbe = { format?: { format_name?: string; duration?: string; bit_rate?: string; size?: string; tags?: Record<string, string> }; streams?: RawStream[] };
+
+const num = (v: string | undefined) => (v === undefined || v === "N/A" || Number.isNaN(Number(v)) ? undefined : Number(v));
+
+function fps(rate: string | undefined): number | undefined {
+  if (!rate) return undefined;
+  const [a, b] = rate.split("/").map(Number);
+  return b ? a / b : undefined;
+}
+
+function bitDepth(s: RawStream): number | undefined {
+  const raw = num(s.bits_per_raw_sample);
+  if (raw) return raw;
+  const m = /p(9|10|12|14|16)(le|be)?$/.exec(s.pix_fmt ?? "");
+  return m ? Number(m[1]) : s.pix_fmt ? 8 : undefined;
+}
+
+/** Pure: ffprobe's JSON → MediaInfo, or the reason it is not a usable video. */
+export function mediaInfoFrom(raw: RawProbe, sizeBytes?: number): MediaInfo {
+  const streams = raw.streams ?? [];
+  const video = streams.find((s) => s.codec_type === "video" && !s.disposition?.attached_pic);
+  if (!video) throw new UnreadableMediaError("no video stream");
+  if (!video.width || !video.height) throw new UnreadableMediaError("video stream has no dimensions");
+  const durationSec = num(raw.format?.duration) ?? 0;
+  const size = sizeBytes ?? num(raw.format?.size);
+  const bitrate = num(raw.format?.bit_rate) ?? (size && durationSec > 0 ? Math.round((size * 8) / durationSec) : undefined);
+  const rotation = video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? num(video.tags?.rotate);
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.format?.tags ?? {})) tags[k.toLowerCase()] = String(v);
+  return MediaInfo.parse({
+    formatName: raw.format?.format_name ?? "unknown",
+    durationSec,
+    bitrate,
+    video: {
+      codec: video.codec_name ?? "unknown",
+      width: video.width,
+      height: video.height,
+      pixFmt: video.pix_fmt,
+      bitDepth: bitDepth(video),
+      fps: fps(video.avg_frame_rate),
+      rotation,
+      bitrate: num(video.bit_rate),
+    },
+    audio: streams.filter((s) => s.codec_type === "audio").map((s) => ({ codec: s.codec_name ?? "unknown", channels: s.channels })),
+    subtitles: streams.filter((s) => s.codec_type === "subtitle").map((s) => ({ codec: s.codec_name ?? "unknown" })),
+    tags,
+  });
+}
+
+/** What ffprobe said, on one line, without "[demuxer @ 0x…]" prefixes or the (presigned) input URL. */
+function reasonFrom(stderr: string, input: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.replace(/^\[[^\]]*\]\s*/, "").replace(`${input}: `, "").replace(/ '[^']*'$/, "").trim())
+    .filter(Boolean);
+  const reason = [...new Set(lines)].join("; ").slice(0, 200);
+  return reason || "ffprobe could not read it";
+}
+
+export async function probeMedia(input: string, opts: { timeoutSec: number; sizeBytes?: number }): Promise<MediaInfo> {
+  if (opts.sizeBytes === 0) throw new UnreadableMediaError("empty object (0 bytes)");
+  const r = await execa(
+    "ffprobe",
+    ["-v", "error", "-rw_timeout", String(Math.round(opts.timeoutSec * 1e6)), "-show_format", "-show_streams", "-of", "json", ...safeInputArgs(input)],
+    { reject: false, timeout: opts.timeoutSec * 1000, stripFinalNewline: true },
+  );
+  if (r.timedOut) throw new UnreadableMediaError(`ffprobe took longer than ${opts.timeoutSec}s`);
+  if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), input));
+  return mediaInfoFrom(JSON.parse(String(r.stdout)) as RawProbe, opts.sizeBytes);
+}

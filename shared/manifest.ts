@@ -1,0 +1,113 @@
+// The hash manifest: one JSON record per library object under .reelpress/manifest/<key>.json.
+// Writers read, change and write back with a conditional put (If-Match / If-None-Match), retrying when
+// another writer got there first, so no writer loses another's fields. Stores that ignore the condition
+// (the embedded emulator) share the process with every writer, so a per-key lock covers them.
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Clients } from "./clients.ts";
+import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "./naming.ts";
+import { ManifestRecord } from "./schemas.ts";
+
+const MAX_ATTEMPTS = 8;
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+export async function readRecord({ s3, config }: Clients, key: string): Promise<{ record: ManifestRecord; etag: string } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: manifestKeyFor(key) }));
+    const record = ManifestRecord.parse(JSON.parse(await res.Body!.transformToString()));
+    return { record, etag: res.ETag! };
+  } catch (err) {
+    if (httpStatus(err) === 404 || (err as Error).name === "NoSuchKey") return undefined;
+    throw err;
+  }
+}
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after every earlier call for the same key in this process has finished. */
+function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => locks.get(key) === tail && locks.delete(key));
+  return next;
+}
+
+/**
+ * Reads the record for `key`, lets `change` compute the new one from it, and writes it back only if
+ * nobody wrote in between. `change` may return undefined to leave things as they are.
+ */
+export function updateRecord(
+  clients: Clients,
+  key: string,
+  change: (current: ManifestRecord | undefined) => ManifestRecord | undefined,
+): Promise<ManifestRecord | undefined> {
+  return withKeyLock(key, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await readRecord(clients, key);
+      const next = change(current?.record);
+      if (!next) return current?.record;
+      const record = ManifestRecord.parse({ ...next, key, updatedAt: new Date().toISOString() });
+      try {
+        await clients.s3.send(
+          new PutObjectCommand({
+            Bucket: clients.config.bucket,
+            Key: manifestKeyFor(key),
+            Body: JSON.stringify(record),
+            ContentType: "application/json",
+            ...(current ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
+          }),
+        );
+        return record;
+      } catch (err) {
+        const status = httpStatus(err);
+        if ((status === 412 || status === 409) && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  });
+}
+
+type RecordIdentity = Pick<ManifestRecord, "size" | "etag" | "state">;
+
+/**
+ * Merges `patch` into the record of this version of the object. A record left by an earlier version
+ * (other size or ETag) is replaced, so nothing stale survives.
+ */
+export function patchRecord(
+  clients: Clients,
+  key: string,
+  patch: Partial<ManifestRecord> & RecordIdentity,
+): Promise<ManifestRecord | undefined> {
+  return updateRecord(clients, key, (current) => {
+    const sameVersion = current && current.size === patch.size && current.etag === patch.etag;
+    return { ...(sameVersion ? current : {}), ...patch, key, updatedAt: "" };
+  });
+}
+
+export async function deleteRecord({ s3, config }: Clients, key: string): Promise<void> {
+  await withKeyLock(key, () => s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: manifestKeyFor(key) })));
+}
+
+/** Every record under a library prefix, read page by page with `concurrency` GETs in flight. */
+export async function* listRecords(
+  clients: Clients,
+  prefix = "",
+  concurrency = 32,
+): AsyncGenerator<ManifestRecord> {
+  let token: string | undefined;
+  do {
+    const page = await clients.s3.send(
+      new ListObjectsV2Command({ Bucket: clients.config.bucket, Prefix: `${MANIFEST_PREFIX}${prefix}`, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).map((o) => keyFromManifestKey(o.Key!)).filter((k): k is string => k !== undefined);
+    for (let i = 0; i < keys.length; i += concurrency) {
+      const batch = await Promise.all(keys.slice(i, i + concurrency).map((k) => readRecord(clients, k)));
+      for (const r of batch) if (r) yield r.record;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
