@@ -30,6 +30,8 @@ export const FrameFingerprint = z.object({
   t: z.number().nonnegative(),
   hash: z.string().regex(/^[0-9a-f]{16}$/),
   dark: z.boolean(),
+  /** The hash of the horizontally mirrored frame, so a flipped copy can match its source. */
+  flip: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 export type FrameFingerprint = z.infer<typeof FrameFingerprint>;
 
