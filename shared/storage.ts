@@ -122,15 +122,19 @@ export type UploadOptions = {
  */
 export async function uploadFile({ s3, config }: Clients, file: string, key: string, opts: UploadOptions = {}): Promise<{ etag: string; size: number }> {
   const { size } = await stat(file);
+  opts.signal?.throwIfAborted();
+  const body = createReadStream(file);
   const upload = new Upload({
     client: s3,
-    params: { Bucket: config.bucket, Key: key, Body: createReadStream(file), Metadata: opts.metadata, ContentType: opts.contentType ?? "video/mp4" },
+    params: { Bucket: config.bucket, Key: key, Body: body, Metadata: opts.metadata, ContentType: opts.contentType ?? "video/mp4" },
     partSize: Math.max(5 * 1024 ** 2, opts.partSize ?? 16 * 1024 ** 2),
     queueSize: opts.queueSize ?? 4,
     leavePartsOnError: false,
   });
   upload.on("httpUploadProgress", (p) => opts.onProgress?.(p.loaded ?? 0, size));
-  const onAbort = () => void upload.abort();
+  // Failing the body, rather than upload.abort() (whose promise settles before its clean-up), makes
+  // done() reject only after the parts in flight have finished and the multipart upload is aborted.
+  const onAbort = () => body.destroy(Object.assign(new Error("Upload aborted."), { name: "AbortError" }));
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const r = await upload.done();

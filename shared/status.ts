@@ -1,0 +1,71 @@
+// Pure: the state of every library object, from a listing, the manifest and the queue depths.
+import { isSkipKey, keyKind } from "./naming.ts";
+import { StatusSummary, type ManifestRecord } from "./schemas.ts";
+
+/** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
+export type ListedObject = { key: string; size: number; etag?: string };
+export type QueueDepth = { visible: number; in_flight: number };
+export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source">;
+export type LibraryState = "compressed" | "skipped" | "in_progress" | "remaining" | "failed";
+
+const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, "");
+
+/** A record describes an object only if it was written for this version of it (same size and ETag). */
+function describes(record: RecordBrief | undefined, obj: ListedObject): record is RecordBrief {
+  if (!record || record.size !== obj.size) return false;
+  return obj.etag === undefined || unquote(record.etag) === unquote(obj.etag);
+}
+
+export function stateOf(obj: ListedObject, record: RecordBrief | undefined): LibraryState {
+  if (isSkipKey(obj.key)) return "skipped";
+  if (!describes(record, obj)) return "remaining";
+  switch (record.state) {
+    case "compressed":
+    // The probe ignores (and records as such) only objects that already carry the compressed tag.
+    case "ignored":
+      return "compressed";
+    case "skipped":
+      return "skipped";
+    case "encoding":
+      return "in_progress";
+    case "failed":
+      return "failed";
+    default:
+      return "remaining";
+  }
+}
+
+/** Bytes a compressed object saved against its source. */
+function savedBy(record: RecordBrief): number {
+  if (record.savedBytes !== undefined) return record.savedBytes;
+  return record.source ? Math.max(0, record.source.size - record.size) : 0;
+}
+
+export function emptySummary(queues: Record<string, QueueDepth>): StatusSummary {
+  const zero = () => ({ count: 0, bytes: 0 });
+  return { compressed: zero(), skipped: zero(), in_progress: zero(), remaining: zero(), failed: zero(), saved_bytes: 0, queues };
+}
+
+/** Adds one listed object to `summary`; returns its state, or undefined when it is not a library video. */
+export function tally(summary: StatusSummary, obj: ListedObject, record: RecordBrief | undefined, backupPrefix: string): LibraryState | undefined {
+  const kind = keyKind(obj.key, backupPrefix);
+  if (kind !== "video" && kind !== "skipped") return undefined;
+  const state = stateOf(obj, record);
+  summary[state].count++;
+  summary[state].bytes += obj.size;
+  if (state === "compressed" && describes(record, obj)) summary.saved_bytes += savedBy(record);
+  return state;
+}
+
+export function summarizeStatus(input: {
+  objects: Iterable<ListedObject>;
+  records: Iterable<RecordBrief>;
+  queues: Record<string, QueueDepth>;
+  backupPrefix: string;
+}): StatusSummary {
+  const byKey = new Map<string, RecordBrief>();
+  for (const r of input.records) byKey.set(r.key, r);
+  const summary = emptySummary(input.queues);
+  for (const obj of input.objects) tally(summary, obj, byKey.get(obj.key), input.backupPrefix);
+  return StatusSummary.parse(summary);
+}

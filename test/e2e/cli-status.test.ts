@@ -1,0 +1,105 @@
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { patchRecord } from "../../shared/manifest.ts";
+import { reelpress } from "../kit/cli.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { SGR, expectHelp, expectOneLineError, hasScript, reelpressInTty } from "./cli-helpers.ts";
+
+describe("reelpress status", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+    const put = async (key: string, size: number) => {
+      const r = await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: Buffer.alloc(size, 1) }));
+      return { size, etag: r.ETag! };
+    };
+    const record = async (key: string, size: number, state: "compressed" | "encoding" | "failed" | "probed", more = {}) =>
+      patchRecord(stack, key, { ...(await put(key, size)), state, ...more });
+    await record("lib/a.mp4", 1000, "compressed", { savedBytes: 4000 });
+    await record("lib/deep/b.mp4", 2000, "encoding", { runner: { id: "r1", heartbeatAt: new Date().toISOString() } });
+    await record("lib/c.mkv", 300, "failed", { error: "no video stream" });
+    await record("other/d.mp4", 700, "compressed", { source: { key: "other/d.avi", size: 1200, etag: "x", backupKey: "orig_video_to_delete/other/d.avi" } });
+    await record("other/e.avi", 50, "probed");
+    await put("lib/f_skip.mp4", 80);
+    await put("g.webm", 10);
+    // Never library videos: system keys, backups, unsupported files.
+    await put("orig_video_to_delete/other/d.avi", 1200);
+    await put(".reelpress/reports/latest.json", 5);
+    await put("lib/readme.txt", 5);
+    // A record whose object was replaced since: it no longer describes it.
+    await patchRecord(stack, "g.webm", { size: 10, etag: '"stale"', state: "compressed", savedBytes: 99 });
+    const send = async (queue: string, n: number) => {
+      for (let i = 0; i < n; i++) await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl(queue), MessageBody: `{"n":${i}}` }));
+    };
+    await send("reelpress-ingest", 2);
+    await send("reelpress-encode", 1);
+    await send("reelpress-encode-dlq", 3);
+    // One encode job in flight.
+    await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), VisibilityTimeout: 600 }));
+  });
+  afterAll(() => stack.stop());
+
+  it("--json prints exactly the DESIGN.md shape for the whole bucket", async () => {
+    const r = await reelpress(["status", "--json"], { env: stack.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      compressed: { count: 2, bytes: 1700 },
+      skipped: { count: 1, bytes: 80 },
+      in_progress: { count: 1, bytes: 2000 },
+      remaining: { count: 2, bytes: 60 },
+      failed: { count: 1, bytes: 300 },
+      saved_bytes: 4500,
+      queues: {
+        ingest: { visible: 2, in_flight: 0 },
+        plan: { visible: 0, in_flight: 0 },
+        encode: { visible: 0, in_flight: 1 },
+        encode_dlq: { visible: 3, in_flight: 0 },
+      },
+    });
+  });
+
+  it("--prefix counts only that folder", async () => {
+    const r = await reelpress(["status", "--json", "--prefix", "lib"], { env: stack.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      compressed: { count: 1, bytes: 1000 },
+      skipped: { count: 1, bytes: 80 },
+      in_progress: { count: 1, bytes: 2000 },
+      remaining: { count: 0, bytes: 0 },
+      failed: { count: 1, bytes: 300 },
+      saved_bytes: 4000,
+    });
+  });
+
+  it("prints a table, the failures with their reasons and what to do about dead letters, without colour off a terminal", async () => {
+    const r = await reelpress(["status"], { env: stack.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Library s3:\/\/reelpress\/  7 video\(s\)\n/);
+    expect(r.stdout).toMatch(/\n  compressed\s+2\s+1\.7 KiB\n/);
+    expect(r.stdout).toMatch(/\n  saved\s+4\.4 KiB\n/);
+    expect(r.stdout).toMatch(/\n  encode_dlq\s+3\s+0\n/);
+    expect(r.stdout).toContain("3 job(s) in the dead-letter queue: 'reelpress redrive' sends them back");
+    expect(r.stdout).toMatch(/\nFailed\n  lib\/c\.mkv  no video stream/);
+    expect(r.stdout).not.toMatch(SGR);
+    expect(r.stderr).toBe("");
+  });
+
+  it.skipIf(!hasScript)("uses colour on a terminal unless NO_COLOR is set", async () => {
+    expect((await reelpressInTty(["status"], stack.env)).screen).not.toMatch(SGR);
+    const { NO_COLOR: _, ...colourEnv } = stack.env;
+    const coloured = await reelpressInTty(["status"], colourEnv);
+    expect(coloured.exitCode).toBe(0);
+    expect(coloured.screen).toMatch(SGR);
+  });
+
+  it("answers --help, and bad usage or an unreachable store with one sentence", async () => {
+    expectHelp(await reelpress(["status", "--help"], { env: stack.env }), "status");
+    expectOneLineError(await reelpress(["status", "lib/"], { env: stack.env }), 2, /^status takes no arguments \(got 'lib\/'\); use --prefix/);
+    expectOneLineError(await reelpress(["status", "--json=yes"], { env: stack.env }), 2, /--json/);
+    expectOneLineError(await reelpress(["status"], { env: { ...stack.env, AWS_ENDPOINT_URL: "http://127.0.0.1:9" } }), 1, /^Cannot reach http:\/\/127\.0\.0\.1:9 /);
+    expectOneLineError(await reelpress(["status", "--bucket", "missing-bucket"], { env: stack.env }), 1, /^Bucket 'missing-bucket' does not exist/);
+    expectOneLineError(await reelpress(["status"], { env: { ...stack.env, REELPRESS_ENCODE_DLQ: "nope-dlq" } }), 1, /^A reelpress queue .*nope-dlq.* does not exist/);
+  });
+});

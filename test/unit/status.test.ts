@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { stateOf, summarizeStatus, type RecordBrief } from "../../shared/status.ts";
+
+const BACKUP = "orig_video_to_delete/";
+const rec = (key: string, state: RecordBrief["state"], size: number, more: Partial<RecordBrief> = {}): RecordBrief => ({
+  key, state, size, etag: `"e-${key}"`, ...more,
+});
+const obj = (key: string, size: number) => ({ key, size, etag: `"e-${key}"` });
+const QUEUES = { ingest: { visible: 1, in_flight: 0 }, encode_dlq: { visible: 2, in_flight: 0 } };
+
+describe("status summary", () => {
+  it("puts each library object in exactly one state and counts its bytes", () => {
+    const summary = summarizeStatus({
+      objects: [
+        obj("a.mp4", 100), // compressed output, saved 900
+        obj("b/c.mp4", 50), // compressed, saving known only from its source
+        obj("d_skip.mp4", 30),
+        obj("e.mkv", 400), // encoding
+        obj("f.avi", 70), // failed
+        obj("g.webm", 10), // probed only
+        obj("h.mov", 5), // no record yet
+        obj("i.MP4", 7), // probe ignored it: already carries the compressed tag
+        obj("notes.txt", 999),
+        obj(".reelpress/manifest/a.mp4.json", 999),
+        obj(`${BACKUP}a.avi`, 999),
+      ],
+      records: [
+        rec("a.mp4", "compressed", 100, { savedBytes: 900 }),
+        rec("b/c.mp4", "compressed", 50, { source: { key: "b/c.avi", size: 80, etag: "x", backupKey: "bk" } }),
+        rec("e.mkv", "encoding", 400),
+        rec("f.avi", "failed", 70, { etag: "e-f.avi" }), // unquoted ETag still matches
+        rec("g.webm", "probed", 10),
+        rec("i.MP4", "ignored", 7),
+        rec("gone.mp4", "compressed", 1, { savedBytes: 1000 }), // record of a deleted object: not counted
+      ],
+      queues: QUEUES,
+      backupPrefix: BACKUP,
+    });
+    expect(summary).toEqual({
+      compressed: { count: 3, bytes: 157 },
+      skipped: { count: 1, bytes: 30 },
+      in_progress: { count: 1, bytes: 400 },
+      remaining: { count: 2, bytes: 15 },
+      failed: { count: 1, bytes: 70 },
+      saved_bytes: 930,
+      queues: QUEUES,
+    });
+  });
+
+  it("treats a record left by an earlier version of the object as no record", () => {
+    expect(stateOf(obj("a.mp4", 100), rec("a.mp4", "compressed", 100))).toBe("compressed");
+    expect(stateOf(obj("a.mp4", 101), rec("a.mp4", "compressed", 100))).toBe("remaining");
+    expect(stateOf({ key: "a.mp4", size: 100, etag: '"other"' }, rec("a.mp4", "failed", 100))).toBe("remaining");
+  });
+
+  it("counts a _skip name as skipped whatever the manifest says, and a planned job as remaining", () => {
+    expect(stateOf(obj("x_skip.MKV", 1), undefined)).toBe("skipped");
+    expect(stateOf(obj("x_skip.mp4", 1), rec("x_skip.mp4", "failed", 1))).toBe("skipped");
+    expect(stateOf(obj("x.mp4", 1), rec("x.mp4", "skipped", 1))).toBe("skipped");
+    expect(stateOf(obj("x.mp4", 1), rec("x.mp4", "planned", 1))).toBe("remaining");
+  });
+
+  it("is all zeros for an empty library", () => {
+    const s = summarizeStatus({ objects: [], records: [], queues: {}, backupPrefix: BACKUP });
+    expect(s.saved_bytes).toBe(0);
+    expect(s.remaining).toEqual({ count: 0, bytes: 0 });
+  });
+});
