@@ -1,11 +1,55 @@
 // What `reelpress dev` runs beside the store: event source, function host, runner.
+import { makeProbeHandler } from "../functions/probe/handler.ts";
+import { makeStrategyHandler } from "../functions/strategy/handler.ts";
 import type { Clients } from "../shared/clients.ts";
 import type { Embedded } from "../shared/embedded.ts";
+import { UserError } from "../shared/errors.ts";
+import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
+import { startMinioEvents } from "./events/minio.ts";
+import { startFunctionHost } from "./host.ts";
+import { logEvent } from "./output.ts";
 
-export type PipelineOptions = { embedded?: Embedded; runner: boolean };
+export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
 export type Pipeline = { stop(): Promise<void> };
 
-export async function startPipeline(_clients: Clients, _opts: PipelineOptions): Promise<Pipeline> {
+/**
+ * Where ObjectCreated events come from: the embedded emulator's own writes, MinIO's listen API, or
+ * nothing here (S3 and LocalStack notify the ingest queue themselves).
+ */
+async function startEvents(clients: Clients, opts: PipelineOptions): Promise<EventSource | undefined> {
+  const chosen = (opts.env ?? process.env).REELPRESS_EVENTS || (opts.embedded ? "embedded" : "queue");
+  switch (chosen) {
+    case "embedded":
+      if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded emulator (leave out --endpoint).");
+      return startEmbeddedEvents(clients, opts.embedded, logEvent);
+    case "minio":
+      return startMinioEvents(clients, logEvent);
+    case "queue":
+      return undefined;
+    default:
+      throw new UserError(`Bad setting REELPRESS_EVENTS = "${chosen}": must be embedded, minio or queue.`);
+  }
+}
+
+export async function startPipeline(clients: Clients, opts: PipelineOptions): Promise<Pipeline> {
+  // Stopped in this order: no new events, then the functions finish their batches, then the runner.
   const stops: Array<() => Promise<void>> = [];
-  return { stop: async () => void (await Promise.all(stops.map((s) => s()))) };
+  const events = await startEvents(clients, opts);
+  if (events) stops.push(() => events.stop());
+  const { queues } = clients.config;
+  const host = startFunctionHost(
+    clients,
+    [
+      { queue: queues.ingest, handler: makeProbeHandler(() => clients, logEvent) },
+      { queue: queues.plan, handler: makeStrategyHandler(() => clients, logEvent) },
+    ],
+    { log: logEvent },
+  );
+  stops.push(() => host.stop());
+  // The runner starts here when opts.runner is set.
+  return {
+    async stop() {
+      for (const stop of stops) await stop();
+    },
+  };
 }

@@ -1,0 +1,118 @@
+// `reelpress scan`: backfill. Objects already in the bucket are queued for the probe, largest first,
+// as if they had just been uploaded; `--dry-run` probes them here and prints each decision instead.
+import type { Clients } from "../../shared/clients.ts";
+import { UsageError, errorMessage } from "../../shared/errors.ts";
+import { isSameVersion, probeObject } from "../../shared/ingest.ts";
+import { listRecords } from "../../shared/manifest.ts";
+import { planProbed } from "../../shared/plan.ts";
+import type { ManifestRecord, ManifestState } from "../../shared/schemas.ts";
+import type { Command } from "../command.ts";
+import { clientsFrom } from "../context.ts";
+import { listVideoObjects, type ListedObject } from "../events/reconcile.ts";
+import { objectCreatedRecord, sendEventRecords } from "../events/send.ts";
+import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
+
+/** A version in one of these states has a job queued, running or finished: scanning it again would plan it twice. */
+const NOT_AGAIN: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "ignored"]);
+
+export type ScanPlan = { todo: ListedObject[]; settled: Array<{ object: ListedObject; state: ManifestState }> };
+
+/** Pure: which objects to plan, largest first, at most `batch`; the rest are settled already. */
+export function selectForScan(objects: ListedObject[], records: Map<string, Pick<ManifestRecord, "size" | "etag" | "state">>, batch?: number): ScanPlan {
+  const todo: ListedObject[] = [];
+  const settled: ScanPlan["settled"] = [];
+  for (const object of objects) {
+    const record = records.get(object.key);
+    if (record && isSameVersion(record, object) && NOT_AGAIN.has(record.state)) settled.push({ object, state: record.state });
+    else todo.push(object);
+  }
+  todo.sort((a, b) => b.size - a.size || a.key.localeCompare(b.key));
+  return { todo: batch === undefined ? todo : todo.slice(0, batch), settled };
+}
+
+async function gather(clients: Clients): Promise<{ objects: ListedObject[]; records: Map<string, ManifestRecord> }> {
+  const records = new Map<string, ManifestRecord>();
+  const objects: ListedObject[] = [];
+  await Promise.all([
+    (async () => {
+      for await (const r of listRecords(clients, clients.config.prefix)) records.set(r.key, r);
+    })(),
+    (async () => {
+      for await (const o of listVideoObjects(clients, clients.config.prefix)) objects.push(o);
+    })(),
+  ]);
+  return { objects, records };
+}
+
+const ACTION_COLOUR: Record<string, (s: string) => string> = { encode: green, skip: yellow, ignore: dim, failed: red };
+
+function line(action: string, object: ListedObject, reason: string): string {
+  return `${(ACTION_COLOUR[action] ?? ((s: string) => s))(action.padEnd(7))} ${formatBytes(object.size).padStart(10)}  ${object.key}  ${dim(reason)}`;
+}
+
+/** Probes and decides each object here, printing in size order; the manifest gets the decision, nothing else changes. */
+async function dryRun(clients: Clients, todo: ListedObject[]): Promise<void> {
+  const lines: Array<string | undefined> = new Array(todo.length);
+  let printed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const i = next++;
+      const object = todo[i];
+      try {
+        const outcome = await probeObject(clients, object.key, { dryRun: true });
+        if (outcome.status === "probed") {
+          const { decision } = await planProbed(clients, outcome.result);
+          lines[i] = line(decision.action, object, decision.reason);
+        } else {
+          lines[i] = line(outcome.status === "failed" ? "failed" : "ignore", object, outcome.reason);
+        }
+      } catch (err) {
+        lines[i] = line("failed", object, errorMessage(err));
+      }
+      while (printed < lines.length && lines[printed] !== undefined) console.log(lines[printed++]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(3, todo.length) }, worker));
+}
+
+const command: Command = {
+  summary: "Plan videos already in the bucket (backfill), largest first; --dry-run prints each decision and why.",
+  usage: "[--prefix P] [--batch N] [--dry-run]",
+  options: {
+    prefix: { type: "string" },
+    batch: { type: "string" },
+    "dry-run": { type: "boolean" },
+  },
+  examples: [
+    "reelpress scan --dry-run",
+    "reelpress scan --prefix family/2019/ --batch 50",
+    "reelpress scan",
+  ],
+  async run(values, positionals) {
+    if (positionals.length) throw new UsageError(`scan takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
+    let batch: number | undefined;
+    if (values.batch !== undefined) {
+      batch = Number(values.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, not '${values.batch}'.`);
+    }
+    const clients = clientsFrom(values);
+    const { objects, records } = await gather(clients);
+    const { todo, settled } = selectForScan(objects, records, batch);
+    const where = clients.config.prefix ? `under ${clients.config.prefix}` : `in ${clients.config.bucket}`;
+    const bytes = formatBytes(todo.reduce((n, o) => n + o.size, 0));
+    if (values["dry-run"]) {
+      console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes}, largest first; nothing is renamed or queued.`);
+      await dryRun(clients, todo);
+    } else {
+      await sendEventRecords(clients, todo.map((o) => objectCreatedRecord(clients.config.bucket, o, "ObjectCreated:Scan")));
+      for (const o of todo) console.log(line("queued", o, ""));
+      console.log(`${bold("Queued")} ${todo.length} video(s) ${where} for probing, ${bytes}, largest first.`);
+    }
+    const left = objects.length - settled.length - todo.length;
+    if (left > 0) console.log(dim(`${left} smaller video(s) left for the next scan (--batch ${batch}).`));
+    if (settled.length) console.log(dim(`${settled.length} video(s) left alone: already planned, encoding, compressed or skipped.`));
+    return 0;
+  },
+};
+export default command;

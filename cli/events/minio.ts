@@ -1,0 +1,87 @@
+// Event source for MinIO (REELPRESS_EVENTS=minio): MinIO's own listen API (`listenBucketNotification`
+// in the `minio` package, a long-lived streaming GET) delivers S3 event records as objects are written;
+// each is forwarded unchanged to the ingest queue, where LocalStack (or any SQS) holds it for the probe.
+// Nothing needs configuring on the MinIO side. A listing at start catches uploads made while down.
+import { Client, type NotificationPoller } from "minio";
+import type { Clients } from "../../shared/clients.ts";
+import { s3EndpointOf } from "../../shared/config.ts";
+import { UserError, errorMessage } from "../../shared/errors.ts";
+import type { LogFn } from "../../shared/lambda-sqs.ts";
+import { decodeEventKey, keyKind } from "../../shared/naming.ts";
+import { S3EventRecord } from "../../shared/schemas.ts";
+import type { EventSource } from "./embedded.ts";
+import { reconcile } from "./reconcile.ts";
+import { sendEventRecords } from "./send.ts";
+
+const RETRY_MS = 2000;
+
+/** A MinIO client for the S3 endpoint, with the credentials the S3 client resolved (env, profile, …). */
+async function minioClient(clients: Clients): Promise<Client> {
+  const endpoint = s3EndpointOf(clients.config);
+  if (!endpoint) throw new UserError("REELPRESS_EVENTS=minio needs AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) pointing at MinIO.");
+  const url = new URL(endpoint);
+  const creds = await clients.s3.config.credentials();
+  return new Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    useSSL: url.protocol === "https:",
+    accessKey: creds.accessKeyId,
+    secretKey: creds.secretAccessKey,
+    sessionToken: creds.sessionToken,
+    region: clients.config.region,
+    pathStyle: true,
+  });
+}
+
+/** MinIO's records, kept only for library videos: reelpress's own writes never come back as input. */
+export function libraryRecord(raw: unknown, bucket: string, backupPrefix: string): S3EventRecord | undefined {
+  const parsed = S3EventRecord.safeParse(raw);
+  if (!parsed.success || parsed.data.s3.bucket.name !== bucket) return undefined;
+  return keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix) === "video" ? parsed.data : undefined;
+}
+
+export async function startMinioEvents(clients: Clients, log: LogFn = () => undefined): Promise<EventSource> {
+  const { bucket, prefix, backupPrefix } = clients.config;
+  const minio = await minioClient(clients);
+  let stopped = false;
+  let poller: NotificationPoller | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let sending: Promise<void> = Promise.resolve();
+
+  const forward = (raw: unknown) => {
+    const record = libraryRecord(raw, bucket, backupPrefix);
+    if (!record) return;
+    // Sent in arrival order; a failed send is logged and the key left to the next start's listing.
+    sending = sending
+      .then(() => sendEventRecords(clients, [record]))
+      .then(
+        () => log("events.object-created", { key: decodeEventKey(record.s3.object.key) }),
+        (err) => log("events.send-error", { error: errorMessage(err) }),
+      );
+  };
+
+  // The poller stops for good on an error (MinIO restarting, network): listen again after a pause.
+  const listen = () => {
+    if (stopped) return;
+    poller = minio.listenBucketNotification(bucket, prefix, "", ["s3:ObjectCreated:*"]);
+    poller.on("notification", forward);
+    poller.on("error", (err) => {
+      poller?.stop();
+      log("events.listen-error", { error: errorMessage(err) });
+      if (!stopped) retry = setTimeout(listen, RETRY_MS);
+    });
+  };
+  listen();
+
+  const found = await reconcile(clients);
+  if (found > 0) log("events.reconciled", { count: found });
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      poller?.stop();
+      await sending;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// Lambda on the plan queue: each message is a ProbeResult; the decision table turns it into a skip or a job.
+import { makeClients, type Clients } from "../../shared/clients.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import { jsonLog, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
+import { planProbed } from "../../shared/plan.ts";
+import { ProbeResult } from "../../shared/schemas.ts";
+
+export function makeStrategyHandler(clients: () => Clients, log: LogFn = jsonLog): SQSHandler {
+  return (event) =>
+    processPartialBatch(
+      event,
+      async (message) => {
+        const outcome = await planProbed(clients(), ProbeResult.parse(JSON.parse(message.body)));
+        log(`strategy.${outcome.status}`, { key: outcome.key, action: outcome.decision.action, reason: outcome.decision.reason });
+      },
+      { concurrency: 4, onFailure: (m, err) => log("strategy.error", { messageId: m.messageId, error: errorMessage(err) }) },
+    );
+}
+
+let fromEnv: Clients | undefined;
+export const handler = makeStrategyHandler(() => (fromEnv ??= makeClients(loadConfig())));

@@ -1,0 +1,102 @@
+// The probe step: an S3 event record becomes a manifest record and a ProbeResult on the plan queue.
+// Only headers and a few seek-sampled frames are read, over a presigned URL; unreadable input is
+// recorded as `failed` and left where it is.
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Clients } from "./clients.ts";
+import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "./decision.ts";
+import { UnreadableMediaError, probeMedia } from "./ffprobe.ts";
+import { fingerprintVideo } from "./fingerprint.ts";
+import { patchRecord, readRecord } from "./manifest.ts";
+import { decodeEventKey, keyKind } from "./naming.ts";
+import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "./schemas.ts";
+import { headObject, presignedGetUrl } from "./storage.ts";
+
+export type IngestOutcome =
+  | { key: string; status: "ignored" | "failed" | "compressed"; reason: string }
+  | { key: string; status: "probed"; result: ProbeResult };
+
+/** States in which this version of an object needs no new probe: its job is queued, running or done. */
+const SETTLED: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped"]);
+
+export function isSameVersion(record: Pick<ManifestRecord, "size" | "etag"> | undefined, ref: { size: number; etag: string }): boolean {
+  return record !== undefined && record.size === ref.size && record.etag === ref.etag;
+}
+
+/** Why a key is not library input, from its name alone; undefined when it is. */
+export function keyFilterReason(key: string, backupPrefix: string): string | undefined {
+  switch (keyKind(key, backupPrefix)) {
+    case "system":
+      return "reelpress's own object or a backup";
+    case "unsupported":
+      return "not a supported video extension";
+    case "skipped":
+      return "already skipped (_skip name)";
+    case "video":
+      return undefined;
+  }
+}
+
+/** Only object creations start work: removals, restores and S3's test event do not. */
+export function isCreation(eventName: string): boolean {
+  return /(^|:)ObjectCreated:/.test(eventName);
+}
+
+/**
+ * Probes one object: filters, HeadObject with checksum, ffprobe and fingerprints over a presigned URL,
+ * and the manifest record. Returns what happened; throws only for errors worth a retry (network, store).
+ */
+export async function probeObject(clients: Clients, key: string, opts: { dryRun?: boolean } = {}): Promise<IngestOutcome> {
+  const { config } = clients;
+  const filtered = keyFilterReason(key, config.backupPrefix) ?? (key.startsWith(config.prefix) ? undefined : `outside the library prefix ${config.prefix}`);
+  if (filtered) return { key, status: "ignored", reason: filtered };
+  const head = await headObject(clients, key);
+  if (!head) return { key, status: "ignored", reason: "gone before it could be probed" };
+  if (isCompressedMetadata(head.metadata)) return { key, status: "ignored", reason: `already compressed (${COMPRESSED_MARK} metadata)` };
+  const existing = await readRecord(clients, key);
+  if (existing && isSameVersion(existing.record, head) && SETTLED.has(existing.record.state)) {
+    return { key, status: "ignored", reason: `already ${existing.record.state}` };
+  }
+  const identity = { size: head.size, etag: head.etag, lastModified: head.lastModified?.toISOString(), checksum: head.checksum };
+  const url = await presignedGetUrl(clients, key);
+  const limits = { timeoutSec: config.probeTimeoutSec };
+  try {
+    const media = await probeMedia(url, { ...limits, sizeBytes: head.size });
+    if (isCompressedMedia(media)) {
+      const reason = `already compressed (${COMPRESSED_MARK} container tag)`;
+      await patchRecord(clients, key, { ...identity, state: "compressed", reason, media });
+      return { key, status: "compressed", reason };
+    }
+    const fingerprints = await fingerprintVideo(url, { ...limits, durationSec: media.durationSec, count: config.fingerprintCount });
+    await patchRecord(clients, key, { ...identity, state: "probed", media, fingerprints, reason: undefined, error: undefined });
+    const result: ProbeResult = {
+      bucket: config.bucket,
+      key,
+      size: head.size,
+      etag: head.etag,
+      media,
+      fingerprints,
+      checksum: head.checksum,
+      dryRun: opts.dryRun ?? false,
+      probedAt: new Date().toISOString(),
+    };
+    return { key, status: "probed", result };
+  } catch (err) {
+    if (!(err instanceof UnreadableMediaError)) throw err;
+    await patchRecord(clients, key, { ...identity, state: "failed", reason: err.message, error: err.message });
+    return { key, status: "failed", reason: err.message };
+  }
+}
+
+/** The probe function's work for one S3 event record: probe, then hand the result to the strategy step. */
+export async function ingestEventRecord(clients: Clients, record: S3EventRecord): Promise<IngestOutcome> {
+  const key = decodeEventKey(record.s3.object.key);
+  if (!isCreation(record.eventName)) return { key, status: "ignored", reason: `event ${record.eventName}` };
+  if (record.s3.bucket.name !== clients.config.bucket) return { key, status: "ignored", reason: `bucket ${record.s3.bucket.name} is not the library` };
+  const outcome = await probeObject(clients, key);
+  if (outcome.status === "probed") {
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.plan), MessageBody: JSON.stringify(outcome.result) }),
+    );
+  }
+  return outcome;
+}

@@ -1,0 +1,96 @@
+// The strategy step: a ProbeResult and the decision table become a `_skip` rename or an EncodeJob.
+import { createHash } from "node:crypto";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Clients } from "./clients.ts";
+import { decide } from "./decision.ts";
+import { isSameVersion } from "./ingest.ts";
+import { deleteRecord, patchRecord, readRecord, updateRecord } from "./manifest.ts";
+import { outputKeyFor, skipKeyFor } from "./naming.ts";
+import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "./schemas.ts";
+import { headObject, renameVerified } from "./storage.ts";
+
+export type PlanOutcome = {
+  key: string;
+  decision: Decision;
+  /** planned: job queued; skipped: renamed; pending: a job for this version is already queued or done;
+   * stale: the object changed or went away since it was probed (its own event re-plans it). */
+  status: "planned" | "skipped" | "ignored" | "pending" | "stale" | "dry-run";
+  job?: EncodeJob;
+  skipKey?: string;
+};
+
+/** A job's identity is the object version, so a job planned twice is recognisably the same job. */
+export function jobIdFor(ref: ObjectRef): string {
+  return createHash("sha256").update(`${ref.bucket}\n${ref.key}\n${ref.size}\n${ref.etag}`).digest("hex").slice(0, 20);
+}
+
+export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt: string): EncodeJob {
+  return {
+    bucket: result.bucket,
+    key: result.key,
+    size: result.size,
+    etag: result.etag,
+    jobId: jobIdFor(result),
+    outputKey: outputKeyFor(result.key),
+    downscale: decision.downscale,
+    mustSave: decision.mustSave,
+    reason: decision.reason,
+    durationSec: result.media.durationSec,
+    fingerprints: result.fingerprints,
+    plannedAt,
+  };
+}
+
+/** Once a version is planned (or further along), a second plan for it must not queue another job. */
+const PENDING: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped"]);
+
+export async function planProbed(clients: Clients, result: ProbeResult): Promise<PlanOutcome> {
+  const { key } = result;
+  const decision = decide(result.media, key, result.size);
+  if (result.dryRun) {
+    // Records the decision beside what the probe wrote; a version already planned keeps its record.
+    await updateRecord(clients, key, (cur) => {
+      const same = isSameVersion(cur, result) ? cur : undefined;
+      if (same && PENDING.has(same.state)) return undefined;
+      return { ...same, ...versionOf(result), key, state: same?.state ?? "probed", decision, reason: decision.reason, updatedAt: "" };
+    });
+    return { key, decision, status: "dry-run" };
+  }
+  const current = await readRecord(clients, key);
+  if (current && isSameVersion(current.record, result) && PENDING.has(current.record.state)) return { key, decision, status: "pending" };
+  const head = await headObject(clients, key);
+  const changed = head !== undefined && !isSameVersion(head, result);
+  if (decision.action === "skip") {
+    const skipKey = skipKeyFor(key);
+    // Gone is fine when the rename already happened (a redelivered message after a crash).
+    if (changed || (!head && !(await headObject(clients, skipKey)))) return { key, decision, status: "stale" };
+    const moved = await renameVerified(clients, key, skipKey);
+    // The object now lives at the skip key: so does its record (dedup still needs its fingerprints).
+    await patchRecord(clients, skipKey, {
+      ...versionOf(result),
+      size: moved.size,
+      etag: moved.etag,
+      lastModified: moved.lastModified?.toISOString(),
+      state: "skipped",
+      reason: decision.reason,
+      decision,
+    });
+    await deleteRecord(clients, key);
+    return { key, decision, status: "skipped", skipKey };
+  }
+  if (!head || changed) return { key, decision, status: "stale" };
+  if (decision.action === "ignore") {
+    await patchRecord(clients, key, { ...versionOf(result), state: "ignored", reason: decision.reason, decision });
+    return { key, decision, status: "ignored" };
+  }
+  const job = encodeJobFor(result, decision, new Date().toISOString());
+  // Send first, then record: a crash in between re-sends the same job (the runner is idempotent),
+  // where the other order could leave a `planned` record with no job behind it.
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.encode), MessageBody: JSON.stringify(job) }));
+  await patchRecord(clients, key, { ...versionOf(result), state: "planned", reason: decision.reason, decision });
+  return { key, decision, status: "planned", job };
+}
+
+function versionOf(result: ProbeResult) {
+  return { size: result.size, etag: result.etag, media: result.media, fingerprints: result.fingerprints, checksum: result.checksum };
+}
