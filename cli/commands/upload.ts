@@ -8,6 +8,7 @@ import { uploadFile } from "../../shared/storage.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, logEvent, red, yellow } from "../output.ts";
+import { catchInterrupt } from "../interrupt.ts";
 import { ProgressBar } from "../progress.ts";
 import { explainRemote, requireBucket } from "../remote.ts";
 
@@ -145,19 +146,6 @@ async function uploadAll(clients: Clients, files: PlannedFile[], signal: AbortSi
   return outcome;
 }
 
-/** Ctrl+C aborts the uploads in flight (no partial object is left); a second one exits at once. */
-function interruptSignal(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(yellow("\nInterrupted: aborting uploads in flight (Ctrl+C again to quit at once)…\n"));
-    controller.abort();
-  };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
-  return { signal: controller.signal, dispose: () => (process.off("SIGINT", onSigint), process.off("SIGTERM", onSigint)) };
-}
-
 function summaryText(outcome: Outcome, skipped: SkippedFile[], bucketUri: string, seconds: number): string {
   const bytes = outcome.uploaded.reduce((n, f) => n + f.size, 0);
   const lines = [`${bold("Uploaded")} ${outcome.uploaded.length} file(s), ${formatBytes(bytes)}, to ${bucketUri} in ${seconds.toFixed(1)}s.`];
@@ -191,7 +179,7 @@ const command: Command = {
     if (files.length === 0) throw new UserError(`No supported videos among ${positionals.join(", ")} (supported: .mp4 .mkv .avi .mov .wmv .flv .webm .m4v .mpeg .mpg).`);
     await requireBucket(clients);
     const started = Date.now();
-    const interrupt = interruptSignal();
+    const interrupt = catchInterrupt("aborting uploads in flight");
     let outcome: Outcome;
     try {
       outcome = await uploadAll(clients, files, interrupt.signal);
