@@ -18,8 +18,11 @@ export type IngestOutcome =
 /** States in which this version of an object needs no new probe: its job is queued, running or done. */
 const SETTLED: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped"]);
 
+const bareEtag = (etag: string) => etag.replace(/"/g, "");
+
+/** Same size and ETag (listings and heads may differ in quoting). */
 export function isSameVersion(record: Pick<ManifestRecord, "size" | "etag"> | undefined, ref: { size: number; etag: string }): boolean {
-  return record !== undefined && record.size === ref.size && record.etag === ref.etag;
+  return record !== undefined && record.size === ref.size && bareEtag(record.etag) === bareEtag(ref.etag);
 }
 
 /** Why a key is not library input, from its name alone; undefined when it is. */

@@ -3,23 +3,23 @@
 import type { Clients } from "../../shared/clients.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { isSameVersion, probeObject } from "../../shared/ingest.ts";
-import { listRecords } from "../../shared/manifest.ts";
 import { planProbed } from "../../shared/plan.ts";
 import type { ManifestRecord, ManifestState } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
-import { listVideoObjects, type ListedObject } from "../events/reconcile.ts";
+import { listVideoObjects, recordsByKey, type VideoObject } from "../events/reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "../events/send.ts";
+import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 
 /** A version in one of these states has a job queued, running or finished: scanning it again would plan it twice. */
 const NOT_AGAIN: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "ignored"]);
 
-export type ScanPlan = { todo: ListedObject[]; settled: Array<{ object: ListedObject; state: ManifestState }> };
+export type ScanPlan = { todo: VideoObject[]; settled: Array<{ object: VideoObject; state: ManifestState }> };
 
 /** Pure: which objects to plan, largest first, at most `batch`; the rest are settled already. */
-export function selectForScan(objects: ListedObject[], records: Map<string, Pick<ManifestRecord, "size" | "etag" | "state">>, batch?: number): ScanPlan {
-  const todo: ListedObject[] = [];
+export function selectForScan(objects: VideoObject[], records: Map<string, Pick<ManifestRecord, "size" | "etag" | "state">>, batch?: number): ScanPlan {
+  const todo: VideoObject[] = [];
   const settled: ScanPlan["settled"] = [];
   for (const object of objects) {
     const record = records.get(object.key);
@@ -30,28 +30,14 @@ export function selectForScan(objects: ListedObject[], records: Map<string, Pick
   return { todo: batch === undefined ? todo : todo.slice(0, batch), settled };
 }
 
-async function gather(clients: Clients): Promise<{ objects: ListedObject[]; records: Map<string, ManifestRecord> }> {
-  const records = new Map<string, ManifestRecord>();
-  const objects: ListedObject[] = [];
-  await Promise.all([
-    (async () => {
-      for await (const r of listRecords(clients, clients.config.prefix)) records.set(r.key, r);
-    })(),
-    (async () => {
-      for await (const o of listVideoObjects(clients, clients.config.prefix)) objects.push(o);
-    })(),
-  ]);
-  return { objects, records };
-}
-
 const ACTION_COLOUR: Record<string, (s: string) => string> = { encode: green, skip: yellow, ignore: dim, failed: red };
 
-function line(action: string, object: ListedObject, reason: string): string {
+function line(action: string, object: VideoObject, reason: string): string {
   return `${(ACTION_COLOUR[action] ?? ((s: string) => s))(action.padEnd(7))} ${formatBytes(object.size).padStart(10)}  ${object.key}  ${dim(reason)}`;
 }
 
 /** Probes and decides each object here, printing in size order; the manifest gets the decision, nothing else changes. */
-async function dryRun(clients: Clients, todo: ListedObject[]): Promise<void> {
+async function dryRun(clients: Clients, todo: VideoObject[]): Promise<void> {
   const lines: Array<string | undefined> = new Array(todo.length);
   let printed = 0;
   let next = 0;
@@ -97,7 +83,8 @@ const command: Command = {
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, not '${values.batch}'.`);
     }
     const clients = clientsFrom(values);
-    const { objects, records } = await gather(clients);
+    await requireBucket(clients);
+    const [objects, records] = await remote(clients.config, () => Promise.all([listVideoObjects(clients), recordsByKey(clients)]));
     const { todo, settled } = selectForScan(objects, records, batch);
     const where = clients.config.prefix ? `under ${clients.config.prefix}` : `in ${clients.config.bucket}`;
     const bytes = formatBytes(todo.reduce((n, o) => n + o.size, 0));
@@ -105,7 +92,7 @@ const command: Command = {
       console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes}, largest first; nothing is renamed or queued.`);
       await dryRun(clients, todo);
     } else {
-      await sendEventRecords(clients, todo.map((o) => objectCreatedRecord(clients.config.bucket, o, "ObjectCreated:Scan")));
+      await remote(clients.config, () => sendEventRecords(clients, todo.map((o) => objectCreatedRecord(clients.config.bucket, o, "ObjectCreated:Scan"))));
       for (const o of todo) console.log(line("queued", o, ""));
       console.log(`${bold("Queued")} ${todo.length} video(s) ${where} for probing, ${bytes}, largest first.`);
     }
