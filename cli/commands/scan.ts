@@ -33,7 +33,8 @@ export function selectForScan(objects: VideoObject[], records: Map<string, Pick<
 const ACTION_COLOUR: Record<string, (s: string) => string> = { encode: green, skip: yellow, ignore: dim, failed: red };
 
 function line(action: string, object: VideoObject, reason: string): string {
-  return `${(ACTION_COLOUR[action] ?? ((s: string) => s))(action.padEnd(7))} ${formatBytes(object.size).padStart(10)}  ${object.key}  ${dim(reason)}`;
+  const head = `${(ACTION_COLOUR[action] ?? ((s: string) => s))(action.padEnd(7))} ${formatBytes(object.size).padStart(10)}  ${object.key}`;
+  return reason ? `${head}  ${dim(reason)}` : head;
 }
 
 /** Probes and decides each object here, printing in size order; the manifest gets the decision, nothing else changes. */
