@@ -8,6 +8,7 @@ import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { logEvent } from "./output.ts";
+import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 
 export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
 export type Pipeline = { stop(): Promise<void> };
@@ -46,7 +47,10 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
     { log: logEvent },
   );
   stops.push(() => host.stop());
-  // The runner starts here when opts.runner is set.
+  if (opts.runner) {
+    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(opts.env ?? process.env), log: logEvent });
+    stops.push(() => runner.stop({ handBack: true }));
+  }
   return {
     async stop() {
       for (const stop of stops) await stop();

@@ -1,0 +1,171 @@
+// A queue worker in a few named steps (after bbc/sqs-consumer): receive, handle with a heartbeat that
+// keeps the message invisible, then delete it or hand it back. Every outcome is an event, so callers
+// log and measure without touching the loop.
+import { EventEmitter } from "node:events";
+import {
+  ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
+  type Message, type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { errorMessage } from "../shared/errors.ts";
+
+/** What a handler decides: delete the message, or make it visible again after `retryAfterSec`. */
+export type HandlerResult = { kind: "done" } | { kind: "retry"; retryAfterSec: number };
+
+export type ConsumerOptions = {
+  sqs: SQSClient;
+  queueUrl: string;
+  concurrency: number;
+  /** How long a received message stays invisible; the heartbeat renews it every third of that. */
+  visibilitySec: number;
+  /** Stop once the queue has nothing visible or in flight and no job runs here. */
+  untilDrained?: boolean;
+  /** After a handler throws, the message comes back after this many seconds. */
+  retryAfterSec: number;
+  handle(message: Message, signal: AbortSignal): Promise<HandlerResult>;
+};
+
+export type ConsumerEvents = {
+  received: [Message];
+  done: [Message];
+  retry: [Message, number];
+  released: [Message];
+  handler_error: [Message, unknown];
+  /** Queue-level trouble (receive, heartbeat, delete): the loop goes on. */
+  error: [unknown];
+  stopped: [];
+};
+
+export function receiveCountOf(message: Message): number {
+  return Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+}
+
+export class QueueConsumer extends EventEmitter<ConsumerEvents> {
+  readonly #opts: ConsumerOptions;
+  readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #polling = new AbortController();
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: ConsumerOptions) {
+    super();
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, not ${opts.concurrency}`);
+    if (!(opts.visibilitySec >= 1)) throw new Error(`visibilitySec must be ≥ 1, not ${opts.visibilitySec}`);
+    this.#opts = opts;
+  }
+
+  get active(): number {
+    return this.#active.size;
+  }
+
+  start(): this {
+    this.#loop ??= this.#run().finally(() => this.emit("stopped"));
+    return this;
+  }
+
+  /** Resolves when the loop has ended (after stop(), or once drained in untilDrained mode). */
+  finished(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
+  /**
+   * Stops taking messages. `handBack`: abort running handlers and make their messages visible at once;
+   * otherwise let them finish.
+   */
+  async stop({ handBack }: { handBack: boolean }): Promise<void> {
+    this.#stopping = true;
+    this.#polling.abort();
+    if (handBack) for (const job of this.#active.values()) job.controller.abort();
+    await this.finished();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      const free = this.#opts.concurrency - this.#active.size;
+      if (free === 0) {
+        await Promise.race([...this.#active.values()].map((j) => j.done));
+        continue;
+      }
+      const messages = await this.#receive(Math.min(10, free));
+      for (const m of messages) this.#start(m);
+      if (messages.length === 0 && this.#opts.untilDrained && this.#active.size === 0 && (await this.#drained())) break;
+    }
+    await Promise.all([...this.#active.values()].map((j) => j.done));
+  }
+
+  async #receive(max: number): Promise<Message[]> {
+    try {
+      const r = await this.#opts.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.#opts.queueUrl,
+          MaxNumberOfMessages: max,
+          // Draining mode asks often whether the queue is empty; otherwise a long poll.
+          WaitTimeSeconds: this.#opts.untilDrained ? 1 : 20,
+          VisibilityTimeout: this.#opts.visibilitySec,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+        { abortSignal: this.#polling.signal },
+      );
+      return r.Messages ?? [];
+    } catch (err) {
+      if (this.#stopping) return [];
+      this.emit("error", err);
+      await new Promise((r) => setTimeout(r, 1000));
+      return [];
+    }
+  }
+
+  async #drained(): Promise<boolean> {
+    const r = await this.#opts.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.#opts.queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    );
+    const a = r.Attributes ?? {};
+    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) === 0;
+  }
+
+  #start(message: Message): void {
+    const controller = new AbortController();
+    const id = message.MessageId ?? message.ReceiptHandle!;
+    const done = this.#handle(message, controller.signal).finally(() => this.#active.delete(id));
+    this.#active.set(id, { controller, done });
+  }
+
+  async #handle(message: Message, signal: AbortSignal): Promise<void> {
+    this.emit("received", message);
+    const heartbeat = setInterval(() => {
+      this.#setVisibility(message, this.#opts.visibilitySec).catch((err) => this.emit("error", err));
+    }, (this.#opts.visibilitySec * 1000) / 3);
+    let result: HandlerResult | "released";
+    try {
+      result = await this.#opts.handle(message, signal);
+    } catch (err) {
+      // Aborted by stop({ handBack }): the message goes straight back to the queue.
+      if (signal.aborted) result = "released";
+      else {
+        this.emit("handler_error", message, err);
+        result = { kind: "retry", retryAfterSec: this.#opts.retryAfterSec };
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+    try {
+      if (result === "released") {
+        await this.#setVisibility(message, 0);
+        this.emit("released", message);
+      } else if (result.kind === "done") {
+        await this.#opts.sqs.send(new DeleteMessageCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        this.emit("done", message);
+      } else {
+        await this.#setVisibility(message, result.retryAfterSec);
+        this.emit("retry", message, result.retryAfterSec);
+      }
+    } catch (err) {
+      this.emit("error", new Error(`could not settle message ${message.MessageId}: ${errorMessage(err)}`));
+    }
+  }
+
+  #setVisibility(message: Message, seconds: number) {
+    return this.#opts.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: Math.round(seconds) }),
+    );
+  }
+}

@@ -1,0 +1,180 @@
+// The one ffmpeg pass of a job, as a pure function of the source and the encoder: it encodes the MP4,
+// fingerprints the frames it encodes at the source's sample times, and tiles the montage, from one decode.
+import { safeInputArgs } from "../shared/ffprobe.ts";
+import { COMPRESSED_MARK } from "../shared/decision.ts";
+import { FINGERPRINT_FILTER } from "../shared/fingerprint.ts";
+import type { MediaInfo } from "../shared/schemas.ts";
+
+export type EncoderKind = "nvenc" | "x264";
+
+/** Names of the files the pass writes, relative to its job folder (ffmpeg runs there). */
+export const PASS_FILES = {
+  output: "output.mp4",
+  fingerprints: "fingerprints.gray",
+  fingerprintTimes: "fingerprints.txt",
+  montage: "montage.jpg",
+} as const;
+
+export type PassSpec = {
+  /** A presigned URL or a local path. */
+  input: string;
+  media: MediaInfo;
+  encoder: EncoderKind;
+  downscale: boolean;
+  /** The source fingerprints' times: the pass fingerprints its own frames at the same instants. */
+  sampleTimes: number[];
+  /** libx264 speed preset; tests use a fast one. */
+  x264Preset: string;
+};
+
+export type Size = { width: number; height: number };
+
+export type PassPlan = {
+  args: string[];
+  /** Stored (not displayed) dimensions of the output video. */
+  size: Size;
+  audioCodecs: Array<"copy" | "aac">;
+  /** Text subtitle streams kept as mov_text. */
+  keptSubtitles: number;
+  montageGrid: number;
+  sampleTimes: number[];
+  /** Why something of the source is not in the output (dropped subtitle streams). */
+  notes: string[];
+};
+
+/** Landscape box; portrait frames fit the same box turned, 1080×1920. */
+const FIT_LONG = 1920;
+const FIT_SHORT = 1080;
+const MONTAGE_TILE = 320;
+
+/** Quality comparable settings: NVENC constant-quality VBR and x264 CRF land close in size and look. */
+const NVENC_CQ = "24";
+const X264_CRF = "23";
+
+/** Audio MP4 carries as it is; anything else (PCM, Vorbis, WMA, FLAC, MP2…) becomes AAC. */
+const MP4_AUDIO = new Set(["aac", "mp3", "ac3", "eac3", "alac", "opus"]);
+/** Text subtitles convert to mov_text; bitmap ones (PGS, VobSub, DVB) cannot and are dropped. */
+const TEXT_SUBTITLES = new Set(["subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"]);
+/** What NVDEC decodes straight to GPU memory; other sources decode on the CPU and are uploaded. */
+const NVDEC_CODECS = new Set(["h264", "hevc", "av1", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4", "vc1", "wmv3", "mjpeg"]);
+const NVDEC_PIXFMTS = new Set(["yuv420p", "yuvj420p", "nv12", "yuv420p10le", "p010le"]);
+
+const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+
+/** Output dimensions: even always, and inside 1920×1080 (1080×1920 for portrait) when downscaling. */
+export function targetSize(width: number, height: number, downscale: boolean): Size {
+  if (!downscale) return { width: Math.max(2, width - (width % 2)), height: Math.max(2, height - (height % 2)) };
+  const [boxW, boxH] = width >= height ? [FIT_LONG, FIT_SHORT] : [FIT_SHORT, FIT_LONG];
+  const s = Math.min(1, boxW / width, boxH / height);
+  return { width: even(width * s), height: even(height * s) };
+}
+
+/** N of the N×N contact sheet (videoArchiver): ⌊ln(duration/2 + 1)⌋, within 1..10. */
+export function montageGrid(durationSec: number): number {
+  return Math.min(10, Math.max(1, Math.floor(Math.log(Math.max(0, durationSec) / 2 + 1))));
+}
+
+/** N² instants, each in the middle of its slice of the video. */
+export function montageTimes(durationSec: number, grid: number): number[] {
+  const tiles = grid * grid;
+  return Array.from({ length: tiles }, (_, i) => Math.round(((i + 0.5) * durationSec * 1000) / tiles) / 1000);
+}
+
+/**
+ * A `select` expression passing, for each time T, the first frame at or after T: the frame a seek to T
+ * lands on, which is what the probe fingerprinted. `prev_t` is the previous decoded frame's time.
+ */
+export function selectAt(times: number[]): string {
+  const terms = [...new Set(times)].sort((a, b) => a - b).map((t) => `gte(t,${t})*not(gte(prev_t,${t}))`);
+  return `select='${terms.join("+") || "0"}'`;
+}
+
+/** The filters that turn stored pixels upright, as ffmpeg's autorotate does (ffprobe's rotation is counter-clockwise). */
+export function uprightFilters(rotation: number | undefined): string[] {
+  switch ((((Math.round(rotation ?? 0) % 360) + 360) % 360)) {
+    case 90:
+      return ["transpose=cclock"];
+    case 180:
+      return ["hflip", "vflip"];
+    case 270:
+      return ["transpose=clock"];
+    default:
+      return [];
+  }
+}
+
+/** Encoder options; also used by the one-frame test encode, so a setting a GPU lacks fails there. */
+export function videoEncoderArgs(encoder: EncoderKind, x264Preset: string): string[] {
+  if (encoder === "nvenc") {
+    return [
+      "-c:v", "h264_nvenc", "-preset", "p5", "-tune", "hq", "-profile:v", "high",
+      "-rc", "vbr", "-cq", NVENC_CQ, "-b:v", "0",
+      "-spatial-aq", "1", "-temporal-aq", "1", "-rc-lookahead", "32", "-bf", "3",
+    ];
+  }
+  return ["-c:v", "libx264", "-preset", x264Preset, "-crf", X264_CRF, "-profile:v", "high", "-pix_fmt", "yuv420p"];
+}
+
+export function usesNvdec(media: MediaInfo): boolean {
+  return NVDEC_CODECS.has(media.video.codec) && NVDEC_PIXFMTS.has(media.video.pixFmt ?? "");
+}
+
+/** The first stage of the graph: decoded frames scaled to `size`, 8-bit 4:2:0, split for the three outputs. */
+function scaleStage(spec: PassSpec, size: Size): string {
+  const { width, height } = spec.media.video;
+  if (spec.encoder === "nvenc") {
+    const upload = usesNvdec(spec.media) ? "" : "format=nv12,hwupload_cuda,";
+    return `[0:V:0]${upload}scale_cuda=${size.width}:${size.height}:format=nv12,split=3[enc][fp][mt]`;
+  }
+  const scale = size.width !== width || size.height !== height ? `scale=${size.width}:${size.height},` : "";
+  return `[0:V:0]${scale}format=yuv420p,split=3[enc][fp][mt]`;
+}
+
+/** Montage tiles: the displayed frame with its long side MONTAGE_TILE pixels. */
+function tileSize(size: Size, rotation: number | undefined): Size {
+  const turned = uprightFilters(rotation)[0]?.startsWith("transpose") ?? false;
+  const display = turned ? { width: size.height, height: size.width } : size;
+  const s = MONTAGE_TILE / Math.max(display.width, display.height);
+  const tile = { width: even(display.width * s), height: even(display.height * s) };
+  return turned ? { width: tile.height, height: tile.width } : tile;
+}
+
+export function buildPass(spec: PassSpec): PassPlan {
+  const { media, encoder } = spec;
+  const size = targetSize(media.video.width, media.video.height, spec.downscale);
+  const grid = montageGrid(media.durationSec);
+  const upright = uprightFilters(media.video.rotation);
+  const download = encoder === "nvenc" ? ["hwdownload", "format=nv12"] : [];
+  const tile = tileSize(size, media.video.rotation);
+  const graph = [
+    scaleStage(spec, size),
+    // Frames are tagged and their times printed, so each fingerprint is matched to its sample time.
+    `[fp]${[selectAt(spec.sampleTimes), ...download, "metadata=mode=add:key=reelpress:value=fp", `metadata=mode=print:file=${PASS_FILES.fingerprintTimes}`, FINGERPRINT_FILTER, ...upright].join(",")}[fpo]`,
+    `[mt]${[selectAt(montageTimes(media.durationSec, grid)), ...download, `scale=${tile.width}:${tile.height}`, ...upright, ...(grid > 1 ? [`tile=${grid}x${grid}`] : [])].join(",")}[mto]`,
+  ].join(";");
+
+  const audioCodecs = media.audio.map((a) => (MP4_AUDIO.has(a.codec) ? ("copy" as const) : ("aac" as const)));
+  const notes: string[] = [];
+  const subtitleMaps: string[] = [];
+  media.subtitles.forEach((s, i) => {
+    if (TEXT_SUBTITLES.has(s.codec)) subtitleMaps.push("-map", `0:s:${i}`);
+    else notes.push(`subtitle stream ${i} (${s.codec}) dropped: MP4 holds text subtitles only`);
+  });
+
+  const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
+  const network = /^https?:/.test(spec.input) ? ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "30", "-rw_timeout", "60000000"] : [];
+  const args = [
+    "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
+    // Rotation stays a display matrix, copied to the output, rather than turned pixels.
+    ...hwInput, "-noautorotate", ...network, ...safeInputArgs(spec.input),
+    "-filter_complex", graph,
+    "-map", "[enc]", ...videoEncoderArgs(encoder, spec.x264Preset),
+    "-map", "0:a?", ...audioCodecs.flatMap((c, i) => (c === "copy" ? [`-c:a:${i}`, "copy"] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "160k"])),
+    ...subtitleMaps, ...(subtitleMaps.length ? ["-c:s", "mov_text"] : []),
+    "-map_metadata", "0", "-map_chapters", "0", "-metadata", `comment=${COMPRESSED_MARK}`,
+    "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
+    "-map", "[fpo]", "-fps_mode", "passthrough", "-f", "rawvideo", PASS_FILES.fingerprints,
+    "-map", "[mto]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", PASS_FILES.montage,
+  ];
+  return { args, size, audioCodecs, keptSubtitles: subtitleMaps.length / 2, montageGrid: grid, sampleTimes: spec.sampleTimes, notes };
+}

@@ -1,0 +1,90 @@
+// Runs the one ffmpeg pass in a job folder: progress as it goes, an early stop when the output cannot
+// save what it must, and afterwards the fingerprints of the frames it encoded.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { FINGERPRINT_SIDE, fingerprintFrame } from "../shared/fingerprint.ts";
+import type { FrameFingerprint } from "../shared/schemas.ts";
+import { PASS_FILES, type PassPlan } from "./encode-args.ts";
+import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
+import { classifyTestEncode } from "./encoder.ts";
+
+export type PassResult =
+  | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[]; progress: EncodeProgress }
+  | { kind: "cannot-save"; reason: string };
+
+/** ffmpeg failed; `busy` when the GPU had no free encoder session (try again later, it is not broken). */
+export class EncodeError extends Error {
+  readonly busy: boolean;
+  constructor(message: string, busy: boolean) {
+    super(message);
+    this.name = "EncodeError";
+    this.busy = busy;
+  }
+}
+
+export type PassOptions = {
+  dir: string;
+  signal: AbortSignal;
+  onProgress?(p: EncodeProgress): void;
+  /** Returns a reason to stop (the output cannot save enough), checked on every progress update. */
+  shouldStop?(p: EncodeProgress): string | undefined;
+};
+
+/** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
+const STDERR_KEEP = 8192;
+
+export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassResult> {
+  const child = execa("ffmpeg", plan.args, { cwd: opts.dir, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+  const parser = new ProgressParser();
+  let last: EncodeProgress = { outTimeSec: 0, bytes: 0 };
+  let stopReason: string | undefined;
+  child.stdout!.on("data", (d: Buffer) => {
+    for (const p of parser.push(d.toString())) {
+      last = p;
+      opts.onProgress?.(p);
+      stopReason ??= opts.shouldStop?.(p);
+      if (stopReason) child.kill("SIGKILL");
+    }
+  });
+  const r = await child;
+  if (stopReason) return { kind: "cannot-save", reason: stopReason };
+  opts.signal.throwIfAborted();
+  if (r.exitCode !== 0) {
+    const outcome = classifyTestEncode(r.exitCode, stderr);
+    const reason = outcome.status === "ok" ? `ffmpeg was killed (${r.signal})` : outcome.reason;
+    throw new EncodeError(`encode failed: ${reason}`, outcome.status === "busy");
+  }
+  const output = path.join(opts.dir, PASS_FILES.output);
+  return {
+    kind: "encoded",
+    output,
+    montage: path.join(opts.dir, PASS_FILES.montage),
+    fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
+    progress: last,
+  };
+}
+
+/** Pure: frame times from `metadata=mode=print` ("frame:0 pts:6656 pts_time:0.52" lines). */
+export function parseFrameTimes(text: string): number[] {
+  return [...text.matchAll(/pts_time:(-?[\d.]+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * The fingerprint for each sample time: the first frame shown at or after it (what a seek to it lands
+ * on), labelled with the sample time itself. Times past the last frame get none.
+ */
+export async function readPassFingerprints(dir: string, sampleTimes: number[]): Promise<FrameFingerprint[]> {
+  const raw = await readFile(path.join(dir, PASS_FILES.fingerprints));
+  const frameTimes = parseFrameTimes(await readFile(path.join(dir, PASS_FILES.fingerprintTimes), "utf8"));
+  const side = FINGERPRINT_SIDE * FINGERPRINT_SIDE;
+  const count = Math.min(frameTimes.length, Math.floor(raw.length / side));
+  const out: FrameFingerprint[] = [];
+  for (const t of sampleTimes) {
+    const i = frameTimes.findIndex((ft, j) => j < count && ft >= t - 1e-6);
+    if (i >= 0) out.push(fingerprintFrame(raw.subarray(i * side, (i + 1) * side), t));
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+// Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
+// left half done, resumes from here. The output's metadata names the exact source version it replaced.
+import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/decision.ts";
+import { PREVIEWS_PREFIX } from "../shared/naming.ts";
+import type { EncodeJob } from "../shared/schemas.ts";
+import type { ObjectHead } from "../shared/storage.ts";
+
+export const SOURCE_KEY = "reelpress-source-key";
+export const SOURCE_SIZE = "reelpress-source-size";
+export const SOURCE_ETAG = "reelpress-source-etag";
+export const SHA256 = "reelpress-sha256";
+
+/** User metadata is ASCII only: keys are stored URL-encoded. */
+export function outputMetadata(job: EncodeJob, sha256: string): Record<string, string> {
+  return {
+    [STATE_METADATA_KEY]: COMPRESSED_MARK,
+    [SOURCE_KEY]: encodeURIComponent(job.key),
+    [SOURCE_SIZE]: String(job.size),
+    [SOURCE_ETAG]: job.etag,
+    [SHA256]: sha256,
+  };
+}
+
+export function montageKeyFor(outputKey: string): string {
+  return `${PREVIEWS_PREFIX}${outputKey}.montage.jpg`;
+}
+
+/** An output reelpress made from some version of `sourceKey`. */
+export function isOutputOf(head: ObjectHead, sourceKey: string): boolean {
+  return head.metadata[STATE_METADATA_KEY] === COMPRESSED_MARK && head.metadata[SOURCE_KEY] === encodeURIComponent(sourceKey);
+}
+
+/** The output of exactly the job's source version. */
+export function isPublishedFor(head: ObjectHead | undefined, job: EncodeJob): boolean {
+  return head !== undefined && isOutputOf(head, job.key) && head.metadata[SOURCE_ETAG] === job.etag && head.metadata[SOURCE_SIZE] === String(job.size);
+}
+
+export type JobState =
+  /** The output is up: only the source's removal and the manifest may be left. */
+  | { kind: "published"; output: ObjectHead }
+  /** An earlier attempt found it could not save enough and renamed it. */
+  | { kind: "skipped"; skipped: ObjectHead }
+  | { kind: "changed"; source: ObjectHead }
+  | { kind: "gone" }
+  /** The output key holds some other object, which is never overwritten. */
+  | { kind: "output-taken"; output: ObjectHead }
+  | { kind: "ready"; source: ObjectHead };
+
+/** Pure: the state from the heads of the source, output and skip keys (undefined = not there). */
+export function jobState(job: EncodeJob, heads: { source?: ObjectHead; output?: ObjectHead; skip?: ObjectHead }): JobState {
+  const { source, output, skip } = heads;
+  if (isPublishedFor(output, job)) return { kind: "published", output: output! };
+  if (!source) return skip && skip.size === job.size ? { kind: "skipped", skipped: skip } : { kind: "gone" };
+  if (source.etag !== job.etag || source.size !== job.size) return { kind: "changed", source };
+  if (output && job.outputKey !== job.key && !isOutputOf(output, job.key)) return { kind: "output-taken", output };
+  return { kind: "ready", source };
+}

@@ -1,0 +1,208 @@
+// One EncodeJob from start to end: find where it stands, encode (one pass), skip when it cannot save
+// enough, verify, publish. Anything it throws is retried by the queue; the third failure is final.
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { rm, stat } from "node:fs/promises";
+import type { Clients } from "../shared/clients.ts";
+import { probeMedia } from "../shared/ffprobe.ts";
+import { fingerprintVideo } from "../shared/fingerprint.ts";
+import { updateRecord, patchRecord } from "../shared/manifest.ts";
+import { skipKeyFor } from "../shared/naming.ts";
+import { MAX_RECEIVES } from "../shared/resources.ts";
+import { EncodeJob, type S3EventMessage } from "../shared/schemas.ts";
+import { headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
+import { errorMessage } from "../shared/errors.ts";
+import { buildPass, type EncoderKind, type PassPlan } from "./encode-args.ts";
+import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
+import type { EncodeProgress } from "./ffmpeg-progress.ts";
+import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
+import { finish, publish, sha256File, skipSource, SourceChangedError } from "./publish.ts";
+import { cannotSave, sizeBudget } from "./savings.ts";
+import { verifyOutput } from "./verify.ts";
+
+export type Log = (event: string, fields: Record<string, unknown>, text?: string) => void;
+
+export type JobContext = {
+  clients: Clients;
+  runnerId: string;
+  encoder: EncoderKind;
+  x264Preset: string;
+  /** A fresh local folder for this job (never named after the key). */
+  jobDir(): Promise<string>;
+  /** How often the manifest record's heartbeat is renewed. */
+  heartbeatSec: number;
+  /** Wait before trying again when every NVENC session is taken. */
+  busyRetryMs: number;
+  log: Log;
+  onProgress?(job: EncodeJob, p: EncodeProgress | undefined): void;
+};
+
+/** The job in a message body, or why it is not one. */
+export function parseJob(body: string | undefined): EncodeJob | string {
+  try {
+    const parsed = EncodeJob.safeParse(JSON.parse(body ?? ""));
+    return parsed.success ? parsed.data : parsed.error.issues[0].message;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+export type JobOutcome =
+  | { kind: "compressed"; outputKey: string; savedBytes: number; backupKey: string }
+  | { kind: "skipped"; skipKey: string; reason: string }
+  | { kind: "dropped"; reason: string };
+
+const PRESIGN_SEC = 24 * 3600;
+const BUSY_RETRIES = 20;
+
+/** The state of the three keys a job touches. */
+async function readState(clients: Clients, job: EncodeJob) {
+  const sameKey = job.outputKey === job.key;
+  const [source, output, skip] = await Promise.all([
+    headObject(clients, job.key),
+    sameKey ? undefined : headObject(clients, job.outputKey),
+    headObject(clients, skipKeyFor(job.key)),
+  ]);
+  return jobState(job, { source, output: sameKey ? source : output, skip });
+}
+
+/** The object changed after planning: its current version goes through probe and strategy again. */
+async function replan(clients: Clients, current: ObjectHead): Promise<void> {
+  const event: S3EventMessage = {
+    Records: [
+      {
+        eventSource: "reelpress:runner",
+        eventName: "ObjectCreated:Put",
+        eventTime: new Date().toISOString(),
+        s3: { bucket: { name: clients.config.bucket }, object: { key: encodeURIComponent(current.key).replace(/%20/g, "+"), size: current.size, eTag: current.etag } },
+      },
+    ],
+  };
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.ingest), MessageBody: JSON.stringify(event) }));
+}
+
+/** Renews `runner.heartbeatAt` on the source's record while this runner holds it, and never after. */
+function manifestHeartbeat(ctx: JobContext, job: EncodeJob) {
+  const beat = () =>
+    updateRecord(ctx.clients, job.key, (cur) =>
+      cur && cur.state === "encoding" && cur.runner?.id === ctx.runnerId && cur.etag === job.etag
+        ? { ...cur, runner: { id: ctx.runnerId, heartbeatAt: new Date().toISOString() } }
+        : undefined,
+    );
+  let last: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    last = last.then(beat).catch((err) => ctx.log("heartbeat_error", { key: job.key, error: errorMessage(err) }));
+  }, ctx.heartbeatSec * 1000);
+  return async () => {
+    clearInterval(timer);
+    await last;
+  };
+}
+
+async function encodeWithRetry(ctx: JobContext, plan: PassPlan, opts: PassOptions): Promise<PassResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runPass(plan, opts);
+    } catch (err) {
+      if (!(err instanceof EncodeError && err.busy) || attempt >= BUSY_RETRIES) throw err;
+      ctx.log("encoder_busy", { attempt, error: err.message });
+      await sleep(ctx.busyRetryMs, undefined, { signal: opts.signal });
+    }
+  }
+}
+
+/** The output was published by an earlier attempt that died before the end: finish from what is stored. */
+async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const url = await presignedGetUrl(clients, job.outputKey);
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const [media, fingerprints, montage] = await Promise.all([
+    probeMedia(url, { timeoutSec, sizeBytes: output.size }),
+    fingerprintVideo(url, { durationSec: job.durationSec, count: clients.config.fingerprintCount, timeoutSec }),
+    headObject(clients, montageKeyFor(job.outputKey)),
+  ]);
+  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key });
+  return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
+}
+
+async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
+  const media = await probeMedia(url, { timeoutSec, sizeBytes: job.size });
+  const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), x264Preset: ctx.x264Preset });
+  for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
+  const budget = sizeBudget(job.size, job.mustSave);
+  const skip = async (why: string): Promise<JobOutcome> => {
+    const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
+    return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason };
+  };
+  const dir = await ctx.jobDir();
+  try {
+    const pass = await encodeWithRetry(ctx, plan, {
+      dir,
+      signal,
+      onProgress: (p) => ctx.onProgress?.(job, p),
+      shouldStop: (p) => cannotSave(p, media.durationSec, budget),
+    });
+    if (pass.kind === "cannot-save") return await skip(pass.reason);
+    const { size } = await stat(pass.output);
+    if (budget !== undefined && size > budget) return await skip(`output ${size} bytes, over the ${budget}-byte budget`);
+    // The last moment a stop hands the job back; once publishing starts it runs to the end.
+    signal.throwIfAborted();
+    const [sha256, outMedia] = await Promise.all([
+      sha256File(pass.output),
+      verifyOutput(pass.output, { source: media, plan, sourceFingerprints: job.fingerprints, outputFingerprints: pass.fingerprints, timeoutSec }),
+    ]);
+    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+    return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
+  } finally {
+    ctx.onProgress?.(job, undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const state = await readState(clients, job);
+  switch (state.kind) {
+    case "published":
+      return resume(ctx, job, state.output);
+    case "skipped": {
+      const reason = "re-encoding cannot save enough (found already renamed)";
+      return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason };
+    }
+    case "gone":
+      return { kind: "dropped", reason: "the source is gone" };
+    case "changed":
+      await replan(clients, state.source);
+      return { kind: "dropped", reason: "the source changed since it was planned; re-planned" };
+    case "output-taken":
+      throw new Error(`${job.outputKey} already holds another object, which is never overwritten`);
+    case "ready":
+      break;
+  }
+  await patchRecord(clients, job.key, { size: job.size, etag: job.etag, state: "encoding", runner: { id: ctx.runnerId, heartbeatAt: new Date().toISOString() } });
+  const stopHeartbeat = manifestHeartbeat(ctx, job);
+  try {
+    return await encodeAndPublish(ctx, job, signal);
+  } catch (err) {
+    if (!(err instanceof SourceChangedError)) throw err;
+    const now = await headObject(clients, job.key);
+    if (now) await replan(clients, now);
+    return { kind: "dropped", reason: `${err.message}; re-planned` };
+  } finally {
+    await stopHeartbeat();
+  }
+}
+
+/** After a failed attempt: the record says `failed` on the last one (the queue dead-letters it next), else back to `planned`. */
+export async function recordFailure(ctx: JobContext, job: EncodeJob, attempt: number, err: unknown): Promise<void> {
+  const error = errorMessage(err).split("\n")[0].slice(0, 500);
+  const final = attempt >= MAX_RECEIVES;
+  await updateRecord(ctx.clients, job.key, (cur) => {
+    // Only this version's record, and never one the job already finished.
+    if (cur && (cur.etag !== job.etag || cur.size !== job.size || cur.state === "compressed" || cur.state === "skipped")) return undefined;
+    return { ...cur, key: job.key, size: job.size, etag: job.etag, state: final ? "failed" : "planned", error, reason: final ? error : cur?.reason, runner: undefined, updatedAt: "" };
+  });
+}

@@ -1,0 +1,31 @@
+// Dead letters back to the encode queue: each job gets three fresh tries, and its `failed` record
+// goes back to `planned` so status shows it as waiting again.
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Clients } from "../shared/clients.ts";
+import { updateRecord } from "../shared/manifest.ts";
+import { parseJob } from "./job.ts";
+
+export type RedriveResult = { moved: number; keys: string[] };
+
+export async function redrive(clients: Clients): Promise<RedriveResult> {
+  const { sqs, config } = clients;
+  const from = await clients.queueUrl(config.queues.encodeDlq);
+  const to = await clients.queueUrl(config.queues.encode);
+  const result: RedriveResult = { moved: 0, keys: [] };
+  for (;;) {
+    // Long enough to move the batch; a message not deleted in time just reappears and moves later.
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    const messages = r.Messages ?? [];
+    if (messages.length === 0) return result;
+    for (const m of messages) {
+      // Sent before it is deleted: a crash in between leaves a duplicate, never a loss (jobs are idempotent).
+      await sqs.send(new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body }));
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: from, ReceiptHandle: m.ReceiptHandle }));
+      result.moved++;
+      const job = parseJob(m.Body);
+      if (typeof job === "string") continue;
+      result.keys.push(job.key);
+      await updateRecord(clients, job.key, (cur) => (cur && cur.state === "failed" && cur.etag === job.etag ? { ...cur, state: "planned" } : undefined));
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// A runner: picks its encoder, clears what dead runners left, and works the encode queue.
+import os from "node:os";
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { Clients } from "../shared/clients.ts";
+import { UserError, errorMessage } from "../shared/errors.ts";
+import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
+import { QueueConsumer, receiveCountOf } from "./consumer.ts";
+import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
+import { type JobContext, type Log, parseJob, recordFailure, runJob } from "./job.ts";
+import { ProgressBoard } from "./progress.ts";
+import { createWorkRoot } from "./workdir.ts";
+
+/** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
+const Settings = z.object({
+  visibilitySec: z.coerce.number().int().min(3, "must be at least 3 seconds").max(43_200, "must be at most 43200 (12 h)"),
+  x264Preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"], {
+    error: "must be an x264 preset (ultrafast … veryslow)",
+  }),
+});
+export type RunnerSettings = z.infer<typeof Settings>;
+
+export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
+  const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
+  const parsed = Settings.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
+  throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
+}
+
+export type RunnerOptions = {
+  encoder: EncoderPreference;
+  /** Jobs at once; by default one per NVENC engine (within the driver's session cap), else one. */
+  concurrency?: number;
+  /** Exit once the encode queue is empty and nothing is in flight. */
+  untilDrained?: boolean;
+  settings: RunnerSettings;
+  log: Log;
+  /** Where job folders go; <tmpdir>/reelpress-runner by default. */
+  workBase?: string;
+};
+
+export type Runner = {
+  id: string;
+  encoder: string;
+  concurrency: number;
+  /** `handBack`: abort running encodes and return their messages at once; otherwise let them finish. */
+  stop(opts: { handBack: boolean }): Promise<void>;
+  finished(): Promise<void>;
+};
+
+export async function startRunner(clients: Clients, opts: RunnerOptions): Promise<Runner> {
+  const id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const board = process.stderr.isTTY ? new ProgressBoard() : undefined;
+  const log: Log = board ? (e, f, t) => board.around(() => opts.log(e, f, t)) : opts.log;
+  const work = await createWorkRoot(opts.workBase);
+  if (work.removed.length) log("stale_work_removed", { folders: work.removed });
+  const choice = await selectEncoder(opts.encoder);
+  const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
+  log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
+
+  const { visibilitySec, x264Preset } = opts.settings;
+  const ctx: JobContext = {
+    clients,
+    runnerId: id,
+    encoder: choice.encoder,
+    x264Preset,
+    jobDir: () => work.jobDir(),
+    heartbeatSec: visibilitySec / 3,
+    busyRetryMs: 30_000,
+    log,
+    onProgress: board
+      ? (job, p) => (p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId))
+      : undefined,
+  };
+
+  const consumer = new QueueConsumer({
+    sqs: clients.sqs,
+    queueUrl: await clients.queueUrl(clients.config.queues.encode),
+    concurrency,
+    visibilitySec,
+    retryAfterSec: Math.min(60, Math.ceil(visibilitySec / 3)),
+    untilDrained: opts.untilDrained,
+    async handle(message, signal) {
+      const attempt = receiveCountOf(message);
+      const job = parseJob(message.Body);
+      if (typeof job === "string") {
+        // Kept for the dead-letter queue, where someone can look at it.
+        log("job_invalid", { messageId: message.MessageId, attempt, error: job });
+        throw new Error(`not an EncodeJob: ${job}`);
+      }
+      const started = Date.now();
+      log("job_started", { key: job.key, jobId: job.jobId, attempt });
+      try {
+        const outcome = await runJob(ctx, job, signal);
+        log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
+        return { kind: "done" };
+      } catch (err) {
+        if (signal.aborted) throw err;
+        await recordFailure(ctx, job, attempt, err).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
+        log("job_failed", { key: job.key, jobId: job.jobId, attempt, final: attempt >= MAX_RECEIVES, error: errorMessage(err) });
+        throw err;
+      }
+    },
+  });
+  consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
+  consumer.on("error", (err) => log("queue_error", { error: errorMessage(err) }));
+  consumer.start();
+  const finished = consumer.finished().finally(() => work.dispose());
+  return {
+    id,
+    encoder: choice.encoder,
+    concurrency,
+    async stop({ handBack }) {
+      await consumer.stop({ handBack });
+      await finished;
+    },
+    finished: () => finished,
+  };
+}

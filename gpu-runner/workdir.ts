@@ -1,0 +1,47 @@
+// Local work folders. Names come from this process and a counter, never from object keys, so a key
+// such as `../../x.mp4` cannot point a write outside the folder. A runner removes what dead runners left.
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+const RUN_DIR = /^run-(\d+)-/;
+
+export type WorkRoot = { dir: string; jobDir(): Promise<string>; dispose(): Promise<void> };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes run folders whose process is gone (killed, crashed); returns what it removed. */
+export async function removeStale(base: string): Promise<string[]> {
+  const entries = await readdir(base).catch(() => [] as string[]);
+  const stale = entries.filter((e) => {
+    const m = RUN_DIR.exec(e);
+    return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+  });
+  await Promise.all(stale.map((e) => rm(path.join(base, e), { recursive: true, force: true })));
+  return stale;
+}
+
+/** `base` defaults to <tmpdir>/reelpress-runner; each runner process gets its own run-<pid>-… folder in it. */
+export async function createWorkRoot(base = path.join(os.tmpdir(), "reelpress-runner")): Promise<WorkRoot & { removed: string[] }> {
+  await mkdir(base, { recursive: true });
+  const removed = await removeStale(base);
+  const dir = await mkdtemp(path.join(base, `run-${process.pid}-`));
+  let n = 0;
+  return {
+    dir,
+    removed,
+    async jobDir() {
+      const d = path.join(dir, `job-${++n}`);
+      await mkdir(d);
+      return d;
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,29 @@
+// Test helpers for the runner: put a real video in the bucket and queue the EncodeJob the strategy
+// step would plan for it (probe + fingerprints + decision table), so runner tests need no ingest.
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Clients } from "../../shared/clients.ts";
+import { decide } from "../../shared/decision.ts";
+import { probeMedia } from "../../shared/ffprobe.ts";
+import { fingerprintVideo } from "../../shared/fingerprint.ts";
+import { patchRecord } from "../../shared/manifest.ts";
+import { encodeJobFor } from "../../shared/plan.ts";
+import type { EncodeJob } from "../../shared/schemas.ts";
+import { uploadFile } from "../../shared/storage.ts";
+
+export async function planJob(clients: Clients, file: string, key: string, override: Partial<EncodeJob> = {}): Promise<EncodeJob> {
+  const { etag, size } = await uploadFile(clients, file, key);
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const media = await probeMedia(file, { timeoutSec, sizeBytes: size });
+  const fingerprints = await fingerprintVideo(file, { durationSec: media.durationSec, count: clients.config.fingerprintCount, timeoutSec });
+  const result = { bucket: clients.config.bucket, key, size, etag, media, fingerprints, dryRun: false, probedAt: new Date().toISOString() };
+  const decision = decide(media, key, size);
+  const job = { ...encodeJobFor(result, decision, new Date().toISOString()), ...override };
+  await patchRecord(clients, key, { size, etag, media, fingerprints, state: "planned", reason: decision.reason, decision });
+  await sendJob(clients, job);
+  return job;
+}
+
+export async function sendJob(clients: Clients, job: unknown): Promise<void> {
+  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(job) }));
+}

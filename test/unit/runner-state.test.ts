@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { parseFrameTimes } from "../../gpu-runner/encode.ts";
+import { buildPass } from "../../gpu-runner/encode-args.ts";
+import { isPublishedFor, jobState, outputMetadata } from "../../gpu-runner/job-state.ts";
+import { compareFingerprints, outputProblems } from "../../gpu-runner/verify.ts";
+import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
+import type { ObjectHead } from "../../shared/storage.ts";
+
+const job: EncodeJob = {
+  bucket: "b", key: "dir/a b.avi", size: 1000, etag: '"e1"', jobId: "j", outputKey: "dir/a b.mp4", downscale: false,
+  mustSave: 0, reason: "r", durationSec: 4, fingerprints: [], plannedAt: "2026-01-01T00:00:00Z",
+};
+const head = (key: string, over: Partial<ObjectHead> = {}): ObjectHead => ({ key, size: 1000, etag: '"e1"', metadata: {}, ...over });
+const ours = head(job.outputKey, { size: 600, etag: '"o1"', metadata: outputMetadata(job, "ab".repeat(32)) });
+
+describe("jobState", () => {
+  it("is ready for an untouched source", () => {
+    expect(jobState(job, { source: head(job.key) }).kind).toBe("ready");
+  });
+  it("resumes when this version's output is already up, even if the source is gone or was replaced in place", () => {
+    expect(jobState(job, { source: head(job.key), output: ours }).kind).toBe("published");
+    expect(jobState(job, { output: ours }).kind).toBe("published");
+    const inPlace = { ...job, key: "v.mp4", outputKey: "v.mp4" };
+    const replaced = head("v.mp4", { size: 600, etag: '"o1"', metadata: outputMetadata(inPlace, "00".repeat(32)) });
+    expect(jobState(inPlace, { source: replaced, output: replaced }).kind).toBe("published");
+  });
+  it("drops a job whose source changed or went away, and notices an earlier skip", () => {
+    expect(jobState(job, { source: head(job.key, { etag: '"e2"' }) }).kind).toBe("changed");
+    expect(jobState(job, { source: head(job.key, { size: 999 }) }).kind).toBe("changed");
+    expect(jobState(job, {}).kind).toBe("gone");
+    expect(jobState(job, { skip: head("dir/a b_skip.avi") }).kind).toBe("skipped");
+  });
+  it("never takes over an output key holding someone else's object", () => {
+    expect(jobState(job, { source: head(job.key), output: head(job.outputKey, { etag: '"x"' }) }).kind).toBe("output-taken");
+    // Its own output from an older version of the same source may be replaced.
+    const older = head(job.outputKey, { metadata: outputMetadata({ ...job, etag: '"e0"' }, "00".repeat(32)) });
+    expect(jobState(job, { source: head(job.key), output: older }).kind).toBe("ready");
+    expect(isPublishedFor(older, job)).toBe(false);
+  });
+  it("stores the source key URL-encoded, so metadata stays ASCII", () => {
+    expect(outputMetadata({ ...job, key: "été/ä.avi" }, "x")["reelpress-source-key"]).toBe("%C3%A9t%C3%A9%2F%C3%A4.avi");
+  });
+});
+
+const fp = (t: number, hash: string, dark = false): FrameFingerprint => ({ t, hash, dark });
+
+describe("compareFingerprints", () => {
+  const src = [fp(1, "ffff0000ffff0000"), fp(2, "0f0f0f0f0f0f0f0f"), fp(3, "00000000ffffffff"), fp(4, "0000000000000000", true)];
+  it("accepts frames within the distance, ignoring dark source frames", () => {
+    const out = [fp(1, "ffff0000ffff0001"), fp(2, "0f0f0f0f0f0f0f0f"), fp(3, "00000000fffffff0"), fp(4, "123456789abcdef0")];
+    expect(compareFingerprints(src, out)).toMatchObject({ ok: true, compared: 3, matched: 3 });
+  });
+  it("rejects black, garbled or shifted output", () => {
+    const black = src.map((f) => fp(f.t, "0000000000000000", true));
+    expect(compareFingerprints(src, black)).toMatchObject({ ok: false, matched: 0 });
+    const shifted = [fp(1, src[1].hash), fp(2, src[2].hash), fp(3, src[0].hash)];
+    expect(compareFingerprints(src, shifted).ok).toBe(false);
+    expect(compareFingerprints(src, []).ok).toBe(false);
+  });
+  it("passes a source with no comparable frames", () => {
+    expect(compareFingerprints([fp(1, "0000000000000000", true)], []).ok).toBe(true);
+  });
+});
+
+describe("outputProblems", () => {
+  const source: MediaInfo = {
+    formatName: "avi", durationSec: 100, audio: [{ codec: "mp3" }], subtitles: [], tags: {},
+    video: { codec: "mpeg4", width: 641, height: 480, rotation: 90 },
+  };
+  const plan = buildPass({ input: "x.avi", media: source, encoder: "x264", downscale: false, sampleTimes: [], x264Preset: "fast" });
+  const good: MediaInfo = { ...source, formatName: "mov,mp4", durationSec: 100.5, tags: { comment: "compressed_h264_v4" }, video: { codec: "h264", width: 640, height: 480, rotation: 90 } };
+  it("finds nothing wrong with the output that was asked for", () => {
+    expect(outputProblems(good, source, plan)).toEqual([]);
+  });
+  it("names every difference", () => {
+    const bad: MediaInfo = { ...good, durationSec: 90, audio: [], tags: {}, video: { codec: "hevc", width: 320, height: 240 } };
+    expect(outputProblems(bad, source, plan)).toEqual([
+      "video codec is hevc, not h264",
+      "video is 320×240, not 640×480",
+      "rotation is 0°, not 90°",
+      "duration is 90.00 s, source 100.00 s",
+      "0 audio streams, expected 1",
+      "the container tag is missing",
+    ]);
+  });
+});
+
+describe("parseFrameTimes", () => {
+  it("reads metadata=print's frame lines", () => {
+    expect(parseFrameTimes("frame:0    pts:6656    pts_time:0.52\nreelpress=fp\nframe:1    pts:13312   pts_time:1.04\nreelpress=fp\n")).toEqual([0.52, 1.04]);
+  });
+});
