@@ -1,0 +1,34 @@
+/// <reference path="../.sst/platform/config.d.ts" />
+// The whole stack for one stage; sst.config.ts calls this and returns its outputs.
+import { pipelineFunctions } from "./functions.ts";
+import { runnerAccess } from "./runner.ts";
+import { flowQueues, ingestNotifications, libraryBucket } from "./storage.ts";
+import { deployOptions, reelpressEnv } from "./topology.ts";
+
+export function deploy() {
+  const options = deployOptions(process.env);
+  const bucket = libraryBucket();
+  const queues = flowQueues();
+  ingestNotifications(bucket, queues.ingest.queue);
+  const arns = {
+    bucket: bucket.arn,
+    queue: { ingest: queues.ingest.queue.arn, plan: queues.plan.queue.arn, encode: queues.encode.queue.arn },
+    dlq: { ingest: queues.ingest.dlq.arn, plan: queues.plan.dlq.arn, encode: queues.encode.dlq.arn },
+  };
+  const env = bucket.name.apply((name) => reelpressEnv($app.name, $app.stage, name, options.backupPrefix));
+  const { dedup } = pipelineFunctions(queues, env, arns, options);
+  const runner = runnerAccess(arns, options.runnerIdentity);
+  return {
+    bucket: bucket.name,
+    ingestQueue: queues.ingest.queue.url,
+    planQueue: queues.plan.queue.url,
+    encodeQueue: queues.encode.queue.url,
+    encodeDlq: queues.encode.dlq.url,
+    reportUrl: dedup.url,
+    runnerPolicy: runner.policy,
+    ...("user" in runner ? { runnerUser: runner.user } : {}),
+    ...("instanceProfile" in runner ? { runnerInstanceProfile: runner.instanceProfile, runnerRole: runner.role } : {}),
+    // Paste into /etc/reelpress/runner.env on each runner host (with AWS_REGION).
+    runnerEnv: env,
+  };
+}
