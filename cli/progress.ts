@@ -21,7 +21,8 @@ export function formatDuration(sec: number): string {
 export function renderProgress(v: ProgressView, width: number): string {
   const amount = (n: number) => (v.unit === "bytes" ? formatBytes(n) : String(n));
   const fraction = v.total > 0 ? Math.min(1, v.done / v.total) : 1;
-  const speed = v.perSec > 0 ? `${amount(v.perSec)}/s` : "--/s";
+  const rate = v.unit === "bytes" ? formatBytes(v.perSec) : v.perSec.toFixed(v.perSec < 10 ? 1 : 0);
+  const speed = v.perSec > 0 ? `${rate}/s` : "--/s";
   const eta = v.perSec > 0 ? `ETA ${formatDuration((v.total - v.done) / v.perSec)}` : "ETA --:--";
   const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${amount(v.done)}/${amount(v.total)}  ${speed}  ${eta}`;
   const label = v.label ? `${v.label} ` : "";

@@ -9,7 +9,7 @@ import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 import { listLibrary, queueDepths, queueRoles, remote, requireBucket } from "../remote.ts";
 
-type Failure = { key: string; error: string };
+export type Failure = { key: string; error: string };
 
 export async function gatherStatus(clients: Clients): Promise<{ summary: StatusSummary; failures: Failure[] }> {
   const { config } = clients;
@@ -35,7 +35,7 @@ export async function gatherStatus(clients: Clients): Promise<{ summary: StatusS
 
 const SHOWN_FAILURES = 10;
 
-function render(summary: StatusSummary, failures: Failure[], where: string): string {
+export function renderStatus(summary: StatusSummary, failures: Failure[], where: string): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
     ["compressed", "compressed", green],
     ["skipped", "skipped", dim],
@@ -82,7 +82,7 @@ const command: Command = {
     await requireBucket(clients);
     const { summary, failures } = await remote(clients.config, () => gatherStatus(clients));
     if (values.json) console.log(JSON.stringify(summary));
-    else console.log(render(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`));
+    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`));
     return 0;
   },
 };

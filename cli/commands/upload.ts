@@ -70,7 +70,7 @@ export async function planUploads(paths: string[], prefix: string, backupPrefix:
   return { files, skipped };
 }
 
-type Outcome = { uploaded: Array<PlannedFile & { etag: string }>; failed: Array<PlannedFile & { error: string }>; cancelled: PlannedFile[] };
+export type Outcome = { uploaded: Array<PlannedFile & { etag: string }>; failed: Array<PlannedFile & { error: string }>; cancelled: PlannedFile[] };
 
 /** Reports progress as a bar on a terminal, as JSON lines (at most one a second) otherwise. */
 function progressReporter(total: number, fileCount: number) {
@@ -94,7 +94,7 @@ function progressReporter(total: number, fileCount: number) {
   };
 }
 
-async function uploadAll(clients: Clients, files: PlannedFile[], signal: AbortSignal): Promise<Outcome> {
+export async function uploadAll(clients: Clients, files: PlannedFile[], signal: AbortSignal): Promise<Outcome> {
   const outcome: Outcome = { uploaded: [], failed: [], cancelled: [] };
   const total = files.reduce((n, f) => n + f.size, 0);
   const loaded = new Map<string, number>();

@@ -15,6 +15,10 @@ describe("progress bar", () => {
     }
   });
 
+  it("shows item rates with one decimal", () => {
+    expect(renderProgress({ done: 3, total: 10, perSec: 0.16750418, unit: "items" }, 80)).toContain(" 30%  3/10  0.2/s  ETA 0:42");
+  });
+
   it("formats durations as m:ss or h:mm:ss", () => {
     expect(formatDuration(0)).toBe("0:00");
     expect(formatDuration(75)).toBe("1:15");
