@@ -6,7 +6,7 @@ export default $config({
     return {
       name: "reelpress",
       home: "aws",
-      // A production library outlives `sst remove`: its bucket and queues are kept.
+      // A production library outlives `sst remove`: the stage is protected and its bucket is kept.
       removal: prod ? "retain" : "remove",
       protect: prod,
       providers: { aws: "6.66.2" },
