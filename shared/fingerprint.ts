@@ -102,26 +102,33 @@ export function sampleTimes(durationSec: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.round(((i + 0.5) * durationSec * 1000) / count) / 1000);
 }
 
-/** Seeks several frames at once, but few: each is an ffmpeg process and, over HTTP, a few range reads. */
-const PARALLEL_SEEKS = 4;
+/**
+ * Seeks per ffmpeg process, and processes at once. Each seek (`-ss` before its own `-i`) reads from
+ * its nearest keyframe only. Starting ffmpeg costs more CPU than a seek, so a local file gets a few
+ * seeks per process; a URL gets one, because a process keeps every input's connection open until it
+ * ends and an idle connection still fills its socket buffers with bytes nobody reads.
+ */
+const LOCAL_SEEKS_PER_PROCESS = 4;
+const PARALLEL_PROCESSES = 4;
 
-async function grabFrame(input: string, t: number, timeoutSec: number): Promise<Uint8Array | undefined> {
-  const r = await execa(
-    "ffmpeg",
-    [
-      "-hide_banner", "-nostdin", "-v", "error",
-      "-rw_timeout", String(Math.round(timeoutSec * 1e6)),
-      // Seeking before the input reads from the nearest keyframe only, so bytes read stay bounded.
-      "-ss", t.toFixed(3),
-      ...safeInputArgs(input),
-      "-map", "0:v:0", "-an", "-sn", "-dn",
-      "-frames:v", "1", "-vf", FINGERPRINT_FILTER, "-f", "rawvideo", "pipe:1",
-    ],
-    { reject: false, timeout: timeoutSec * 1000, encoding: "buffer", stripFinalNewline: false },
-  );
-  if (r.timedOut) throw new UnreadableMediaError(`ffmpeg took longer than ${timeoutSec}s to seek to ${t}s`);
+function ffmpegArgs(input: string, times: number[], timeoutSec: number): string[] {
+  const inputs = times.flatMap((t) => ["-rw_timeout", String(Math.round(timeoutSec * 1e6)), "-ss", t.toFixed(3), ...safeInputArgs(input)]);
+  const chains = times.map((_, i) => `[${i}:v:0]trim=end_frame=1,${FINGERPRINT_FILTER}[f${i}]`);
+  const joined = `${times.map((_, i) => `[f${i}]`).join("")}concat=n=${times.length}:v=1:a=0,setpts=N/TB[out]`;
+  return [
+    "-hide_banner", "-nostdin", "-v", "error", ...inputs,
+    "-filter_complex", [...chains, joined].join(";"),
+    "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
+  ];
+}
+
+/** The frames at `times`, or undefined when any of them is missing (then nobody knows which). */
+async function grabFrames(input: string, times: number[], timeoutSec: number): Promise<Uint8Array[] | undefined> {
+  const r = await execa("ffmpeg", ffmpegArgs(input, times, timeoutSec), { reject: false, timeout: timeoutSec * 1000, encoding: "buffer", stripFinalNewline: false });
+  if (r.timedOut) throw new UnreadableMediaError(`ffmpeg took longer than ${timeoutSec}s to seek to ${times.join(", ")}s`);
   const out = r.stdout as Uint8Array;
-  return r.exitCode === 0 && out.length === N * N ? out : undefined;
+  if (r.exitCode !== 0 || out.length !== times.length * N * N) return undefined;
+  return times.map((_, i) => out.subarray(i * N * N, (i + 1) * N * N));
 }
 
 /**
@@ -130,17 +137,26 @@ async function grabFrame(input: string, t: number, timeoutSec: number): Promise<
  */
 export async function fingerprintVideo(input: string, opts: { durationSec: number; count: number; timeoutSec: number }): Promise<FrameFingerprint[]> {
   const times = sampleTimes(opts.durationSec, opts.count);
-  const frames: Array<FrameFingerprint | undefined> = new Array(times.length);
+  const batches: number[][] = [];
+  const perProcess = /^https?:/i.test(input) ? 1 : LOCAL_SEEKS_PER_PROCESS;
+  for (let i = 0; i < times.length; i += perProcess) batches.push(times.slice(i, i + perProcess));
+  const found: FrameFingerprint[][] = [];
   let next = 0;
   const worker = async () => {
-    while (next < times.length) {
-      const i = next++;
-      const grey = await grabFrame(input, times[i], opts.timeoutSec);
-      if (grey) frames[i] = fingerprintFrame(grey, times[i]);
+    while (next < batches.length) {
+      const b = next++;
+      const batch = batches[b];
+      const frames = await grabFrames(input, batch, opts.timeoutSec);
+      if (frames) found[b] = frames.map((grey, i) => fingerprintFrame(grey, batch[i]));
+      else {
+        // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
+        const singles = await Promise.all(batch.map((t) => grabFrames(input, [t], opts.timeoutSec)));
+        found[b] = singles.flatMap((f, i) => (f ? [fingerprintFrame(f[0], batch[i])] : []));
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_SEEKS, times.length) }, worker));
-  const found = frames.filter((f): f is FrameFingerprint => f !== undefined);
-  if (found.length === 0) throw new UnreadableMediaError("no frame could be decoded for fingerprints");
-  return found;
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PROCESSES, batches.length) }, worker));
+  const all = found.flat();
+  if (all.length === 0) throw new UnreadableMediaError("no frame could be decoded for fingerprints");
+  return all;
 }

@@ -78,6 +78,14 @@ describe("fingerprintVideo (real ffmpeg)", () => {
     }
   });
 
+  it("leaves out times past the end and keeps the rest", async () => {
+    const file = await makeVideo(base);
+    // A duration twice too long: the later half of the seeks find nothing.
+    const frames = await fingerprintVideo(file, { ...opts, durationSec: 12 });
+    expect(frames.map((f) => f.t)).toEqual([0.75, 2.25, 3.75, 5.25]);
+    expect(frames.map((f) => f.hash)).toEqual((await fingerprintVideo(file, { ...opts, count: 4 })).map((f) => f.hash));
+  });
+
   it("rejects what is not a video", async () => {
     await expect(fingerprintVideo(await brokenFixture("playlist.mp4"), opts)).rejects.toBeInstanceOf(UnreadableMediaError);
     await expect(fingerprintVideo(await brokenFixture("text.mkv"), opts)).rejects.toThrow(/no frame/);
