@@ -23,13 +23,15 @@ function permissionsFor(grants: readonly Grant[], arns: Arns) {
 /** Where the probe finds ffmpeg and ffprobe: a layer (in /opt/bin, on PATH) or static binaries bundled with it. */
 function ffmpegArgs(source: DeployOptions["ffmpeg"]): { layers?: string[]; copyFiles?: { from: string; to: string }[]; path?: string } {
   if (source.kind === "layer") return { layers: [source.arn] };
-  const dir = path.resolve(source.path);
+  // SST joins copyFiles paths onto the app root, so the folder is given relative to it.
+  const root = $cli.paths.root;
+  const dir = path.resolve(root, source.path);
   for (const bin of ["ffmpeg", "ffprobe"]) {
     const file = path.join(dir, bin);
     if (!fs.existsSync(file)) throw new Error(`REELPRESS_FFMPEG_DIR: ${file} is missing (expected static Linux x86_64 ffmpeg and ffprobe there).`);
   }
   // Lambda lets a function extend PATH; the bundle is unpacked under /var/task.
-  return { copyFiles: [{ from: dir, to: "ffmpeg" }], path: "/var/task/ffmpeg:/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin" };
+  return { copyFiles: [{ from: path.relative(root, dir), to: "ffmpeg" }], path: "/var/task/ffmpeg:/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin" };
 }
 
 export type Env = $util.Output<Record<string, string>>;
