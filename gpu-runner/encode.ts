@@ -11,7 +11,8 @@ import { classifyTestEncode } from "./encoder.ts";
 
 export type PassResult =
   | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[]; progress: EncodeProgress }
-  | { kind: "cannot-save"; reason: string };
+  /** Stopped early: `atSec` of media had been encoded. */
+  | { kind: "cannot-save"; reason: string; atSec: number };
 
 /** ffmpeg failed; `busy` when the GPU had no free encoder session (try again later, it is not broken). */
 export class EncodeError extends Error {
@@ -50,7 +51,7 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
     }
   });
   const r = await child;
-  if (stopReason) return { kind: "cannot-save", reason: stopReason };
+  if (stopReason) return { kind: "cannot-save", reason: stopReason, atSec: last.outTimeSec };
   opts.signal.throwIfAborted();
   if (r.exitCode !== 0) {
     const outcome = classifyTestEncode(r.exitCode, stderr);

@@ -48,8 +48,10 @@ export function parseJob(body: string | undefined): EncodeJob | string {
 }
 
 export type JobOutcome =
-  | { kind: "compressed"; outputKey: string; savedBytes: number; backupKey: string }
-  | { kind: "skipped"; skipKey: string; reason: string }
+  /** `resumed`: an earlier attempt had published it; only the last steps ran. */
+  | { kind: "compressed"; outputKey: string; savedBytes: number; backupKey: string; resumed?: boolean }
+  /** `stoppedAtSec`: where the encode was stopped early, when it was. */
+  | { kind: "skipped"; skipKey: string; reason: string; stoppedAtSec?: number }
   | { kind: "dropped"; reason: string };
 
 const PRESIGN_SEC = 24 * 3600;
@@ -122,7 +124,7 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
     headObject(clients, montageKeyFor(job.outputKey)),
   ]);
   const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key });
-  return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
+  return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
 async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
@@ -133,9 +135,9 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
   const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), x264Preset: ctx.x264Preset });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);
-  const skip = async (why: string): Promise<JobOutcome> => {
+  const skip = async (why: string, stoppedAtSec?: number): Promise<JobOutcome> => {
     const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
-    return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason };
+    return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
   };
   const dir = await ctx.jobDir();
   try {
@@ -145,7 +147,7 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    if (pass.kind === "cannot-save") return await skip(pass.reason);
+    if (pass.kind === "cannot-save") return await skip(pass.reason, pass.atSec);
     const { size } = await stat(pass.output);
     if (budget !== undefined && size > budget) return await skip(`output ${size} bytes, over the ${budget}-byte budget`);
     // The last moment a stop hands the job back; once publishing starts it runs to the end.
@@ -196,13 +198,15 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
   }
 }
 
-/** After a failed attempt: the record says `failed` on the last one (the queue dead-letters it next), else back to `planned`. */
-export async function recordFailure(ctx: JobContext, job: EncodeJob, attempt: number, err: unknown): Promise<void> {
-  const error = errorMessage(err).split("\n")[0].slice(0, 500);
-  const final = attempt >= MAX_RECEIVES;
+/**
+ * The source's record after an attempt that did not finish: `failed` with the error on the last try
+ * (the queue dead-letters the job next), else back to `planned` (retried, or handed back on stop).
+ */
+export async function recordUnfinished(ctx: JobContext, job: EncodeJob, outcome: { final: boolean; error?: string }): Promise<void> {
   await updateRecord(ctx.clients, job.key, (cur) => {
     // Only this version's record, and never one the job already finished.
     if (cur && (cur.etag !== job.etag || cur.size !== job.size || cur.state === "compressed" || cur.state === "skipped")) return undefined;
-    return { ...cur, key: job.key, size: job.size, etag: job.etag, state: final ? "failed" : "planned", error, reason: final ? error : cur?.reason, runner: undefined, updatedAt: "" };
+    const state = outcome.final ? "failed" : "planned";
+    return { ...cur, key: job.key, size: job.size, etag: job.etag, state, error: outcome.error, reason: outcome.final ? outcome.error : cur?.reason, runner: undefined, updatedAt: "" };
   });
 }

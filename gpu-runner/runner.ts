@@ -7,7 +7,7 @@ import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
-import { type JobContext, type Log, parseJob, recordFailure, runJob } from "./job.ts";
+import { type JobContext, type Log, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 
@@ -97,9 +97,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return { kind: "done" };
       } catch (err) {
-        if (signal.aborted) throw err;
-        await recordFailure(ctx, job, attempt, err).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
-        log("job_failed", { key: job.key, jobId: job.jobId, attempt, final: attempt >= MAX_RECEIVES, error: errorMessage(err) });
+        const final = !signal.aborted && attempt >= MAX_RECEIVES;
+        const error = signal.aborted ? undefined : errorMessage(err).split("\n")[0].slice(0, 500);
+        await recordUnfinished(ctx, job, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
+        if (!signal.aborted) log("job_failed", { key: job.key, jobId: job.jobId, attempt, final, error });
         throw err;
       }
     },
