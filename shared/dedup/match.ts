@@ -1,0 +1,140 @@
+// Frame-level matching of two videos: a quorum of comparable frames must agree, at an offset chosen by
+// vote (pairs of similar frames vote for "b's time minus a's time"), not by averaging frames by
+// position. Dark and flat frames are never evidence. The same alignment finds a clip inside a longer
+// video (a subset): the clip must then lie wholly within it.
+import { distanceAt, type Entry, type Frames } from "./entry.ts";
+
+export type MatchKind = "visual" | "subset";
+
+export type PairMatch = {
+  kind: MatchKind;
+  /** For a subset: `short` lies within `long`. For a visual match: the shorter (or first) and the other. */
+  short: Entry;
+  long: Entry;
+  /** A moment at t in `short` is at t + offset in `long`. */
+  offset: number;
+  flipped: boolean;
+  matched: number;
+  comparable: number;
+  /** Mean Hamming distance of the matched frames. */
+  distance: number;
+};
+
+export type MatchOptions = {
+  threshold: number;
+  quorum: number;
+  /** Try mirrored frames too. */
+  flip: boolean;
+  /** Vote for an offset; otherwise compare at offset 0 (same timeline). */
+  offsets: boolean;
+};
+
+/** Fewer comparable frames than this is too little evidence either way. */
+const MIN_COMPARABLE = 3;
+/** Seeking lands on the frame at or after t: allow a frame's worth of slack (24 fps). */
+const SLACK = 0.042;
+/** A visual duplicate's frames must overlap on at least this share of the sparser one's lit frames. */
+const MIN_COVERAGE = 0.5;
+/** Offsets tried per pair, best-voted first. */
+const OFFSET_TRIES = 3;
+
+const stepOf = (e: Entry) => e.durationSec / Math.max(1, e.frames!.t.length);
+
+type Side = { f: Frames; hash: Uint32Array; duration: number };
+
+/** Frames of `sparse` looked up in `dense` at mapped times: how many can be compared, and match. */
+function evaluate(sparse: Side, dense: Side, toDense: (t: number) => number, tol: number, threshold: number) {
+  let comparable = 0;
+  let matched = 0;
+  let sum = 0;
+  const { f: s } = sparse;
+  const { f: d } = dense;
+  for (let i = 0; i < s.t.length; i++) {
+    if (s.dark[i]) continue;
+    const m = toDense(s.t[i]);
+    if (m < -tol || m > dense.duration + tol) continue;
+    let best = 65;
+    for (let j = 0; j < d.t.length; j++) {
+      if (d.dark[j] || Math.abs(d.t[j] - m) > tol) continue;
+      best = Math.min(best, distanceAt(sparse.hash, i, dense.hash, j));
+    }
+    if (best === 65) continue;
+    comparable++;
+    if (best <= threshold) {
+      matched++;
+      sum += best;
+    }
+  }
+  return { comparable, matched, distance: matched ? sum / matched : 0 };
+}
+
+/**
+ * Offsets to try: the votes inside the few windows most pairs of similar frames agree on. All votes of
+ * a window are tried, not just its middle, because slow-moving pictures match their neighbours too
+ * and smear the votes; the best-scoring one is the alignment.
+ */
+function votedOffsets(a: Side, b: Side, window: number, threshold: number): number[] {
+  const votes: Array<[number, number]> = [];
+  for (let i = 0; i < a.f.t.length; i++) {
+    if (a.f.dark[i]) continue;
+    for (let j = 0; j < b.f.t.length; j++) {
+      if (b.f.dark[j]) continue;
+      if (distanceAt(a.hash, i, b.hash, j) <= threshold) votes.push([b.f.t[j] - a.f.t[i], i]);
+    }
+  }
+  votes.sort((x, y) => x[0] - y[0]);
+  const windows: Array<{ count: number; lo: number; hi: number }> = [];
+  for (let lo = 0, hi = 0; lo < votes.length; lo++) {
+    while (hi < votes.length && votes[hi][0] - votes[lo][0] <= window) hi++;
+    // Votes of distinct frames of `a`: one frame near several similar ones counts once.
+    const count = new Set(votes.slice(lo, hi).map((v) => v[1])).size;
+    windows.push({ count, lo, hi });
+  }
+  windows.sort((x, y) => y.count - x.count);
+  const picked: typeof windows = [];
+  for (const w of windows) {
+    if (picked.length === OFFSET_TRIES) break;
+    if (picked.every((p) => w.hi <= p.lo || w.lo >= p.hi)) picked.push(w);
+  }
+  const offsets = new Set<number>();
+  for (const w of picked) for (let k = w.lo; k < w.hi; k++) offsets.add(Math.round(votes[k][0] * 100) / 100);
+  return [...offsets];
+}
+
+/** More of the comparable frames matching, then closer. */
+function better(x: PairMatch, y: PairMatch): boolean {
+  const dx = x.matched / x.comparable;
+  const dy = y.matched / y.comparable;
+  return dx !== dy ? dx > dy : x.distance < y.distance;
+}
+
+/**
+ * Whether `short` and `long` show the same picture (kind "visual") or `short` is a clip of `long`
+ * (kind "subset"), and how well; undefined when they do not match.
+ */
+export function matchPair(short: Entry, long: Entry, kind: MatchKind, o: MatchOptions): PairMatch | undefined {
+  const sf = short.frames;
+  const lf = long.frames;
+  if (!sf || !lf) return undefined;
+  let best: PairMatch | undefined;
+  const modes = o.flip && sf.flip ? [false, true] : [false];
+  for (const flipped of modes) {
+    const a: Side = { f: sf, hash: flipped ? sf.flip! : sf.hash, duration: short.durationSec };
+    const b: Side = { f: lf, hash: lf.hash, duration: long.durationSec };
+    // Look up from the sparser side into the denser one, within half the denser one's step.
+    const shortSparse = stepOf(short) >= stepOf(long);
+    const [sparse, dense] = shortSparse ? [a, b] : [b, a];
+    const tol = Math.min(stepOf(short), stepOf(long)) / 2 + SLACK;
+    const window = Math.max(stepOf(short), stepOf(long)) + 2 * SLACK;
+    const offsets = o.offsets ? votedOffsets(a, b, window, o.threshold) : [0];
+    for (const offset of offsets) {
+      if (kind === "subset" && (offset < -tol || offset + short.durationSec > long.durationSec + tol)) continue;
+      const r = evaluate(sparse, dense, shortSparse ? (t) => t + offset : (t) => t - offset, tol, o.threshold);
+      if (r.comparable < MIN_COMPARABLE || r.matched < o.quorum * r.comparable) continue;
+      if (kind === "visual" && r.comparable < MIN_COVERAGE * sparse.f.lit) continue;
+      const candidate = { kind, short, long, offset, flipped, ...r };
+      if (!best || better(candidate, best)) best = candidate;
+    }
+  }
+  return best;
+}

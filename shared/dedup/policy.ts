@@ -1,0 +1,121 @@
+// Winner policies: which member of a group is kept, and the reason given for every member.
+import type { Entry } from "./entry.ts";
+import type { Policy } from "./options.ts";
+
+/** Bits a codec needs for the same picture, relative to H.264: HEVC at 60 % of the bitrate looks alike. */
+const CODEC_EFFICIENCY: Record<string, number> = {
+  av1: 2,
+  hevc: 1.6,
+  vp9: 1.5,
+  h264: 1,
+  vp8: 0.9,
+  mpeg4: 0.7,
+  msmpeg4v3: 0.65,
+  wmv3: 0.7,
+  vc1: 0.8,
+  mpeg2video: 0.5,
+  mpeg1video: 0.4,
+};
+
+/** Bitrate in H.264-equivalent bits per second. */
+export function effectiveBitrate(e: Entry): number {
+  return e.bitrate * (CODEC_EFFICIENCY[e.codec] ?? 0.6);
+}
+
+type Criterion = { name: string; compare(a: Entry, b: Entry): number; lost(loser: Entry, winner: Entry): string };
+
+const mbps = (bps: number) => `${(bps / 1e6).toFixed(2)} Mbit/s`;
+const res = (e: Entry) => `${e.width}×${e.height}`;
+const day = (e: Entry) => new Date(e.lastModified).toISOString().slice(0, 19).replace("T", " ");
+
+const resolution: Criterion = {
+  name: "resolution",
+  compare: (a, b) => b.width * b.height - a.width * a.height,
+  lost: (l, w) => `lower resolution (${res(l)} < ${res(w)})`,
+};
+/**
+ * Differences this small are noise, not quality: a remux, or the same encoder on a trimmed copy. They
+ * count as ties, so that the next criterion (a longer copy over a trimmed one) decides.
+ */
+const BITRATE_TIE = 0.1;
+const DURATION_TIE_SEC = 0.5;
+
+const bitrate: Criterion = {
+  name: "bitrate",
+  compare: (a, b) => {
+    const [x, y] = [effectiveBitrate(a), effectiveBitrate(b)];
+    return Math.abs(x - y) <= BITRATE_TIE * Math.max(x, y) ? 0 : y - x;
+  },
+  lost: (l, w) => `lower codec-aware bitrate (${l.codec} ${mbps(l.bitrate)} ≈ ${mbps(effectiveBitrate(l))} H.264 < ${mbps(effectiveBitrate(w))})`,
+};
+const duration: Criterion = {
+  name: "duration",
+  compare: (a, b) => (Math.abs(a.durationSec - b.durationSec) <= DURATION_TIE_SEC ? 0 : b.durationSec - a.durationSec),
+  lost: (l, w) => `shorter (${l.durationSec.toFixed(1)} s < ${w.durationSec.toFixed(1)} s)`,
+};
+const oldest: Criterion = {
+  name: "oldest",
+  compare: (a, b) => a.lastModified - b.lastModified,
+  lost: (l, w) => `newer (${day(l)} after ${day(w)})`,
+};
+const newest: Criterion = {
+  name: "newest",
+  compare: (a, b) => b.lastModified - a.lastModified,
+  lost: (l, w) => `older (${day(l)} before ${day(w)})`,
+};
+const smallest: Criterion = {
+  name: "smallest",
+  compare: (a, b) => a.size - b.size,
+  lost: (l, w) => `larger (${l.size} > ${w.size} bytes)`,
+};
+const largest: Criterion = {
+  name: "largest",
+  compare: (a, b) => b.size - a.size,
+  lost: (l, w) => `smaller (${l.size} < ${w.size} bytes)`,
+};
+// Last resort, so that the same report comes out of the same manifest every time.
+const byKey: Criterion = {
+  name: "key",
+  compare: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  lost: (l, w) => `identical by every measure; ${w.key} sorts first`,
+};
+
+const CRITERIA: Record<Policy, Criterion[]> = {
+  best_quality: [resolution, bitrate, duration, oldest, byKey],
+  oldest: [oldest, resolution, bitrate, byKey],
+  newest: [newest, resolution, bitrate, byKey],
+  smallest: [smallest, oldest, byKey],
+  largest: [largest, oldest, byKey],
+};
+
+/** Sort order of a policy: the one to keep first. */
+export function comparator(policy: Policy): (a: Entry, b: Entry) => number {
+  const criteria = CRITERIA[policy];
+  return (a, b) => {
+    for (const c of criteria) {
+      const d = c.compare(a, b);
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
+}
+
+/** Why `winner` is kept (a description under the policy). */
+export function winnerReason(policy: Policy, winner: Entry): string {
+  switch (policy) {
+    case "best_quality":
+      return `best_quality: ${res(winner)}, ${winner.codec} ${mbps(winner.bitrate)}, ${winner.durationSec.toFixed(1)} s`;
+    case "oldest":
+    case "newest":
+      return `${policy}: modified ${day(winner)}`;
+    case "smallest":
+    case "largest":
+      return `${policy}: ${winner.size} bytes`;
+  }
+}
+
+/** Why `loser` lost to `winner`: the first criterion of the policy that tells them apart. */
+export function loserReason(policy: Policy, loser: Entry, winner: Entry): string {
+  for (const c of CRITERIA[policy]) if (c.compare(winner, loser) < 0) return c.lost(loser, winner);
+  return "identical by every measure";
+}

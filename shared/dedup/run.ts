@@ -1,0 +1,108 @@
+// The effects around the pure stages: read the manifest, hash objects with range GETs (only the
+// version the record describes, by If-Match), write computed hashes back, store the report.
+import { createHash } from "node:crypto";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Clients } from "../clients.ts";
+import { listRecords, updateRecord } from "../manifest.ts";
+import { REPORTS_PREFIX } from "../naming.ts";
+import { DedupReport, type ManifestRecord } from "../schemas.ts";
+import { entryFrom, isCandidate, type Entry } from "./entry.ts";
+import type { DedupOptions } from "./options.ts";
+import { findDuplicates, type CountingHasher } from "./pipeline.ts";
+import { buildReport } from "./report.ts";
+
+/** Head, middle and tail pieces of this size make the partial hash (vdedup's 4 MiB). */
+export const PARTIAL_CHUNK = 4 * 1024 ** 2;
+export const LATEST_REPORT_KEY = `${REPORTS_PREFIX}latest.json`;
+
+/** Byte ranges (inclusive) of the partial hash: the whole object when the pieces would overlap. */
+export function partialRanges(size: number, chunk = PARTIAL_CHUNK): Array<[number, number]> {
+  if (size <= 3 * chunk) return [[0, size - 1]];
+  const mid = Math.floor(size / 2 - chunk / 2);
+  return [[0, chunk - 1], [mid, mid + chunk - 1], [size - chunk, size - 1]];
+}
+
+/** Streams one range (or the whole object) of exactly this version into `hash`; returns bytes read. */
+async function readInto(clients: Clients, e: Entry, hash: ReturnType<typeof createHash>, range?: [number, number]): Promise<number> {
+  const res = await clients.s3.send(
+    new GetObjectCommand({ Bucket: clients.config.bucket, Key: e.key, IfMatch: e.etag, Range: range ? `bytes=${range[0]}-${range[1]}` : undefined }),
+  );
+  let n = 0;
+  for await (const chunk of res.Body as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    n += chunk.length;
+  }
+  return n;
+}
+
+/** Records a computed hash on the record of this very version; a record that moved on is left alone. */
+async function remember(clients: Clients, e: Entry, patch: Pick<ManifestRecord, "partialHash"> | Pick<ManifestRecord, "sha256">): Promise<void> {
+  await updateRecord(clients, e.key, (cur) => (cur && cur.size === e.size && cur.etag === e.etag ? { ...cur, ...patch } : undefined));
+}
+
+export function s3Hasher(clients: Clients): CountingHasher {
+  const bytesRead = { partial: 0, full: 0 };
+  return {
+    bytesRead,
+    async partial(e) {
+      const hash = createHash("sha256").update(`${e.size}\n`);
+      for (const r of partialRanges(e.size)) {
+        const n = await readInto(clients, e, hash, r);
+        bytesRead.partial += n;
+      }
+      const value = `p4m:${hash.digest("hex")}`;
+      await remember(clients, e, { partialHash: value });
+      return value;
+    },
+    async full(e) {
+      const hash = createHash("sha256");
+      const n = await readInto(clients, e, hash);
+      bytesRead.full += n;
+      const value = hash.digest("hex");
+      await remember(clients, e, { sha256: value });
+      return value;
+    },
+  };
+}
+
+/** Every candidate record under the library prefix, kept compact as it streams in. */
+export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number }> {
+  const entries: Entry[] = [];
+  let records = 0;
+  for await (const r of listRecords(clients, clients.config.prefix)) {
+    records++;
+    if (isCandidate(r, clients.config.backupPrefix)) entries.push(entryFrom(r, entries.length));
+  }
+  return { entries, records };
+}
+
+async function putJson(clients: Clients, key: string, body: unknown): Promise<void> {
+  await clients.s3.send(new PutObjectCommand({ Bucket: clients.config.bucket, Key: key, Body: JSON.stringify(body), ContentType: "application/json" }));
+}
+
+/** Builds a report from the manifest and stores it as <ISO time>.json and latest.json. */
+export async function buildAndStoreReport(clients: Clients, options: DedupOptions): Promise<{ report: DedupReport; key: string }> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const { entries, records } = await readEntries(clients);
+  const readMs = Math.round(performance.now() - t0);
+  const { groups, stages } = await findDuplicates(entries, options, s3Hasher(clients));
+  stages.unshift({ stage: "manifest", input: records, output: entries.length, bytes_read: 0, time_ms: readMs, note: "records read; in-progress, failed and system objects left out" });
+  const report = buildReport(groups, { bucket: clients.config.bucket, options, stages, records, startedAt, elapsedMs: performance.now() - t0 });
+  const key = `${REPORTS_PREFIX}${startedAt.toISOString()}.json`;
+  await putJson(clients, key, report);
+  await putJson(clients, LATEST_REPORT_KEY, report);
+  return { report, key };
+}
+
+/** The latest stored report, or undefined when none was built yet. */
+export async function readLatestReport(clients: Clients): Promise<DedupReport | undefined> {
+  try {
+    const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: LATEST_REPORT_KEY }));
+    return DedupReport.parse(JSON.parse(await res.Body!.transformToString()));
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}
