@@ -31,9 +31,15 @@ export type ConsumerEvents = {
   released: [Message];
   handler_error: [Message, unknown];
   /** Queue-level trouble (receive, heartbeat, delete): the loop goes on. */
-  error: [unknown];
+  queue_error: [unknown];
   stopped: [];
 };
+
+/**
+ * "Visible again at once" is 1 s, not 0: the embedded emulator (fauxqs 2.4 with a data folder) fails
+ * ChangeMessageVisibility(0) half way and drops the message until restart.
+ */
+const RELEASE_SEC = 1;
 
 export function receiveCountOf(message: Message): number {
   return Number(message.Attributes?.ApproximateReceiveCount ?? "1");
@@ -108,7 +114,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
       return r.Messages ?? [];
     } catch (err) {
       if (this.#stopping) return [];
-      this.emit("error", err);
+      this.emit("queue_error", err);
       await new Promise((r) => setTimeout(r, 1000));
       return [];
     }
@@ -132,7 +138,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   async #handle(message: Message, signal: AbortSignal): Promise<void> {
     this.emit("received", message);
     const heartbeat = setInterval(() => {
-      this.#setVisibility(message, this.#opts.visibilitySec).catch((err) => this.emit("error", err));
+      this.#setVisibility(message, this.#opts.visibilitySec).catch((err) => this.emit("queue_error", err));
     }, (this.#opts.visibilitySec * 1000) / 3);
     let result: HandlerResult | "released";
     try {
@@ -149,17 +155,17 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     }
     try {
       if (result === "released") {
-        await this.#setVisibility(message, 0);
+        await this.#setVisibility(message, RELEASE_SEC);
         this.emit("released", message);
       } else if (result.kind === "done") {
         await this.#opts.sqs.send(new DeleteMessageCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: message.ReceiptHandle }));
         this.emit("done", message);
       } else {
-        await this.#setVisibility(message, result.retryAfterSec);
+        await this.#setVisibility(message, Math.max(RELEASE_SEC, result.retryAfterSec));
         this.emit("retry", message, result.retryAfterSec);
       }
     } catch (err) {
-      this.emit("error", new Error(`could not settle message ${message.MessageId}: ${errorMessage(err)}`));
+      this.emit("queue_error", new Error(`could not settle message ${message.MessageId}: ${errorMessage(err)}`));
     }
   }
 

@@ -106,7 +106,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
-  consumer.on("error", (err) => log("queue_error", { error: errorMessage(err) }));
+  consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
   const finished = consumer.finished().finally(() => work.dispose());
   return {

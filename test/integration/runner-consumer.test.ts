@@ -1,0 +1,74 @@
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueConsumer, receiveCountOf, type ConsumerOptions } from "../../gpu-runner/consumer.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+
+describe("QueueConsumer (emulator as a real SQS server)", () => {
+  let stack: TestStack;
+  let n = 0;
+  beforeAll(async () => void (stack = await startTestStack()));
+  afterAll(() => stack.stop());
+
+  /** A fresh queue per test, with one message on it. */
+  const queueWithOne = async (body: string) => {
+    const { CreateQueueCommand } = await import("@aws-sdk/client-sqs");
+    const { QueueUrl } = await stack.sqs.send(new CreateQueueCommand({ QueueName: `consumer-${++n}` }));
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+    return QueueUrl!;
+  };
+  /** Receives without keeping: what another consumer would get now (or within `waitSec`). */
+  const peek = async (QueueUrl: string, waitSec = 0) =>
+    (await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: waitSec, VisibilityTimeout: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }))).Messages ?? [];
+  const consumer = (queueUrl: string, handle: ConsumerOptions["handle"], visibilitySec = 3) =>
+    new QueueConsumer({ sqs: stack.sqs, queueUrl, concurrency: 2, visibilitySec, retryAfterSec: 0, untilDrained: true, handle });
+
+  it("keeps a message invisible past its visibility timeout while the handler works, then deletes it", async () => {
+    const url = await queueWithOne("long job");
+    const seenDuringWork: number[] = [];
+    const c = consumer(url, async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        seenDuringWork.push((await peek(url)).length);
+      }
+      return { kind: "done" };
+    }, 1);
+    const done: string[] = [];
+    c.on("done", (m) => done.push(m.Body!));
+    await c.start().finished();
+    // 2.5 s of work against a 1 s timeout: the heartbeat kept it hidden the whole time.
+    expect(seenDuringWork).toEqual([0, 0, 0, 0, 0]);
+    expect(done).toEqual(["long job"]);
+    expect(await peek(url)).toEqual([]);
+  });
+
+  it("on stop with hand-back, aborts the handler and makes the message visible again within a second", async () => {
+    const url = await queueWithOne("handed back");
+    let aborted = false;
+    const c = consumer(url, (_m, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => ((aborted = true), reject(signal.reason)))));
+    const released: string[] = [];
+    c.on("released", (m) => released.push(m.Body!));
+    c.start();
+    while (c.active === 0) await new Promise((r) => setTimeout(r, 20));
+    await c.stop({ handBack: true });
+    expect(aborted).toBe(true);
+    expect(released).toEqual(["handed back"]);
+    const [again] = await peek(url, 2);
+    expect(again.Body).toBe("handed back");
+    expect(receiveCountOf(again)).toBe(2);
+  });
+
+  it("retries a failed message and counts the receives", async () => {
+    const url = await queueWithOne("flaky");
+    const attempts: number[] = [];
+    const c = consumer(url, async (m) => {
+      attempts.push(receiveCountOf(m));
+      if (attempts.length < 3) throw new Error("transient");
+      return { kind: "done" };
+    });
+    const errors: unknown[] = [];
+    c.on("handler_error", (_m, err) => errors.push(err));
+    await c.start().finished();
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(errors).toHaveLength(2);
+  });
+});
