@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { listRecords } from "../../shared/manifest.ts";
 import { dedupOptions } from "../../shared/dedup/options.ts";
+import type { StageStat } from "../../shared/dedup/pipeline.ts";
 import { LATEST_REPORT_KEY, buildAndStoreReport } from "../../shared/dedup/run.ts";
 import { DedupReport } from "../../shared/schemas.ts";
 import { makeCorpus, uploadCorpus } from "../kit/dedup-corpus.ts";
@@ -53,7 +54,7 @@ describe("dedup accuracy (real ffmpeg, emulator, manifest)", () => {
     const mirrored = report.groups.flatMap((g) => Object.entries((g.metadata.matches ?? {}) as Record<string, { flipped: boolean }>)).filter(([, m]) => m.flipped);
     expect(mirrored.map(([k]) => k)).toEqual(["mandel/mirrored.mp4"]);
 
-    const stage = (name: string) => report.summary.stages.find((s: { stage: string }) => s.stage === name);
+    const stage = (name: string) => (report.summary.stages as StageStat[]).find((s) => s.stage === name)!;
     // Sizes shared: mandel master+copy, the three test copies, the two padded negatives.
     expect(stage("size")).toMatchObject({ input: sizes.size, output: 7 });
     expect(stage("partial_hash").input).toBe(7);
