@@ -54,7 +54,7 @@ export class ProgressBoard {
   #draw(now: number): void {
     this.#lastDraw = now;
     this.#clear();
-    const width = this.#stream.columns ?? 100;
+    const width = this.#stream.columns || 100;
     for (const v of this.#jobs.values()) this.#stream.write(`${renderJobLine(v, now, width)}\n`);
     this.#drawnLines = this.#jobs.size;
   }

@@ -54,9 +54,9 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const board = process.stderr.isTTY ? new ProgressBoard() : undefined;
   const log: Log = board ? (e, f, t) => board.around(() => opts.log(e, f, t)) : opts.log;
+  const choice = await selectEncoder(opts.encoder);
   const work = await createWorkRoot(opts.workBase);
   if (work.removed.length) log("stale_work_removed", { folders: work.removed });
-  const choice = await selectEncoder(opts.encoder);
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
