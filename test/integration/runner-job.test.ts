@@ -15,12 +15,9 @@ import { probeMedia } from "../../shared/ffprobe.ts";
 import { readRecord } from "../../shared/manifest.ts";
 import { backupKeyFor } from "../../shared/naming.ts";
 import { headObject, presignedGetUrl } from "../../shared/storage.ts";
-import { makeVideo, videoFixture, type VideoFixture } from "../kit/fixtures.ts";
+import { makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
-import { planJob, sendJob } from "./runner-kit.ts";
-
-/** A source that cannot shrink: heavy grain at 0.7 Mbit/s, which CRF 23 would need far more bits to keep. */
-const GRAIN = { ext: "mp4", vcodec: "libx264", bitrate: "700k", cbr: true, filter: "noise=alls=80:allf=t", durationSec: 12 } as const;
+import { GRAIN, planJob, sendJob } from "./runner-kit.ts";
 
 async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   const hash = createHash("sha256");

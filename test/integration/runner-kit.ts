@@ -9,6 +9,10 @@ import { patchRecord } from "../../shared/manifest.ts";
 import { encodeJobFor } from "../../shared/plan.ts";
 import type { EncodeJob } from "../../shared/schemas.ts";
 import { uploadFile } from "../../shared/storage.ts";
+import type { VideoSpec } from "../kit/fixtures.ts";
+
+/** A source that cannot shrink: heavy grain at 0.7 Mbit/s, which CRF 23 needs far more bits to keep. */
+export const GRAIN: VideoSpec = { ext: "mp4", vcodec: "libx264", bitrate: "700k", cbr: true, filter: "noise=alls=80:allf=t", durationSec: 12 };
 
 export async function planJob(clients: Clients, file: string, key: string, override: Partial<EncodeJob> = {}): Promise<EncodeJob> {
   const { etag, size } = await uploadFile(clients, file, key);
