@@ -2,14 +2,14 @@
 // The whole stack for one stage; sst.config.ts calls this and returns its outputs.
 import { pipelineFunctions } from "./functions.ts";
 import { runnerAccess } from "./runner.ts";
-import { flowQueues, ingestNotifications, libraryBucket } from "./storage.ts";
+import { flowQueues, libraryBucket, libraryNotifications } from "./storage.ts";
 import { deployOptions, reelpressEnv } from "./topology.ts";
 
 export function deploy() {
   const options = deployOptions(process.env);
   const bucket = libraryBucket();
   const queues = flowQueues();
-  ingestNotifications(bucket, queues.ingest.queue);
+  libraryNotifications(bucket, queues);
   const arns = {
     bucket: bucket.arn,
     queue: { ingest: queues.ingest.queue.arn, plan: queues.plan.queue.arn, encode: queues.encode.queue.arn },

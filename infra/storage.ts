@@ -1,7 +1,7 @@
 /// <reference path="../.sst/platform/config.d.ts" />
 // The library bucket and the queues of the flow, each with its dead-letter queue, plus the S3 → ingest
 // queue notifications. Settings come from topology.ts.
-import { DLQ_RETENTION_SEC, NOTIFICATION_EVENTS, QUEUES, notificationSuffixes, queueName, type QueueId } from "./topology.ts";
+import { DLQ_RETENTION_SEC, NOTIFICATION_EVENTS, NOTIFICATION_QUEUE, QUEUES, notificationSuffixes, queueName, type QueueId } from "./topology.ts";
 
 export type Queues = Record<QueueId, { queue: sst.aws.Queue; dlq: sst.aws.Queue }>;
 
@@ -36,7 +36,8 @@ export function flowQueues(): Queues {
  * One rule per video suffix to the ingest queue. Built on aws.s3.BucketNotification rather than
  * Bucket.notify, which writes a queue policy per rule that lets any bucket, topic or rule send.
  */
-export function ingestNotifications(bucket: sst.aws.Bucket, ingest: sst.aws.Queue) {
+export function libraryNotifications(bucket: sst.aws.Bucket, queues: Queues) {
+  const ingest = queues[NOTIFICATION_QUEUE].queue;
   const policy = new aws.sqs.QueuePolicy("IngestFromLibrary", {
     queueUrl: ingest.url,
     policy: $jsonStringify({

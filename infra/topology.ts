@@ -134,6 +134,8 @@ export function notificationSuffixes(): string[] {
 }
 
 export const NOTIFICATION_EVENTS = ["s3:ObjectCreated:*"] as const;
+/** Where the bucket's notifications go: the start of the flow. */
+export const NOTIFICATION_QUEUE: QueueId = "ingest";
 
 /** `reelpress-prod-ingest`: a stage never shares a queue with another. */
 export function queueName(app: string, stage: string, queue: QueueId, dlq = false): string {

@@ -9,6 +9,7 @@ import {
   DLQ_RETENTION_SEC,
   FUNCTIONS,
   NOTIFICATION_EVENTS,
+  NOTIFICATION_QUEUE,
   QUEUES,
   RUNNER_GRANTS,
   deployOptions,
@@ -44,6 +45,7 @@ describe("bucket notifications", () => {
     expect(new Set(suffixes)).toEqual(new Set(LIBRARY_EXTENSIONS.flatMap((e) => [`.${e}`, `.${e.toUpperCase()}`])));
     expect(suffixes).toHaveLength(LIBRARY_EXTENSIONS.length * 2);
     expect(NOTIFICATION_EVENTS).toEqual(["s3:ObjectCreated:*"]);
+    expect(NOTIFICATION_QUEUE).toBe("ingest");
   });
 
   it("have no two rules S3 would reject as overlapping (one suffix ending another)", () => {
