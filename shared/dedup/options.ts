@@ -35,3 +35,25 @@ export function dedupOptions(partial: Partial<DedupOptions> = {}): DedupOptions 
 export function durationTolerance(o: DedupOptions, a: number, b: number): number {
   return Math.max(o.durationToleranceSec, o.durationToleranceRatio * Math.max(a, b));
 }
+
+/** Settings as text (flags, query parameters, environment), by name; absent ones take defaults. */
+export type RawDedupOptions = Partial<Record<"quality" | "policy" | "durationTolerance" | "subsetMinRatio" | "threshold" | "quorum" | "flip", string | boolean>>;
+
+/** Parses text settings; the error is one sentence naming the setting. */
+export function parseDedupOptions(raw: RawDedupOptions): { ok: true; options: DedupOptions } | { ok: false; error: string } {
+  const num = (v: string | boolean | undefined) => (typeof v === "string" && v.trim() !== "" ? Number(v) : undefined);
+  const parsed = DedupOptions.safeParse({
+    quality: num(raw.quality),
+    policy: typeof raw.policy === "string" ? raw.policy : undefined,
+    durationToleranceSec: num(raw.durationTolerance),
+    subsetMinRatio: num(raw.subsetMinRatio),
+    frameThreshold: num(raw.threshold),
+    quorum: num(raw.quorum),
+    flip: typeof raw.flip === "boolean" ? raw.flip : raw.flip === undefined ? undefined : raw.flip !== "0" && raw.flip !== "false",
+  });
+  if (parsed.success) return { ok: true, options: parsed.data };
+  const issue = parsed.error.issues[0];
+  const names: Record<string, string> = { quality: "quality (1-5)", policy: `policy (${POLICIES.join(", ")})`, frameThreshold: "threshold (0-32 bits)", durationToleranceSec: "duration tolerance (seconds)" };
+  const field = String(issue.path[0]);
+  return { ok: false, error: `Bad dedup ${names[field] ?? field}: ${issue.message}.` };
+}

@@ -6,6 +6,7 @@ import type { Clients } from "../clients.ts";
 import { listRecords, updateRecord } from "../manifest.ts";
 import { REPORTS_PREFIX } from "../naming.ts";
 import { DedupReport, type ManifestRecord } from "../schemas.ts";
+import { headObject, presignedGetUrl } from "../storage.ts";
 import { entryFrom, isCandidate, type Entry } from "./entry.ts";
 import type { DedupOptions } from "./options.ts";
 import { findDuplicates, type CountingHasher } from "./pipeline.ts";
@@ -105,4 +106,28 @@ export async function readLatestReport(clients: Clients): Promise<DedupReport | 
     if (e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
     throw err;
   }
+}
+
+/** Montages up to this size go into the page itself; larger ones by presigned URL. */
+const INLINE_MONTAGE_LIMIT = 2 * 1024 ** 2;
+
+/** URLs for the montages a report mentions: data: URLs (the page stands alone) or presigned GETs. */
+export async function montageImages(clients: Clients, report: DedupReport): Promise<Record<string, string>> {
+  const keys = new Set<string>();
+  for (const g of report.groups) for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string }>)) if (m.montage_key) keys.add(m.montage_key);
+  const images: Record<string, string> = {};
+  await Promise.all(
+    [...keys].map(async (key) => {
+      const head = await headObject(clients, key);
+      if (!head) return;
+      if (head.size > INLINE_MONTAGE_LIMIT) {
+        images[key] = await presignedGetUrl(clients, key, 7 * 24 * 3600);
+        return;
+      }
+      const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
+      const body = await res.Body!.transformToByteArray();
+      images[key] = `data:${res.ContentType ?? "image/jpeg"};base64,${Buffer.from(body).toString("base64")}`;
+    }),
+  );
+  return images;
 }

@@ -1,0 +1,78 @@
+// `reelpress report --html` opened in headless Chromium: each group in a row, the kept file first and
+// the others beside it, montages shown where the runner made one, a placeholder where not.
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { execa } from "execa";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { patchRecord } from "../../shared/manifest.ts";
+import { PREVIEWS_PREFIX } from "../../shared/naming.ts";
+import { headObject } from "../../shared/storage.ts";
+import { reelpress } from "../kit/cli.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+describe("report page in headless Chromium", () => {
+  let stack: TestStack;
+  let dir: string;
+  let browser: Browser;
+  beforeAll(async () => {
+    [stack, dir, browser] = await Promise.all([
+      startTestStack(),
+      mkdtemp(path.join(os.tmpdir(), "reelpress-html-")),
+      chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS }),
+    ]);
+    // A contact sheet like the runner's: four frames tiled.
+    const montage = path.join(dir, "montage.jpg");
+    await execa("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=2:duration=2", "-vf", "scale=160:120,tile=2x2", "-frames:v", "1", montage]);
+    const montageKey = `${PREVIEWS_PREFIX}lib/a.jpg`;
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: montageKey, Body: await readFile(montage), ContentType: "image/jpeg" }));
+    for (const [key, fill, withMontage] of [["lib/a.mp4", 1, true], ["lib/b.mp4", 1, false], ["lib/c.mp4", 1, false], ["other/x.mp4", 2, false], ["other/y.mp4", 2, false]] as const) {
+      await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: key, Body: Buffer.alloc(fill === 1 ? 90_000 : 60_000, fill) }));
+      const head = (await headObject(stack, key))!;
+      await patchRecord(stack, key, { size: head.size, etag: head.etag, state: "compressed", ...(withMontage ? { montageKey } : {}) });
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("shows every group side by side with montages, sizes and reasons", async () => {
+    const html = path.join(dir, "report.html");
+    const r = await reelpress(["report", "--quality", "2", "--html", html], { env: stack.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(`file://${html}`);
+    await page.waitForLoadState("load");
+    expect(await page.locator("section.group").count()).toBe(2);
+    const first = page.locator("section.group").first();
+    const cards = first.locator("figure.card");
+    expect(await cards.count()).toBe(3);
+    expect(await cards.nth(0).getAttribute("class")).toContain("keep");
+    expect(await cards.nth(0).getAttribute("data-key")).toBe("lib/a.mp4");
+    // Side by side: one row, left to right, the kept file first.
+    const boxes = await Promise.all([0, 1, 2].map(async (i) => (await cards.nth(i).boundingBox())!));
+    expect(new Set(boxes.map((b) => Math.round(b.y))).size).toBe(1);
+    expect(boxes[0].x).toBeLessThan(boxes[1].x);
+    expect(boxes[1].x).toBeLessThan(boxes[2].x);
+    // The montage decoded (a data: URL, so the page stands alone); the others say there is none.
+    const img = cards.nth(0).locator("img.montage");
+    expect(await img.evaluate((el: HTMLImageElement) => [el.complete, el.naturalWidth, el.naturalHeight])).toEqual([true, 320, 240]);
+    expect(await cards.nth(1).locator(".montage.none").textContent()).toBe("no montage");
+    expect(await cards.nth(1).locator(".reason").textContent()).toMatch(/byte-identical copy/);
+    expect(await cards.nth(1).locator(".size").textContent()).toBe("87.9 KiB");
+    expect(await page.locator(".summary").textContent()).toMatch(/2 group\(s\), 3 file\(s\) to remove, 234\.4 KiB to reclaim/);
+    const shot = path.join(dir, "report.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    // The montage's pixels are on screen: a blank box would compress to a few hundred bytes.
+    const imgShot = await img.screenshot();
+    expect(imgShot.length).toBeGreaterThan(10_000);
+    expect((await stat(shot)).size).toBeGreaterThan(30_000);
+    await page.close();
+  });
+});
