@@ -62,7 +62,12 @@ describe("report page in headless Chromium", () => {
     expect(boxes[1].x).toBeLessThan(boxes[2].x);
     // The montage decoded (a data: URL, so the page stands alone); the others say there is none.
     const img = cards.nth(0).locator("img.montage");
-    expect(await img.evaluate((el: HTMLImageElement) => [el.complete, el.naturalWidth, el.naturalHeight])).toEqual([true, 320, 240]);
+    // (tsconfig has no DOM types: the element is described by the fields read.)
+    const decoded = await img.evaluate((el) => {
+      const i = el as unknown as { complete: boolean; naturalWidth: number; naturalHeight: number };
+      return [i.complete, i.naturalWidth, i.naturalHeight];
+    });
+    expect(decoded).toEqual([true, 320, 240]);
     expect(await cards.nth(1).locator(".montage.none").textContent()).toBe("no montage");
     expect(await cards.nth(1).locator(".reason").textContent()).toMatch(/byte-identical copy/);
     expect(await cards.nth(1).locator(".size").textContent()).toBe("87.9 KiB");
