@@ -132,7 +132,7 @@ async function runReport(env: NodeJS.ProcessEnv, dir: string): Promise<{ lines: 
   if (!hasReport) return { ok: false, lines: [yellow("This build has no 'reelpress report' command yet, so there is no duplicate report to show.")] };
   const html = path.join(dir, "report.html");
   const out = path.join(dir, "report.json");
-  const r = await execa(REELPRESS, ["report", "--out", out, "--html", html], { env, reject: false, timeout: 300_000 });
+  const r = await execa(REELPRESS, ["report", "--json", "--out", out, "--html", html], { env, reject: false, timeout: 300_000 });
   if (r.exitCode !== 0) return { ok: false, lines: [red(`'reelpress report' failed: ${String(r.stderr).trim().split("\n").at(-1) ?? `exit ${r.exitCode}`}`)] };
   const report = DedupReport.parse(JSON.parse(String(r.stdout)));
   const s = report.summary;

@@ -47,7 +47,7 @@ describe("reelpress demo", () => {
     if (hasReportCommand) {
       expect(r.exitCode, r.stderr.slice(-2000)).toBe(0);
       expect(out).toMatch(/\n5\/5 Duplicate report\n    \d+ group\(s\) of duplicates/);
-      expect(out).toMatch(/\n    {2}exact\s+keep demo\/.*low-bitrate.*_skip\.mp4/);
+      expect(out).toMatch(/\n {6}exact\s+keep demo\/.*low-bitrate.*_skip\.mp4/);
       expect(out).toContain(`HTML report: ${path.join(dir, "report.html")}`);
       expect(await exists(path.join(dir, "report.html"))).toBe(true);
     } else {
