@@ -2,14 +2,30 @@
 // hash is cut into four 16-bit pieces, and each piece indexes a table. Two videos become candidates
 // when their frames share pieces at least MIN_HITS times: copies share many (a re-encode moves a few
 // bits per frame, so most pieces stay whole), unrelated videos share one now and then by chance.
+// A frame repeated within a video (a still shot) counts once, or one chance match would count twice.
 import type { Entry } from "./entry.ts";
 
 const PIECES = 4;
-const MIN_HITS = 2;
+const MIN_HITS = 3;
 /** A piece value this common (a near-uniform picture) says nothing about identity. */
 const MAX_BUCKET = 4096;
 
 type Table = { start: Int32Array; owner: Int32Array };
+
+/** Lit frames of a video whose hash did not occur earlier in it. */
+function distinctLit(hash: Uint32Array, dark: Uint8Array): number[] {
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let i = 0; i < dark.length; i++) {
+    if (dark[i]) continue;
+    // hi * 2^32 + lo is exact in a double: hashes up to 2^64 lose bits, but equal ones stay equal.
+    const id = hash[2 * i] * 4294967296 + hash[2 * i + 1];
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(i);
+  }
+  return out;
+}
 
 function pieceOf(hash: Uint32Array, frame: number, piece: number): number {
   const word = hash[2 * frame + (piece >> 1)];
@@ -17,19 +33,17 @@ function pieceOf(hash: Uint32Array, frame: number, piece: number): number {
 }
 
 /** One table per piece: bucket → the entries (by position in `videos`) whose lit frames have it, ascending. */
-function buildTables(videos: readonly Entry[]): Table[] {
+function buildTables(videos: readonly Entry[], frames: number[][]): Table[] {
   return Array.from({ length: PIECES }, (_, p) => {
     const start = new Int32Array(65537);
-    for (const v of videos) {
-      const f = v.frames!;
-      for (let i = 0; i < f.dark.length; i++) if (!f.dark[i]) start[pieceOf(f.hash, i, p) + 1]++;
-    }
+    videos.forEach((v, n) => {
+      for (const i of frames[n]) start[pieceOf(v.frames!.hash, i, p) + 1]++;
+    });
     for (let b = 0; b < 65536; b++) start[b + 1] += start[b];
     const fill = start.slice(0, 65536);
     const owner = new Int32Array(start[65536]);
     videos.forEach((v, n) => {
-      const f = v.frames!;
-      for (let i = 0; i < f.dark.length; i++) if (!f.dark[i]) owner[fill[pieceOf(f.hash, i, p)]++] = n;
+      for (const i of frames[n]) owner[fill[pieceOf(v.frames!.hash, i, p)]++] = n;
     });
     return { start, owner };
   });
@@ -50,13 +64,13 @@ function firstAbove(owner: Int32Array, lo: number, hi: number, n: number): numbe
  * mirrored frames, and that `admit` lets through (duration rules). Videos need frames.
  */
 export function candidatePairs(videos: readonly Entry[], opts: { flip: boolean; admit(a: Entry, b: Entry): boolean }): Array<[number, number]> {
-  const tables = buildTables(videos);
+  const frames = videos.map((v) => distinctLit(v.frames!.hash, v.frames!.dark));
+  const tables = buildTables(videos, frames);
   const hits = new Int32Array(videos.length);
   const touched: number[] = [];
   const pairs: Array<[number, number]> = [];
-  const query = (n: number, hash: Uint32Array, dark: Uint8Array) => {
-    for (let i = 0; i < dark.length; i++) {
-      if (dark[i]) continue;
+  const query = (n: number, hash: Uint32Array) => {
+    for (const i of frames[n]) {
       for (let p = 0; p < PIECES; p++) {
         const { start, owner } = tables[p];
         const b = pieceOf(hash, i, p);
@@ -71,8 +85,8 @@ export function candidatePairs(videos: readonly Entry[], opts: { flip: boolean; 
   };
   videos.forEach((v, n) => {
     const f = v.frames!;
-    query(n, f.hash, f.dark);
-    if (opts.flip && f.flip) query(n, f.flip, f.dark);
+    query(n, f.hash);
+    if (opts.flip && f.flip) query(n, f.flip);
     for (const m of touched) {
       if (hits[m] >= MIN_HITS && opts.admit(v, videos[m])) pairs.push([n, m]);
       hits[m] = 0;
