@@ -103,7 +103,9 @@ type WaitResult = { summary: StatusSummary; failures: Awaited<ReturnType<typeof 
 async function waitForPipeline(clients: Clients, expected: number, opts: { timeoutSec: number; stallSec: number; signal: AbortSignal }): Promise<WaitResult> {
   const started = Date.now();
   let last = "";
+  let lastLine = "";
   let lastChange = Date.now();
+  let doneBefore = false;
   for (;;) {
     const { summary, failures } = await gatherStatus(clients);
     const n = finished(summary);
@@ -111,13 +113,19 @@ async function waitForPipeline(clients: Clients, expected: number, opts: { timeo
     if (snapshot !== last) {
       last = snapshot;
       lastChange = Date.now();
-      const counts = { compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, in_progress: summary.in_progress.count, remaining: summary.remaining.count };
+    }
+    const counts = { compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, in_progress: summary.in_progress.count, remaining: summary.remaining.count };
+    const line = `  ▸ ${n}/${expected} processed: ${counts.compressed} compressed, ${counts.skipped} skipped, ${counts.failed} failed, ${counts.in_progress} encoding, ${counts.remaining} waiting`;
+    if (line !== lastLine) {
+      lastLine = line;
       // A line per change, not a bar: the pipeline's own log lines (probe, strategy, runner) interleave here.
-      logEvent("demo.progress", { processed: n, expected, ...counts },
-        bold(`  ▸ ${n}/${expected} processed: ${counts.compressed} compressed, ${counts.skipped} skipped, ${counts.failed} failed, ${counts.in_progress} encoding, ${counts.remaining} waiting`));
+      logEvent("demo.progress", { processed: n, expected, ...counts }, bold(line));
     }
     const idle = inFlight(summary) === 0;
-    if (n >= expected && summary.remaining.count === 0 && summary.in_progress.count === 0 && idle) return { summary, failures, outcome: "done" };
+    const done = n >= expected && summary.remaining.count === 0 && summary.in_progress.count === 0 && idle;
+    // Done twice in a row: the outputs' own ingest events (which only confirm them) have settled too.
+    if (done && doneBefore) return { summary, failures, outcome: "done" };
+    doneBefore = done;
     // Work in flight (a long encode) is progress even when no count changes.
     if (idle && Date.now() - lastChange > opts.stallSec * 1000) return { summary, failures, outcome: "stalled" };
     if (Date.now() - started > opts.timeoutSec * 1000) return { summary, failures, outcome: "timeout" };
