@@ -12,7 +12,8 @@ import { headObject, renameVerified } from "./storage.ts";
 export type PlanOutcome = {
   key: string;
   decision: Decision;
-  /** planned: job queued; skipped: renamed; pending: a job for this version is already queued or done;
+  /** planned: job queued (again, for a redelivered message); skipped: renamed; pending: a runner has taken
+   * this version's job, or it is done;
    * stale: the object changed or went away since it was probed (its own event re-plans it). */
   status: "planned" | "skipped" | "ignored" | "pending" | "stale" | "dry-run";
   job?: EncodeJob;
@@ -41,8 +42,10 @@ export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt:
   };
 }
 
-/** Once a version is planned (or further along), a second plan for it must not queue another job. */
-const PENDING: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped"]);
+/** A runner has taken this version's job, or it is done: a second plan must not queue another job. */
+const TAKEN: ReadonlySet<ManifestState> = new Set(["encoding", "compressed", "skipped"]);
+/** A dry run leaves a version that is planned or further along as it is. */
+const PLANNED_OR_TAKEN: ReadonlySet<ManifestState> = new Set(["planned", ...TAKEN]);
 
 export async function planProbed(clients: Clients, result: ProbeResult): Promise<PlanOutcome> {
   const { key } = result;
@@ -51,13 +54,13 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
     // Records the decision beside what the probe wrote; a version already planned keeps its record.
     await updateRecord(clients, key, (cur) => {
       const same = isSameVersion(cur, result) ? cur : undefined;
-      if (same && PENDING.has(same.state)) return undefined;
+      if (same && PLANNED_OR_TAKEN.has(same.state)) return undefined;
       return { ...same, ...versionOf(result), key, state: same?.state ?? "probed", decision, reason: decision.reason, updatedAt: "" };
     });
     return { key, decision, status: "dry-run" };
   }
   const current = await readRecord(clients, key);
-  if (current && isSameVersion(current.record, result) && PENDING.has(current.record.state)) return { key, decision, status: "pending" };
+  if (current && isSameVersion(current.record, result) && TAKEN.has(current.record.state)) return { key, decision, status: "pending" };
   const head = await headObject(clients, key);
   const changed = head !== undefined && !isSameVersion(head, result);
   if (decision.action === "skip") {
@@ -83,11 +86,17 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
     await patchRecord(clients, key, { ...versionOf(result), state: "ignored", reason: decision.reason, decision });
     return { key, decision, status: "ignored" };
   }
+  // Record first, then send: a runner may take the job at once, and its `encoding` must not be
+  // overwritten by a late `planned`. A failed send leaves `planned`, and the redelivered message sends
+  // the same job (same id) again; a version a runner has already taken is left alone.
+  const planned = await updateRecord(clients, key, (cur) => {
+    const same = isSameVersion(cur, result) ? cur : undefined;
+    if (same && TAKEN.has(same.state)) return undefined;
+    return { ...same, ...versionOf(result), key, state: "planned", reason: decision.reason, decision, updatedAt: "" };
+  });
+  if (planned?.state !== "planned") return { key, decision, status: "pending" };
   const job = encodeJobFor(result, decision, new Date().toISOString());
-  // Send first, then record: a crash in between re-sends the same job (the runner is idempotent),
-  // where the other order could leave a `planned` record with no job behind it.
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.encode), MessageBody: JSON.stringify(job) }));
-  await patchRecord(clients, key, { ...versionOf(result), state: "planned", reason: decision.reason, decision });
   return { key, decision, status: "planned", job };
 }
 

@@ -8,7 +8,7 @@ import { makeStrategyHandler } from "../../functions/strategy/handler.ts";
 import { encodeEventKey, objectCreatedRecord } from "../../cli/events/send.ts";
 import { toSqsEvent } from "../../cli/host.ts";
 import { ingestEventRecord, probeObject } from "../../shared/ingest.ts";
-import { readRecord } from "../../shared/manifest.ts";
+import { patchRecord, readRecord } from "../../shared/manifest.ts";
 import { planProbed } from "../../shared/plan.ts";
 import { EncodeJob, ProbeResult } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
@@ -93,7 +93,7 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     expect(await record("tagged.mp4")).toMatchObject({ state: "compressed" });
   });
 
-  it("strategy: skip renames to _skip and moves the record; encode queues one job, once", async () => {
+  it("strategy: skip renames to _skip and moves the record; encode records `planned`, then queues the job", async () => {
     await put("low/clip.mp4", await videoFixture("mp4_h264_300k"));
     const low = await probeObject(stack, "low/clip.mp4");
     if (low.status !== "probed") throw new Error(low.reason);
@@ -111,14 +111,21 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     if (avi.status !== "probed") throw new Error(avi.reason);
     const planned = await planProbed(stack, avi.result);
     expect(planned.status).toBe("planned");
-    expect((await planProbed(stack, avi.result)).status).toBe("pending");
+    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" } });
     const jobs = (await receiveAll("reelpress-encode")).map((j) => EncodeJob.parse(j));
     expect(jobs).toHaveLength(1);
+    // A redelivered plan message (say the send failed) sends the same job again...
+    const again = await planProbed(stack, avi.result);
+    expect(again).toMatchObject({ status: "planned", job: { jobId: jobs[0].jobId } });
+    // ...but once a runner has taken it, nothing is sent and the runner's state stays.
+    await patchRecord(stack, "dir/movie.avi", { size: avi.result.size, etag: avi.result.etag, state: "encoding", runner: { id: "r1", heartbeatAt: "now" } });
+    expect((await planProbed(stack, avi.result)).status).toBe("pending");
+    expect(await record("dir/movie.avi")).toMatchObject({ state: "encoding", runner: { id: "r1" } });
+    expect((await receiveAll("reelpress-encode")).map((j) => j.jobId)).toEqual([jobs[0].jobId]);
     expect(jobs[0]).toMatchObject({ key: "dir/movie.avi", outputKey: "dir/movie.mp4", etag: avi.result.etag, size: avi.result.size, mustSave: 0, downscale: false });
     expect(jobs[0].fingerprints).toEqual(avi.result.fingerprints);
-    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" } });
-    // A pending job is not probed again either.
-    expect(await probeObject(stack, "dir/movie.avi")).toMatchObject({ status: "ignored", reason: "already planned" });
+    // A version in the hands of a runner is not probed again either.
+    expect(await probeObject(stack, "dir/movie.avi")).toMatchObject({ status: "ignored", reason: "already encoding" });
   });
 
   it("dry-run records the decision and touches nothing; a changed object is not planned from an old probe", async () => {
