@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { CopyObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
@@ -8,7 +11,7 @@ import { patchRecord } from "../../shared/manifest.ts";
 import { decodeEventKey } from "../../shared/naming.ts";
 import type { SQSBatchResponse, SQSEvent } from "../../shared/lambda-sqs.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/storage.ts";
+import { headObject, uploadFile } from "../../shared/storage.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -82,19 +85,22 @@ describe("local function host and embedded event source (emulator as a real serv
     const events = await startEmbeddedEvents(stack, stack.embedded);
     try {
       expect(await ingestKeys()).toEqual(["before/while down.mkv"]);
-      // The AWS SDK, a plain HTTP PUT to a presigned URL, and a server-side copy.
+      // The AWS SDK, a plain HTTP PUT to a presigned URL, a server-side copy and a multipart upload.
       await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "new/sdk é+1.mp4", Body: "a" }));
       const url = await getSignedUrl(stack.s3, new PutObjectCommand({ Bucket: "reelpress", Key: "new/curl.MOV" }), { expiresIn: 60 });
       expect((await fetch(url, { method: "PUT", body: "b" })).ok).toBe(true);
       await stack.s3.send(new CopyObjectCommand({ Bucket: "reelpress", Key: "new/copy.avi", CopySource: "reelpress/new/curl.MOV" }));
+      const big = path.join(stack.dataDir, "six-mib.bin");
+      await writeFile(big, randomBytes(6 * 1024 * 1024));
+      await uploadFile(stack, big, "new/multipart.mkv", { partSize: 5 * 1024 * 1024 });
       for (const key of [".reelpress/manifest/new/x.mp4.json", "orig_video_to_delete/new/a.mp4", "new/a_skip.mp4", "new/notes.txt"]) {
         await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: "s" }));
       }
       const got: string[] = [];
-      await until("three ingest events", async () => (got.push(...(await ingestKeys())), got.length >= 3), 5000);
+      await until("four ingest events", async () => (got.push(...(await ingestKeys())), got.length >= 4), 5000);
       await new Promise((r) => setTimeout(r, 500));
       got.push(...(await ingestKeys()));
-      expect(got.sort()).toEqual(["new/copy.avi", "new/curl.MOV", "new/sdk é+1.mp4"]);
+      expect(got.sort()).toEqual(["new/copy.avi", "new/curl.MOV", "new/multipart.mkv", "new/sdk é+1.mp4"]);
     } finally {
       await events.stop();
     }
