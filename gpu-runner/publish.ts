@@ -68,6 +68,9 @@ export async function finish(
     error: undefined,
   });
   if (job.outputKey !== job.key) {
+    // Checked here, not only by order: a resumed job reaches this point without having made the backup itself.
+    const backup = await headObject(clients, backupKey);
+    if (!backup || backup.size !== job.size) throw new Error(`backup ${backupKey} is missing or incomplete; ${job.key} stays`);
     const source = await headObject(clients, job.key);
     // A newer upload at the source key is someone's new file: it stays, with its own record.
     if (source && source.etag === job.etag && source.size === job.size) await deleteObject(clients, job.key);

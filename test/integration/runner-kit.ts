@@ -7,18 +7,29 @@ import { probeMedia } from "../../shared/ffprobe.ts";
 import { fingerprintVideo } from "../../shared/fingerprint.ts";
 import { patchRecord } from "../../shared/manifest.ts";
 import { encodeJobFor } from "../../shared/plan.ts";
-import type { EncodeJob } from "../../shared/schemas.ts";
+import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
 import { uploadFile } from "../../shared/storage.ts";
 import type { VideoSpec } from "../kit/fixtures.ts";
 
 /** A source that cannot shrink: heavy grain at 0.7 Mbit/s, which CRF 23 needs far more bits to keep. */
 export const GRAIN: VideoSpec = { ext: "mp4", vcodec: "libx264", bitrate: "700k", cbr: true, filter: "noise=alls=80:allf=t", durationSec: 12 };
 
+/** Probe and fingerprints of a local file, once per file and count: tests plan the same fixture under many keys. */
+const probed = new Map<string, Promise<{ media: MediaInfo; fingerprints: FrameFingerprint[] }>>();
+function probeOnce(file: string, count: number, timeoutSec: number) {
+  const id = `${file}\n${count}`;
+  if (!probed.has(id)) {
+    probed.set(id, (async () => {
+      const media = await probeMedia(file, { timeoutSec });
+      return { media, fingerprints: await fingerprintVideo(file, { durationSec: media.durationSec, count, timeoutSec }) };
+    })());
+  }
+  return probed.get(id)!;
+}
+
 export async function planJob(clients: Clients, file: string, key: string, override: Partial<EncodeJob> = {}): Promise<EncodeJob> {
   const { etag, size } = await uploadFile(clients, file, key);
-  const timeoutSec = clients.config.probeTimeoutSec;
-  const media = await probeMedia(file, { timeoutSec, sizeBytes: size });
-  const fingerprints = await fingerprintVideo(file, { durationSec: media.durationSec, count: clients.config.fingerprintCount, timeoutSec });
+  const { media, fingerprints } = await probeOnce(file, clients.config.fingerprintCount, clients.config.probeTimeoutSec);
   const result = { bucket: clients.config.bucket, key, size, etag, media, fingerprints, dryRun: false, probedAt: new Date().toISOString() };
   const decision = decide(media, key, size);
   const job = { ...encodeJobFor(result, decision, new Date().toISOString()), ...override };
