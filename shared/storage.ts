@@ -127,7 +127,9 @@ export async function uploadFile({ s3, config }: Clients, file: string, key: str
   const upload = new Upload({
     client: s3,
     params: { Bucket: config.bucket, Key: key, Body: body, Metadata: opts.metadata, ContentType: opts.contentType ?? "video/mp4" },
-    partSize: Math.max(5 * 1024 ** 2, opts.partSize ?? 16 * 1024 ** 2),
+    // 8 MiB parts by default: the embedded emulator refuses request bodies over 11 MiB, and S3 allows
+    // 10,000 parts, so very large files get proportionally larger parts.
+    partSize: Math.max(5 * 1024 ** 2, opts.partSize ?? 8 * 1024 ** 2, Math.ceil(size / 9000)),
     queueSize: opts.queueSize ?? 4,
     leavePartsOnError: false,
   });

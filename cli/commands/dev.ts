@@ -58,14 +58,20 @@ const command: Command = {
         dim("Ctrl+C stops it; uploaded objects and queued messages are kept for the next start."),
       ].join("\n"),
     );
+    // `on`, not `once`: execa's exit hook re-raises the signal when it sees no other listener left.
+    // A second Ctrl+C while stopping exits at once.
+    let onSignal = () => {};
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      let stopping = false;
+      onSignal = () => (stopping ? process.exit(130) : ((stopping = true), resolve()));
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
     });
     console.log("Stopping…");
     await pipeline.stop();
     await embedded?.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     return 0;
   },
 };
