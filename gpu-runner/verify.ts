@@ -53,7 +53,8 @@ export function outputProblems(out: MediaInfo, source: MediaInfo, plan: PassPlan
   }
   if (norm(out.video.rotation) !== norm(source.video.rotation)) problems.push(`rotation is ${norm(out.video.rotation)}°, not ${norm(source.video.rotation)}°`);
   const slack = Math.max(1, source.durationSec * 0.01);
-  if (Math.abs(out.durationSec - source.durationSec) > slack) {
+  // A source whose container states no duration (0) has nothing to compare with.
+  if (source.durationSec > 0 && Math.abs(out.durationSec - source.durationSec) > slack) {
     problems.push(`duration is ${out.durationSec.toFixed(2)} s, source ${source.durationSec.toFixed(2)} s`);
   }
   if (out.audio.length !== plan.audioCodecs.length) problems.push(`${out.audio.length} audio streams, expected ${plan.audioCodecs.length}`);

@@ -72,6 +72,9 @@ describe("outputProblems", () => {
   it("finds nothing wrong with the output that was asked for", () => {
     expect(outputProblems(good, source, plan)).toEqual([]);
   });
+  it("has no duration to compare with when the source's container states none", () => {
+    expect(outputProblems({ ...good, durationSec: 37 }, { ...source, durationSec: 0 }, plan)).toEqual([]);
+  });
   it("names every difference", () => {
     const bad: MediaInfo = { ...good, durationSec: 90, audio: [], tags: {}, video: { codec: "hevc", width: 320, height: 240 } };
     expect(outputProblems(bad, source, plan)).toEqual([
