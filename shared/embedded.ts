@@ -1,24 +1,146 @@
 // The embedded default: the fauxqs S3+SQS emulator as a real HTTP server in this process, file-backed.
-import { mkdir } from "node:fs/promises";
+//
+// fauxqs answers every GET, ranged or not, by reading the whole object with readFileSync. ffprobe and
+// ffmpeg read videos by many small ranges, so a large video would block this process (which also runs
+// the functions and the runner) and hold the whole file in memory per request. A thin front server
+// therefore streams plain object GETs straight from fauxqs' files, and passes everything else through.
+import { createReadStream } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
 
 export type Embedded = { server: FauxqsServer; endpoint: string; stop(): Promise<void> };
 
+type StoredMeta = {
+  contentType?: string;
+  contentLength: number;
+  etag: string;
+  lastModified: string;
+  metadata?: Record<string, string>;
+  contentLanguage?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  contentEncoding?: string;
+};
+
+/** fauxqs' own file naming (fileS3Persistence.encodeKeyToPath). */
+function storedPath(s3Dir: string, bucket: string, key: string): string {
+  // eslint-disable-next-line no-control-regex
+  const encoded = key.replace(/[<>:"|?*\\%\x00-\x1f]/g, (ch) => `%${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return path.join(s3Dir, "buckets", bucket, "objects", ...encoded.split("/"));
+}
+
+/** Only what a presigned or SDK GetObject may carry; anything else is fauxqs' to answer. */
+const PLAIN_QUERY = /^(x-id|X-Amz-[A-Za-z0-9-]+)$/i;
+const LEFT_TO_FAUXQS = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "x-amz-checksum-mode"];
+
+/** Parses a single "bytes=" range; undefined when it is absent, odd or unsatisfiable (fauxqs answers those). */
+function byteRange(header: string | undefined, size: number): { start: number; end: number } | "whole" | undefined {
+  if (!header) return "whole";
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  const start = m[1] === "" ? Math.max(0, size - Number(m[2])) : Number(m[1]);
+  const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return start <= end && start < size ? { start, end } : undefined;
+}
+
+async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+  if (req.method !== "GET" || LEFT_TO_FAUXQS.some((h) => req.headers[h] !== undefined)) return false;
+  const url = new URL(req.url ?? "/", "http://local");
+  if ([...url.searchParams.keys()].some((k) => !PLAIN_QUERY.test(k))) return false;
+  const [, bucket, ...rest] = url.pathname.split("/");
+  if (!bucket || rest.length === 0) return false;
+  const key = rest.map(decodeURIComponent).join("/");
+  if (!key) return false;
+  const file = storedPath(s3Dir, bucket, key);
+  let meta: StoredMeta;
+  try {
+    meta = JSON.parse(await readFile(`${file}.meta.json`, "utf8"));
+  } catch {
+    return false;
+  }
+  const range = byteRange(req.headers.range, meta.contentLength);
+  if (!range || meta.contentLength === 0) return false;
+  const { start, end } = range === "whole" ? { start: 0, end: meta.contentLength - 1 } : range;
+  const headers: http.OutgoingHttpHeaders = {
+    "content-type": meta.contentType ?? "application/octet-stream",
+    "content-length": end - start + 1,
+    etag: meta.etag,
+    "last-modified": new Date(meta.lastModified).toUTCString(),
+    "accept-ranges": "bytes",
+  };
+  if (range !== "whole") headers["content-range"] = `bytes ${start}-${end}/${meta.contentLength}`;
+  if (meta.contentLanguage) headers["content-language"] = meta.contentLanguage;
+  if (meta.contentDisposition) headers["content-disposition"] = meta.contentDisposition;
+  if (meta.cacheControl) headers["cache-control"] = meta.cacheControl;
+  if (meta.contentEncoding) headers["content-encoding"] = meta.contentEncoding;
+  for (const [k, v] of Object.entries(meta.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
+  const body = createReadStream(`${file}.data`, { start, end });
+  body.on("error", () => res.destroy());
+  await new Promise<void>((resolve, reject) => {
+    body.once("open", () => {
+      res.writeHead(range === "whole" ? 200 : 206, headers);
+      body.pipe(res);
+      resolve();
+    });
+    body.once("error", reject);
+  }).catch(() => {
+    throw new Error("unreadable");
+  });
+  return true;
+}
+
+function passThrough(target: number, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  });
+  upstream.on("error", () => {
+    if (!res.headersSent) res.writeHead(502);
+    res.end();
+  });
+  req.pipe(upstream);
+}
+
 export async function startEmbedded(opts: { dataDir: string; port: number; host?: string }): Promise<Embedded> {
   const dataDir = path.resolve(opts.dataDir);
-  await mkdir(path.join(dataDir, "s3"), { recursive: true });
+  const s3Dir = path.join(dataDir, "s3");
+  await mkdir(s3Dir, { recursive: true });
   const host = opts.host ?? "127.0.0.1";
+  // Listen on the public port first, so a taken port fails before anything else starts.
+  const front = http.createServer();
+  front.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(opts.port, host, () => resolve());
+  });
   const server = await startFauxqs({
-    port: opts.port,
-    host,
+    port: 0,
+    host: "127.0.0.1",
     logger: false,
     dataDir: path.join(dataDir, "state"),
-    s3StorageDir: path.join(dataDir, "s3"),
+    s3StorageDir: s3Dir,
     // The spy is how in-process S3 writes become ingest events (the emulator has no bucket notifications).
     messageSpies: { bufferSize: 10_000 },
     relaxedRules: { disableMinCopySourceSize: true },
   });
+  front.on("request", (req, res) => {
+    streamObject(s3Dir, req, res).then(
+      (served) => served || passThrough(server.port, req, res),
+      () => passThrough(server.port, req, res),
+    );
+  });
   const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
-  return { server, endpoint: `http://${shownHost}:${server.port}`, stop: () => server.stop() };
+  const port = (front.address() as AddressInfo).port;
+  return {
+    server,
+    endpoint: `http://${shownHost}:${port}`,
+    async stop() {
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await server.stop();
+    },
+  };
 }

@@ -1,0 +1,43 @@
+import { randomBytes } from "node:crypto";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { presignedGetUrl } from "../../shared/storage.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+
+describe("embedded emulator front server", () => {
+  let stack: TestStack;
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const key = "dir/ü +#%?.mp4";
+  beforeAll(async () => {
+    stack = await startTestStack();
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: data, ContentType: "video/mp4", Metadata: { "reelpress-state": "x" } }));
+  });
+  afterAll(() => stack.stop());
+
+  it("streams whole objects and byte ranges from disk with S3's headers", async () => {
+    const url = await presignedGetUrl(stack, key);
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get("x-amz-meta-reelpress-state")).toBe("x");
+    expect(whole.headers.get("content-type")).toBe("video/mp4");
+    expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true);
+    for (const [range, from, to] of [["bytes=100-199", 100, 200], ["bytes=-10", data.length - 10, data.length], [`bytes=${data.length - 5}-`, data.length - 5, data.length]] as const) {
+      const r = await fetch(url, { headers: { Range: range } });
+      expect(r.status).toBe(206);
+      expect(r.headers.get("content-range")).toBe(`bytes ${from}-${to - 1}/${data.length}`);
+      expect(Buffer.from(await r.arrayBuffer()).equals(data.subarray(from, to))).toBe(true);
+    }
+    // Served from disk by the front server: the emulator itself never loaded the object.
+    const downloads = stack.embedded.server.spy.getAllMessages().filter((m) => m.service === "s3" && m.status === "downloaded");
+    expect(downloads).toEqual([]);
+  });
+
+  it("leaves conditional, unsatisfiable and missing reads to the emulator", async () => {
+    const url = await presignedGetUrl(stack, key);
+    expect((await fetch(url, { headers: { Range: `bytes=${data.length + 10}-` } })).status).toBe(416);
+    expect((await fetch(url, { headers: { "If-Match": '"nope"' } })).status).toBe(412);
+    expect((await fetch(await presignedGetUrl(stack, "missing.mp4"))).status).toBe(404);
+    const sdk = await stack.s3.send(new GetObjectCommand({ Bucket: "reelpress", Key: key, Range: "bytes=0-3" }));
+    expect(Buffer.from(await sdk.Body!.transformToByteArray()).equals(data.subarray(0, 4))).toBe(true);
+  });
+});
