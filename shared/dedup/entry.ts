@@ -1,16 +1,57 @@
-// What dedup keeps of a manifest record: a few numbers and the frame hashes as typed arrays, so 100k
-// records fit in tens of MB (a parsed record with media details and hex strings is ten times that).
+// What dedup keeps of a manifest record: a few numbers, and its frames in a store shared by all
+// entries (flat typed arrays), so 100k records take tens of MB and are read front to back; a parsed
+// record with media details and hex strings is ten times that.
 import { isSystemKey } from "../naming.ts";
-import type { ManifestRecord, ManifestState } from "../schemas.ts";
+import type { FrameFingerprint, ManifestRecord, ManifestState } from "../schemas.ts";
 
+/** Frames of every entry, appended as records stream in. */
+export class FrameStore {
+  t = new Float32Array(1024);
+  /** Per frame: hash high and low 32 bits, then the mirrored frame's (zero when unknown). */
+  words = new Uint32Array(4096);
+  dark = new Uint8Array(1024);
+  length = 0;
+
+  /** Appends frames and returns where they start. */
+  add(fps: readonly FrameFingerprint[]): number {
+    const start = this.length;
+    const need = start + fps.length;
+    if (need > this.t.length) {
+      const size = Math.max(need, 2 * this.t.length);
+      const grow = <T extends Float32Array | Uint32Array | Uint8Array>(a: T, n: number): T => {
+        const b = new (a.constructor as new (n: number) => T)(n);
+        b.set(a);
+        return b;
+      };
+      this.t = grow(this.t, size);
+      this.words = grow(this.words, 4 * size);
+      this.dark = grow(this.dark, size);
+    }
+    fps.forEach((f, k) => {
+      const i = start + k;
+      this.t[i] = f.t;
+      this.words[4 * i] = parseInt(f.hash.slice(0, 8), 16);
+      this.words[4 * i + 1] = parseInt(f.hash.slice(8), 16);
+      if (f.flip) {
+        this.words[4 * i + 2] = parseInt(f.flip.slice(0, 8), 16);
+        this.words[4 * i + 3] = parseInt(f.flip.slice(8), 16);
+      }
+      this.dark[i] = f.dark ? 1 : 0;
+    });
+    this.length = need;
+    return start;
+  }
+}
+
+/** An entry's frames: `count` frames of `store` from `start`. */
 export type Frames = {
-  t: Float64Array;
-  /** Hash and mirrored-frame hash, as high and low 32-bit halves: [hi0, lo0, hi1, lo1, …]. */
-  hash: Uint32Array;
-  flip?: Uint32Array;
-  dark: Uint8Array;
+  store: FrameStore;
+  start: number;
+  count: number;
   /** How many frames are not dark: the only ones that count as evidence. */
   lit: number;
+  /** Whether the mirrored frames' hashes are known. */
+  mirrored: boolean;
 };
 
 export type Entry = {
@@ -41,30 +82,13 @@ export function isCandidate(record: Pick<ManifestRecord, "key" | "state" | "size
   return !EXCLUDED.has(record.state) && record.size > 0 && !isSystemKey(record.key, backupPrefix);
 }
 
-function framesOf(record: ManifestRecord): Frames | undefined {
+function framesOf(record: ManifestRecord, store: FrameStore): Frames | undefined {
   const fps = record.fingerprints ?? [];
   if (fps.length === 0) return undefined;
-  const n = fps.length;
-  const hash = new Uint32Array(2 * n);
-  const flip = fps.every((f) => f.flip) ? new Uint32Array(2 * n) : undefined;
-  const dark = new Uint8Array(n);
-  const t = new Float64Array(n);
-  let lit = 0;
-  fps.forEach((f, i) => {
-    t[i] = f.t;
-    hash[2 * i] = parseInt(f.hash.slice(0, 8), 16);
-    hash[2 * i + 1] = parseInt(f.hash.slice(8), 16);
-    if (flip) {
-      flip[2 * i] = parseInt(f.flip!.slice(0, 8), 16);
-      flip[2 * i + 1] = parseInt(f.flip!.slice(8), 16);
-    }
-    dark[i] = f.dark ? 1 : 0;
-    if (!f.dark) lit++;
-  });
-  return { t, hash, flip, dark, lit };
+  return { store, start: store.add(fps), count: fps.length, lit: fps.filter((f) => !f.dark).length, mirrored: fps.every((f) => f.flip) };
 }
 
-export function entryFrom(record: ManifestRecord, id: number): Entry {
+export function entryFrom(record: ManifestRecord, id: number, store: FrameStore): Entry {
   const media = record.media;
   const durationSec = media?.durationSec ?? 0;
   // The container's figure for everyone: stream bitrates are missing in some containers (MKV).
@@ -86,7 +110,7 @@ export function entryFrom(record: ManifestRecord, id: number): Entry {
     codec: media?.video.codec ?? "unknown",
     bitrate,
     montageKey: record.montageKey,
-    frames: framesOf(record),
+    frames: framesOf(record, store),
   };
 }
 
@@ -97,7 +121,11 @@ function popcount32(x: number): number {
   return Math.imul(x, 0x01010101) >>> 24;
 }
 
-/** Hamming distance between hash i of `a` and hash j of `b` (each a [hi, lo, …] array). */
-export function distanceAt(a: Uint32Array, i: number, b: Uint32Array, j: number): number {
-  return popcount32((a[2 * i] ^ b[2 * j]) >>> 0) + popcount32((a[2 * i + 1] ^ b[2 * j + 1]) >>> 0);
+/** Hamming distance between frame i of `a` (its mirror image when `mirrorA`) and frame j of `b`. */
+export function distanceAt(a: Frames, i: number, mirrorA: boolean, b: Frames, j: number): number {
+  const x = 4 * (a.start + i) + (mirrorA ? 2 : 0);
+  const y = 4 * (b.start + j);
+  const wa = a.store.words;
+  const wb = b.store.words;
+  return popcount32((wa[x] ^ wb[y]) >>> 0) + popcount32((wa[x + 1] ^ wb[y + 1]) >>> 0);
 }

@@ -38,25 +38,29 @@ const MIN_COVERAGE = 0.5;
 /** Offsets tried per pair, best-voted first. */
 const OFFSET_TRIES = 3;
 
-const stepOf = (e: Entry) => e.durationSec / Math.max(1, e.frames!.t.length);
+const stepOf = (e: Entry) => e.durationSec / Math.max(1, e.frames!.count);
 
-type Side = { f: Frames; hash: Uint32Array; duration: number };
+/** One video's frames as compared: mirrored or not. */
+type Side = { f: Frames; mirror: boolean; duration: number };
+
+const timeOf = (s: Side, i: number) => s.f.store.t[s.f.start + i];
+const darkAt = (s: Side, i: number) => s.f.store.dark[s.f.start + i] === 1;
+/** Distance between frame i of x and frame j of y, mirroring whichever side is mirrored. */
+const dist = (x: Side, i: number, y: Side, j: number) => (x.mirror ? distanceAt(x.f, i, true, y.f, j) : distanceAt(y.f, j, y.mirror, x.f, i));
 
 /** Frames of `sparse` looked up in `dense` at mapped times: how many can be compared, and match. */
 function evaluate(sparse: Side, dense: Side, toDense: (t: number) => number, tol: number, threshold: number) {
   let comparable = 0;
   let matched = 0;
   let sum = 0;
-  const { f: s } = sparse;
-  const { f: d } = dense;
-  for (let i = 0; i < s.t.length; i++) {
-    if (s.dark[i]) continue;
-    const m = toDense(s.t[i]);
+  for (let i = 0; i < sparse.f.count; i++) {
+    if (darkAt(sparse, i)) continue;
+    const m = toDense(timeOf(sparse, i));
     if (m < -tol || m > dense.duration + tol) continue;
     let best = 65;
-    for (let j = 0; j < d.t.length; j++) {
-      if (d.dark[j] || Math.abs(d.t[j] - m) > tol) continue;
-      best = Math.min(best, distanceAt(sparse.hash, i, dense.hash, j));
+    for (let j = 0; j < dense.f.count; j++) {
+      if (darkAt(dense, j) || Math.abs(timeOf(dense, j) - m) > tol) continue;
+      best = Math.min(best, dist(sparse, i, dense, j));
     }
     if (best === 65) continue;
     comparable++;
@@ -75,11 +79,11 @@ function evaluate(sparse: Side, dense: Side, toDense: (t: number) => number, tol
  */
 function votedOffsets(a: Side, b: Side, window: number, threshold: number): number[] {
   const votes: Array<[number, number]> = [];
-  for (let i = 0; i < a.f.t.length; i++) {
-    if (a.f.dark[i]) continue;
-    for (let j = 0; j < b.f.t.length; j++) {
-      if (b.f.dark[j]) continue;
-      if (distanceAt(a.hash, i, b.hash, j) <= threshold) votes.push([b.f.t[j] - a.f.t[i], i]);
+  for (let i = 0; i < a.f.count; i++) {
+    if (darkAt(a, i)) continue;
+    for (let j = 0; j < b.f.count; j++) {
+      if (darkAt(b, j)) continue;
+      if (dist(a, i, b, j) <= threshold) votes.push([timeOf(b, j) - timeOf(a, i), i]);
     }
   }
   votes.sort((x, y) => x[0] - y[0]);
@@ -117,10 +121,10 @@ export function matchPair(short: Entry, long: Entry, kind: MatchKind, o: MatchOp
   const lf = long.frames;
   if (!sf || !lf) return undefined;
   let best: PairMatch | undefined;
-  const modes = o.flip && sf.flip ? [false, true] : [false];
+  const modes = o.flip && sf.mirrored ? [false, true] : [false];
   for (const flipped of modes) {
-    const a: Side = { f: sf, hash: flipped ? sf.flip! : sf.hash, duration: short.durationSec };
-    const b: Side = { f: lf, hash: lf.hash, duration: long.durationSec };
+    const a: Side = { f: sf, mirror: flipped, duration: short.durationSec };
+    const b: Side = { f: lf, mirror: false, duration: long.durationSec };
     // Look up from the sparser side into the denser one, within half the denser one's step.
     const shortSparse = stepOf(short) >= stepOf(long);
     const [sparse, dense] = shortSparse ? [a, b] : [b, a];

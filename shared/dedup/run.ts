@@ -7,7 +7,7 @@ import { listRecords, updateRecord } from "../manifest.ts";
 import { REPORTS_PREFIX } from "../naming.ts";
 import { DedupReport, type ManifestRecord } from "../schemas.ts";
 import { headObject, presignedGetUrl } from "../storage.ts";
-import { entryFrom, isCandidate, type Entry } from "./entry.ts";
+import { FrameStore, entryFrom, isCandidate, type Entry } from "./entry.ts";
 import type { DedupOptions } from "./options.ts";
 import { findDuplicates, type CountingHasher } from "./pipeline.ts";
 import { buildReport } from "./report.ts";
@@ -69,10 +69,11 @@ export function s3Hasher(clients: Clients): CountingHasher {
 /** Every candidate record under the library prefix, kept compact as it streams in. */
 export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number }> {
   const entries: Entry[] = [];
+  const store = new FrameStore();
   let records = 0;
   for await (const r of listRecords(clients, clients.config.prefix)) {
     records++;
-    if (isCandidate(r, clients.config.backupPrefix)) entries.push(entryFrom(r, entries.length));
+    if (isCandidate(r, clients.config.backupPrefix)) entries.push(entryFrom(r, entries.length, store));
   }
   return { entries, records };
 }

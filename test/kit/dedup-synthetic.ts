@@ -2,7 +2,7 @@
 // with a frame hash and the hash of its mirror image; copies sample that content at their own times,
 // shifted, noisy, darkened or mirrored as a real copy would be.
 import { sampleTimes } from "../../shared/fingerprint.ts";
-import { entryFrom, type Entry } from "../../shared/dedup/entry.ts";
+import { FrameStore, entryFrom, type Entry } from "../../shared/dedup/entry.ts";
 import type { FrameFingerprint, ManifestRecord } from "../../shared/schemas.ts";
 
 /** Small deterministic PRNG (mulberry32), so tests and benches see the same data every run. */
@@ -100,5 +100,6 @@ export function syntheticRecord(key: string, o: RecordOptions = {}): ManifestRec
 
 /** Entries in the given order, numbered as the stages expect. */
 export function entriesOf(records: ManifestRecord[]): Entry[] {
-  return records.map((r, i) => entryFrom(r, i));
+  const store = new FrameStore();
+  return records.map((r, i) => entryFrom(r, i, store));
 }

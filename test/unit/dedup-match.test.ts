@@ -84,11 +84,11 @@ describe("candidatePairs", () => {
       syntheticRecord("mirror.mp4", { durationSec: 300, fingerprints: fingerprintsOf(source, { durationSec: 300, mirrored: true, noise: 2 }, r) }),
     );
     const entries = entriesOf(records);
-    const pairs = candidatePairs(entries, { flip: true, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const pairs = candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(pairs).toEqual(expect.arrayContaining(["noisy.mp4 src.mp4", "mirror.mp4 src.mp4", "mirror.mp4 noisy.mp4"]));
     // Chance collisions of two 16-bit pieces are rare: a handful, not millions.
     expect(pairs.length).toBeLessThan(50);
-    const noFlip = candidatePairs(entries, { flip: false, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const noFlip = candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(noFlip).not.toContain("mirror.mp4 src.mp4");
   });
 });
