@@ -1,6 +1,5 @@
 // One EncodeJob from start to end: find where it stands, encode (one pass), skip when it cannot save
 // enough, verify, publish. Anything it throws is retried by the queue; the third failure is final.
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rm, stat } from "node:fs/promises";
 import type { Clients } from "../shared/clients.ts";
@@ -9,7 +8,8 @@ import { fingerprintVideo } from "../shared/fingerprint.ts";
 import { updateRecord, patchRecord } from "../shared/manifest.ts";
 import { skipKeyFor } from "../shared/naming.ts";
 import { MAX_RECEIVES } from "../shared/resources.ts";
-import { EncodeJob, type S3EventMessage } from "../shared/schemas.ts";
+import { EncodeJob } from "../shared/schemas.ts";
+import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
 import { headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { buildPass, type EncoderKind, type PassPlan } from "./encode-args.ts";
@@ -69,18 +69,8 @@ async function readState(clients: Clients, job: EncodeJob) {
 }
 
 /** The object changed after planning: its current version goes through probe and strategy again. */
-async function replan(clients: Clients, current: ObjectHead): Promise<void> {
-  const event: S3EventMessage = {
-    Records: [
-      {
-        eventSource: "reelpress:runner",
-        eventName: "ObjectCreated:Put",
-        eventTime: new Date().toISOString(),
-        s3: { bucket: { name: clients.config.bucket }, object: { key: encodeURIComponent(current.key).replace(/%20/g, "+"), size: current.size, eTag: current.etag } },
-      },
-    ],
-  };
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.ingest), MessageBody: JSON.stringify(event) }));
+function replan(clients: Clients, current: ObjectHead): Promise<void> {
+  return sendEventRecords(clients, [objectCreatedRecord(clients.config.bucket, current)]);
 }
 
 /** Renews `runner.heartbeatAt` on the source's record while this runner holds it, and never after. */

@@ -131,7 +131,7 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     expect(await headObject(stack, job.outputKey)).toBeUndefined();
     const ingest = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: await stack.queueUrl(stack.config.queues.ingest), MaxNumberOfMessages: 10 }));
     const replanned = ingest.Messages!.map((m) => JSON.parse(m.Body!).Records[0].s3.object);
-    expect(replanned).toContainEqual(expect.objectContaining({ key: "lib%2Fchanged.mov", eTag: (await headObject(stack, "lib/changed.mov"))!.etag }));
+    expect(replanned).toContainEqual(expect.objectContaining({ key: "lib/changed.mov", eTag: (await headObject(stack, "lib/changed.mov"))!.etag.replace(/"/g, "") }));
   });
 
   it("finishes a redelivered job from what is stored, without encoding again", async () => {
