@@ -7,7 +7,6 @@ import { probeMedia } from "../shared/ffprobe.ts";
 import { fingerprintVideo } from "../shared/fingerprint.ts";
 import { updateRecord, patchRecord } from "../shared/manifest.ts";
 import { skipKeyFor } from "../shared/naming.ts";
-import { MAX_RECEIVES } from "../shared/resources.ts";
 import { EncodeJob } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
 import { headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";

@@ -122,7 +122,6 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
   });
 
   it("drops a job whose source changed since planning and re-plans the new version", async () => {
-    const other = await videoFixture("mkv_h264");
     const from = events.length;
     // Changed between planning and the runner's look at it (the job is planned with the old ETag).
     const job = await planJob(stack, await videoFixture("mov_h264"), "lib/changed.mov", { etag: '"planned-before-the-change"' });
