@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchRecord, readRecord } from "../../shared/manifest.ts";
 import { DedupReport } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
-import { reelpress } from "../kit/cli.ts";
+import { execa } from "execa";
+import { REELPRESS, reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
-import { expectOneLineError } from "./cli-helpers.ts";
+import { expectOneLineError, hasScript } from "./cli-helpers.ts";
 
 describe("reelpress report + apply", () => {
   let stack: TestStack;
@@ -91,6 +92,34 @@ describe("reelpress report + apply", () => {
     expect(await headObject(stack, "c/two.mp4")).toBeUndefined();
     expect(await headObject(stack, "orig_video_to_delete/c/two.mp4")).toBeUndefined();
     expect(await headObject(stack, "c/one.mp4")).toBeDefined();
+  });
+
+  it("skips a loser whose winner changed since the report", async () => {
+    await put("d/one.mp4", 6, 110_000);
+    await put("d/two.mp4", 6, 110_000);
+    const file = path.join(dir, "d.json");
+    expect((await reelpress(["report", "--quality", "2", "--out", file], { env: stack.env })).exitCode).toBe(0);
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: "d/one.mp4", Body: Buffer.alloc(110_000, 8) }));
+    const r = await reelpress(["apply", file, "--force"], { env: stack.env });
+    expect(r.stdout).toMatch(/skipped\s+d\/two\.mp4: the file kept in its place, d\/one\.mp4, changed since the report/);
+    expect(await headObject(stack, "d/two.mp4")).toBeDefined();
+  });
+
+  it.runIf(hasScript)("asks on a terminal, and does nothing unless told yes", async () => {
+    await put("e/one.mp4", 4, 100_000);
+    await put("e/two.mp4", 4, 100_000);
+    const file = path.join(dir, "e.json");
+    expect((await reelpress(["report", "--quality", "2", "--out", file], { env: stack.env })).exitCode).toBe(0);
+    // util-linux `script` runs it on a pseudo-terminal and types what `input` holds.
+    const onTty = (answer: string) =>
+      execa("script", ["-qec", `${REELPRESS} apply ${file}`, "/dev/null"], { env: { ...stack.env, SHELL: "/bin/sh" }, input: answer, reject: false, timeout: 60_000 });
+    const no = await onTty("n\n");
+    expect(String(no.stdout)).toMatch(/Move under orig_video_to_delete\/ \d+ file\(s\), .*\? \[y\/N\]/);
+    expect(String(no.stdout)).toContain("Nothing changed.");
+    expect(await headObject(stack, "e/two.mp4")).toBeDefined();
+    const yes = await onTty("y\n");
+    expect(String(yes.stdout)).toMatch(/moved\s+e\/two\.mp4/);
+    expect(await headObject(stack, "e/two.mp4")).toBeUndefined();
   });
 
   it("rejects what is not a report, and bad settings, in one sentence", async () => {
