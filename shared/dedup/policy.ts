@@ -53,14 +53,16 @@ const duration: Criterion = {
   compare: (a, b) => (Math.abs(a.durationSec - b.durationSec) <= DURATION_TIE_SEC ? 0 : b.durationSec - a.durationSec),
   lost: (l, w) => `shorter (${l.durationSec.toFixed(1)} s < ${w.durationSec.toFixed(1)} s)`,
 };
+/** S3 keeps modification times to the second; finer differences are the manifest's, not the file's. */
+const second = (e: Entry) => Math.floor(e.lastModified / 1000);
 const oldest: Criterion = {
   name: "oldest",
-  compare: (a, b) => a.lastModified - b.lastModified,
+  compare: (a, b) => second(a) - second(b),
   lost: (l, w) => `newer (${day(l)} after ${day(w)})`,
 };
 const newest: Criterion = {
   name: "newest",
-  compare: (a, b) => b.lastModified - a.lastModified,
+  compare: (a, b) => second(b) - second(a),
   lost: (l, w) => `older (${day(l)} before ${day(w)})`,
 };
 const smallest: Criterion = {
