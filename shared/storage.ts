@@ -84,7 +84,9 @@ export async function copyVerified(clients: Clients, from: string, to: string, o
   if (multipart) await multipartCopy(clients, from, to, source.size);
   else await clients.s3.send(new CopyObjectCommand({ Bucket: clients.config.bucket, Key: to, CopySource: copySource(clients.config.bucket, from), MetadataDirective: "COPY" }));
   const copy = await headObject(clients, to);
-  if (!copy || copy.size !== source.size || (!multipart && copy.etag !== source.etag)) {
+  // A multipart upload's ETag ("…-N") depends on its parts: a copy gets another one, so only the size can match.
+  const comparableEtag = !multipart && !/-\d+"?$/.test(source.etag);
+  if (!copy || copy.size !== source.size || (comparableEtag && copy.etag !== source.etag)) {
     throw new Error(`copy of ${from} to ${to} did not verify (size ${copy?.size} vs ${source.size})`);
   }
   return copy;

@@ -39,8 +39,9 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  /** The outcome event of the next job for `key` (compressed, skipped, dropped). */
-  const outcomeFor = (key: string, from = events.length) => waitFor((e) => e.key === key && /^job_(compressed|skipped|dropped)$/.test(e.event), from);
+  /** The outcome event of the next job for `key`: compressed, skipped, dropped, or its last failure. */
+  const outcomeFor = (key: string, from = events.length) =>
+    waitFor((e) => e.key === key && (/^job_(compressed|skipped|dropped)$/.test(e.event) || (e.event === "job_failed" && e.final === true)), from);
   const objectSha = async (key: string) => sha256Of((await stack.s3.send(new GetObjectCommand({ Bucket: "reelpress", Key: key }))).Body as NodeJS.ReadableStream);
   const fileSha = (file: string) => sha256Of(createReadStream(file));
   const record = async (key: string) => (await readRecord(stack, key))?.record;
@@ -105,6 +106,15 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     expect((await media("lib/rotated.mp4")).video.rotation).toBe(90);
     expect((await media("lib/rotated.mp4")).audio).toEqual([expect.objectContaining({ codec: "aac" })]);
     expect(await media("lib/subbed.mp4")).toMatchObject({ video: { width: 320, height: 240 }, subtitles: [{ codec: "mov_text" }], audio: [{ codec: "aac" }] });
+  });
+
+  it("compresses a source uploaded in several parts (its backup cannot keep the multipart ETag)", async () => {
+    // 12 MB of filler-padded CBR at 320×240: bigger than one upload part, cheap to encode.
+    const file = await makeVideo({ ext: "mkv", vcodec: "libx264", bitrate: "10M", cbr: true, durationSec: 10 });
+    const job = await planJob(stack, file, "lib/parts.mkv");
+    expect(job.etag).toMatch(/-\d+"$/);
+    expect(await outcomeFor(job.key)).toMatchObject({ event: "job_compressed" });
+    expect(await objectSha(backupKeyFor(job.key, stack.config.backupPrefix))).toBe(await fileSha(file));
   });
 
   it("stops early when a must-save row cannot save 5 %, and renames the source to _skip", async () => {
