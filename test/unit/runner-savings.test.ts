@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ProgressParser } from "../../gpu-runner/ffmpeg-progress.ts";
 import { cannotSave, projectedSize, sizeBudget } from "../../gpu-runner/savings.ts";
 
 describe("early abort", () => {
@@ -18,14 +17,5 @@ describe("early abort", () => {
     expect(cannotSave({ outTimeSec: 5, bytes: 2 * MB }, 600, 95 * MB)).toBeUndefined();
     expect(cannotSave({ outTimeSec: 30, bytes: 10 * MB }, 600, 95 * MB)).toMatch(/projected 200000000 bytes after 30.0 s of 600.0 s/);
     expect(cannotSave({ outTimeSec: 30, bytes: 4 * MB }, 600, 95 * MB)).toBeUndefined();
-  });
-});
-
-describe("ProgressParser", () => {
-  it("turns -progress blocks split across chunks into updates", () => {
-    const p = new ProgressParser();
-    expect(p.push("frame=10\ntotal_size=1000\nout_time_us=2000000\nspe")).toEqual([]);
-    expect(p.push("ed=2.5x\nprogress=continue\ntotal_size=N/A\nout_time_us=N/A\nprogress=continue\n")).toEqual([{ outTimeSec: 2, bytes: 1000, speed: 2.5 }]);
-    expect(p.push("total_size=5000\nout_time_us=4000000\nspeed=N/A\nprogress=end\n")).toEqual([{ outTimeSec: 4, bytes: 5000 }]);
   });
 });
