@@ -49,7 +49,7 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
   stops.push(() => host.stop());
   if (opts.runner) {
     const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(opts.env ?? process.env), log: logEvent });
-    stops.push(() => runner.stop({ handBack: true }));
+    stops.push(() => runner.stop());
   }
   return {
     async stop() {

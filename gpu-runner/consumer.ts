@@ -73,14 +73,11 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     return this.#loop ?? Promise.resolve();
   }
 
-  /**
-   * Stops taking messages. `handBack`: abort running handlers and make their messages visible at once;
-   * otherwise let them finish.
-   */
-  async stop({ handBack }: { handBack: boolean }): Promise<void> {
+  /** Stops taking messages, aborts running handlers and makes their messages visible again. */
+  async stop(): Promise<void> {
     this.#stopping = true;
     this.#polling.abort();
-    if (handBack) for (const job of this.#active.values()) job.controller.abort();
+    for (const job of this.#active.values()) job.controller.abort();
     await this.finished();
   }
 
@@ -144,7 +141,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
     try {
       result = await this.#opts.handle(message, signal);
     } catch (err) {
-      // Aborted by stop({ handBack }): the message goes straight back to the queue.
+      // Aborted by stop(): the message goes straight back to the queue.
       if (signal.aborted) result = "released";
       else {
         this.emit("handler_error", message, err);

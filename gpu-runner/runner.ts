@@ -45,8 +45,8 @@ export type Runner = {
   id: string;
   encoder: string;
   concurrency: number;
-  /** `handBack`: abort running encodes and return their messages at once; otherwise let them finish. */
-  stop(opts: { handBack: boolean }): Promise<void>;
+  /** Takes no more jobs; stops running encodes and returns their messages (a job already publishing finishes). */
+  stop(): Promise<void>;
   finished(): Promise<void>;
 };
 
@@ -113,8 +113,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     id,
     encoder: choice.encoder,
     concurrency,
-    async stop({ handBack }) {
-      await consumer.stop({ handBack });
+    async stop() {
+      await consumer.stop();
       await finished;
     },
     finished: () => finished,

@@ -36,7 +36,7 @@ const command: Command = {
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) process.exit(130);
       logEvent("runner_stopping", { signal }, `${signal}: handing running jobs back (again to exit at once)`);
-      void runner.stop({ handBack: true });
+      void runner.stop();
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);

@@ -41,7 +41,7 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     expect(await peek(url)).toEqual([]);
   });
 
-  it("on stop with hand-back, aborts the handler and makes the message visible again within a second", async () => {
+  it("on stop, aborts the handler and makes the message visible again within a second", async () => {
     const url = await queueWithOne("handed back");
     let aborted = false;
     const c = consumer(url, (_m, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => ((aborted = true), reject(signal.reason)))));
@@ -49,7 +49,7 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     c.on("released", (m) => released.push(m.Body!));
     c.start();
     while (c.active === 0) await new Promise((r) => setTimeout(r, 20));
-    await c.stop({ handBack: true });
+    await c.stop();
     expect(aborted).toBe(true);
     expect(released).toEqual(["handed back"]);
     const [again] = await peek(url, 2);

@@ -57,7 +57,7 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     });
   });
   afterAll(async () => {
-    await runner.stop({ handBack: true });
+    await runner.stop();
     await stack.stop();
     await rm(tmp, { recursive: true, force: true });
   });
