@@ -118,11 +118,16 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   async #drained(): Promise<boolean> {
-    const r = await this.#opts.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.#opts.queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-    );
-    const a = r.Attributes ?? {};
-    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) === 0;
+    try {
+      const r = await this.#opts.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: this.#opts.queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      );
+      const a = r.Attributes ?? {};
+      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) === 0;
+    } catch (err) {
+      this.emit("queue_error", err);
+      return false;
+    }
   }
 
   #start(message: Message): void {

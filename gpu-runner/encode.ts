@@ -10,7 +10,7 @@ import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
 import { classifyTestEncode } from "./encoder.ts";
 
 export type PassResult =
-  | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[]; progress: EncodeProgress }
+  | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[] }
   /** Stopped early: `atSec` of media had been encoded. */
   | { kind: "cannot-save"; reason: string; atSec: number };
 
@@ -40,18 +40,18 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
   const parser = new ProgressParser();
-  let last: EncodeProgress = { outTimeSec: 0, bytes: 0 };
+  let encodedSec = 0;
   let stopReason: string | undefined;
   child.stdout!.on("data", (d: Buffer) => {
     for (const p of parser.push(d.toString())) {
-      last = p;
+      encodedSec = p.outTimeSec;
       opts.onProgress?.(p);
       stopReason ??= opts.shouldStop?.(p);
       if (stopReason) child.kill("SIGKILL");
     }
   });
   const r = await child;
-  if (stopReason) return { kind: "cannot-save", reason: stopReason, atSec: last.outTimeSec };
+  if (stopReason) return { kind: "cannot-save", reason: stopReason, atSec: encodedSec };
   opts.signal.throwIfAborted();
   if (r.exitCode !== 0) {
     const outcome = classifyTestEncode(r.exitCode, stderr);
@@ -64,7 +64,6 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
     output,
     montage: path.join(opts.dir, PASS_FILES.montage),
     fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
-    progress: last,
   };
 }
 

@@ -64,7 +64,8 @@ describe("reelpress runner and redrive (real CLI, emulator, ffmpeg)", () => {
     expect(await headObject(stack, job.outputKey)).toBeUndefined();
 
     const second = await startRunnerUntil(["--encoder", "x264"], "job_started", slow);
-    second.child.kill("SIGINT");
+    // Two different signals: the kernel would merge two pending SIGINTs into one.
+    second.child.kill("SIGTERM");
     second.child.kill("SIGINT");
     expect((await second.child).exitCode).toBe(130);
     // Nothing was lost: the job is on the queue again (after its visibility timeout at the latest).
