@@ -4,8 +4,7 @@
 // ffmpeg read videos by many small ranges, so a large video would block this process (which also runs
 // the functions and the runner) and hold the whole file in memory per request. A thin front server
 // therefore streams plain object GETs straight from fauxqs' files, and passes everything else through.
-import { createReadStream } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, open, readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -31,6 +30,9 @@ function storedPath(s3Dir: string, bucket: string, key: string): string {
   const encoded = key.replace(/[<>:"|?*\\%\x00-\x1f]/g, (ch) => `%${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
   return path.join(s3Dir, "buckets", bucket, "objects", ...encoded.split("/"));
 }
+
+/** Small objects (manifest records, reports) stay with the emulator, which keeps them consistent. */
+const STREAM_MIN_BYTES = 1024 * 1024;
 
 /** Only what a presigned or SDK GetObject may carry; anything else is fauxqs' to answer. */
 const PLAIN_QUERY = /^(x-id|X-Amz-[A-Za-z0-9-]+)$/i;
@@ -62,7 +64,7 @@ async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.
     return false;
   }
   const range = byteRange(req.headers.range, meta.contentLength);
-  if (!range || meta.contentLength === 0) return false;
+  if (!range || meta.contentLength < STREAM_MIN_BYTES) return false;
   const { start, end } = range === "whole" ? { start: 0, end: meta.contentLength - 1 } : range;
   const headers: http.OutgoingHttpHeaders = {
     "content-type": meta.contentType ?? "application/octet-stream",
@@ -77,18 +79,17 @@ async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.
   if (meta.cacheControl) headers["cache-control"] = meta.cacheControl;
   if (meta.contentEncoding) headers["content-encoding"] = meta.contentEncoding;
   for (const [k, v] of Object.entries(meta.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
-  const body = createReadStream(`${file}.data`, { start, end });
+  // The emulator rewrites files in place: serve only if the version is still the one described.
+  const handle = await open(`${file}.data`, "r");
+  const again = JSON.parse(await readFile(`${file}.meta.json`, "utf8").catch(() => "{}")) as Partial<StoredMeta>;
+  if (again.etag !== meta.etag || (await handle.stat()).size !== meta.contentLength) {
+    await handle.close();
+    return false;
+  }
+  const body = handle.createReadStream({ start, end });
   body.on("error", () => res.destroy());
-  await new Promise<void>((resolve, reject) => {
-    body.once("open", () => {
-      res.writeHead(range === "whole" ? 200 : 206, headers);
-      body.pipe(res);
-      resolve();
-    });
-    body.once("error", reject);
-  }).catch(() => {
-    throw new Error("unreadable");
-  });
+  res.writeHead(range === "whole" ? 200 : 206, headers);
+  body.pipe(res);
   return true;
 }
 
