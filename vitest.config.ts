@@ -7,7 +7,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     // ffmpeg work is CPU-bound: two workers on the two cores CI has.
     pool: "forks",
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: 2, minForks: 1, execArgv: ["--disable-warning=ExperimentalWarning"] } },
     reporters: ["default"],
   },
 });

@@ -143,7 +143,7 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
     signal.throwIfAborted();
     const [sha256, outMedia] = await Promise.all([
       sha256File(pass.output),
-      verifyOutput(pass.output, { source: media, plan, sourceFingerprints: job.fingerprints, outputFingerprints: pass.fingerprints, timeoutSec }),
+      verifyOutput(pass.output, { source: media, plan, sourceFingerprints: job.fingerprints, timeoutSec }),
     ]);
     const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
     return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };

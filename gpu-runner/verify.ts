@@ -3,6 +3,7 @@
 import { execa } from "execa";
 import { isCompressedMedia } from "../shared/decision.ts";
 import { probeMedia, safeInputArgs } from "../shared/ffprobe.ts";
+import { fingerprintAt } from "../shared/fingerprint.ts";
 import { hammingDistance } from "../shared/phash.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 import type { PassPlan } from "./encode-args.ts";
@@ -77,12 +78,18 @@ async function decodeTail(file: string, timeoutSec: number): Promise<string | un
 /** Throws VerifyError with every problem found; returns the output's MediaInfo when it is good. */
 export async function verifyOutput(
   file: string,
-  expected: { source: MediaInfo; plan: PassPlan; sourceFingerprints: FrameFingerprint[]; outputFingerprints: FrameFingerprint[]; timeoutSec: number },
+  expected: { source: MediaInfo; plan: PassPlan; sourceFingerprints: FrameFingerprint[]; timeoutSec: number },
 ): Promise<MediaInfo> {
-  const [media, tail] = await Promise.all([probeMedia(file, { timeoutSec: expected.timeoutSec }), decodeTail(file, expected.timeoutSec)]);
+  const { timeoutSec } = expected;
+  // The encoded file itself is decoded at the source's sample times: a garbled or black encode fails here.
+  const [media, tail, decoded] = await Promise.all([
+    probeMedia(file, { timeoutSec }),
+    decodeTail(file, timeoutSec),
+    fingerprintAt(file, expected.sourceFingerprints.map((f) => f.t), { timeoutSec }).catch(() => []),
+  ]);
   const problems = outputProblems(media, expected.source, expected.plan);
   if (tail) problems.push(tail);
-  const frames = compareFingerprints(expected.sourceFingerprints, expected.outputFingerprints);
+  const frames = compareFingerprints(expected.sourceFingerprints, decoded);
   if (!frames.ok) problems.push(`content differs: ${frames.reason}`);
   if (problems.length) throw new VerifyError(`output failed verification: ${problems.join("; ")}`);
   return media;

@@ -88,6 +88,8 @@ async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.
   }
   const body = handle.createReadStream({ start, end });
   body.on("error", () => res.destroy());
+  // ffmpeg often hangs up mid-range: release the file then, not at garbage collection.
+  res.on("close", () => body.destroy());
   res.writeHead(range === "whole" ? 200 : 206, headers);
   body.pipe(res);
   return true;

@@ -135,8 +135,12 @@ async function grabFrames(input: string, times: number[], timeoutSec: number): P
  * Fingerprints of `count` frames sampled across a local file or presigned URL. Times where no frame
  * decodes are left out; a video where none does is unreadable.
  */
-export async function fingerprintVideo(input: string, opts: { durationSec: number; count: number; timeoutSec: number }): Promise<FrameFingerprint[]> {
-  const times = sampleTimes(opts.durationSec, opts.count);
+export function fingerprintVideo(input: string, opts: { durationSec: number; count: number; timeoutSec: number }): Promise<FrameFingerprint[]> {
+  return fingerprintAt(input, sampleTimes(opts.durationSec, opts.count), opts);
+}
+
+/** Fingerprints of the frames shown at `times` (seconds); times past the end are left out. */
+export async function fingerprintAt(input: string, times: number[], opts: { timeoutSec: number }): Promise<FrameFingerprint[]> {
   const batches: number[][] = [];
   const perProcess = /^https?:/i.test(input) ? 1 : LOCAL_SEEKS_PER_PROCESS;
   for (let i = 0; i < times.length; i += perProcess) batches.push(times.slice(i, i + perProcess));
