@@ -2,7 +2,6 @@
 // ends with the right decision and reason in its manifest record and the right jobs on the encode queue.
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -14,7 +13,7 @@ import { listRecords } from "../../shared/manifest.ts";
 import { EncodeJob, type ManifestRecord } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
 import { BROKEN_FIXTURES, VIDEO_FIXTURES, brokenFixture, videoFixture, type VideoFixture } from "../kit/fixtures.ts";
-import { startDev } from "../kit/cli.ts";
+import { startDev, freePort } from "../kit/cli.ts";
 
 type Expected = { action: "encode" | "skip"; downscale?: boolean; mustSave?: number; reason: RegExp };
 
@@ -44,14 +43,6 @@ const BROKEN_REASON: Record<(typeof BROKEN_FIXTURES)[number], RegExp> = {
 const keyOf = (name: VideoFixture) => `library/${name} clip.${VIDEO_FIXTURES[name].ext}`;
 const skipKeyOf = (name: VideoFixture) => keyOf(name).replace(/(\.\w+)$/, "_skip$1");
 const FINAL = new Set(["planned", "skipped", "failed", "compressed", "ignored"]);
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0);
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("reelpress dev --no-runner: ingest end to end", () => {
   let dataDir: string;

@@ -2,7 +2,6 @@
 // fingerprinted by the real pipeline, and the report groups the copies.
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -12,15 +11,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { listRecords } from "../../shared/manifest.ts";
 import { DedupReport } from "../../shared/schemas.ts";
 import { makeVideo, videoFixture } from "../kit/fixtures.ts";
-import { reelpress, startDev } from "../kit/cli.ts";
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0);
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { reelpress, startDev, freePort } from "../kit/cli.ts";
 
 describe("reelpress report against reelpress dev", () => {
   let dataDir: string;

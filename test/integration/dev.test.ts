@@ -7,15 +7,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { makeClients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { reelpress, startDev } from "../kit/cli.ts";
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0);
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { reelpress, startDev, freePort } from "../kit/cli.ts";
 
 describe("reelpress dev (embedded default)", () => {
   const dirs: string[] = [];

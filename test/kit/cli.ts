@@ -1,4 +1,5 @@
 // Runs the real `reelpress` CLI as a subprocess.
+import net from "node:net";
 import path from "node:path";
 import { execa, type Options } from "execa";
 
@@ -28,4 +29,13 @@ export async function startDev(args: string[], env: NodeJS.ProcessEnv) {
   });
   const endpoint = /endpoint\s+(http\S+)/.exec(out)![1];
   return { child, endpoint, output: () => out };
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0);
+  await new Promise((r) => srv.once("listening", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }
