@@ -23,41 +23,51 @@ export function partialRanges(size: number, chunk = PARTIAL_CHUNK): Array<[numbe
   return [[0, chunk - 1], [mid, mid + chunk - 1], [size - chunk, size - 1]];
 }
 
-/** Streams one range (or the whole object) of exactly this version into `hash`; returns bytes read. */
-async function readInto(clients: Clients, e: Entry, hash: ReturnType<typeof createHash>, range?: [number, number]): Promise<number> {
+type Hash = ReturnType<typeof createHash>;
+
+/** Streams one range (or the whole object) of exactly this version into `hashes`; returns bytes read. */
+async function readInto(clients: Clients, e: Entry, hashes: Hash[], range?: [number, number]): Promise<number> {
   const res = await clients.s3.send(
     new GetObjectCommand({ Bucket: clients.config.bucket, Key: e.key, IfMatch: e.etag, Range: range ? `bytes=${range[0]}-${range[1]}` : undefined }),
   );
   let n = 0;
   for await (const chunk of res.Body as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
+    for (const h of hashes) h.update(chunk);
     n += chunk.length;
   }
   return n;
 }
 
 /** Records a computed hash on the record of this very version; a record that moved on is left alone. */
-async function remember(clients: Clients, e: Entry, patch: Pick<ManifestRecord, "partialHash"> | Pick<ManifestRecord, "sha256">): Promise<void> {
+async function remember(clients: Clients, e: Entry, patch: Partial<Pick<ManifestRecord, "partialHash" | "sha256">>): Promise<void> {
   await updateRecord(clients, e.key, (cur) => (cur && cur.size === e.size && cur.etag === e.etag ? { ...cur, ...patch } : undefined));
 }
 
 export function s3Hasher(clients: Clients): CountingHasher {
   const bytesRead = { partial: 0, full: 0 };
+  // A small object's partial read is the whole object: its SHA-256 comes from the same read.
+  const readWhole = new Map<number, string>();
   return {
     bytesRead,
     async partial(e) {
       const hash = createHash("sha256").update(`${e.size}\n`);
-      for (const r of partialRanges(e.size)) {
-        const n = await readInto(clients, e, hash, r);
+      const ranges = partialRanges(e.size);
+      const whole = ranges.length === 1 ? createHash("sha256") : undefined;
+      for (const r of ranges) {
+        const n = await readInto(clients, e, whole ? [hash, whole] : [hash], r);
         bytesRead.partial += n;
       }
       const value = `p4m:${hash.digest("hex")}`;
-      await remember(clients, e, { partialHash: value });
+      const sha256 = whole?.digest("hex");
+      if (sha256) readWhole.set(e.id, sha256);
+      await remember(clients, e, sha256 ? { partialHash: value, sha256 } : { partialHash: value });
       return value;
     },
     async full(e) {
+      const known = readWhole.get(e.id);
+      if (known) return known;
       const hash = createHash("sha256");
-      const n = await readInto(clients, e, hash);
+      const n = await readInto(clients, e, [hash]);
       bytesRead.full += n;
       const value = hash.digest("hex");
       await remember(clients, e, { sha256: value });

@@ -63,7 +63,10 @@ describe("dedup accuracy (real ffmpeg, emulator, manifest)", () => {
     const collided = ["mandel/master.mp4", "mandel/renamed-copy.mp4", "test/master.mp4", "test/parts-6m.mp4", "test/parts-8m.mp4", "negatives/gradients.mkv", "negatives/counter.mkv"];
     const partial = collided.reduce((n, k) => n + Math.min(sizes.get(k)!, 12 * 1024 ** 2), 0);
     expect(stage("partial_hash").bytes_read).toBe(partial);
-    expect(report.summary.bytes_read).toBe(partial + collided.slice(0, 5).reduce((n, k) => n + sizes.get(k)!, 0));
+    // A full read only where the partial one did not already cover the whole object.
+    const readWhole = collided.slice(0, 5).filter((k) => sizes.get(k)! > 12 * 1024 ** 2);
+    expect(readWhole.length).toBeGreaterThan(0);
+    expect(report.summary.bytes_read).toBe(partial + readWhole.reduce((n, k) => n + sizes.get(k)!, 0));
 
     // Every loser appears once, no winner is also a loser, and the summary adds up.
     const losers = report.groups.flatMap((g) => g.losers.map((l) => l.key));
