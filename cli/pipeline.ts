@@ -1,4 +1,4 @@
-// What `reelpress dev` runs beside the store: event source, function host, runner.
+// What `reelpress dev` runs beside the store: event source, function host, dedup schedule, runner.
 import { makeProbeHandler } from "../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../functions/strategy/handler.ts";
 import type { Clients } from "../shared/clients.ts";
@@ -7,6 +7,7 @@ import { UserError } from "../shared/errors.ts";
 import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
+import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
 import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 
@@ -47,6 +48,8 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
     { log: logEvent },
   );
   stops.push(() => host.stop());
+  const dedup = startDedupSchedule(clients, dedupIntervalMs((opts.env ?? process.env).REELPRESS_DEDUP_INTERVAL), logEvent);
+  stops.push(() => dedup.stop());
   if (opts.runner) {
     const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(opts.env ?? process.env), log: logEvent });
     stops.push(() => runner.stop());

@@ -1,0 +1,39 @@
+// The local stand-in for the dedup function's EventBridge schedule: the same handler, on a timer.
+import { makeDedupHandler } from "../functions/dedup/handler.ts";
+import type { Clients } from "../shared/clients.ts";
+import { UserError, errorMessage } from "../shared/errors.ts";
+import type { LogFn } from "../shared/lambda-sqs.ts";
+
+export const DEFAULT_DEDUP_INTERVAL_MIN = 60;
+
+/** REELPRESS_DEDUP_INTERVAL in minutes → milliseconds; 0 turns the schedule off. */
+export function dedupIntervalMs(value: string | undefined): number {
+  const minutes = value === undefined || value === "" ? DEFAULT_DEDUP_INTERVAL_MIN : Number(value);
+  if (!Number.isFinite(minutes) || minutes < 0) {
+    throw new UserError(`Bad setting REELPRESS_DEDUP_INTERVAL = "${value}": must be minutes (0 turns the local schedule off).`);
+  }
+  return Math.round(minutes * 60_000);
+}
+
+/** Builds and stores a report every `everyMs`, one at a time; the first one after a full interval. */
+export function startDedupSchedule(clients: Clients, everyMs: number, log: LogFn): { stop(): Promise<void> } {
+  const handler = makeDedupHandler(() => clients, process.env, log);
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    running = handler({ "detail-type": "Scheduled Event" })
+      .then(() => undefined, (err) => log("dedup.schedule-error", { error: errorMessage(err) }))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, everyMs);
+      });
+  };
+  if (everyMs > 0) timer = setTimeout(tick, everyMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

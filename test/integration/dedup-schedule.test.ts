@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readLatestReport } from "../../shared/dedup/run.ts";
+import { patchRecord } from "../../shared/manifest.ts";
+import { UserError } from "../../shared/errors.ts";
+import { dedupIntervalMs, startDedupSchedule } from "../../cli/schedule.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+
+describe("local dedup schedule (reelpress dev)", () => {
+  let stack: TestStack;
+  beforeAll(async () => void (stack = await startTestStack()));
+  afterAll(() => stack.stop());
+
+  it("reads minutes, 0 for off, and refuses anything else in one sentence", () => {
+    expect(dedupIntervalMs(undefined)).toBe(60 * 60_000);
+    expect(dedupIntervalMs("0")).toBe(0);
+    expect(dedupIntervalMs("0.5")).toBe(30_000);
+    expect(() => dedupIntervalMs("soon")).toThrow(UserError);
+    expect(() => dedupIntervalMs("-1")).toThrow(/REELPRESS_DEDUP_INTERVAL/);
+  });
+
+  it("builds and stores the report with the dedup function's own handler, again and again", async () => {
+    await patchRecord(stack, "a.mp4", { size: 10, etag: "e", state: "compressed" });
+    expect(await readLatestReport(stack)).toBeUndefined();
+    const logged: string[] = [];
+    const schedule = startDedupSchedule(stack, 200, (event) => logged.push(event));
+    const deadline = Date.now() + 20_000;
+    while (logged.filter((e) => e === "dedup.report").length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await schedule.stop();
+    expect(logged.filter((e) => e === "dedup.report").length).toBeGreaterThanOrEqual(2);
+    expect((await readLatestReport(stack))?.summary.total_groups).toBe(0);
+    const after = logged.length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(logged.length).toBe(after);
+  });
+});
