@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { PASS_FILES, buildPass, videoEncoderArgs } from "../gpu-runner/encode-args.ts";
+import { PASS_FILES, buildPass, videoEncoderArgs, pickVerifyTimes } from "../gpu-runner/encode-args.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 import { probeMedia, safeInputArgs } from "../shared/ffprobe.ts";
 import { fingerprintVideo } from "../shared/fingerprint.ts";
@@ -39,7 +39,7 @@ try {
   const source = await makeVideo({ ext: "mkv", vcodec: "libx264", width: 1280, height: 720, fps: 30, durationSec: 20, audio: true, bitrate: "6M" });
   const media = await probeMedia(source, { timeoutSec: 60 });
   const prints = await fingerprintVideo(source, { durationSec: media.durationSec, count: 16, timeoutSec: 60 });
-  const plan = buildPass({ input: source, media, encoder: "x264", downscale: false, sampleTimes: prints.map((f) => f.t), x264Preset: PRESET });
+  const plan = buildPass({ input: source, media, encoder: "x264", downscale: false, sampleTimes: prints.map((f) => f.t), keyframeTimes: pickVerifyTimes(prints), x264Preset: PRESET });
   // The same encode without the fingerprint and montage outputs (the source needs no scaling).
   const encodeOnly = [
     "-hide_banner", "-nostdin", "-v", "error", "-y", "-noautorotate", ...safeInputArgs(source),

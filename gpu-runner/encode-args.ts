@@ -3,7 +3,7 @@
 import { safeInputArgs } from "../shared/ffprobe.ts";
 import { COMPRESSED_MARK } from "../shared/decision.ts";
 import { FINGERPRINT_FILTER } from "../shared/fingerprint.ts";
-import type { MediaInfo } from "../shared/schemas.ts";
+import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 
 export type EncoderKind = "nvenc" | "x264";
 
@@ -23,6 +23,8 @@ export type PassSpec = {
   downscale: boolean;
   /** The source fingerprints' times: the pass fingerprints its own frames at the same instants. */
   sampleTimes: number[];
+  /** Times verification decodes the output at: forced keyframes there make each one a single-frame decode. */
+  keyframeTimes: number[];
   /** libx264 speed preset; tests use a fast one. */
   x264Preset: string;
 };
@@ -38,6 +40,7 @@ export type PassPlan = {
   keptSubtitles: number;
   montageGrid: number;
   sampleTimes: number[];
+  keyframeTimes: number[];
   /** Why something of the source is not in the output (dropped subtitle streams). */
   notes: string[];
 };
@@ -115,6 +118,23 @@ export function videoEncoderArgs(encoder: EncoderKind, x264Preset: string): stri
   return ["-c:v", "libx264", "-preset", x264Preset, "-crf", X264_CRF, "-profile:v", "high", "-pix_fmt", "yuv420p"];
 }
 
+/** Frames verification checks in the encoded file: a few, spread out; more only add decode time. */
+export const VERIFY_FRAMES = 4;
+
+/** Up to VERIFY_FRAMES of the source's sample times with a picture (dark frames prove nothing), evenly spread. */
+export function pickVerifyTimes(fingerprints: FrameFingerprint[], count = VERIFY_FRAMES): number[] {
+  const usable = fingerprints.filter((f) => !f.dark).map((f) => f.t);
+  if (usable.length <= count) return usable;
+  return Array.from({ length: count }, (_, i) => usable[Math.floor(((i + 0.5) * usable.length) / count)]);
+}
+
+function forcedKeyframeArgs(encoder: EncoderKind, times: number[]): string[] {
+  if (times.length === 0) return [];
+  const forced = ["-force_key_frames", times.map((t) => t.toFixed(6)).join(",")];
+  // NVENC turns forced frames into plain I-frames unless told to make them IDR (seekable) frames.
+  return encoder === "nvenc" ? [...forced, "-forced-idr", "1"] : forced;
+}
+
 export function usesNvdec(media: MediaInfo): boolean {
   return NVDEC_CODECS.has(media.video.codec) && NVDEC_PIXFMTS.has(media.video.pixFmt ?? "");
 }
@@ -168,7 +188,7 @@ export function buildPass(spec: PassSpec): PassPlan {
     // Rotation stays a display matrix, copied to the output, rather than turned pixels.
     ...hwInput, "-noautorotate", ...network, ...safeInputArgs(spec.input),
     "-filter_complex", graph,
-    "-map", "[enc]", ...videoEncoderArgs(encoder, spec.x264Preset),
+    "-map", "[enc]", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
     "-map", "0:a?", ...audioCodecs.flatMap((c, i) => (c === "copy" ? [`-c:a:${i}`, "copy"] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "160k"])),
     ...subtitleMaps, ...(subtitleMaps.length ? ["-c:s", "mov_text"] : []),
     "-map_metadata", "0", "-map_chapters", "0", "-metadata", `comment=${COMPRESSED_MARK}`,
@@ -176,5 +196,5 @@ export function buildPass(spec: PassSpec): PassPlan {
     "-map", "[fpo]", "-fps_mode", "passthrough", "-f", "rawvideo", PASS_FILES.fingerprints,
     "-map", "[mto]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", PASS_FILES.montage,
   ];
-  return { args, size, audioCodecs, keptSubtitles: subtitleMaps.length / 2, montageGrid: grid, sampleTimes: spec.sampleTimes, notes };
+  return { args, size, audioCodecs, keptSubtitles: subtitleMaps.length / 2, montageGrid: grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes };
 }

@@ -11,7 +11,7 @@ import { EncodeJob } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
 import { headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
 import { errorMessage } from "../shared/errors.ts";
-import { buildPass, type EncoderKind, type PassPlan } from "./encode-args.ts";
+import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
@@ -121,7 +121,7 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
   const timeoutSec = clients.config.probeTimeoutSec;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
   const media = await probeMedia(url, { timeoutSec, sizeBytes: job.size });
-  const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), x264Preset: ctx.x264Preset });
+  const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints), x264Preset: ctx.x264Preset });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);
   const skip = async (why: string, stoppedAtSec?: number): Promise<JobOutcome> => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { probeMedia } from "../../shared/ffprobe.ts";
 import { fingerprintVideo } from "../../shared/fingerprint.ts";
-import type { PassPlan } from "../../gpu-runner/encode-args.ts";
+import { pickVerifyTimes, type PassPlan } from "../../gpu-runner/encode-args.ts";
 import { VerifyError, verifyOutput } from "../../gpu-runner/verify.ts";
 import { makeVideo } from "../kit/fixtures.ts";
 
@@ -13,13 +13,14 @@ describe("verifyOutput decodes the encoded file itself", () => {
   it("passes an output that shows the source's frames and refuses one that shows other pictures", async () => {
     const file = await output();
     const media = await probeMedia(file, { timeoutSec: 30 });
-    const plan = { size: { width: 320, height: 240 }, audioCodecs: [], keptSubtitles: 0 } as unknown as PassPlan;
     const own = await fingerprintVideo(file, { durationSec: media.durationSec, count: 8, timeoutSec: 30 });
+    const plan = { size: { width: 320, height: 240 }, audioCodecs: [], keptSubtitles: 0, keyframeTimes: pickVerifyTimes(own) } as unknown as PassPlan;
     await expect(verifyOutput(file, { source: media, plan, sourceFingerprints: own, timeoutSec: 30 })).resolves.toMatchObject({ video: { codec: "h264" } });
 
-    const wrong = await fingerprintVideo(await other(), { durationSec: media.durationSec, count: 8, timeoutSec: 30 });
+    // Same sample times, other pictures.
+    const wrong = (await fingerprintVideo(await other(), { durationSec: media.durationSec, count: 8, timeoutSec: 30 })).map((f, i) => ({ ...f, t: own[i].t }));
     const err = await verifyOutput(file, { source: media, plan, sourceFingerprints: wrong, timeoutSec: 30 }).catch((e) => e);
     expect(err).toBeInstanceOf(VerifyError);
-    expect(err.message).toMatch(/content differs: 0 of 8 sampled frames match/);
+    expect(err.message).toMatch(/content differs: 0 of 4 sampled frames match/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPass, montageGrid, montageTimes, selectAt, targetSize, uprightFilters, usesNvdec, type PassSpec } from "../../gpu-runner/encode-args.ts";
+import { buildPass, montageGrid, montageTimes, selectAt, targetSize, uprightFilters, usesNvdec, type PassSpec, pickVerifyTimes } from "../../gpu-runner/encode-args.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 
 const media = (over: Omit<Partial<MediaInfo>, "video"> & { video?: Partial<MediaInfo["video"]> } = {}): MediaInfo => ({
@@ -17,6 +17,7 @@ const spec = (over: Partial<PassSpec> = {}): PassSpec => ({
   encoder: "x264",
   downscale: false,
   sampleTimes: [1.5, 4.5],
+  keyframeTimes: [1.5, 4.5],
   x264Preset: "medium",
   ...over,
 });
@@ -125,6 +126,21 @@ describe("streams", () => {
     expect(plan.args.join(" ")).toContain("-map 0:s:0 -map 0:s:2 -c:s mov_text");
     expect(plan.notes).toEqual(["subtitle stream 1 (hdmv_pgs_subtitle) dropped: MP4 holds text subtitles only"]);
   });
+  it("forces keyframes where verification decodes the output (IDR on NVENC), and none without times", () => {
+    const x264 = buildPass(spec()).args;
+    expect(after(x264, "-force_key_frames")).toBe("1.500000,4.500000");
+    expect(x264).not.toContain("-forced-idr");
+    expect(after(buildPass(spec({ encoder: "nvenc" })).args, "-forced-idr")).toBe("1");
+    expect(buildPass(spec({ keyframeTimes: [] })).args).not.toContain("-force_key_frames");
+  });
+
+  it("verifies at a few evenly spread frames with a picture, never dark ones", () => {
+    const prints = Array.from({ length: 16 }, (_, i) => ({ t: i + 0.5, hash: "0".repeat(16), dark: i < 4 }));
+    expect(pickVerifyTimes(prints)).toEqual([5.5, 8.5, 11.5, 14.5]);
+    expect(pickVerifyTimes(prints.slice(0, 6))).toEqual([4.5, 5.5]);
+    expect(pickVerifyTimes(prints.slice(0, 4))).toEqual([]);
+  });
+
   it("tags the container, reads through the whitelists and reconnects only over HTTP", () => {
     const local = buildPass(spec()).args;
     expect(after(local, "-metadata")).toBe("comment=compressed_h264_v4");

@@ -67,7 +67,7 @@ describe("outputProblems", () => {
     formatName: "avi", durationSec: 100, audio: [{ codec: "mp3" }], subtitles: [], tags: {},
     video: { codec: "mpeg4", width: 641, height: 480, rotation: 90 },
   };
-  const plan = buildPass({ input: "x.avi", media: source, encoder: "x264", downscale: false, sampleTimes: [], x264Preset: "fast" });
+  const plan = buildPass({ input: "x.avi", media: source, encoder: "x264", downscale: false, sampleTimes: [], keyframeTimes: [], x264Preset: "fast" });
   const good: MediaInfo = { ...source, formatName: "mov,mp4", durationSec: 100.5, tags: { comment: "compressed_h264_v4" }, video: { codec: "h264", width: 640, height: 480, rotation: 90 } };
   it("finds nothing wrong with the output that was asked for", () => {
     expect(outputProblems(good, source, plan)).toEqual([]);
