@@ -71,6 +71,15 @@ async function multipartCopy({ s3, config }: Clients, from: string, to: string, 
   }
 }
 
+/** Whether `copy` holds the bytes of `source`, as far as the store can tell without reading them. */
+export function copyMatches(source: ObjectHead, copy: ObjectHead, multipartCopy: boolean): boolean {
+  if (copy.size !== source.size) return false;
+  // Full-object checksums of one algorithm on both sides decide (S3 gives every new object a CRC64NVME).
+  if (source.checksum && copy.checksum && source.checksum.algorithm === copy.checksum.algorithm) return source.checksum.value === copy.checksum.value;
+  // A multipart upload's ETag ("…-N") depends on its parts: a copy gets another one, so only the size can match.
+  return multipartCopy || /-\d+"?$/.test(source.etag) || copy.etag === source.etag;
+}
+
 /**
  * Copies `from` to `to` (metadata kept) and checks that the copy has the source's size, and its ETag
  * when the copy was a single CopyObject. Returns the copy's head. Throws when anything is off.
@@ -84,9 +93,7 @@ export async function copyVerified(clients: Clients, from: string, to: string, o
   if (multipart) await multipartCopy(clients, from, to, source.size);
   else await clients.s3.send(new CopyObjectCommand({ Bucket: clients.config.bucket, Key: to, CopySource: copySource(clients.config.bucket, from), MetadataDirective: "COPY" }));
   const copy = await headObject(clients, to);
-  // A multipart upload's ETag ("…-N") depends on its parts: a copy gets another one, so only the size can match.
-  const comparableEtag = !multipart && !/-\d+"?$/.test(source.etag);
-  if (!copy || copy.size !== source.size || (comparableEtag && copy.etag !== source.etag)) {
+  if (!copy || !copyMatches(source, copy, multipart)) {
     throw new Error(`copy of ${from} to ${to} did not verify (size ${copy?.size} vs ${source.size})`);
   }
   return copy;
