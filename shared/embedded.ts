@@ -82,7 +82,8 @@ async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.
   // The emulator rewrites files in place: serve only if the version is still the one described.
   const handle = await open(`${file}.data`, "r");
   const again = JSON.parse(await readFile(`${file}.meta.json`, "utf8").catch(() => "{}")) as Partial<StoredMeta>;
-  if (again.etag !== meta.etag || (await handle.stat()).size !== meta.contentLength) {
+  const size = await handle.stat().then((st) => st.size, () => -1);
+  if (again.etag !== meta.etag || size !== meta.contentLength) {
     await handle.close();
     return false;
   }
