@@ -4,6 +4,7 @@ import { patchRecord } from "../../shared/manifest.ts";
 import { UserError } from "../../shared/errors.ts";
 import { dedupIntervalMs, startDedupSchedule } from "../../cli/schedule.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
 
 describe("local dedup schedule (reelpress dev)", () => {
   let stack: TestStack;
@@ -23,10 +24,8 @@ describe("local dedup schedule (reelpress dev)", () => {
     expect(await readLatestReport(stack)).toBeUndefined();
     const logged: string[] = [];
     const schedule = startDedupSchedule(stack, 200, (event) => logged.push(event));
-    const deadline = Date.now() + 20_000;
-    while (logged.filter((e) => e === "dedup.report").length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until("two scheduled reports", () => logged.filter((e) => e === "dedup.report").length >= 2, 20_000);
     await schedule.stop();
-    expect(logged.filter((e) => e === "dedup.report").length).toBeGreaterThanOrEqual(2);
     expect((await readLatestReport(stack))?.summary.total_groups).toBe(0);
     const after = logged.length;
     await new Promise((r) => setTimeout(r, 500));

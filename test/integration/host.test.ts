@@ -13,14 +13,7 @@ import type { SQSBatchResponse, SQSEvent } from "../../shared/lambda-sqs.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 import { headObject, uploadFile } from "../../shared/storage.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../kit/wait.ts";
 
 describe("local function host and embedded event source (emulator as a real server)", () => {
   let stack: TestStack;
@@ -61,7 +54,7 @@ describe("local function host and embedded event source (emulator as a real serv
     };
     const host = startFunctionHost(stack, [{ queue: "host-test", handler, batchSize: 1 }], { waitTimeSec: 1 });
     try {
-      await until("every message to succeed", () => ["fail-once", "bogus-id-once", "throw-once"].every((b) => seen.filter((s) => s === b).length === 2), 20_000);
+      await until("every message to succeed", () => ["fail-once", "bogus-id-once", "throw-once"].every((b) => seen.filter((s) => s === b).length === 2), 20_000, 50);
       // Give a wrongly kept message time to come back (visibility is 1 s).
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
@@ -97,7 +90,7 @@ describe("local function host and embedded event source (emulator as a real serv
         await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: "s" }));
       }
       const got: string[] = [];
-      await until("four ingest events", async () => (got.push(...(await ingestKeys())), got.length >= 4), 5000);
+      await until("four ingest events", async () => (got.push(...(await ingestKeys())), got.length >= 4), 5000, 50);
       await new Promise((r) => setTimeout(r, 500));
       got.push(...(await ingestKeys()));
       expect(got.sort()).toEqual(["new/copy.avi", "new/curl.MOV", "new/multipart.mkv", "new/sdk é+1.mp4"]);

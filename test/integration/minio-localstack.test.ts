@@ -19,6 +19,7 @@ import { readRecord } from "../../shared/manifest.ts";
 import { EncodeJob, type ManifestRecord } from "../../shared/schemas.ts";
 import { startDev } from "../kit/cli.ts";
 import { videoFixture } from "../kit/fixtures.ts";
+import { until } from "../kit/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const LOCAL = path.join(ROOT, "infra/local");
@@ -40,16 +41,6 @@ const noDocker = await getContainerRuntimeClient().then(
 );
 if (noDocker) {
   console.warn(`minio-localstack: SKIPPING the MinIO + LocalStack pipeline test: no Docker engine here (${noDocker}).`);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 describe("infra/local/init.ts", () => {
@@ -135,6 +126,7 @@ describe.skipIf(noDocker !== undefined)("reelpress dev on MinIO + LocalStack (Te
           return found?.record.state === "planned" ? found.record : undefined;
         },
         60_000,
+        500,
       );
       expect(record.key).toBe(key);
 
