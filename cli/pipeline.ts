@@ -34,8 +34,25 @@ async function startEvents(clients: Clients, opts: PipelineOptions): Promise<Eve
 }
 
 export async function startPipeline(clients: Clients, opts: PipelineOptions): Promise<Pipeline> {
-  // Stopped in this order: no new events, then the functions finish their batches, then the runner.
   const stops: Array<() => Promise<void>> = [];
+  // Stopped in this order: no new events, then the functions finish their batches, then the runner.
+  const stopAll = async () => {
+    for (const stop of stops) await stop();
+  };
+  try {
+    await startParts(clients, opts, stops);
+  } catch (err) {
+    // A bad setting found halfway: stop what already runs, so the process can end.
+    await stopAll();
+    throw err;
+  }
+  return { stop: stopAll };
+}
+
+/** Starts each part, adding its stop to `stops` as soon as it runs. */
+async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<void> {
+  const env = opts.env ?? process.env;
+  const dedupEveryMs = dedupIntervalMs(env.REELPRESS_DEDUP_INTERVAL);
   const events = await startEvents(clients, opts);
   if (events) stops.push(() => events.stop());
   const { queues } = clients.config;
@@ -48,15 +65,10 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
     { log: logEvent },
   );
   stops.push(() => host.stop());
-  const dedup = startDedupSchedule(clients, dedupIntervalMs((opts.env ?? process.env).REELPRESS_DEDUP_INTERVAL), logEvent);
+  const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
   stops.push(() => dedup.stop());
   if (opts.runner) {
-    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(opts.env ?? process.env), log: logEvent });
+    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log: logEvent });
     stops.push(() => runner.stop());
   }
-  return {
-    async stop() {
-      for (const stop of stops) await stop();
-    },
-  };
 }

@@ -16,8 +16,8 @@ export function dedupIntervalMs(value: string | undefined): number {
 }
 
 /** Builds and stores a report every `everyMs`, one at a time; the first one after a full interval. */
-export function startDedupSchedule(clients: Clients, everyMs: number, log: LogFn): { stop(): Promise<void> } {
-  const handler = makeDedupHandler(() => clients, process.env, log);
+export function startDedupSchedule(clients: Clients, everyMs: number, log: LogFn, env: NodeJS.ProcessEnv = process.env): { stop(): Promise<void> } {
+  const handler = makeDedupHandler(() => clients, env, log);
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;

@@ -36,14 +36,21 @@ const command: Command = {
         throw err;
       }
     }
-    const config = loadConfig(env, {
-      bucket: values.bucket as string | undefined,
-      endpoint: embedded?.endpoint ?? (values.endpoint as string | undefined),
-      region: values.region as string | undefined,
-    });
-    const clients = makeClients(config);
-    await ensureResources(clients);
-    const pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
+    let config, pipeline;
+    try {
+      config = loadConfig(env, {
+        bucket: values.bucket as string | undefined,
+        endpoint: embedded?.endpoint ?? (values.endpoint as string | undefined),
+        region: values.region as string | undefined,
+      });
+      const clients = makeClients(config);
+      await ensureResources(clients);
+      pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
+    } catch (err) {
+      // A bad setting must end `dev`, not leave the emulator serving with nothing behind it.
+      await embedded?.stop();
+      throw err;
+    }
     const endpoint = embedded?.endpoint ?? config.s3Endpoint ?? config.endpoint;
     console.log(
       [

@@ -55,6 +55,16 @@ describe("reelpress dev (embedded default)", () => {
     expect(r.stderr.trim()).toBe(`Port ${port} is in use; pick another with --port.`);
   });
 
+  it("ends with one line, not a half-started server, when a pipeline setting is bad", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "reelpress-dev-"));
+    dirs.push(dataDir);
+    for (const [name, value] of [["REELPRESS_EVENTS", "nope"], ["REELPRESS_DEDUP_INTERVAL", "soon"]]) {
+      const r = await reelpress(["dev", "--data-dir", dataDir, "--port", "0"], { env: { ...process.env, AWS_ENDPOINT_URL: "", [name]: value }, timeout: 30_000 });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^Bad setting ${name} = "${value}": [^\n]+$`));
+    }
+  });
+
   it("rejects bad usage with exit status 2 and no stack trace", async () => {
     const r = await reelpress(["dev", "--port", "nope"]);
     expect(r.exitCode).toBe(2);
