@@ -1,7 +1,7 @@
 // Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
 import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/decision.ts";
-import { PREVIEWS_PREFIX } from "../shared/naming.ts";
+import { PREVIEWS_PREFIX, UnsafeKeyError, unsafeKeyReason } from "../shared/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/storage.ts";
 
@@ -22,6 +22,8 @@ export function outputMetadata(job: EncodeJob, sha256: string): Record<string, s
 }
 
 export function montageKeyFor(outputKey: string): string {
+  const unsafe = unsafeKeyReason(outputKey);
+  if (unsafe) throw new UnsafeKeyError(outputKey, unsafe);
   return `${PREVIEWS_PREFIX}${outputKey}.montage.jpg`;
 }
 
