@@ -35,6 +35,17 @@ export const FrameFingerprint = z.object({
 });
 export type FrameFingerprint = z.infer<typeof FrameFingerprint>;
 
+/** The picture a file really carries, measured on its sampled frames at probe time (dedup reads no more). */
+export const PictureStats = z.object({
+  /** Share of the nominal resolution, per side, that carries real detail: an upscale of 2× has ½. */
+  detail: z.number().positive().max(1),
+  /** Mean chroma distance from grey (0–181): near 0 for a grayscale picture. */
+  chroma: z.number().nonnegative(),
+  /** Share of the edge strength that stays put in every frame (a logo or watermark), on the fingerprint frames. */
+  staticEdges: z.number().min(0).max(1),
+});
+export type PictureStats = z.infer<typeof PictureStats>;
+
 export const VideoStreamInfo = z.object({
   codec: z.string(),
   width: z.number().int().nonnegative(),
@@ -123,6 +134,9 @@ export const ManifestRecord = z.object({
   checksum: ObjectChecksum.optional(),
   media: MediaInfo.optional(),
   fingerprints: z.array(FrameFingerprint).optional(),
+  picture: PictureStats.optional(),
+  /** A still from the probe's frames, for reports of files the runner never encoded. */
+  thumbnailKey: z.string().optional(),
   decision: Decision.optional(),
   runner: z.object({ id: z.string(), heartbeatAt: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */
