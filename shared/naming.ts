@@ -12,7 +12,7 @@ export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
 
 /** The still the probe keeps of a library object, for reports. */
 export function thumbnailKeyFor(key: string): string {
-  return `${PREVIEWS_PREFIX}${key}.thumb.jpg`;
+  return `${PREVIEWS_PREFIX}${safeKey(key)}.thumb.jpg`;
 }
 
 /** Lower-case extension without the dot, or "" when there is none. */
