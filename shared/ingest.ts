@@ -4,6 +4,7 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
 import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "./decision.ts";
+import { readableReason } from "./failure-reasons.ts";
 import { UnreadableMediaError, probeMedia } from "./ffprobe.ts";
 import { fingerprintVideo } from "./fingerprint.ts";
 import { patchRecord, readRecord } from "./manifest.ts";
@@ -85,8 +86,9 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     return { key, status: "probed", result };
   } catch (err) {
     if (!(err instanceof UnreadableMediaError)) throw err;
-    await patchRecord(clients, key, { ...identity, state: "failed", reason: err.message, error: err.message });
-    return { key, status: "failed", reason: err.message };
+    const reason = readableReason(err.message);
+    await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
+    return { key, status: "failed", reason };
   }
 }
 
