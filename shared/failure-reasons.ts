@@ -1,7 +1,13 @@
 // Pure: ffprobe/ffmpeg error text → one sentence a person understands. The raw text stays in the
 // manifest record's `error`; this sentence goes in `reason`, in `status`, the dashboard and notifications.
 
-type Rule = { match: RegExp; sentence: string };
+/** A sentence, or one that names the container the key's extension promises. */
+type Rule = { match: RegExp; sentence: string | ((container: string | undefined) => string) };
+
+const CONTAINERS: Record<string, string> = {
+  mkv: "Matroska", webm: "WebM", mp4: "MP4", m4v: "MP4", mov: "QuickTime", avi: "AVI", wmv: "Windows Media",
+  flv: "Flash Video", mpeg: "MPEG", mpg: "MPEG",
+};
 
 /** First match wins, so the specific rules come before the generic ones. */
 export const FAILURE_RULES: readonly Rule[] = [
@@ -20,15 +26,18 @@ export const FAILURE_RULES: readonly Rule[] = [
   { match: /output failed verification/, sentence: "the encoded copy failed its checks, so it was not published; the original is untouched" },
   { match: /No space left on device/i, sentence: "the runner ran out of disk space" },
   { match: /already holds another object/, sentence: "the output name is taken by another file, which is never overwritten" },
-  { match: /Invalid data found when processing input|could not find codec parameters|ffprobe could not read it/i, sentence: "not a video file, or damaged beyond reading" },
+  {
+    match: /Invalid data found when processing input|could not find codec parameters|ffprobe could not read it/i,
+    sentence: (container) => (container ? `not a video file (damaged or not ${container})` : "not a video file, or damaged beyond reading"),
+  },
 ];
 
 const MAX_RAW = 200;
 
-/** The sentence for `raw`; text no rule knows is shown as it is, on one line. */
-export function readableReason(raw: string): string {
+/** The sentence for `raw` (about object `key`); text no rule knows is shown as it is, on one line. */
+export function readableReason(raw: string, key = ""): string {
   const rule = FAILURE_RULES.find((r) => r.match.test(raw));
-  if (rule) return rule.sentence;
+  if (rule) return typeof rule.sentence === "string" ? rule.sentence : rule.sentence(CONTAINERS[/\.(\w+)$/.exec(key)?.[1]?.toLowerCase() ?? ""]);
   const line = raw.split("\n")[0].trim();
   return line.length > MAX_RAW ? `${line.slice(0, MAX_RAW - 1)}…` : line || "failed for an unknown reason";
 }

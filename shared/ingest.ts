@@ -86,7 +86,7 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     return { key, status: "probed", result };
   } catch (err) {
     if (!(err instanceof UnreadableMediaError)) throw err;
-    const reason = readableReason(err.message);
+    const reason = readableReason(err.message, key);
     await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
     return { key, status: "failed", reason };
   }

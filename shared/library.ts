@@ -103,7 +103,7 @@ export async function gatherStatus(clients: Clients, now = new Date()): Promise<
     folders.set(name, { ...folder, count: folder.count + 1, bytes: folder.bytes + obj.size, saved_bytes: folder.saved_bytes + summary.saved_bytes - savedBefore });
     if (state === "failed") {
       // Records written before reasons were made readable hold the raw text in both fields.
-      const reason = record?.error ? readableReason(record.error) : (record?.reason ?? "no reason recorded");
+      const reason = record?.error ? readableReason(record.error, obj.key) : (record?.reason ?? "no reason recorded");
       failures.push({ key: obj.key, reason, error: record?.error, at: record?.updatedAt });
     }
   }

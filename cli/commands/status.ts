@@ -45,12 +45,12 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
   for (const [role, d] of Object.entries(summary.queues)) {
     lines.push(`  ${role.padEnd(16)} ${String(d.visible).padStart(7)}  ${String(d.in_flight).padStart(9)}`);
   }
+  const dead = summary.queues.encode_dlq?.visible ?? 0;
+  if (dead > 0) lines.push(yellow(`  ${dead} job(s) in the dead-letter queue: 'reelpress redrive' sends them back to the encode queue.`));
   if (summary.runners.length) {
     lines.push("", bold("Runners"));
     for (const r of summary.runners) lines.push(`  ${r.id}  ${dim(runnerLine(r))}`);
   }
-  const dead = summary.queues.encode_dlq?.visible ?? 0;
-  if (dead > 0) lines.push(yellow(`  ${dead} job(s) in the dead-letter queue: 'reelpress redrive' sends them back to the encode queue.`));
   if (failures.length) {
     lines.push("", bold("Failed"));
     for (const f of failures.slice(0, SHOWN_FAILURES)) lines.push(`  ${f.key}  ${dim(f.reason)}`);

@@ -97,7 +97,7 @@ describe("reelpress status", () => {
     expect(r.stdout).toMatch(/\n  encode_dlq\s+3\s+0\n/);
     expect(r.stdout).toContain("3 job(s) in the dead-letter queue: 'reelpress redrive' sends them back");
     // The readable sentence, not ffmpeg's words (those stay in the record).
-    expect(r.stdout).toMatch(/\nFailed\n  lib\/c\.mkv  not a video file \(damaged or not Matroska\)\n/);
+    expect(r.stdout).toMatch(/\nFailed\n  lib\/c\.mkv  not a video file \(damaged or not Matroska\)$/);
     expect(r.stdout).toMatch(/\nRunners\n  gpu-1:42  x264, hours 22-07: paused, resumes \w+ \d\d:00; finishing 1 job\(s\)\n/);
     expect(r.stdout).not.toMatch(SGR);
     expect(r.stderr).toBe("");

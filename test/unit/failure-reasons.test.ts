@@ -16,6 +16,12 @@ describe("readable failure reasons", () => {
     expect(readableReason(raw)).toBe(sentence);
   });
 
+  it("names the container the file's extension promises, where ffmpeg only says the data is invalid", () => {
+    expect(readableReason("Invalid data found when processing input", "home/list.mkv")).toBe("not a video file (damaged or not Matroska)");
+    expect(readableReason("Invalid data found when processing input", "a/b.AVI")).toBe("not a video file (damaged or not AVI)");
+    expect(readableReason("Invalid data found when processing input", "a/b.xyz")).toBe("not a video file, or damaged beyond reading");
+  });
+
   it("shows text no rule knows as its first line, bounded", () => {
     expect(readableReason("backup x.avi has 3 bytes, the source 4\nat line 2")).toBe("backup x.avi has 3 bytes, the source 4");
     expect(readableReason("x".repeat(500))).toHaveLength(200);
@@ -24,7 +30,7 @@ describe("readable failure reasons", () => {
 
   it("every sentence is one line a person reads: no ffmpeg jargon such as EBML or moov", () => {
     for (const { sentence } of FAILURE_RULES) {
-      expect(sentence).not.toMatch(/\n|EBML|moov|whitelist|demux/);
+      for (const text of typeof sentence === "string" ? [sentence] : [sentence(undefined), sentence("MP4")]) expect(text).not.toMatch(/\n|EBML|moov|whitelist|demux/);
     }
   });
 });
