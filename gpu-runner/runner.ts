@@ -5,6 +5,8 @@ import { z } from "zod";
 import type { Clients } from "../shared/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
+import { type Hours, closing, nextOpening, parseHours } from "../shared/hours.ts";
+import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { type JobContext, type Log, parseJob, recordUnfinished, runJob } from "./job.ts";
@@ -18,12 +20,13 @@ const Settings = z.object({
     error: "must be an x264 preset (ultrafast … veryslow)",
   }),
 });
-export type RunnerSettings = z.infer<typeof Settings>;
+/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. */
+export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
   const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
   const parsed = Settings.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS) };
   const issue = parsed.error.issues[0];
   const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
   throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
@@ -39,6 +42,8 @@ export type RunnerOptions = {
   log: Log;
   /** Where job folders go; <tmpdir>/reelpress-runner by default. */
   workBase?: string;
+  /** The clock the encode window is read from (tests move it). */
+  now?: () => Date;
 };
 
 export type Runner = {
@@ -60,7 +65,25 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset } = opts.settings;
+  const { visibilitySec, x264Preset, hours } = opts.settings;
+  const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
+  announcer.start();
+  const now = opts.now ?? (() => new Date());
+  /** Where the encode window stands now; a change is logged and announced once. */
+  let wasPaused = false;
+  const window = () => {
+    if (!hours) return { pausedMs: 0, openMs: Infinity };
+    const at = now();
+    const opens = nextOpening(hours, at);
+    const paused = opens > at;
+    if (paused !== wasPaused) {
+      wasPaused = paused;
+      if (paused) log("runner_paused", { hours: hours.text, resumes_at: opens.toISOString() }, `outside REELPRESS_RUNNER_HOURS ${hours.text}: no new jobs until ${opens.toLocaleString()}`);
+      else log("runner_resumed", { hours: hours.text });
+    }
+    announcer.paused(paused ? opens : undefined);
+    return { pausedMs: opens.getTime() - at.getTime(), openMs: paused ? 0 : closing(hours, at).getTime() - at.getTime() };
+  };
   const ctx: JobContext = {
     clients,
     runnerId: id,
@@ -70,9 +93,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     heartbeatSec: visibilitySec / 3,
     busyRetryMs: 30_000,
     log,
-    onProgress: board
-      ? (job, p) => (p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId))
-      : undefined,
+    onProgress: (job, p) => {
+      if (p) announcer.jobProgress(job, p);
+      if (board) p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId);
+    },
   };
 
   const consumer = new QueueConsumer({
@@ -82,6 +106,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     visibilitySec,
     retryAfterSec: Math.min(60, Math.ceil(visibilitySec / 3)),
     untilDrained: opts.untilDrained,
+    window: hours ? window : undefined,
     async handle(message, signal) {
       const attempt = receiveCountOf(message);
       const job = parseJob(message.Body);
@@ -92,6 +117,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       }
       const started = Date.now();
       log("job_started", { key: job.key, jobId: job.jobId, attempt });
+      announcer.jobStarted(job);
       try {
         const outcome = await runJob(ctx, job, signal);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
@@ -102,13 +128,15 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         await recordUnfinished(ctx, job, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
         if (!signal.aborted) log("job_failed", { key: job.key, jobId: job.jobId, attempt, final, error });
         throw err;
+      } finally {
+        announcer.jobEnded(job);
       }
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
-  const finished = consumer.finished().finally(() => work.dispose());
+  const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));
   return {
     id,
     encoder: choice.encoder,

@@ -44,3 +44,11 @@ export function nextOpening(hours: Hours, now: Date): Date {
   if (at <= now) at.setDate(at.getDate() + 1);
   return at;
 }
+
+/** When the window that is open at `now` closes (undefined behaviour when it is closed: check isOpen). */
+export function closing(hours: Hours, now: Date): Date {
+  const at = new Date(now);
+  at.setHours(Math.floor(hours.end / 60), hours.end % 60, 0, 0);
+  if (at <= now) at.setDate(at.getDate() + 1);
+  return at;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isOpen, nextOpening, parseHours } from "../../shared/hours.ts";
+import { closing, isOpen, nextOpening, parseHours } from "../../shared/hours.ts";
 
 /** Local time on a fixed day: the window is local time, whatever the machine's zone. */
 const at = (h: number, m = 0, day = 10) => new Date(2026, 2, day, h, m, 0, 0);
@@ -41,5 +41,12 @@ describe("encode windows (REELPRESS_RUNNER_HOURS)", () => {
     const day = parseHours("9-17")!;
     expect(nextOpening(day, at(18))).toEqual(at(9, 0, 11));
     expect(nextOpening(day, at(8, 15))).toEqual(at(9));
+  });
+
+  it("says when an open window closes: later today or tomorrow morning", () => {
+    const night = parseHours("22-07")!;
+    expect(closing(night, at(23))).toEqual(at(7, 0, 11));
+    expect(closing(night, at(3))).toEqual(at(7));
+    expect(closing(parseHours("9-17")!, at(10))).toEqual(at(17));
   });
 });
