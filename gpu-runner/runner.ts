@@ -6,6 +6,9 @@ import type { Clients } from "../shared/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "../shared/hours.ts";
+import { readableReason } from "../shared/failure-reasons.ts";
+import { gatherStatus, queueDepths } from "../shared/library.ts";
+import { type Notifier, notifierFromEnv } from "../shared/notify.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
@@ -44,6 +47,8 @@ export type RunnerOptions = {
   workBase?: string;
   /** The clock the encode window is read from (tests move it). */
   now?: () => Date;
+  /** Where failures and "nothing left to do" go; REELPRESS_NOTIFY_URL by default. */
+  notifier?: Notifier;
 };
 
 export type Runner = {
@@ -54,6 +59,30 @@ export type Runner = {
   stop(): Promise<void>;
   finished(): Promise<void>;
 };
+
+/**
+ * "Nothing left to do", once per busy spell: after this runner's last job ends, when no queue holds a
+ * message. Several runners finishing together may each send it.
+ */
+function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
+  let busy = false;
+  return {
+    busy: () => void (busy = true),
+    check: () => {
+      if (!busy) return;
+      // Settled messages leave `active` just after this event, so the count is read after a query.
+      void (async () => {
+        const depths = await queueDepths(clients);
+        const waiting = ["ingest", "plan", "encode"].reduce((n, role) => n + depths[role].visible + depths[role].in_flight, 0);
+        if (waiting > 0 || !busy || consumer.active > 0) return;
+        busy = false;
+        const { summary } = await gatherStatus(clients);
+        const { bucket, prefix } = clients.config;
+        await notifier.send({ event: "library_done", bucket, prefix, compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, saved_bytes: summary.saved_bytes });
+      })().catch((err) => log("notify.error", { error: errorMessage(err) }));
+    },
+  };
+}
 
 export async function startRunner(clients: Clients, opts: RunnerOptions): Promise<Runner> {
   const id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
@@ -66,6 +95,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
   const { visibilitySec, x264Preset, hours } = opts.settings;
+  const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
   const now = opts.now ?? (() => new Date());
@@ -127,6 +157,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         const error = signal.aborted ? undefined : errorMessage(err).split("\n")[0].slice(0, 500);
         await recordUnfinished(ctx, job, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
         if (!signal.aborted) log("job_failed", { key: job.key, jobId: job.jobId, attempt, final, error });
+        if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
       } finally {
         announcer.jobEnded(job);
@@ -134,6 +165,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
+  const whenDrained = drainWatch(clients, consumer, notifier, log);
+  consumer.on("received", whenDrained.busy);
+  consumer.on("done", whenDrained.check);
+  consumer.on("retry", whenDrained.check);
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
   const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));

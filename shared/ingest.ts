@@ -13,7 +13,9 @@ import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "
 import { headObject, presignedGetUrl } from "./storage.ts";
 
 export type IngestOutcome =
-  | { key: string; status: "ignored" | "failed" | "compressed"; reason: string }
+  | { key: string; status: "ignored" | "compressed"; reason: string }
+  /** `reason` is the readable sentence, `error` what ffprobe said. */
+  | { key: string; status: "failed"; reason: string; error: string }
   | { key: string; status: "probed"; result: ProbeResult };
 
 /** States in which this version of an object needs no new probe: its job is queued, running or done. */
@@ -88,7 +90,7 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     if (!(err instanceof UnreadableMediaError)) throw err;
     const reason = readableReason(err.message, key);
     await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
-    return { key, status: "failed", reason };
+    return { key, status: "failed", reason, error: err.message };
   }
 }
 
