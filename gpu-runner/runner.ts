@@ -101,8 +101,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const now = opts.now ?? (() => new Date());
   /** Where the encode window stands now; a change is logged and announced once. */
   let wasPaused = false;
-  const window = () => {
-    if (!hours) return { pausedMs: 0, openMs: Infinity };
+  const window = hours && (() => {
     const at = now();
     const opens = nextOpening(hours, at);
     const paused = opens > at;
@@ -113,7 +112,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     }
     announcer.paused(paused ? opens : undefined);
     return { pausedMs: opens.getTime() - at.getTime(), openMs: paused ? 0 : closing(hours, at).getTime() - at.getTime() };
-  };
+  });
   const ctx: JobContext = {
     clients,
     runnerId: id,
@@ -136,7 +135,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     visibilitySec,
     retryAfterSec: Math.min(60, Math.ceil(visibilitySec / 3)),
     untilDrained: opts.untilDrained,
-    window: hours ? window : undefined,
+    window,
     async handle(message, signal) {
       const attempt = receiveCountOf(message);
       const job = parseJob(message.Body);
