@@ -64,6 +64,8 @@ export type Runner = {
  * "Nothing left to do", once per busy spell: after this runner's last job ends, when no queue holds a
  * message. Several runners finishing together may each send it.
  */
+const FLOW_QUEUES = ["ingest", "plan", "encode"];
+
 function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
   let busy = false;
   return {
@@ -72,8 +74,8 @@ function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifie
       if (!busy) return;
       // Settled messages leave `active` just after this event, so the count is read after a query.
       void (async () => {
-        const depths = await queueDepths(clients);
-        const waiting = ["ingest", "plan", "encode"].reduce((n, role) => n + depths[role].visible + depths[role].in_flight, 0);
+        const depths = await queueDepths(clients, FLOW_QUEUES);
+        const waiting = FLOW_QUEUES.reduce((n, role) => n + depths[role].visible + depths[role].in_flight, 0);
         if (waiting > 0 || !busy || consumer.active > 0) return;
         busy = false;
         const { summary } = await gatherStatus(clients);
@@ -164,10 +166,13 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
-  const whenDrained = drainWatch(clients, consumer, notifier, log);
-  consumer.on("received", whenDrained.busy);
-  consumer.on("done", whenDrained.check);
-  consumer.on("retry", whenDrained.check);
+  // Watching costs queue and store reads, so only when someone is told.
+  if (notifier.enabled) {
+    const whenDrained = drainWatch(clients, consumer, notifier, log);
+    consumer.on("received", whenDrained.busy);
+    consumer.on("done", whenDrained.check);
+    consumer.on("retry", whenDrained.check);
+  }
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
   const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));

@@ -50,9 +50,10 @@ export function queueRoles(config: Config): Record<string, string> {
   return { ingest: q.ingest, plan: q.plan, encode: q.encode, encode_dlq: q.encodeDlq };
 }
 
-export async function queueDepths({ sqs, config, queueUrl }: Clients): Promise<Record<string, QueueDepth>> {
+/** Depth of each queue, by role; `roles` picks some (a runner host may not read the dead-letter queue). */
+export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: string[]): Promise<Record<string, QueueDepth>> {
   const entries = await Promise.all(
-    Object.entries(queueRoles(config)).map(async ([role, name]) => {
+    Object.entries(queueRoles(config)).filter(([role]) => !roles || roles.includes(role)).map(async ([role, name]) => {
       const r = await sqs.send(new GetQueueAttributesCommand({
         QueueUrl: await queueUrl(name),
         AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],

@@ -28,6 +28,8 @@ export function notificationBody(e: NotifyEvent): Record<string, unknown> {
 }
 
 export type Notifier = {
+  /** False when no URL is set: sending does nothing, and nothing need be watched for it. */
+  enabled: boolean;
   /** Starts delivery and returns at once; the promise (never rejected) settles when it is done. */
   send(e: NotifyEvent): Promise<void>;
   /** Resolves when every delivery started so far has settled (tests; the end of a Lambda batch). */
@@ -36,7 +38,7 @@ export type Notifier = {
 
 export type NotifierOptions = { log: LogFn; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
 
-const NONE: Notifier = { send: async () => {}, idle: async () => {} };
+const NONE: Notifier = { enabled: false, send: async () => {}, idle: async () => {} };
 
 /** Worth trying again: the receiver is down, overloaded or rate-limiting; other 4xx never get better. */
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -68,6 +70,7 @@ export function makeNotifier(url: string | undefined, opts: NotifierOptions): No
     }
   };
   return {
+    enabled: true,
     send(e) {
       const p = deliver(e).finally(() => pending.delete(p));
       pending.add(p);
