@@ -124,6 +124,8 @@ export const RUNNER_GRANTS: readonly Grant[] = [
   { actions: SEND, on: [{ kind: "queue", queue: "ingest" }] },
   // `reelpress doctor`, the host's pre-flight check, looks every queue up.
   { actions: ["sqs:GetQueueUrl"], on: [{ kind: "queue", queue: "plan" }, { kind: "dlq", queue: "encode" }] },
+  // "Nothing left to do" (REELPRESS_NOTIFY_URL) means no message waits in any queue of the flow.
+  { actions: ["sqs:GetQueueAttributes"], on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }] },
   { actions: LIST, on: [BUCKET] },
   { actions: WRITE_AND_MOVE, on: [ALL_OBJECTS] },
 ];

@@ -8,6 +8,7 @@ import path from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
 import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "./decision.ts";
+import { readableReason } from "./failure-reasons.ts";
 import { UnreadableMediaError, probeMedia } from "./ffprobe.ts";
 import { sampleTimes } from "./fingerprint.ts";
 import { patchRecord, readRecord } from "./manifest.ts";
@@ -17,7 +18,9 @@ import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "
 import { downloadFile, headObject, presignedGetUrl, uploadFile } from "./storage.ts";
 
 export type IngestOutcome =
-  | { key: string; status: "ignored" | "failed" | "compressed"; reason: string }
+  | { key: string; status: "ignored" | "compressed"; reason: string }
+  /** `reason` is the readable sentence, `error` what ffprobe said. */
+  | { key: string; status: "failed"; reason: string; error: string }
   | { key: string; status: "probed"; result: ProbeResult };
 
 /** States in which this version of an object needs no new probe: its job is queued, running or done. */
@@ -106,8 +109,9 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     return { key, status: "probed", result };
   } catch (err) {
     if (!(err instanceof UnreadableMediaError)) throw err;
-    await patchRecord(clients, key, { ...identity, state: "failed", reason: err.message, error: err.message });
-    return { key, status: "failed", reason: err.message };
+    const reason = readableReason(err.message, key);
+    await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
+    return { key, status: "failed", reason, error: err.message };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -172,6 +172,27 @@ export const DedupReport = z.object({
 });
 export type DedupReport = z.infer<typeof DedupReport>;
 
+/** What a runner publishes about itself (see shared/runners.ts); part of `status --json`. */
+export const RunnerStatus = z.object({
+  id: z.string(),
+  encoder: z.string(),
+  concurrency: z.number().int().positive(),
+  /** REELPRESS_RUNNER_HOURS as set, when the runner has an encode window. */
+  hours: z.string().optional(),
+  /** Set while the window is closed: when the runner takes jobs again (ISO 8601). */
+  paused_until: z.string().optional(),
+  jobs: z.array(z.object({
+    key: z.string(),
+    job_id: z.string(),
+    started_at: z.string(),
+    duration_sec: z.number().nonnegative(),
+    out_time_sec: z.number().nonnegative(),
+    speed: z.number().optional(),
+  })),
+  updated_at: z.string(),
+});
+export type RunnerStatus = z.infer<typeof RunnerStatus>;
+
 const CountBytes = z.object({ count: z.number().int().nonnegative(), bytes: z.number().nonnegative() });
 export const StatusSummary = z.object({
   compressed: CountBytes,
@@ -181,5 +202,6 @@ export const StatusSummary = z.object({
   failed: CountBytes,
   saved_bytes: z.number(),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
+  runners: z.array(RunnerStatus),
 });
 export type StatusSummary = z.infer<typeof StatusSummary>;

@@ -3,13 +3,14 @@ import { makeClients, type Clients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/ingest.ts";
+import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
 import { jsonLog, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
 const CONCURRENCY = 3;
 
-export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog): SQSHandler {
+export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, notifier: Notifier = notifierFromEnv(process.env, log)): SQSHandler {
   return (event) =>
     processPartialBatch(
       event,
@@ -19,6 +20,9 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog): 
         for (const record of body.Records) {
           const outcome = await ingestEventRecord(clients(), record);
           log(`probe.${outcome.status}`, { key: outcome.key, ...("reason" in outcome ? { reason: outcome.reason } : {}) });
+          if (outcome.status === "failed") {
+            void notifier.send({ event: "file_failed", bucket: clients().config.bucket, key: outcome.key, reason: outcome.reason, error: outcome.error, stage: "probe" });
+          }
         }
       },
       { concurrency: CONCURRENCY, onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },

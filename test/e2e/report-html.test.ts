@@ -6,17 +6,16 @@ import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { execa } from "execa";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchRecord } from "../../shared/manifest.ts";
 import { PREVIEWS_PREFIX, thumbnailKeyFor } from "../../shared/naming.ts";
 import { headObject } from "../../shared/storage.ts";
+import { launchChromium, noChromium } from "../kit/browser.ts";
 import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
-describe("report page in headless Chromium", () => {
+describe.skipIf(noChromium("report-html") !== undefined)("report page in headless Chromium", () => {
   let stack: TestStack;
   let dir: string;
   let browser: Browser;
@@ -24,7 +23,7 @@ describe("report page in headless Chromium", () => {
     [stack, dir, browser] = await Promise.all([
       startTestStack(),
       mkdtemp(path.join(os.tmpdir(), "reelpress-html-")),
-      chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS }),
+      launchChromium(),
     ]);
     // A contact sheet like the runner's: four frames tiled.
     const montage = path.join(dir, "montage.jpg");

@@ -144,6 +144,10 @@ describe("permissions (least privilege)", () => {
     expect(can(RUNNER_GRANTS, "sqs:ReceiveMessage", ARNS.queue.plan)).toBe(false);
   });
 
+  it("a runner can tell that the flow is empty (for its 'nothing left to do' notification)", () => {
+    for (const arn of Object.values(ARNS.queue)) expect(can(RUNNER_GRANTS, "sqs:GetQueueAttributes", arn), arn).toBe(true);
+  });
+
   it("a runner host's `doctor` can look every queue up, and nothing touches dead letters but SQS", () => {
     for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) expect(can(RUNNER_GRANTS, "sqs:GetQueueUrl", arn), arn).toBe(true);
     for (const [id, g] of Object.entries(PRINCIPALS)) {
