@@ -59,7 +59,8 @@ const command: Command = {
       const clients = makeClients(config);
       await ensureResources(clients);
       pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
-      services = await startDevServices(clients, { s3Port: port, host: String(values.host), dashboardPort: values["dashboard-port"] as string | undefined });
+      // The dashboard has no login: it stays on this machine whatever --host says (reach it over SSH).
+      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined });
     } catch (err) {
       // A bad setting must end `dev`, not leave the emulator serving with nothing behind it.
       await pipeline?.stop();
