@@ -243,8 +243,12 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     return path.join(this.tmpDir, randomUUID());
   }
 
-  /** Streams `body` into a new temp file (fsynced), counting and hashing it on the way. */
-  async receive(body: Readable, algorithms: Iterable<ChecksumAlgorithm>, maxBytes = MAX_OBJECT_BYTES): Promise<{ tmp: string; size: number; md5: Buffer; checksums: Checksums }> {
+  /**
+   * Streams `body` into a new temp file, counting and hashing it on the way; fsynced unless it is only a
+   * multipart part (parts are joined into a file that is fsynced itself before it becomes an object).
+   */
+  async receive(body: Readable, algorithms: Iterable<ChecksumAlgorithm>, opts: { maxBytes?: number; durable?: boolean } = {}): Promise<{ tmp: string; size: number; md5: Buffer; checksums: Checksums }> {
+    const { maxBytes = MAX_OBJECT_BYTES, durable = true } = opts;
     const tmp = this.newTempPath();
     const digests = new BodyDigests(algorithms);
     try {
@@ -256,7 +260,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
         },
       });
       await pipeline(body, count, createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 }));
-      await syncFile(tmp);
+      if (durable) await syncFile(tmp);
       const { md5, checksums } = await digests.finish();
       return { tmp, size: digests.bytes, md5, checksums };
     } catch (err) {

@@ -286,14 +286,14 @@ export class S3Handler {
       headers["content-length"] = end - start + 1;
       if (range) headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
       keepOpen = true;
-      return { status: range ? 206 : 200, headers, body: handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }) };
+      return { status: range ? 206 : 200, headers, body: handle.createReadStream({ start, end, highWaterMark: 4 * 1024 * 1024 }) };
     } finally {
       if (!keepOpen) await handle.close();
     }
   }
 
   /** Receives a write's body to a temp file and checks its length, Content-MD5 and checksums. */
-  private async receive(req: Req, maxBytes?: number) {
+  private async receive(req: Req, part?: { maxBytes: number }) {
     const { algorithms: kept, expected, trailer } = checksumRequest(req);
     const contentMd5 = req.header("content-md5");
     const sha = req.header("x-amz-content-sha256");
@@ -301,8 +301,8 @@ export class S3Handler {
     const algorithms = new Set(kept);
     if (shaHex) algorithms.add("sha256");
     const body = bodyOf(req);
-    if (body.length !== undefined && maxBytes !== undefined && body.length > maxBytes) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
-    const got = await this.store.receive(body.stream, algorithms, maxBytes);
+    if (body.length !== undefined && part && body.length > part.maxBytes) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
+    const got = await this.store.receive(body.stream, algorithms, part ? { maxBytes: part.maxBytes, durable: false } : {});
     const fail = async (err: S3Error) => {
       await rm(got.tmp, { force: true });
       throw err;
@@ -421,7 +421,7 @@ export class S3Handler {
   private async uploadPart(req: Req): Promise<Reply> {
     const uploadId = req.query.get("uploadId")!;
     await this.multipart.upload(req.key, uploadId);
-    const got = await this.receive(req, MAX_PART_BYTES);
+    const got = await this.receive(req, { maxBytes: MAX_PART_BYTES });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
     return { headers: { etag: part.etag, ...this.checksumHeaders(part.checksums) } };
   }
@@ -435,7 +435,7 @@ export class S3Handler {
     const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
     const { start, end } = range ?? { start: 0, end: source.size - 1 };
     if (end - start + 1 > MAX_PART_BYTES) throw invalidArgument("A copied part may be at most 5 GiB.");
-    const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), []);
+    const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
     return { xml: `<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>` };
   }
