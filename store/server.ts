@@ -286,7 +286,7 @@ export class S3Handler {
       headers["content-length"] = end - start + 1;
       if (range) headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
       keepOpen = true;
-      return { status: range ? 206 : 200, headers, body: handle.createReadStream({ start, end, highWaterMark: 4 * 1024 * 1024 }) };
+      return { status: range ? 206 : 200, headers, body: handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }) };
     } finally {
       if (!keepOpen) await handle.close();
     }
