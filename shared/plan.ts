@@ -7,7 +7,7 @@ import { isSameVersion } from "./ingest.ts";
 import { deleteRecord, patchRecord, readRecord, updateRecord } from "./manifest.ts";
 import { outputKeyFor, skipKeyFor } from "./naming.ts";
 import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "./schemas.ts";
-import { headObject, renameVerified } from "./storage.ts";
+import { findCopy, headObject, renameVerified } from "./storage.ts";
 
 export type PlanOutcome = {
   key: string;
@@ -64,10 +64,11 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   const head = await headObject(clients, key);
   const changed = head !== undefined && !isSameVersion(head, result);
   if (decision.action === "skip") {
-    const skipKey = skipKeyFor(key);
     // Gone is fine when the rename already happened (a redelivered message after a crash).
-    if (changed || (!head && !(await headObject(clients, skipKey)))) return { key, decision, status: "stale" };
-    const moved = await renameVerified(clients, key, skipKey);
+    if (changed || (!head && !(await findCopy(clients, skipKeyFor(key), (h) => h.size === result.size)))) return { key, decision, status: "stale" };
+    // A skip name holding another file is never overwritten: this one gets the next free name.
+    const moved = await renameVerified(clients, key, skipKeyFor(key), { etag: result.etag, size: result.size });
+    const skipKey = moved.key;
     // The object now lives at the skip key: so does its record (dedup still needs its fingerprints).
     await patchRecord(clients, skipKey, {
       ...versionOf(result),

@@ -3,7 +3,8 @@ import { makeClients, type Clients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/ingest.ts";
-import { jsonLog, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
+import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
+import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
@@ -14,14 +15,14 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog): 
     processPartialBatch(
       event,
       async (message) => {
-        const body = S3EventMessage.parse(JSON.parse(message.body));
+        const body = parseBody(S3EventMessage, message.body);
         if ("Event" in body) return; // s3:TestEvent, sent once when a notification is configured
         for (const record of body.Records) {
           const outcome = await ingestEventRecord(clients(), record);
           log(`probe.${outcome.status}`, { key: outcome.key, ...("reason" in outcome ? { reason: outcome.reason } : {}) });
         }
       },
-      { concurrency: CONCURRENCY, onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },
+      { concurrency: CONCURRENCY, deadLetter: ownDeadLetterQueue(() => clients().sqs), onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },
     );
 }
 

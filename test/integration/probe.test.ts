@@ -118,7 +118,7 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     const again = await planProbed(stack, avi.result);
     expect(again).toMatchObject({ status: "planned", job: { jobId: jobs[0].jobId } });
     // ...but once a runner has taken it, nothing is sent and the runner's state stays.
-    await patchRecord(stack, "dir/movie.avi", { size: avi.result.size, etag: avi.result.etag, state: "encoding", runner: { id: "r1", heartbeatAt: "now" } });
+    await patchRecord(stack, "dir/movie.avi", { size: avi.result.size, etag: avi.result.etag, state: "encoding", runner: { id: "r1", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
     expect((await planProbed(stack, avi.result)).status).toBe("pending");
     expect(await record("dir/movie.avi")).toMatchObject({ state: "encoding", runner: { id: "r1" } });
     expect((await receiveAll("reelpress-encode")).map((j) => j.jobId)).toEqual([jobs[0].jobId]);
