@@ -1,7 +1,7 @@
 // Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
 import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/decision.ts";
-import { PREVIEWS_PREFIX, backupKeyFor } from "../shared/naming.ts";
+import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, unsafeKeyReason } from "../shared/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/storage.ts";
 
@@ -26,11 +26,16 @@ export function outputMetadata(job: EncodeJob, sha256: string, backupKey: string
 
 /** The backup an output names; outputs published before outputs named it used the plain backup key. */
 export function backupKeyOf(output: ObjectHead, job: EncodeJob, backupPrefix: string): string {
-  const named = output.metadata[BACKUP_KEY];
-  return named ? decodeURIComponent(named) : backupKeyFor(job.key, backupPrefix);
+  const named = output.metadata[BACKUP_KEY] && decodeURIComponent(output.metadata[BACKUP_KEY]);
+  if (!named) return backupKeyFor(job.key, backupPrefix);
+  const unsafe = unsafeKeyReason(named);
+  if (unsafe) throw new UnsafeKeyError(named, unsafe);
+  return named;
 }
 
 export function montageKeyFor(outputKey: string): string {
+  const unsafe = unsafeKeyReason(outputKey);
+  if (unsafe) throw new UnsafeKeyError(outputKey, unsafe);
   return `${PREVIEWS_PREFIX}${outputKey}.montage.jpg`;
 }
 

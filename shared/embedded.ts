@@ -9,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
+import { unsafeKeyReason } from "../store/safe-key.ts";
 
 export type Embedded = { server: FauxqsServer; endpoint: string; stop(): Promise<void> };
 
@@ -96,6 +97,21 @@ async function streamObject(s3Dir: string, req: http.IncomingMessage, res: http.
   return true;
 }
 
+/** Keys the emulator would join to paths as they are: refused with S3's 400 before they reach it. */
+function refusedKey(req: http.IncomingMessage): string | undefined {
+  // The raw path: URL parsing would resolve the very ".." segments this looks for.
+  const [, bucket, ...rest] = (req.url ?? "/").split("?")[0].split("/");
+  const keys = [];
+  if (bucket && rest.join("") !== "") keys.push(rest.map(decodeURIComponent).join("/"));
+  const source = req.headers["x-amz-copy-source"];
+  if (typeof source === "string") keys.push(decodeURIComponent(source.replace(/^\/?[^/]+\//, "").split("?")[0]));
+  for (const key of keys) {
+    const reason = unsafeKeyReason(key);
+    if (reason) return reason;
+  }
+  return undefined;
+}
+
 function passThrough(target: number, req: http.IncomingMessage, res: http.ServerResponse): void {
   const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers }, (up) => {
     res.writeHead(up.statusCode ?? 502, up.headers);
@@ -131,6 +147,18 @@ export async function startEmbedded(opts: { dataDir: string; port: number; host?
     relaxedRules: { disableMinCopySourceSize: true },
   });
   front.on("request", (req, res) => {
+    let refused: string | undefined;
+    try {
+      refused = refusedKey(req);
+    } catch {
+      refused = "the key is not valid URL encoding";
+    }
+    if (refused) {
+      req.resume();
+      res.writeHead(400, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>Refused key: ${refused}.</Message></Error>`);
+      return;
+    }
     streamObject(s3Dir, req, res).then(
       (served) => served || passThrough(server.port, req, res),
       () => passThrough(server.port, req, res),

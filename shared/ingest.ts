@@ -34,6 +34,8 @@ export function keyFilterReason(key: string, backupPrefix: string): string | und
       return "not a supported video extension";
     case "skipped":
       return "already skipped (_skip name)";
+    case "unsafe":
+      return "not a safe relative path (refused)";
     case "video":
       return undefined;
   }

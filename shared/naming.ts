@@ -1,5 +1,8 @@
 // Key rules: which keys are library videos, and where outputs, skips, backups and records go.
 import path from "node:path/posix";
+import { safeKey, unsafeKeyReason } from "../store/safe-key.ts";
+
+export { UnsafeKeyError, unsafeKeyReason } from "../store/safe-key.ts";
 
 export const VIDEO_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg"] as const;
 export const SYSTEM_PREFIX = ".reelpress/";
@@ -45,17 +48,17 @@ export function isLegacyCompressedKey(key: string): boolean {
 
 /** `dir/a.avi` → `dir/a.mp4`: compressed output keeps its base name. */
 export function outputKeyFor(key: string): string {
-  return `${stem(key)}.mp4`;
+  return `${stem(safeKey(key))}.mp4`;
 }
 
 /** `dir/a.mp4` → `dir/a_skip.mp4`, extension kept as it was. */
 export function skipKeyFor(key: string): string {
-  return `${stem(key)}_skip${path.extname(key)}`;
+  return `${stem(safeKey(key))}_skip${path.extname(key)}`;
 }
 
 /** `dir/a.mkv` → `dir/a_compressed.mkv`, for v2 outputs found by `migrate`. */
 export function legacyCompressedKeyFor(key: string): string {
-  return `${stem(key)}_compressed${path.extname(key)}`;
+  return `${stem(safeKey(key))}_compressed${path.extname(key)}`;
 }
 
 /**
@@ -73,11 +76,11 @@ export function nthName(key: string, n: number): string {
 }
 
 export function backupKeyFor(key: string, backupPrefix: string): string {
-  return `${normalizePrefix(backupPrefix)}${key}`;
+  return safeKey(`${normalizePrefix(backupPrefix)}${safeKey(key)}`);
 }
 
 export function manifestKeyFor(key: string): string {
-  return `${MANIFEST_PREFIX}${key}.json`;
+  return `${MANIFEST_PREFIX}${safeKey(key)}.json`;
 }
 
 export function keyFromManifestKey(manifestKey: string): string | undefined {
@@ -90,10 +93,11 @@ export function decodeEventKey(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, " "));
 }
 
-export type KeyKind = "video" | "skipped" | "system" | "unsupported";
+export type KeyKind = "video" | "skipped" | "system" | "unsupported" | "unsafe";
 
 /** What a key is, from its name alone (state from tags needs the object itself). */
 export function keyKind(key: string, backupPrefix: string): KeyKind {
+  if (unsafeKeyReason(key)) return "unsafe";
   if (isSystemKey(key, backupPrefix)) return "system";
   if (!isVideoKey(key)) return "unsupported";
   if (isSkipKey(key)) return "skipped";
