@@ -1,0 +1,219 @@
+// Many runners, every job delivered twice, kill -9 at random instants: after each kill and at the end of
+// every trial, check that no original was lost and no derived key was overwritten. One seeded generator
+// decides everything random, so a failing seed replays the same trial plan.
+import { createHash, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { execa, type ResultPromise } from "execa";
+import { backupKeyFor, skipKeyFor } from "../../shared/naming.ts";
+import type { EncodeJob } from "../../shared/schemas.ts";
+import { headObject, isConditionFailed } from "../../shared/storage.ts";
+import { GRAIN, planJob, sendJob } from "../integration/runner-kit.ts";
+import { REELPRESS } from "./cli.ts";
+import { makeVideo, videoFixture } from "./fixtures.ts";
+import type { TestStack } from "./stack.ts";
+import { until } from "./wait.ts";
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Whether the store refuses a conditional write that must fail. Chaos proves nothing against a store
+ * that ignores If-None-Match (fauxqs): there every race "wins" and nothing is checked.
+ */
+export async function honoursConditions(stack: TestStack): Promise<boolean> {
+  const key = `.reelpress/conditions-probe/${randomBytes(4).toString("hex")}`;
+  await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: key, Body: "1" }));
+  try {
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: key, Body: "2", IfNoneMatch: "*" }));
+    return false;
+  } catch (err) {
+    if (isConditionFailed(err)) return true;
+    throw err;
+  }
+}
+
+export type TrialResult = { trial: number; runners: number; kills: number; duplicates: number; jobs: number; originalsLost: number; seconds: number; violations: string[] };
+
+type Original = { key: string; sha: string; size: number; job: EncodeJob };
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** Sources of one trial: a new key (avi → mp4), an in-place replacement (mp4 → mp4), and one that cannot shrink (→ _skip). */
+const SOURCES = [
+  { name: "a.avi", video: () => videoFixture("avi_mpeg4") },
+  { name: "v.mp4", video: () => videoFixture("mp4_hevc8") },
+  { name: "g.mp4", video: () => makeVideo({ ...GRAIN, durationSec: 4 }) },
+];
+
+export type ChaosOptions = {
+  seed: number;
+  trials: number;
+  /** Longest wait before a kill, in ms. */
+  maxKillDelayMs?: number;
+  /** How long a trial may take to drain after its last kill. */
+  drainTimeoutMs?: number;
+  onTrial?(r: TrialResult): void;
+};
+
+export async function runChaos(stack: TestStack, opts: ChaosOptions): Promise<TrialResult[]> {
+  const random = seededRandom(opts.seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
+  const { bucket, backupPrefix } = stack.config;
+  const encodeUrl = await stack.queueUrl(stack.config.queues.encode);
+  // Being killed, or handing a duplicate back, is not failing: no job may be parked in the dead-letter queue.
+  const dlqArn = (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: await stack.queueUrl(stack.config.queues.encodeDlq), AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn;
+  await stack.sqs.send(new SetQueueAttributesCommand({ QueueUrl: encodeUrl, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "1000" }) } }));
+  const env = { ...stack.env, REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast" };
+
+  const bytes = async (key: string) => Buffer.from(await (await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  const list = async (prefix: string) => {
+    const out: Array<{ key: string; etag: string; size: number }> = [];
+    let token: string | undefined;
+    do {
+      const page = await stack.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) out.push({ key: o.Key!, etag: o.ETag!, size: o.Size! });
+      token = page.NextContinuationToken;
+    } while (token);
+    return out;
+  };
+
+  const results: TrialResult[] = [];
+  for (let trial = 1; trial <= opts.trials; trial++) {
+    const started = Date.now();
+    const prefix = `chaos/t${trial}/`;
+    const violations: string[] = [];
+    const lost = new Set<string>();
+    // Keys that hold something no writer may replace, with the ETag first seen there.
+    const frozen = new Map<string, string>();
+
+    // Derived names already taken by other files: the new backups and skips must go to the next free name.
+    const occupants: string[] = [];
+    for (const src of SOURCES) {
+      for (const key of [backupKeyFor(prefix + src.name, backupPrefix), skipKeyFor(prefix + src.name)]) {
+        if (random() < 0.5) continue;
+        const r = await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(2048) }));
+        frozen.set(key, r.ETag!);
+        occupants.push(key);
+      }
+    }
+    const originals: Original[] = [];
+    for (const src of SOURCES) {
+      const file = await src.video();
+      const data = await readFile(file);
+      const job = await planJob(stack, file, prefix + src.name);
+      originals.push({ key: job.key, sha: sha256(data), size: data.length, job });
+      // Every job is delivered twice.
+      await sendJob(stack, job);
+    }
+
+    const shaOf = new Map<string, string>();
+    const contentOf = async (o: { key: string; etag: string }) => {
+      const id = `${o.key}\n${o.etag}`;
+      if (!shaOf.has(id)) shaOf.set(id, sha256(await bytes(o.key)));
+      return shaOf.get(id)!;
+    };
+    /** What must hold at any instant, whatever the runners were doing when one died. */
+    const check = async (when: string) => {
+      const objects = [...(await list(prefix)), ...(await list(`${backupPrefix}${prefix}`))];
+      for (const o of objects) {
+        const was = frozen.get(o.key);
+        if (was !== undefined && was !== o.etag) violations.push(`${when}: ${o.key} was overwritten`);
+      }
+      for (const orig of originals) {
+        let found = false;
+        for (const o of objects) if (o.size === orig.size && (await contentOf(o)) === orig.sha) found = true;
+        if (!found && !lost.has(orig.key)) {
+          lost.add(orig.key);
+          violations.push(`${when}: the original of ${orig.key} is nowhere, byte for byte`);
+        }
+      }
+      for (const o of objects) {
+        if (o.key.startsWith(backupPrefix) || occupants.includes(o.key)) {
+          frozen.set(o.key, frozen.get(o.key) ?? o.etag);
+          continue;
+        }
+        const sha = await contentOf(o);
+        if (originals.some((orig) => orig.sha === sha)) {
+          // An original under a skip name is derived: it stays as it is.
+          if (!originals.some((orig) => orig.key === o.key)) frozen.set(o.key, frozen.get(o.key) ?? o.etag);
+          continue;
+        }
+        const head = await headObject(stack, o.key);
+        if (head?.metadata["reelpress-state"] !== "compressed_h264_v4") violations.push(`${when}: ${o.key} is neither an original nor a tagged output`);
+        else if (head.metadata["reelpress-sha256"] !== sha) violations.push(`${when}: ${o.key} is a partial output (its bytes are not the SHA-256 it names)`);
+        else frozen.set(o.key, frozen.get(o.key) ?? o.etag);
+      }
+      return objects;
+    };
+
+    const runnerCount = 2 + Math.floor(random() * 2);
+    const start = () => execa(REELPRESS, ["runner", "--encoder", "x264", "--concurrency", "2"], { env, reject: false });
+    const runners: ResultPromise[] = Array.from({ length: runnerCount }, start);
+    const kills = 1 + Math.floor(random() * runnerCount);
+    for (let k = 0; k < kills; k++) {
+      await new Promise((r) => setTimeout(r, Math.floor(random() * (opts.maxKillDelayMs ?? 3000))));
+      const i = Math.floor(random() * runners.length);
+      runners[i].kill("SIGKILL");
+      await runners[i];
+      await check(`trial ${trial}, after kill ${k + 1}`);
+      runners[i] = start();
+    }
+    const depth = async () => {
+      const a = (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: encodeUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes ?? {};
+      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+    };
+    try {
+      await until(`trial ${trial} to drain`, async () => (await depth()) === 0, opts.drainTimeoutMs ?? 90_000, 250);
+    } catch (err) {
+      violations.push((err as Error).message);
+    }
+    for (const r of runners) r.kill("SIGKILL");
+    await Promise.all(runners);
+
+    const objects = await check(`trial ${trial}, at the end`);
+    for (const orig of originals) {
+      const outputs = [];
+      for (const o of objects) {
+        if (o.key.startsWith(backupPrefix)) continue;
+        const head = await headObject(stack, o.key);
+        if (head?.metadata["reelpress-source-key"] === encodeURIComponent(orig.key) && head.metadata["reelpress-source-etag"] === orig.job.etag) outputs.push(o.key);
+      }
+      const skipped = objects.some((o) => !o.key.startsWith(backupPrefix) && o.key !== orig.key && shaOf.get(`${o.key}\n${o.etag}`) === orig.sha);
+      if (outputs.length > 1) violations.push(`trial ${trial}: ${orig.key} has ${outputs.length} tagged outputs (${outputs.join(", ")})`);
+      if (outputs.length === 0 && !skipped) violations.push(`trial ${trial}: ${orig.key} was neither compressed nor skipped`);
+    }
+    const result = { trial, runners: runnerCount, kills, duplicates: originals.length, jobs: originals.length, originalsLost: lost.size, seconds: Math.round((Date.now() - started) / 100) / 10, violations };
+    results.push(result);
+    opts.onTrial?.(result);
+  }
+  return results;
+}
+
+/** The figures a reader wants: trials, kills, duplicates, and originals lost (which must be 0). */
+export function chaosTable(seed: number, results: TrialResult[]): string {
+  const sum = (f: (r: TrialResult) => number) => results.reduce((n, r) => n + f(r), 0);
+  const rows = [
+    ["seed", String(seed)],
+    ["trials", String(results.length)],
+    ["runner processes", `${Math.min(...results.map((r) => r.runners))}–${Math.max(...results.map((r) => r.runners))} per trial, concurrency 2`],
+    ["jobs", String(sum((r) => r.jobs))],
+    ["duplicate deliveries", String(sum((r) => r.duplicates))],
+    ["kill -9", String(sum((r) => r.kills))],
+    ["originals lost", String(sum((r) => r.originalsLost))],
+    ["violations", String(sum((r) => r.violations.length))],
+    ["seconds", String(Math.round(sum((r) => r.seconds)))],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
