@@ -201,14 +201,13 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
   // Between the first look and the claim another attempt may have finished: look again, now that we hold it.
   const late = await settle(ctx, job, await readState(clients, job));
   if (late || taken.kind === "superseded") return late ?? { kind: "dropped", reason: "the job was finished by another attempt" };
-  const controller = new AbortController();
-  const onStop = () => controller.abort(signal.reason);
-  signal.addEventListener("abort", onStop, { once: true });
-  const stopHeartbeat = leaseHeartbeat(ctx, job, claim, controller);
+  // Stopped by the runner (signal) or by losing the claim (lost).
+  const lost = new AbortController();
+  const stopHeartbeat = leaseHeartbeat(ctx, job, claim, lost);
   try {
-    return await encodeAndPublish(ctx, job, controller.signal);
+    return await encodeAndPublish(ctx, job, AbortSignal.any([signal, lost.signal]));
   } catch (err) {
-    if (controller.signal.reason instanceof LeaseLostError && !signal.aborted) return { kind: "held", by: "another runner", retryAfterSec: ctx.leaseSec };
+    if (lost.signal.aborted && !signal.aborted) return { kind: "held", by: "another runner", retryAfterSec: ctx.leaseSec };
     if (!(err instanceof SourceChangedError)) throw err;
     // In place, a source that "changed" may be this job's output, published by another attempt.
     const again = await readState(clients, job);
@@ -216,7 +215,6 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
     if (again.kind === "changed") await replan(clients, again.source);
     return { kind: "dropped", reason: `${err.message}; re-planned` };
   } finally {
-    signal.removeEventListener("abort", onStop);
     await stopHeartbeat();
   }
 }

@@ -2,7 +2,9 @@
 // every trial, check that no original was lost and no derived key was overwritten. One seeded generator
 // decides everything random, so a failing seed replays the same trial plan.
 import { createHash, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { execa, type ResultPromise } from "execa";
@@ -67,14 +69,24 @@ export type ChaosOptions = {
 };
 
 export async function runChaos(stack: TestStack, opts: ChaosOptions): Promise<TrialResult[]> {
-  const random = seededRandom(opts.seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-  const { bucket, backupPrefix } = stack.config;
   const encodeUrl = await stack.queueUrl(stack.config.queues.encode);
   // Being killed, or handing a duplicate back, is not failing: no job may be parked in the dead-letter queue.
   const dlqArn = (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: await stack.queueUrl(stack.config.queues.encodeDlq), AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn;
   await stack.sqs.send(new SetQueueAttributesCommand({ QueueUrl: encodeUrl, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "1000" }) } }));
-  const env = { ...stack.env, REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast" };
+  // Killed runners leave work folders behind: in a folder of their own, not in other tests' way.
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-chaos-"));
+  const env = { ...stack.env, REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast", TMPDIR: tmp };
+  try {
+    return await trials(stack, opts, env);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessEnv): Promise<TrialResult[]> {
+  const random = seededRandom(opts.seed);
+  const { bucket, backupPrefix } = stack.config;
+  const encodeUrl = await stack.queueUrl(stack.config.queues.encode);
 
   const bytes = async (key: string) => Buffer.from(await (await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
   const list = async (prefix: string) => {
