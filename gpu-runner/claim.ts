@@ -16,10 +16,14 @@ export type ClaimDecision =
 
 const FINISHED = new Set(["compressed", "ignored", "skipped"]);
 
-/** Pure: whether `lease` may take the job, given the source's record as it is now. */
-export function decideClaim(cur: ManifestRecord | undefined, job: EncodeJob, lease: Lease, nowMs: number): ClaimDecision {
+/**
+ * Pure: whether `lease` may take the job, given the source's record as it is now. `staleFinished`: the
+ * source was seen to be still the job's version after a `superseded`, so a finished record of another
+ * version is an old one, and may be replaced.
+ */
+export function decideClaim(cur: ManifestRecord | undefined, job: EncodeJob, lease: Lease, nowMs: number, staleFinished = false): ClaimDecision {
   const sameVersion = cur !== undefined && cur.size === job.size && cur.etag === job.etag;
-  if (cur && !sameVersion && FINISHED.has(cur.state)) return { kind: "superseded" };
+  if (cur && !sameVersion && FINISHED.has(cur.state) && !staleFinished) return { kind: "superseded" };
   const held = sameVersion && cur.state === "encoding" ? cur.runner : undefined;
   if (held && held.claim !== lease.claim && Date.parse(held.leaseUntil) > nowMs) return { kind: "held", by: held.id, untilMs: Date.parse(held.leaseUntil) };
   const base = sameVersion ? cur : { key: job.key, size: job.size, etag: job.etag };
@@ -37,10 +41,10 @@ export function leaseFor(runnerId: string, job: EncodeJob, claim: string, leaseS
 }
 
 /** Writes the claim conditionally (retried on a lost race with a fresh read); returns what was decided last. */
-export async function claimJob(clients: Clients, job: EncodeJob, lease: Lease): Promise<ClaimDecision> {
+export async function claimJob(clients: Clients, job: EncodeJob, lease: Lease, staleFinished = false): Promise<ClaimDecision> {
   let decision: ClaimDecision = { kind: "superseded" };
   await updateRecord(clients, job.key, (cur) => {
-    decision = decideClaim(cur, job, lease, Date.now());
+    decision = decideClaim(cur, job, lease, Date.now(), staleFinished);
     return decision.kind === "take" ? decision.record : undefined;
   });
   return decision;

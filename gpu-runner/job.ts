@@ -186,6 +186,11 @@ async function settle(ctx: JobContext, job: EncodeJob, state: Awaited<ReturnType
   }
 }
 
+/** A duplicate: visible again when the other attempt's lease runs out, in case its runner died. */
+function handBack(by: string, untilMs: number): JobOutcome {
+  return { kind: "held", by, retryAfterSec: Math.max(1, Math.ceil((untilMs - Date.now()) / 1000)) };
+}
+
 /** A fresh id for one attempt at a job: duplicate deliveries of one message carry the same job id. */
 export function newClaim(): string {
   return randomBytes(6).toString("hex");
@@ -196,18 +201,21 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
   const early = await settle(ctx, job, await readState(clients, job));
   if (early) return early;
   const lease: Lease = leaseFor(ctx.runnerId, job, claim, ctx.leaseSec);
-  const taken = await claimJob(clients, job, lease);
-  if (taken.kind === "held") return { kind: "held", by: taken.by, retryAfterSec: Math.max(1, Math.ceil((taken.untilMs - Date.now()) / 1000)) };
+  let taken = await claimJob(clients, job, lease);
+  if (taken.kind === "held") return handBack(taken.by, taken.untilMs);
   // Between the first look and the claim another attempt may have finished: look again, now that we hold it.
   const late = await settle(ctx, job, await readState(clients, job));
-  if (late || taken.kind === "superseded") return late ?? { kind: "dropped", reason: "the job was finished by another attempt" };
+  if (late) return late;
+  // Superseded, yet the source is still the job's version: the finished record is an old one.
+  if (taken.kind === "superseded") taken = await claimJob(clients, job, lease, true);
+  if (taken.kind === "held") return handBack(taken.by, taken.untilMs);
   // Stopped by the runner (signal) or by losing the claim (lost).
   const lost = new AbortController();
   const stopHeartbeat = leaseHeartbeat(ctx, job, claim, lost);
   try {
     return await encodeAndPublish(ctx, job, AbortSignal.any([signal, lost.signal]));
   } catch (err) {
-    if (lost.signal.aborted && !signal.aborted) return { kind: "held", by: "another runner", retryAfterSec: ctx.leaseSec };
+    if (lost.signal.aborted && !signal.aborted) return handBack("another runner", Date.now() + ctx.leaseSec * 1000);
     if (!(err instanceof SourceChangedError)) throw err;
     // In place, a source that "changed" may be this job's output, published by another attempt.
     const again = await readState(clients, job);

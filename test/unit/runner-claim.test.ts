@@ -29,6 +29,8 @@ describe("claims", () => {
 
   it("never claims over the finished record of the version that replaced the source (its own published output)", () => {
     expect(decideClaim(record({ etag: '"out"', size: 600, state: "compressed" }), job, mine, NOW)).toEqual({ kind: "superseded" });
+    // Unless the source was seen to be still the job's version: then that record is an old one.
+    expect(decideClaim(record({ etag: '"out"', size: 600, state: "compressed" }), job, mine, NOW, true).kind).toBe("take");
     // A stale record of an older version is replaced by a fresh one for this version.
     const d = decideClaim(record({ etag: '"old"', state: "failed", error: "x" }), job, mine, NOW);
     expect(d).toMatchObject({ kind: "take", record: { etag: '"e1"', state: "encoding" } });
