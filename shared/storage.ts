@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand,
   GetObjectCommand, HeadObjectCommand, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { pipeline } from "node:stream/promises";
@@ -13,11 +13,12 @@ import type { Clients } from "./clients.ts";
 import { nthName } from "./naming.ts";
 import type { ObjectChecksum } from "./schemas.ts";
 
-/** CopyObject's limit; larger objects are copied part by part. */
-export const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;
+/** Parts of a server-side copy (S3 allows up to 5 GiB each, 10,000 of them). */
 const COPY_PART = 512 * 1024 ** 2;
 
-export type ObjectHead = { key: string; size: number; etag: string; lastModified?: Date; metadata: Record<string, string>; checksum?: ObjectChecksum };
+export type ObjectHead = {
+  key: string; size: number; etag: string; lastModified?: Date; contentType?: string; metadata: Record<string, string>; checksum?: ObjectChecksum;
+};
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -39,7 +40,7 @@ function checksumOf(h: HeadObjectCommandOutput): ObjectChecksum | undefined {
 export async function headObject({ s3, config }: Clients, key: string): Promise<ObjectHead | undefined> {
   try {
     const h = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key, ChecksumMode: "ENABLED" }));
-    return { key, size: h.ContentLength ?? 0, etag: h.ETag ?? "", lastModified: h.LastModified, metadata: h.Metadata ?? {}, checksum: checksumOf(h) };
+    return { key, size: h.ContentLength ?? 0, etag: h.ETag ?? "", lastModified: h.LastModified, contentType: h.ContentType, metadata: h.Metadata ?? {}, checksum: checksumOf(h) };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -62,24 +63,31 @@ export function isConditionFailed(err: unknown): boolean {
   return status === 412 || status === 409;
 }
 
-/** Copies `from` (only while it still has `etag`) to `to` (only while `to` is free). */
-async function conditionalCopy({ s3, config }: Clients, from: string, etag: string, to: string, size: number, multipart: boolean): Promise<void> {
-  const source = { CopySource: copySource(config.bucket, from), CopySourceIfMatch: etag };
-  if (!multipart) {
-    await s3.send(new CopyObjectCommand({ Bucket: config.bucket, Key: to, ...source, MetadataDirective: "COPY", IfNoneMatch: "*" }));
+/**
+ * Copies one version of `from` (CopySourceIfMatch on its ETag) to `to`, only while `to` is free. Always a
+ * multipart copy: If-None-Match on CompleteMultipartUpload is honoured by every store that does
+ * conditional writes, while on CopyObject it is recent and rarer.
+ */
+async function conditionalCopy({ s3, config }: Clients, source: ObjectHead, to: string): Promise<void> {
+  const Bucket = config.bucket;
+  if (source.size === 0) {
+    // No range to copy; empty bytes are the same bytes.
+    await s3.send(new PutObjectCommand({ Bucket, Key: to, Body: Buffer.alloc(0), Metadata: source.metadata, IfNoneMatch: "*" }));
     return;
   }
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: config.bucket, Key: to }));
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: to, Metadata: source.metadata, ContentType: source.contentType }));
   try {
     const parts = [];
-    for (let start = 0, n = 1; start < size; start += COPY_PART, n++) {
-      const end = Math.min(size, start + COPY_PART) - 1;
-      const r = await s3.send(new UploadPartCopyCommand({ Bucket: config.bucket, Key: to, UploadId, PartNumber: n, ...source, CopySourceRange: `bytes=${start}-${end}` }));
+    for (let start = 0, n = 1; start < source.size; start += COPY_PART, n++) {
+      const end = Math.min(source.size, start + COPY_PART) - 1;
+      const r = await s3.send(
+        new UploadPartCopyCommand({ Bucket, Key: to, UploadId, PartNumber: n, CopySource: copySource(Bucket, source.key), CopySourceIfMatch: source.etag, CopySourceRange: `bytes=${start}-${end}` }),
+      );
       parts.push({ PartNumber: n, ETag: r.CopyPartResult!.ETag });
     }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: "*" }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: "*" }));
   } catch (err) {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: to, UploadId })).catch(() => undefined);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: to, UploadId })).catch(() => undefined);
     throw err;
   }
 }
@@ -133,17 +141,16 @@ const MAX_NAMES = 100;
  * bytes counts as done, so a repeat finds the earlier copy. Returns the copy's head, proven equal to
  * the source by SHA-256 or a store-computed CRC64NVME plus size.
  */
-export async function copyToFreeName(clients: Clients, from: string, to: string, opts: { expectEtag?: string; multipartAbove?: number } = {}): Promise<ObjectHead> {
+export async function copyToFreeName(clients: Clients, from: string, to: string, opts: { expectEtag?: string } = {}): Promise<ObjectHead> {
   const source = await headObject(clients, from);
   if (!source) throw new Error(`cannot copy ${from}: it is not there`);
   if (opts.expectEtag !== undefined && source.etag !== opts.expectEtag) throw new SourceChangedError(from);
-  const multipart = source.size > (opts.multipartAbove ?? SINGLE_COPY_LIMIT);
   for (let n = 1; n <= MAX_NAMES; n++) {
     const name = nthName(to, n);
     let there = await headObject(clients, name);
     if (!there) {
       try {
-        await conditionalCopy(clients, from, source.etag, name, source.size, multipart);
+        await conditionalCopy(clients, source, name);
       } catch (err) {
         if (!isConditionFailed(err)) throw err;
         if ((await headObject(clients, from))?.etag !== source.etag) throw new SourceChangedError(from);
