@@ -10,7 +10,7 @@ import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/c
 import { execa, type ResultPromise } from "execa";
 import { backupKeyFor, skipKeyFor } from "../../shared/naming.ts";
 import type { EncodeJob } from "../../shared/schemas.ts";
-import { headObject, isConditionFailed } from "../../shared/storage.ts";
+import { isConditionFailed } from "../../shared/storage.ts";
 import { GRAIN, planJob, sendJob } from "../integration/runner-kit.ts";
 import { REELPRESS } from "./cli.ts";
 import { makeVideo, videoFixture } from "./fixtures.ts";
@@ -88,7 +88,6 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
   const { bucket, backupPrefix } = stack.config;
   const encodeUrl = await stack.queueUrl(stack.config.queues.encode);
 
-  const bytes = async (key: string) => Buffer.from(await (await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
   const list = async (prefix: string) => {
     const out: Array<{ key: string; etag: string; size: number }> = [];
     let token: string | undefined;
@@ -129,42 +128,54 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
       await sendJob(stack, job);
     }
 
-    const shaOf = new Map<string, string>();
+    const seen = new Map<string, { sha: string; metadata: Record<string, string> }>();
+    /** Bytes and metadata of exactly the listed version; undefined when it changed or went since the listing. */
     const contentOf = async (o: { key: string; etag: string }) => {
       const id = `${o.key}\n${o.etag}`;
-      if (!shaOf.has(id)) shaOf.set(id, sha256(await bytes(o.key)));
-      return shaOf.get(id)!;
+      if (!seen.has(id)) {
+        try {
+          const r = await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, IfMatch: o.etag }));
+          seen.set(id, { sha: sha256(Buffer.from(await r.Body!.transformToByteArray())), metadata: r.Metadata ?? {} });
+        } catch (err) {
+          if (isConditionFailed(err) || (err as { name?: string }).name === "NoSuchKey") return undefined;
+          throw err;
+        }
+      }
+      return seen.get(id);
+    };
+    /** One listing whose every object could be read as listed (runners keep working meanwhile). */
+    const snapshot = async () => {
+      for (let attempt = 1; ; attempt++) {
+        const objects = [...(await list(prefix)), ...(await list(`${backupPrefix}${prefix}`))];
+        const read = await Promise.all(objects.map(async (o) => ({ ...o, content: await contentOf(o) })));
+        if (read.every((o) => o.content)) return read.map((o) => ({ ...o, ...o.content! }));
+        if (attempt === 20) throw new Error("the bucket kept changing under the check");
+      }
     };
     /** What must hold at any instant, whatever the runners were doing when one died. */
     const check = async (when: string) => {
-      const objects = [...(await list(prefix)), ...(await list(`${backupPrefix}${prefix}`))];
-      for (const o of objects) {
-        const was = frozen.get(o.key);
-        if (was !== undefined && was !== o.etag) violations.push(`${when}: ${o.key} was overwritten`);
+      const objects = await snapshot();
+      for (const [key, etag] of frozen) {
+        const now = objects.find((o) => o.key === key);
+        if (!now) violations.push(`${when}: ${key} was removed`);
+        else if (now.etag !== etag) violations.push(`${when}: ${key} was overwritten`);
       }
       for (const orig of originals) {
-        let found = false;
-        for (const o of objects) if (o.size === orig.size && (await contentOf(o)) === orig.sha) found = true;
-        if (!found && !lost.has(orig.key)) {
+        if (!objects.some((o) => o.sha === orig.sha) && !lost.has(orig.key)) {
           lost.add(orig.key);
           violations.push(`${when}: the original of ${orig.key} is nowhere, byte for byte`);
         }
       }
       for (const o of objects) {
-        if (o.key.startsWith(backupPrefix) || occupants.includes(o.key)) {
-          frozen.set(o.key, frozen.get(o.key) ?? o.etag);
-          continue;
+        const derived = o.key.startsWith(backupPrefix) || occupants.includes(o.key);
+        const original = originals.some((orig) => orig.sha === o.sha);
+        const output = o.metadata["reelpress-state"] === "compressed_h264_v4";
+        if (!derived && !original) {
+          if (!output) violations.push(`${when}: ${o.key} is neither an original nor a tagged output`);
+          else if (o.metadata["reelpress-sha256"] !== o.sha) violations.push(`${when}: ${o.key} is a partial output (its bytes are not the SHA-256 it names)`);
         }
-        const sha = await contentOf(o);
-        if (originals.some((orig) => orig.sha === sha)) {
-          // An original under a skip name is derived: it stays as it is.
-          if (!originals.some((orig) => orig.key === o.key)) frozen.set(o.key, frozen.get(o.key) ?? o.etag);
-          continue;
-        }
-        const head = await headObject(stack, o.key);
-        if (head?.metadata["reelpress-state"] !== "compressed_h264_v4") violations.push(`${when}: ${o.key} is neither an original nor a tagged output`);
-        else if (head.metadata["reelpress-sha256"] !== sha) violations.push(`${when}: ${o.key} is a partial output (its bytes are not the SHA-256 it names)`);
-        else frozen.set(o.key, frozen.get(o.key) ?? o.etag);
+        // Backups, skips and outputs stay as they are from now on; an original at its own key may be replaced by its output.
+        if (!originals.some((orig) => orig.key === o.key && orig.sha === o.sha)) frozen.set(o.key, frozen.get(o.key) ?? o.etag);
       }
       return objects;
     };
@@ -195,13 +206,10 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
 
     const objects = await check(`trial ${trial}, at the end`);
     for (const orig of originals) {
-      const outputs = [];
-      for (const o of objects) {
-        if (o.key.startsWith(backupPrefix)) continue;
-        const head = await headObject(stack, o.key);
-        if (head?.metadata["reelpress-source-key"] === encodeURIComponent(orig.key) && head.metadata["reelpress-source-etag"] === orig.job.etag) outputs.push(o.key);
-      }
-      const skipped = objects.some((o) => !o.key.startsWith(backupPrefix) && o.key !== orig.key && shaOf.get(`${o.key}\n${o.etag}`) === orig.sha);
+      const outputs = objects
+        .filter((o) => o.metadata["reelpress-source-key"] === encodeURIComponent(orig.key) && o.metadata["reelpress-source-etag"] === orig.job.etag)
+        .map((o) => o.key);
+      const skipped = objects.some((o) => !o.key.startsWith(backupPrefix) && o.key !== orig.key && o.sha === orig.sha);
       if (outputs.length > 1) violations.push(`trial ${trial}: ${orig.key} has ${outputs.length} tagged outputs (${outputs.join(", ")})`);
       if (outputs.length === 0 && !skipped) violations.push(`trial ${trial}: ${orig.key} was neither compressed nor skipped`);
     }
