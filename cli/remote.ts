@@ -69,7 +69,7 @@ async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: 
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
     yield {
-      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag })),
+      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
       folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
     };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

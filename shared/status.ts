@@ -3,7 +3,7 @@ import { isSkipKey, keyKind } from "./naming.ts";
 import { StatusSummary, type ManifestRecord } from "./schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
-export type ListedObject = { key: string; size: number; etag?: string };
+export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };
 export type QueueDepth = { visible: number; in_flight: number };
 export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source">;
 export type LibraryState = "compressed" | "skipped" | "in_progress" | "remaining" | "failed";

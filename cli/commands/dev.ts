@@ -8,9 +8,10 @@ import { startPipeline } from "../pipeline.ts";
 import { bold, dim } from "../output.ts";
 
 const command: Command = {
-  summary: "Run everything on this machine: embedded S3+SQS emulator, functions and one runner.",
-  usage: "[--data-dir DIR] [--port N] [--no-runner] [--endpoint URL]",
+  summary: "Run everything on this machine: a library folder served over S3, embedded queues, functions and one runner.",
+  usage: "[--library DIR] [--data-dir DIR] [--port N] [--host ADDR] [--no-runner] [--endpoint URL]",
   options: {
+    library: { type: "string" },
     "data-dir": { type: "string", default: ".reelpress-data" },
     port: { type: "string", default: "4566" },
     host: { type: "string", default: "127.0.0.1" },
@@ -18,7 +19,8 @@ const command: Command = {
   },
   examples: [
     "reelpress dev",
-    "reelpress dev --data-dir /srv/reelpress --port 9000",
+    "reelpress dev --library /mnt/nas/videos   # serve a NAS share in place",
+    "AWS_ACCESS_KEY_ID=me AWS_SECRET_ACCESS_KEY=secret reelpress dev --library /srv/videos --host 0.0.0.0",
     "AWS_ENDPOINT_URL_S3=http://localhost:9000 AWS_ENDPOINT_URL_SQS=http://localhost:4566 reelpress dev   # MinIO + LocalStack",
   ],
   async run(values) {
@@ -29,7 +31,15 @@ const command: Command = {
     let embedded: Embedded | undefined;
     if (!external) {
       try {
-        embedded = await startEmbedded({ dataDir: String(values["data-dir"]), port, host: String(values.host) });
+        const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+        embedded = await startEmbedded({
+          dataDir: String(values["data-dir"]),
+          library: values.library as string | undefined,
+          port,
+          host: String(values.host),
+          bucket: (values.bucket as string | undefined) ?? env.REELPRESS_BUCKET,
+          credentials,
+        });
       } catch (err) {
         const msg = errorMessage(err);
         if (msg.includes("EADDRINUSE")) throw new UserError(`Port ${port} is in use; pick another with --port.`);
@@ -54,15 +64,18 @@ const command: Command = {
     const endpoint = embedded?.endpoint ?? config.s3Endpoint ?? config.endpoint;
     console.log(
       [
-        `${bold("reelpress dev")} is up${embedded ? ` (embedded emulator, data in ${values["data-dir"]})` : ""}.`,
+        `${bold("reelpress dev")} is up${embedded ? ` (queues in ${values["data-dir"]})` : ""}.`,
+        ...(embedded ? [`  library   ${embedded.library}`] : []),
+        ...(embedded?.imported.moved ? [`  imported  ${embedded.imported.moved} object(s) from the old embedded store into the library`] : []),
+        ...(embedded?.imported.left.length ? [`  not imported (name taken in the library): ${embedded.imported.left.length}, kept in ${values["data-dir"]}/s3-not-imported`] : []),
         `  endpoint  ${endpoint}`,
         `  bucket    ${config.bucket}`,
         `  queues    ${Object.values(config.queues).join(", ")}`,
         "",
-        "Upload a video from another terminal:",
+        ...(embedded ? ["Copy videos into the library folder, or upload one from another terminal:"] : ["Upload a video from another terminal:"]),
         `  npx reelpress upload ./video.mkv${embedded ? ` --endpoint ${endpoint}` : ""}`,
         `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url ${endpoint} s3 cp ./video.mkv s3://${config.bucket}/`,
-        dim("Ctrl+C stops it; uploaded objects and queued messages are kept for the next start."),
+        dim("Ctrl+C stops it; the library folder and queued messages are kept for the next start."),
       ].join("\n"),
     );
     // `on`, not `once`: execa's exit hook re-raises the signal when it sees no other listener left.

@@ -1,74 +1,83 @@
-// Event source for the embedded emulator, which has no bucket notifications: its in-process spy sees
-// every object write (by any S3 client), and each one becomes an S3 event record on the ingest queue.
-// A listing at start catches what was uploaded while reelpress was down.
-import type { S3SpyEvent, SpyMessage } from "fauxqs";
+// Event source for the embedded folder store: its own writes (by any S3 client) and files that arrive in the
+// folder behind its back each become an S3 event record on the ingest queue. A listing at start catches what
+// arrived while reelpress was down.
 import type { Clients } from "../../shared/clients.ts";
 import type { Embedded } from "../../shared/embedded.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { LogFn } from "../../shared/lambda-sqs.ts";
 import { keyKind } from "../../shared/naming.ts";
+import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "./send.ts";
 
 export type EventSource = { stop(): Promise<void> };
 
-const EVENT_NAMES: Partial<Record<S3SpyEvent["status"], string>> = {
-  uploaded: "ObjectCreated:Put",
-  copied: "ObjectCreated:Copy",
-  renamed: "ObjectCreated:Put",
-};
-
-/** Writes are gathered this long, so a copy's "uploaded"+"copied" pair becomes one record. */
+/** Writes are gathered this long and sent in batches. */
 const FLUSH_MS = 250;
 
-export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: LogFn = () => undefined): Promise<EventSource> {
+export type FolderEventSettings = { settleMs: number; scanIntervalMs: number };
+
+/** REELPRESS_SETTLE_SEC (default 5) and REELPRESS_SCAN_INTERVAL (seconds, default 60). */
+export function folderEventSettings(env: NodeJS.ProcessEnv): FolderEventSettings {
+  const seconds = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`Bad setting ${name} = "${raw}": must be a number of seconds.`);
+    return n;
+  };
+  return { settleMs: seconds("REELPRESS_SETTLE_SEC", 5) * 1000, scanIntervalMs: Math.max(1, seconds("REELPRESS_SCAN_INTERVAL", 60)) * 1000 };
+}
+
+export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: LogFn = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
   const { bucket, backupPrefix } = clients.config;
-  const spy = embedded.server.spy;
-  const pending = new Map<string, string>();
-  // The spy buffer holds past events too: those are the listing's job, never re-emitted from here.
-  const seen = new WeakSet<SpyMessage>(spy.getAllMessages());
+  const pending = new Map<string, ObjectEvent>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  const isVideo = (key: string) => keyKind(key, backupPrefix) === "video";
 
   const flush = () => {
     timer = undefined;
-    const batch = [...pending];
+    const batch = [...pending.values()];
     pending.clear();
     flushing = flushing
-      .then(() => sendEventRecords(clients, batch.map(([key, name]) => objectCreatedRecord(bucket, { key }, name))))
+      .then(() => sendEventRecords(clients, batch.map((e) => objectCreatedRecord(bucket, e, e.eventName))))
       .then(
-        () => batch.forEach(([key]) => log("events.object-created", { key })),
+        () => batch.forEach((e) => log("events.object-created", { key: e.key })),
         (err) => {
           log("events.send-error", { error: errorMessage(err), count: batch.length });
           // Put them back (a newer write wins) and try again shortly.
-          for (const [key, name] of batch) if (!pending.has(key)) pending.set(key, name);
+          for (const e of batch) if (!pending.has(e.key)) pending.set(e.key, e);
           if (!stopped) timer ??= setTimeout(flush, 1000);
         },
       );
   };
-
-  // Called synchronously inside the emulator's request handling: only note the key, never await here.
-  const tap = (m: SpyMessage): boolean => {
-    if (stopped || seen.has(m)) return false;
-    seen.add(m);
-    if (m.service !== "s3" || m.bucket !== bucket) return false;
-    const name = EVENT_NAMES[m.status];
-    if (!name || keyKind(m.key, backupPrefix) !== "video") return false;
-    if (pending.get(m.key) !== EVENT_NAMES.copied) pending.set(m.key, name);
+  const note = (e: ObjectEvent) => {
+    if (stopped || !isVideo(e.key)) return;
+    pending.set(e.key, e);
     timer ??= setTimeout(flush, FLUSH_MS);
-    return false;
   };
-  // A waiter that never matches sees every event; spy.clear() rejects it, so it signs up again.
-  const listen = (): void => void spy.waitForMessage(tap).catch(() => !stopped && listen());
-  listen();
 
-  const found = await reconcile(clients);
+  embedded.store.on("created", note);
+  const watcher = await watchFolder(embedded.store, {
+    ...settings,
+    accept: isVideo,
+    onCreated: (e) => {
+      log("events.found-in-folder", { key: e.key, size: e.size });
+      note(e);
+    },
+    onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
+  });
+  // Complete files that no event brought in yet; ones still being written are the watcher's.
+  const found = await reconcile(clients, { settledBefore: new Date(Date.now() - settings.settleMs) });
   if (found > 0) log("events.reconciled", { count: found });
 
   return {
     async stop() {
       stopped = true;
+      embedded.store.off("created", note);
+      await watcher.stop();
       if (timer) {
         clearTimeout(timer);
         flush();

@@ -75,7 +75,7 @@ describe("local function host and embedded event source (emulator as a real serv
     await patchRecord(stack, "before/known.mkv", { size: known.size, etag: known.etag, state: "planned" });
     await ingestKeys();
 
-    const events = await startEmbeddedEvents(stack, stack.embedded);
+    const events = await startEmbeddedEvents(stack, stack.embedded, undefined, { settleMs: 0, scanIntervalMs: 60_000 });
     try {
       expect(await ingestKeys()).toEqual(["before/while down.mkv"]);
       // The AWS SDK, a plain HTTP PUT to a presigned URL, a server-side copy and a multipart upload.

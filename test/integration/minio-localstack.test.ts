@@ -46,7 +46,7 @@ if (noDocker) {
 describe("infra/local/init.ts", () => {
   it("creates the bucket and the queues on separate S3 and SQS endpoints, twice without harm", async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), "reelpress-init-"));
-    const store = await startEmbedded({ dataDir, port: 0 });
+    const store = await startEmbedded({ dataDir, port: 0, bucket: "library" });
     try {
       const env = { PATH: process.env.PATH, AWS_ENDPOINT_URL_S3: store.endpoint, AWS_ENDPOINT_URL_SQS: store.endpoint, REELPRESS_BUCKET: "library" };
       for (let run = 0; run < 2; run++) {

@@ -1,0 +1,81 @@
+// ListObjectsV2 and ListObjects (v1) over the folder walk: prefix, delimiter, continuation, start-after,
+// URL encoding of keys, in S3's UTF-8 byte order.
+import { S3Error, escapeXml } from "./errors.ts";
+import type { FolderStore } from "./folder.ts";
+
+const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+
+type Entry = { key: string; size: number; etag: string; lastModified: Date } | { commonPrefix: string };
+
+/** Up to `max` entries after `after`, and whether more follow. */
+export async function listPage(store: FolderStore, prefix: string, delimiter: string, after: string, max: number): Promise<{ entries: Entry[]; truncated: boolean }> {
+  const entries: Entry[] = [];
+  let lastPrefix: string | undefined;
+  // A common prefix that ends at a folder boundary covers the whole folder: the walk passes over it.
+  const skip = (dirPrefix: string) => lastPrefix !== undefined && dirPrefix.startsWith(lastPrefix);
+  for await (const { key, st } of store.keys(prefix, after, skip)) {
+    const rest = key.slice(prefix.length);
+    const cut = delimiter ? rest.indexOf(delimiter) : -1;
+    if (cut >= 0) {
+      const commonPrefix = prefix + rest.slice(0, cut + delimiter.length);
+      if (commonPrefix === lastPrefix) continue;
+      if (after && after.startsWith(commonPrefix)) {
+        // Listed on an earlier page.
+        lastPrefix = commonPrefix;
+        continue;
+      }
+      if (entries.length === max) return { entries, truncated: true };
+      lastPrefix = commonPrefix;
+      entries.push({ commonPrefix });
+      continue;
+    }
+    if (entries.length === max) return { entries, truncated: true };
+    const info = await store.describe(key, "", st);
+    entries.push({ key, size: info.size, etag: info.etag, lastModified: info.lastModified });
+  }
+  return { entries, truncated: false };
+}
+
+const lastOf = (e: Entry) => ("key" in e ? e.key : e.commonPrefix);
+
+/** The ListBucketResult XML for a GET on the bucket (v2 when list-type=2). */
+export async function listObjects(store: FolderStore, bucket: string, q: URLSearchParams): Promise<string> {
+  const v2 = q.get("list-type") === "2";
+  const prefix = q.get("prefix") ?? "";
+  const delimiter = q.get("delimiter") ?? "";
+  const urlEncoded = q.get("encoding-type") === "url";
+  const maxRaw = q.get("max-keys");
+  const max = maxRaw === null ? 1000 : Number(maxRaw);
+  if (!Number.isInteger(max) || max < 0) throw new S3Error(400, "InvalidArgument", "max-keys must be a non-negative integer.");
+  const enc = (s: string) => escapeXml(urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
+  let after: string;
+  const token = q.get("continuation-token");
+  if (v2) {
+    const startAfter = q.get("start-after") ?? "";
+    const fromToken = token ? Buffer.from(token, "base64url").toString("utf8") : "";
+    after = Buffer.compare(Buffer.from(fromToken), Buffer.from(startAfter)) > 0 ? fromToken : startAfter;
+  } else {
+    after = q.get("marker") ?? "";
+  }
+  const { entries, truncated } = await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
+  const contents = entries
+    .filter((e) => "key" in e)
+    .map((e) => {
+      const o = e as Extract<Entry, { key: string }>;
+      return `<Contents><Key>${enc(o.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+    })
+    .join("");
+  const prefixes = entries
+    .filter((e) => "commonPrefix" in e)
+    .map((e) => `<CommonPrefixes><Prefix>${enc((e as { commonPrefix: string }).commonPrefix)}</Prefix></CommonPrefixes>`)
+    .join("");
+  const last = entries.at(-1);
+  const head = `<Name>${escapeXml(bucket)}</Name><Prefix>${enc(prefix)}</Prefix>${delimiter ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ""}<MaxKeys>${max}</MaxKeys>${urlEncoded ? "<EncodingType>url</EncodingType>" : ""}<IsTruncated>${truncated}</IsTruncated>`;
+  if (v2) {
+    const next = truncated && last ? `<NextContinuationToken>${Buffer.from(lastOf(last)).toString("base64url")}</NextContinuationToken>` : "";
+    const given = (token ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : "") + (q.get("start-after") ? `<StartAfter>${enc(q.get("start-after")!)}</StartAfter>` : "");
+    return `<ListBucketResult ${NS}>${head}<KeyCount>${entries.length}</KeyCount>${given}${next}${contents}${prefixes}</ListBucketResult>`;
+  }
+  const next = truncated && last ? `<NextMarker>${enc(lastOf(last))}</NextMarker>` : "";
+  return `<ListBucketResult ${NS}>${head}<Marker>${enc(after)}</Marker>${next}${contents}${prefixes}</ListBucketResult>`;
+}

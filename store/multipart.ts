@@ -1,0 +1,150 @@
+// Multipart uploads: each part is a file under .reelpress/store/uploads/<upload id>/, and completion
+// joins them into one temp file on disk, which is then committed like any other write.
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type { ChecksumAlgorithm } from "./checksums.ts";
+import { S3Error, invalidArgument, noSuchUpload } from "./errors.ts";
+import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
+
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const MAX_PARTS = 10_000;
+
+export type UploadInfo = { key: string; initiated: string; headers: Record<string, string>; metadata: Record<string, string>; algorithm?: ChecksumAlgorithm };
+export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string> };
+
+const ID = /^[0-9a-f]{32}$/;
+
+export class Multipart {
+  private readonly store: FolderStore;
+  constructor(store: FolderStore) {
+    this.store = store;
+  }
+
+  private dirOf(uploadId: string): string {
+    if (!ID.test(uploadId)) throw noSuchUpload();
+    return path.join(this.store.uploadsDir, uploadId);
+  }
+
+  async create(key: string, info: Omit<UploadInfo, "key" | "initiated">): Promise<string> {
+    this.store.fileOf(key);
+    const uploadId = randomBytes(16).toString("hex");
+    const dir = this.dirOf(uploadId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, initiated: new Date().toISOString(), ...info } satisfies UploadInfo));
+    return uploadId;
+  }
+
+  async upload(key: string, uploadId: string): Promise<UploadInfo> {
+    let info: UploadInfo;
+    try {
+      info = JSON.parse(await readFile(path.join(this.dirOf(uploadId), "upload.json"), "utf8"));
+    } catch {
+      throw noSuchUpload();
+    }
+    if (info.key !== key) throw noSuchUpload();
+    return info;
+  }
+
+  /** Stores part `number` from a temp file the caller received (its MD5 and checksums known). */
+  async putPart(key: string, uploadId: string, number: number, received: { tmp: string; size: number; md5: Buffer; checksums: Record<string, string> }): Promise<PartInfo> {
+    try {
+      if (!Number.isInteger(number) || number < 1 || number > MAX_PARTS) throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PARTS}.`);
+      await this.upload(key, uploadId);
+      const dir = this.dirOf(uploadId);
+      const part: PartInfo = { number, etag: `"${received.md5.toString("hex")}"`, size: received.size, lastModified: new Date().toISOString(), checksums: received.checksums };
+      // The part's description is written after its bytes, so a listed part always has them.
+      await rename(received.tmp, path.join(dir, `${number}.part`));
+      await writeFile(path.join(dir, `${number}.json`), JSON.stringify(part));
+      return part;
+    } finally {
+      await rm(received.tmp, { force: true });
+    }
+  }
+
+  async parts(key: string, uploadId: string): Promise<PartInfo[]> {
+    await this.upload(key, uploadId);
+    const dir = this.dirOf(uploadId);
+    const out: PartInfo[] = [];
+    for (const name of await readdir(dir)) {
+      if (!/^\d+\.json$/.test(name)) continue;
+      try {
+        out.push(JSON.parse(await readFile(path.join(dir, name), "utf8")));
+      } catch {
+        // A part being replaced right now: its new description follows.
+      }
+    }
+    return out.sort((a, b) => a.number - b.number);
+  }
+
+  async abort(key: string, uploadId: string): Promise<void> {
+    await this.upload(key, uploadId);
+    await rm(this.dirOf(uploadId), { recursive: true, force: true });
+  }
+
+  async list(): Promise<Array<UploadInfo & { uploadId: string }>> {
+    const out = [];
+    for (const uploadId of await readdir(this.store.uploadsDir)) {
+      try {
+        out.push({ uploadId, ...(JSON.parse(await readFile(path.join(this.dirOf(uploadId), "upload.json"), "utf8")) as UploadInfo) });
+      } catch {
+        // not an upload folder
+      }
+    }
+    return out;
+  }
+
+  /** Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s. */
+  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>, cond: WriteConditions): Promise<ObjectInfo> {
+    const upload = await this.upload(key, uploadId);
+    if (listed.length === 0) throw new S3Error(400, "MalformedXML", "The XML you provided did not list any parts.");
+    const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
+    const chosen: PartInfo[] = [];
+    for (const [i, want] of listed.entries()) {
+      if (i > 0 && want.number <= listed[i - 1].number) throw new S3Error(400, "InvalidPartOrder", "The list of parts was not in ascending order.");
+      const part = stored.get(want.number);
+      if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw new S3Error(400, "InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
+      if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw new S3Error(400, "EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
+      chosen.push(part);
+    }
+    const dir = this.dirOf(uploadId);
+    const tmp = this.store.newTempPath();
+    try {
+      const out = createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 });
+      for (const part of chosen) {
+        for await (const chunk of createReadStream(path.join(dir, `${part.number}.part`), { highWaterMark: 1024 * 1024 })) {
+          if (!out.write(chunk)) await once(out, "drain");
+        }
+      }
+      out.end();
+      await finished(out);
+      await syncFile(tmp);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.etag.replace(/"/g, ""), "hex")));
+    const object: NewObject = {
+      etag: `"${createHash("md5").update(md5s).digest("hex")}-${chosen.length}"`,
+      headers: upload.headers,
+      metadata: upload.metadata,
+      checksums: {},
+      partsCount: chosen.length,
+    };
+    const info = await this.store.commit(key, tmp, object, cond, "ObjectCreated:CompleteMultipartUpload");
+    await rm(dir, { recursive: true, force: true });
+    return info;
+  }
+
+  /** Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start). */
+  async sweep(maxAgeMs: number): Promise<void> {
+    for (const u of await this.list()) {
+      if (Date.now() - Date.parse(u.initiated) > maxAgeMs) await rm(this.dirOf(u.uploadId), { recursive: true, force: true });
+    }
+  }
+}
+

@@ -1,0 +1,107 @@
+// Files that arrive in the library folder behind the store's back become one ingest event each, only once
+// complete; files removed behind its back drop out of status.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmbeddedEvents, type EventSource } from "../../cli/events/embedded.ts";
+import { decodeEventKey } from "../../shared/naming.ts";
+import { S3EventMessage } from "../../shared/schemas.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
+
+const SETTLE_MS = 600;
+
+describe("files added to the library folder behind the store's back", () => {
+  let stack: TestStack;
+  let events: EventSource;
+  const lib = (key: string) => path.join(stack.embedded.library, ...key.split("/"));
+
+  async function ingestKeys(): Promise<string[]> {
+    const url = await stack.queueUrl("reelpress-ingest");
+    const keys: string[] = [];
+    for (;;) {
+      const r = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+      if (!r.Messages?.length) return keys.sort();
+      for (const m of r.Messages) {
+        const body = S3EventMessage.parse(JSON.parse(m.Body!));
+        if (!("Event" in body)) keys.push(...body.Records.map((rec) => decodeEventKey(rec.s3.object.key)));
+      }
+      await stack.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    }
+  }
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    // Present before start, complete: reconciled at start.
+    await mkdir(lib("old"), { recursive: true });
+    await writeFile(lib("old/there.mkv"), randomBytes(1000));
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lib("old/there.mkv"), past, past);
+    events = await startEmbeddedEvents(stack, stack.embedded, undefined, { settleMs: SETTLE_MS, scanIntervalMs: 60_000 });
+  });
+  afterAll(async () => {
+    await events.stop();
+    await stack.stop();
+  });
+
+  it("announces a file present before start once", async () => {
+    expect(await ingestKeys()).toEqual(["old/there.mkv"]);
+  });
+
+  it("announces a slowly copied file once, only after it stopped changing", async () => {
+    await mkdir(lib("share"), { recursive: true });
+    const handle = await open(lib("share/slow copy.mp4"), "w");
+    // Written in pieces, each sooner than the settle time: no event while it grows.
+    for (let i = 0; i < 5; i++) {
+      await handle.write(randomBytes(64 * 1024));
+      await handle.datasync();
+      await new Promise((r) => setTimeout(r, SETTLE_MS / 3));
+      expect(await ingestKeys(), `while copying, piece ${i}`).toEqual([]);
+    }
+    await handle.close();
+    const got: string[] = [];
+    await until("the copied file's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
+    // Several watcher notifications and passes later, still one event.
+    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
+    got.push(...(await ingestKeys()));
+    expect(got).toEqual(["share/slow copy.mp4"]);
+  });
+
+  it("announces a file moved in with mv, and none for system folders or other extensions", async () => {
+    const outside = path.join(stack.dataDir, "moved.avi");
+    await writeFile(outside, randomBytes(2000));
+    await rename(outside, lib("share/moved.avi"));
+    await mkdir(lib("orig_video_to_delete"), { recursive: true });
+    await writeFile(lib("orig_video_to_delete/backup.mp4"), "b");
+    await writeFile(lib("share/notes.txt"), "n");
+    const got: string[] = [];
+    await until("the moved file's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
+    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
+    got.push(...(await ingestKeys()));
+    expect(got).toEqual(["share/moved.avi"]);
+  });
+
+  it("an uploaded file is announced by the upload alone, not again by the watcher", async () => {
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "share/uploaded.mov", Body: randomBytes(3000) }));
+    const got: string[] = [];
+    await until("the upload's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
+    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
+    got.push(...(await ingestKeys()));
+    expect(got).toEqual(["share/uploaded.mov"]);
+  });
+
+  it("a file removed behind the store's back drops out of status", async () => {
+    const { reelpress } = await import("../kit/cli.ts");
+    const count = async () => {
+      const r = await reelpress(["status", "--json"], { env: stack.env });
+      const s = JSON.parse(r.stdout);
+      return s.remaining.count + s.failed.count + s.in_progress.count + s.compressed.count + s.skipped.count;
+    };
+    const before = await count();
+    await rm(lib("share/moved.avi"));
+    expect(await count()).toBe(before - 1);
+  });
+});
