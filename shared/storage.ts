@@ -145,7 +145,7 @@ export async function copyToFreeName(clients: Clients, from: string, to: string,
   const source = await headObject(clients, from);
   if (!source) throw new Error(`cannot copy ${from}: it is not there`);
   if (opts.expectEtag !== undefined && source.etag !== opts.expectEtag) throw new SourceChangedError(from);
-  for (let n = 1; n <= MAX_NAMES; n++) {
+  for (let n = 1, tries = 0; n <= MAX_NAMES; n++) {
     const name = nthName(to, n);
     let there = await headObject(clients, name);
     if (!there) {
@@ -156,8 +156,9 @@ export async function copyToFreeName(clients: Clients, from: string, to: string,
         if ((await headObject(clients, from))?.etag !== source.etag) throw new SourceChangedError(from);
       }
       there = await headObject(clients, name);
-      // Taken and removed again between our two requests: the name is free, try it once more.
+      // Lost a race (409) to a write that did not stay: the name is free again, so try it again, a few times.
       if (!there) {
+        if (++tries >= 5) throw new Error(`cannot copy ${from} to ${name}: the name keeps changing`);
         n--;
         continue;
       }
