@@ -21,7 +21,7 @@ try {
     const results = await runChaos(stack, {
       seed,
       trials,
-      onTrial: (r) => console.log(`trial ${r.trial}: ${r.runners} runners, ${r.kills} kill(s), ${r.duplicates} duplicates, ${r.seconds} s${r.violations.length ? `\n  ${r.violations.join("\n  ")}` : ""}`),
+      onTrial: (r) => console.log(`trial ${r.trial}: ${r.runners} runners, ${r.kills} kill(s) (${r.killsMidJob} mid-job), ${r.duplicates} duplicates, ${r.seconds} s${r.violations.length ? `\n  ${r.violations.join("\n  ")}` : ""}`),
     });
     console.log(`\n${chaosTable(seed, results)}`);
     if (results.some((r) => r.violations.length)) process.exitCode = 1;

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { backupKeyFor, skipKeyFor } from "../../shared/naming.ts";
 import type { EncodeJob } from "../../shared/schemas.ts";
 import { isConditionFailed } from "../../shared/storage.ts";
@@ -45,7 +45,33 @@ export async function honoursConditions(stack: TestStack): Promise<boolean> {
   }
 }
 
-export type TrialResult = { trial: number; runners: number; kills: number; duplicates: number; jobs: number; originalsLost: number; seconds: number; violations: string[] };
+export type TrialResult = {
+  trial: number; runners: number; kills: number; killsMidJob: number; duplicates: number; jobs: number; originalsLost: number; seconds: number; violations: string[];
+};
+
+/** A runner's JSON log lines so far (a line cut short by a kill is left out). */
+function eventsOf(stderr: string): Array<{ event: string; seconds?: number }> {
+  return stderr.split("\n").flatMap((l) => {
+    try {
+      return l.startsWith("{") ? [JSON.parse(l)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The duration of the last job a runner finished, or `fallback`. */
+function learnJobMs(stderr: string, fallback: number): number {
+  const done = eventsOf(stderr).filter((e) => e.event === "job_compressed" && typeof e.seconds === "number");
+  return done.length ? Math.round(done.at(-1)!.seconds! * 1000) : fallback;
+}
+
+/** Whether a runner has a job started and not ended. */
+function inJob(stderr: string): boolean {
+  const events = eventsOf(stderr).map((e) => e.event);
+  const ended = events.filter((e) => /^job_(compressed|skipped|dropped|held|failed)$/.test(e)).length;
+  return events.filter((e) => e === "job_started").length > ended;
+}
 
 type Original = { key: string; sha: string; job: EncodeJob };
 
@@ -61,8 +87,6 @@ const SOURCES = [
 export type ChaosOptions = {
   seed: number;
   trials: number;
-  /** Longest wait before a kill, in ms. */
-  maxKillDelayMs?: number;
   /** How long a trial may take to drain after its last kill. */
   drainTimeoutMs?: number;
   onTrial?(r: TrialResult): void;
@@ -100,6 +124,8 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
   };
 
   const results: TrialResult[] = [];
+  // How long a job takes here, learnt as trials go, so that kills spread over a whole job.
+  let jobMs = 2000;
   for (let trial = 1; trial <= opts.trials; trial++) {
     const started = Date.now();
     const prefix = `chaos/t${trial}/`;
@@ -185,29 +211,39 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
       return objects;
     };
 
-    const runnerCount = 2 + Math.floor(random() * 2);
-    const start = () => execa(REELPRESS, ["runner", "--encoder", "x264", "--concurrency", "2"], { env, reject: false });
-    const runners: ResultPromise[] = Array.from({ length: runnerCount }, start);
-    const kills = 1 + Math.floor(random() * runnerCount);
-    for (let k = 0; k < kills; k++) {
-      await new Promise((r) => setTimeout(r, Math.floor(random() * (opts.maxKillDelayMs ?? 3000))));
-      const i = Math.floor(random() * runners.length);
-      runners[i].kill("SIGKILL");
-      await runners[i];
-      await check(`trial ${trial}, after kill ${k + 1}`);
-      runners[i] = start();
-    }
     const depth = async () => {
       const a = (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: encodeUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes ?? {};
       return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
     };
+    const runnerCount = 2 + Math.floor(random() * 2);
+    const start = () => {
+      const child = execa(REELPRESS, ["runner", "--encoder", "x264", "--concurrency", "2"], { env, reject: false });
+      let log = "";
+      child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+      return { child, log: () => log };
+    };
+    const runners = Array.from({ length: runnerCount }, start);
+    const kills = 1 + Math.floor(random() * runnerCount);
+    let killsMidJob = 0;
+    for (let k = 0; k < kills; k++) {
+      const i = Math.floor(random() * runners.length);
+      const fraction = random();
+      // Kills are aimed inside jobs (encode, verify, backup, upload, manifest, delete), not at idle runners.
+      const busy = await until(`runner ${i} to take a job`, async () => (inJob(runners[i].log()) ? "busy" : (await depth()) === 0 && "idle"), 30_000, 50);
+      if (busy === "busy") await new Promise((r) => setTimeout(r, Math.floor(fraction * jobMs)));
+      runners[i].child.kill("SIGKILL");
+      if (inJob(String((await runners[i].child).stderr))) killsMidJob++;
+      jobMs = learnJobMs(runners[i].log(), jobMs);
+      await check(`trial ${trial}, after kill ${k + 1}`);
+      runners[i] = start();
+    }
     try {
       await until(`trial ${trial} to drain`, async () => (await depth()) === 0, opts.drainTimeoutMs ?? 90_000, 250);
     } catch (err) {
       violations.push((err as Error).message);
     }
-    for (const r of runners) r.kill("SIGKILL");
-    await Promise.all(runners);
+    for (const r of runners) r.child.kill("SIGKILL");
+    await Promise.all(runners.map((r) => r.child));
 
     const objects = await check(`trial ${trial}, at the end`);
     for (const orig of originals) {
@@ -218,7 +254,7 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
       if (outputs.length > 1) violations.push(`trial ${trial}: ${orig.key} has ${outputs.length} tagged outputs (${outputs.join(", ")})`);
       if (outputs.length === 0 && !skipped) violations.push(`trial ${trial}: ${orig.key} was neither compressed nor skipped`);
     }
-    const result = { trial, runners: runnerCount, kills, duplicates: originals.length, jobs: originals.length, originalsLost: lost.size, seconds: Math.round((Date.now() - started) / 100) / 10, violations };
+    const result = { trial, runners: runnerCount, kills, killsMidJob, duplicates: originals.length, jobs: originals.length, originalsLost: lost.size, seconds: Math.round((Date.now() - started) / 100) / 10, violations };
     results.push(result);
     opts.onTrial?.(result);
   }
@@ -234,7 +270,7 @@ export function chaosTable(seed: number, results: TrialResult[]): string {
     ["runner processes", `${Math.min(...results.map((r) => r.runners))}–${Math.max(...results.map((r) => r.runners))} per trial, concurrency 2`],
     ["jobs", String(sum((r) => r.jobs))],
     ["duplicate deliveries", String(sum((r) => r.duplicates))],
-    ["kill -9", String(sum((r) => r.kills))],
+    ["kill -9", `${sum((r) => r.kills)} (${sum((r) => r.killsMidJob)} with a job under way)`],
     ["originals lost", String(sum((r) => r.originalsLost))],
     ["violations", String(sum((r) => r.violations.length))],
     ["seconds", String(Math.round(sum((r) => r.seconds)))],
