@@ -1,3 +1,5 @@
+import os from "node:os";
+import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -9,5 +11,7 @@ export default defineConfig({
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1, execArgv: ["--disable-warning=ExperimentalWarning"] } },
     reporters: ["default"],
+    // Tests never find, or replace, the `reelpress dev` a person runs on this machine.
+    env: { REELPRESS_DEV_FILE: path.join(os.tmpdir(), `reelpress-test-dev-${process.pid}.json`) },
   },
 });

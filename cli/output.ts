@@ -8,16 +8,7 @@ export const yellow = wrap(33);
 export const dim = wrap(2);
 export const bold = wrap(1);
 
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let i = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes } from "../shared/format.ts";
 
 /** A log line: human text on a TTY, one JSON object per line otherwise (for journald and friends). */
 export function logEvent(event: string, fields: Record<string, unknown> = {}, text?: string): void {

@@ -8,6 +8,7 @@ import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
+import { notifierFromEnv } from "../shared/notify.ts";
 import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 
@@ -56,10 +57,11 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
   const events = await startEvents(clients, opts);
   if (events) stops.push(() => events.stop());
   const { queues } = clients.config;
+  const notifier = notifierFromEnv(env, logEvent);
   const host = startFunctionHost(
     clients,
     [
-      { queue: queues.ingest, handler: makeProbeHandler(() => clients, logEvent) },
+      { queue: queues.ingest, handler: makeProbeHandler(() => clients, logEvent, notifier) },
       { queue: queues.plan, handler: makeStrategyHandler(() => clients, logEvent) },
     ],
     { log: logEvent },
@@ -68,7 +70,7 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
   const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
   stops.push(() => dedup.stop());
   if (opts.runner) {
-    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log: logEvent });
+    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log: logEvent, notifier });
     stops.push(() => runner.stop());
   }
 }

@@ -1,12 +1,12 @@
 // The store as the operator commands see it: clear one-sentence errors, the bucket check, the library
 // listing and the queue depths.
-import { HeadBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/clients.ts";
 import { type Config, s3EndpointOf, sqsEndpointOf } from "../shared/config.ts";
 import { UserError } from "../shared/errors.ts";
-import { isSystemKey } from "../shared/naming.ts";
-import type { ListedObject, QueueDepth } from "../shared/status.ts";
+
+// Commands list the library and read queue depths through here, beside the error handling.
+export { listLibrary, queueDepths, queueRoles } from "../shared/library.ts";
 
 type AwsError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
 
@@ -62,57 +62,4 @@ export async function requireBucket({ s3, config }: Clients): Promise<void> {
       throw err;
     }
   });
-}
-
-async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-    yield {
-      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
-      folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
-    };
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-}
-
-/**
- * Every object under the library prefix, one listing per top-level folder in parallel; the manifest
- * and backup folders are never listed (on a big library they are as large as the library itself).
- */
-export async function listLibrary(clients: Clients, concurrency = 8): Promise<ListedObject[]> {
-  const { config } = clients;
-  const out: ListedObject[] = [];
-  const folders: string[] = [];
-  for await (const page of listPrefix(clients, config.prefix, "/")) {
-    out.push(...page.objects);
-    folders.push(...page.folders.filter((f) => !isSystemKey(f, config.backupPrefix)));
-  }
-  const worker = async () => {
-    for (let f = folders.shift(); f !== undefined; f = folders.shift()) {
-      for await (const page of listPrefix(clients, f)) out.push(...page.objects);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return out.filter((o) => !isSystemKey(o.key, config.backupPrefix));
-}
-
-/** Role → queue name; the JSON of `status` uses the roles, which do not change between stages. */
-export function queueRoles(config: Config): Record<string, string> {
-  const q = config.queues;
-  return { ingest: q.ingest, plan: q.plan, encode: q.encode, encode_dlq: q.encodeDlq };
-}
-
-export async function queueDepths({ sqs, config, queueUrl }: Clients): Promise<Record<string, QueueDepth>> {
-  const entries = await Promise.all(
-    Object.entries(queueRoles(config)).map(async ([role, name]) => {
-      const r = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: await queueUrl(name),
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }));
-      const a = r.Attributes ?? {};
-      return [role, { visible: Number(a.ApproximateNumberOfMessages ?? 0), in_flight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) }] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
 }

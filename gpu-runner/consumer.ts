@@ -2,6 +2,7 @@
 // keeps the message invisible, then delete it or hand it back. Every outcome is an event, so callers
 // log and measure without touching the loop.
 import { EventEmitter } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
   type Message, type SQSClient,
@@ -21,6 +22,11 @@ export type ConsumerOptions = {
   untilDrained?: boolean;
   /** After a handler throws, the message comes back after this many seconds. */
   retryAfterSec: number;
+  /**
+   * An encode window: how long until it opens (`pausedMs` > 0: take nothing new) or, while open, how
+   * long it stays open (`openMs`, which bounds the long poll). Absent: always open.
+   */
+  window?(): { pausedMs: number; openMs: number };
   handle(message: Message, signal: AbortSignal): Promise<HandlerResult>;
 };
 
@@ -40,6 +46,8 @@ export type ConsumerEvents = {
  * ChangeMessageVisibility(0) half way and drops the message until restart.
  */
 const RELEASE_SEC = 1;
+/** A paused consumer looks at its clock this often: cheap, and a moved clock is noticed at once. */
+const PAUSE_CHECK_MS = 1000;
 
 export function receiveCountOf(message: Message): number {
   return Number(message.Attributes?.ApproximateReceiveCount ?? "1");
@@ -83,26 +91,38 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      // Outside its window it takes nothing new; jobs already running go on to the end.
+      const window = this.#opts.window?.();
+      if (window && window.pausedMs > 0) {
+        await sleep(Math.min(window.pausedMs, PAUSE_CHECK_MS), undefined, { signal: this.#polling.signal }).catch(() => undefined);
+        continue;
+      }
       const free = this.#opts.concurrency - this.#active.size;
       if (free === 0) {
         await Promise.race([...this.#active.values()].map((j) => j.done));
         continue;
       }
-      const messages = await this.#receive(Math.min(10, free));
+      const messages = await this.#receive(Math.min(10, free), window?.openMs);
+      // The window closed during the long poll: what came in goes back untouched.
+      if (messages.length && (this.#opts.window?.().pausedMs ?? 0) > 0) {
+        await Promise.all(messages.map((m) => this.#setVisibility(m, RELEASE_SEC).then(() => this.emit("released", m), (err) => this.emit("queue_error", err))));
+        continue;
+      }
       for (const m of messages) this.#start(m);
       if (messages.length === 0 && this.#opts.untilDrained && this.#active.size === 0 && (await this.#drained())) break;
     }
     await Promise.all([...this.#active.values()].map((j) => j.done));
   }
 
-  async #receive(max: number): Promise<Message[]> {
+  async #receive(max: number, openMs = Infinity): Promise<Message[]> {
     try {
       const r = await this.#opts.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.#opts.queueUrl,
           MaxNumberOfMessages: max,
           // Draining mode asks often whether the queue is empty; otherwise a long poll.
-          WaitTimeSeconds: this.#opts.untilDrained ? 1 : 20,
+          // A long poll never reaches past the end of the encode window.
+          WaitTimeSeconds: Math.min(this.#opts.untilDrained ? 1 : 20, Math.floor(openMs / 1000)),
           VisibilityTimeout: this.#opts.visibilitySec,
           MessageSystemAttributeNames: ["ApproximateReceiveCount"],
         }),

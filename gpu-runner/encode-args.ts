@@ -2,7 +2,7 @@
 // fingerprints the frames it encodes at the source's sample times, and tiles the montage, from one decode.
 import { safeInputArgs } from "../shared/ffprobe.ts";
 import { COMPRESSED_MARK } from "../shared/decision.ts";
-import { FINGERPRINT_FILTER } from "../shared/fingerprint.ts";
+import { FINGERPRINT_FILTER, selectAt } from "../shared/fingerprint.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 
 export type EncoderKind = "nvenc" | "x264";
@@ -81,15 +81,6 @@ export function montageGrid(durationSec: number): number {
 export function montageTimes(durationSec: number, grid: number): number[] {
   const tiles = grid * grid;
   return Array.from({ length: tiles }, (_, i) => Math.round(((i + 0.5) * durationSec * 1000) / tiles) / 1000);
-}
-
-/**
- * A `select` expression passing, for each time T, the first frame at or after T: the frame a seek to T
- * lands on, which is what the probe fingerprinted. `prev_t` is the previous decoded frame's time.
- */
-export function selectAt(times: number[]): string {
-  const terms = [...new Set(times)].sort((a, b) => a - b).map((t) => `gte(t,${t})*not(gte(prev_t,${t}))`);
-  return `select='${terms.join("+") || "0"}'`;
 }
 
 /** The filters that turn stored pixels upright, as ffmpeg's autorotate does (ffprobe's rotation is counter-clockwise). */

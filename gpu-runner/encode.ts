@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { FINGERPRINT_SIDE, fingerprintFrame } from "../shared/fingerprint.ts";
+import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/fingerprint.ts";
 import type { FrameFingerprint } from "../shared/schemas.ts";
 import { PASS_FILES, type PassPlan } from "./encode-args.ts";
 import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
@@ -65,11 +65,6 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
     montage: path.join(opts.dir, PASS_FILES.montage),
     fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
   };
-}
-
-/** Pure: frame times from `metadata=mode=print` ("frame:0 pts:6656 pts_time:0.52" lines). */
-export function parseFrameTimes(text: string): number[] {
-  return [...text.matchAll(/pts_time:(-?[\d.]+)/g)].map((m) => Number(m[1]));
 }
 
 /**

@@ -12,6 +12,7 @@ import { EncodeJob } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
 import { errorMessage } from "../shared/errors.ts";
+import { readableReason } from "../shared/failure-reasons.ts";
 import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
@@ -238,6 +239,6 @@ export async function recordUnfinished(ctx: JobContext, job: EncodeJob, claim: s
     if (cur && (cur.etag !== job.etag || cur.size !== job.size || cur.state === "compressed" || cur.state === "skipped")) return undefined;
     if (cur?.runner && cur.runner.claim !== claim) return undefined;
     const state = outcome.final ? "failed" : "planned";
-    return { ...cur, key: job.key, size: job.size, etag: job.etag, state, error: outcome.error, reason: outcome.final ? outcome.error : cur?.reason, runner: undefined, updatedAt: "" };
+    return { ...cur, key: job.key, size: job.size, etag: job.etag, state, error: outcome.error, reason: outcome.final && outcome.error ? readableReason(outcome.error, job.key) : cur?.reason, runner: undefined, updatedAt: "" };
   });
 }

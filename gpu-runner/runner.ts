@@ -5,6 +5,11 @@ import { z } from "zod";
 import type { Clients } from "../shared/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
+import { type Hours, closing, nextOpening, parseHours } from "../shared/hours.ts";
+import { readableReason } from "../shared/failure-reasons.ts";
+import { gatherStatus, queueDepths } from "../shared/library.ts";
+import { type Notifier, notifierFromEnv } from "../shared/notify.ts";
+import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/dead-letter.ts";
@@ -19,12 +24,13 @@ const Settings = z.object({
     error: "must be an x264 preset (ultrafast … veryslow)",
   }),
 });
-export type RunnerSettings = z.infer<typeof Settings>;
+/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. */
+export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
   const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
   const parsed = Settings.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS) };
   const issue = parsed.error.issues[0];
   const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
   throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
@@ -40,6 +46,10 @@ export type RunnerOptions = {
   log: Log;
   /** Where job folders go; <tmpdir>/reelpress-runner by default. */
   workBase?: string;
+  /** The clock the encode window is read from (tests move it). */
+  now?: () => Date;
+  /** Where failures and "nothing left to do" go; REELPRESS_NOTIFY_URL by default. */
+  notifier?: Notifier;
 };
 
 export type Runner = {
@@ -51,6 +61,32 @@ export type Runner = {
   finished(): Promise<void>;
 };
 
+/**
+ * "Nothing left to do", once per busy spell: after this runner's last job ends, when no queue holds a
+ * message. Several runners finishing together may each send it.
+ */
+const FLOW_QUEUES = ["ingest", "plan", "encode"];
+
+function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
+  let busy = false;
+  return {
+    busy: () => void (busy = true),
+    check: () => {
+      if (!busy) return;
+      // Settled messages leave `active` just after this event, so the count is read after a query.
+      void (async () => {
+        const depths = await queueDepths(clients, FLOW_QUEUES);
+        const waiting = FLOW_QUEUES.reduce((n, role) => n + depths[role].visible + depths[role].in_flight, 0);
+        if (waiting > 0 || !busy || consumer.active > 0) return;
+        busy = false;
+        const { summary } = await gatherStatus(clients);
+        const { bucket, prefix } = clients.config;
+        await notifier.send({ event: "library_done", bucket, prefix, compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, saved_bytes: summary.saved_bytes });
+      })().catch((err) => log("notify.error", { error: errorMessage(err) }));
+    },
+  };
+}
+
 export async function startRunner(clients: Clients, opts: RunnerOptions): Promise<Runner> {
   const id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const board = process.stderr.isTTY ? new ProgressBoard() : undefined;
@@ -61,7 +97,25 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset } = opts.settings;
+  const { visibilitySec, x264Preset, hours } = opts.settings;
+  const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
+  const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
+  announcer.start();
+  const now = opts.now ?? (() => new Date());
+  /** Where the encode window stands now; a change is logged and announced once. */
+  let wasPaused = false;
+  const window = hours && (() => {
+    const at = now();
+    const opens = nextOpening(hours, at);
+    const paused = opens > at;
+    if (paused !== wasPaused) {
+      wasPaused = paused;
+      if (paused) log("runner_paused", { hours: hours.text, resumes_at: opens.toISOString() }, `outside REELPRESS_RUNNER_HOURS ${hours.text}: no new jobs until ${opens.toLocaleString()}`);
+      else log("runner_resumed", { hours: hours.text });
+    }
+    announcer.paused(paused ? opens : undefined);
+    return { pausedMs: opens.getTime() - at.getTime(), openMs: paused ? 0 : closing(hours, at).getTime() - at.getTime() };
+  });
   const ctx: JobContext = {
     clients,
     runnerId: id,
@@ -72,9 +126,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     leaseSec: visibilitySec,
     busyRetryMs: 30_000,
     log,
-    onProgress: board
-      ? (job, p) => (p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId))
-      : undefined,
+    onProgress: (job, p) => {
+      if (p) announcer.jobProgress(job, p);
+      if (board) p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId);
+    },
   };
 
   const deadLetterUrl = await clients.queueUrl(clients.config.queues.encodeDlq);
@@ -85,6 +140,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     visibilitySec,
     retryAfterSec: Math.min(60, Math.ceil(visibilitySec / 3)),
     untilDrained: opts.untilDrained,
+    window,
     async handle(message, signal) {
       const attempt = receiveCountOf(message);
       const job = parseJob(message.Body);
@@ -98,6 +154,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       const started = Date.now();
       const claim = newClaim();
       log("job_started", { key: job.key, jobId: job.jobId, attempt, claim });
+      announcer.jobStarted(job);
       try {
         const outcome = await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
@@ -107,14 +164,24 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         const error = signal.aborted ? undefined : errorMessage(err).split("\n")[0].slice(0, 500);
         await recordUnfinished(ctx, job, claim, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
         if (!signal.aborted) log("job_failed", { key: job.key, jobId: job.jobId, attempt, final, error });
+        if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
+      } finally {
+        announcer.jobEnded(job);
       }
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
+  // Watching costs queue and store reads, so only when someone is told.
+  if (notifier.enabled) {
+    const whenDrained = drainWatch(clients, consumer, notifier, log);
+    consumer.on("received", whenDrained.busy);
+    consumer.on("done", whenDrained.check);
+    consumer.on("retry", whenDrained.check);
+  }
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
-  const finished = consumer.finished().finally(() => work.dispose());
+  const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));
   return {
     id,
     encoder: choice.encoder,

@@ -134,6 +134,8 @@ export const RUNNER_GRANTS: readonly Grant[] = [
   { actions: ["sqs:GetQueueUrl"], on: [{ kind: "queue", queue: "plan" }] },
   // A job body that can never parse goes to the dead-letter queue at once.
   { actions: SEND, on: [{ kind: "dlq", queue: "encode" }] },
+  // "Nothing left to do" (REELPRESS_NOTIFY_URL) means no message waits in any queue of the flow.
+  { actions: ["sqs:GetQueueAttributes"], on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }] },
   { actions: LIST, on: [BUCKET] },
   { actions: WRITE_AND_MOVE, on: [ALL_OBJECTS] },
 ];

@@ -96,6 +96,20 @@ export function fingerprintFrame(grey: Uint8Array, t: number): FrameFingerprint 
   return { t: Math.round(t * 1000) / 1000, hash, dark, flip: phashOf(mirrored(small)).hash };
 }
 
+/**
+ * A `select` expression passing, for each time T, the first frame at or after T: the frame a seek to T
+ * lands on, so one decode samples what seeks would. `prev_t` is the previous decoded frame's time.
+ */
+export function selectAt(times: number[]): string {
+  const terms = [...new Set(times)].sort((a, b) => a - b).map((t) => `gte(t,${t})*not(gte(prev_t,${t}))`);
+  return `select='${terms.join("+") || "0"}'`;
+}
+
+/** Pure: frame times from `metadata=mode=print` ("frame:0 pts:6656 pts_time:0.52" lines). */
+export function parseFrameTimes(text: string): number[] {
+  return [...text.matchAll(/pts_time:(-?[\d.]+)/g)].map((m) => Number(m[1]));
+}
+
 /** `count` evenly spaced times, each in the middle of its slice: never t=0 (black intros) nor the very end. */
 export function sampleTimes(durationSec: number, count: number): number[] {
   if (!(durationSec > 0) || count < 1) return [0];

@@ -1,18 +1,26 @@
 // The probe step: an S3 event record becomes a manifest record and a ProbeResult on the plan queue.
-// Only headers and a few seek-sampled frames are read, over a presigned URL; unreadable input is
-// recorded as `failed` and left where it is.
+// A small object is read once, whole, into a temp file for ffprobe and one ffmpeg; a large one only
+// in its header and seek-sampled frames, over a presigned URL. Unreadable input is recorded as
+// `failed` and left where it is.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
 import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "./decision.ts";
+import { readableReason } from "./failure-reasons.ts";
 import { UnreadableMediaError, probeMedia } from "./ffprobe.ts";
-import { fingerprintVideo } from "./fingerprint.ts";
+import { sampleTimes } from "./fingerprint.ts";
 import { patchRecord, readRecord } from "./manifest.ts";
-import { decodeEventKey, keyKind } from "./naming.ts";
+import { decodeEventKey, keyKind, thumbnailKeyFor } from "./naming.ts";
+import { sampleVideo } from "./sample.ts";
 import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "./schemas.ts";
-import { headObject, presignedGetUrl } from "./storage.ts";
+import { downloadFile, headObject, presignedGetUrl, uploadFile } from "./storage.ts";
 
 export type IngestOutcome =
-  | { key: string; status: "ignored" | "failed" | "compressed"; reason: string }
+  | { key: string; status: "ignored" | "compressed"; reason: string }
+  /** `reason` is the readable sentence, `error` what ffprobe said. */
+  | { key: string; status: "failed"; reason: string; error: string }
   | { key: string; status: "probed"; result: ProbeResult };
 
 /** States in which this version of an object needs no new probe: its job is queued, running or done. */
@@ -47,8 +55,15 @@ export function isCreation(eventName: string): boolean {
 }
 
 /**
- * Probes one object: filters, HeadObject with checksum, ffprobe and fingerprints over a presigned URL,
- * and the manifest record. Returns what happened; throws only for errors worth a retry (network, store).
+ * Objects up to this size are downloaded once rather than range-read by ffprobe and ffmpeg: every
+ * range-reading process reads the container header again, which for small objects costs several
+ * times their size (9–28× with 16 seek processes, measured by the ingest bench).
+ */
+export const SINGLE_READ_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Probes one object: filters, HeadObject with checksum, ffprobe, then fingerprints, picture stats and
+ * a thumbnail from one sampling of its frames, and the manifest record. Returns what happened; throws only for errors worth a retry (network, store).
  */
 export async function probeObject(clients: Clients, key: string, opts: { dryRun?: boolean } = {}): Promise<IngestOutcome> {
   const { config } = clients;
@@ -62,17 +77,24 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     return { key, status: "ignored", reason: `already ${existing.record.state}` };
   }
   const identity = { size: head.size, etag: head.etag, lastModified: head.lastModified?.toISOString(), checksum: head.checksum };
-  const url = await presignedGetUrl(clients, key);
-  const limits = { timeoutSec: config.probeTimeoutSec };
+  const timeoutSec = config.probeTimeoutSec;
+  const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-probe-"));
   try {
-    const media = await probeMedia(url, { ...limits, sizeBytes: head.size });
+    let input: string;
+    if (head.size <= SINGLE_READ_BYTES) {
+      input = path.join(dir, "object");
+      await downloadFile(clients, key, head.etag, input);
+    } else input = await presignedGetUrl(clients, key);
+    const media = await probeMedia(input, { timeoutSec, sizeBytes: head.size });
     if (isCompressedMedia(media)) {
       const reason = `already compressed (${COMPRESSED_MARK} container tag)`;
       await patchRecord(clients, key, { ...identity, state: "compressed", reason, media });
       return { key, status: "compressed", reason };
     }
-    const fingerprints = await fingerprintVideo(url, { ...limits, durationSec: media.durationSec, count: config.fingerprintCount });
-    await patchRecord(clients, key, { ...identity, state: "probed", media, fingerprints, reason: undefined, error: undefined });
+    const { fingerprints, picture, thumbnail } = await sampleVideo(input, media, { times: sampleTimes(media.durationSec, config.fingerprintCount), timeoutSec, dir });
+    const thumbnailKey = thumbnail ? thumbnailKeyFor(key) : undefined;
+    if (thumbnail && thumbnailKey) await uploadFile(clients, thumbnail, thumbnailKey, { contentType: "image/jpeg" });
+    await patchRecord(clients, key, { ...identity, state: "probed", media, fingerprints, picture, thumbnailKey, reason: undefined, error: undefined });
     const result: ProbeResult = {
       bucket: config.bucket,
       key,
@@ -87,8 +109,11 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     return { key, status: "probed", result };
   } catch (err) {
     if (!(err instanceof UnreadableMediaError)) throw err;
-    await patchRecord(clients, key, { ...identity, state: "failed", reason: err.message, error: err.message });
-    return { key, status: "failed", reason: err.message };
+    const reason = readableReason(err.message, key);
+    await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
+    return { key, status: "failed", reason, error: err.message };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

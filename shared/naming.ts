@@ -10,6 +10,11 @@ export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
 export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
 export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
 
+/** The still the probe keeps of a library object, for reports. */
+export function thumbnailKeyFor(key: string): string {
+  return `${PREVIEWS_PREFIX}${safeKey(key)}.thumb.jpg`;
+}
+
 /** Lower-case extension without the dot, or "" when there is none. */
 export function extensionOf(key: string): string {
   const ext = path.extname(key);

@@ -35,6 +35,17 @@ export const FrameFingerprint = z.object({
 });
 export type FrameFingerprint = z.infer<typeof FrameFingerprint>;
 
+/** The picture a file really carries, measured on its sampled frames at probe time (dedup reads no more). */
+export const PictureStats = z.object({
+  /** Share of the nominal resolution, per side, that carries real detail: an upscale of 2× has ½. */
+  detail: z.number().positive().max(1),
+  /** Mean chroma distance from grey (0–181): near 0 for a grayscale picture. */
+  chroma: z.number().nonnegative(),
+  /** Share of the edge strength that stays put in every frame (a logo or watermark), on the fingerprint frames. */
+  staticEdges: z.number().min(0).max(1),
+});
+export type PictureStats = z.infer<typeof PictureStats>;
+
 export const VideoStreamInfo = z.object({
   codec: z.string(),
   width: z.number().int().nonnegative(),
@@ -123,6 +134,9 @@ export const ManifestRecord = z.object({
   checksum: ObjectChecksum.optional(),
   media: MediaInfo.optional(),
   fingerprints: z.array(FrameFingerprint).optional(),
+  picture: PictureStats.optional(),
+  /** A still from the probe's frames, for reports of files the runner never encoded. */
+  thumbnailKey: z.string().optional(),
   decision: Decision.optional(),
   /** The live claim while `encoding`: who holds the job, for which attempt (`claim`), until when. */
   runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
@@ -159,6 +173,27 @@ export const DedupReport = z.object({
 });
 export type DedupReport = z.infer<typeof DedupReport>;
 
+/** What a runner publishes about itself (see shared/runners.ts); part of `status --json`. */
+export const RunnerStatus = z.object({
+  id: z.string(),
+  encoder: z.string(),
+  concurrency: z.number().int().positive(),
+  /** REELPRESS_RUNNER_HOURS as set, when the runner has an encode window. */
+  hours: z.string().optional(),
+  /** Set while the window is closed: when the runner takes jobs again (ISO 8601). */
+  paused_until: z.string().optional(),
+  jobs: z.array(z.object({
+    key: z.string(),
+    job_id: z.string(),
+    started_at: z.string(),
+    duration_sec: z.number().nonnegative(),
+    out_time_sec: z.number().nonnegative(),
+    speed: z.number().optional(),
+  })),
+  updated_at: z.string(),
+});
+export type RunnerStatus = z.infer<typeof RunnerStatus>;
+
 const CountBytes = z.object({ count: z.number().int().nonnegative(), bytes: z.number().nonnegative() });
 export const StatusSummary = z.object({
   compressed: CountBytes,
@@ -168,5 +203,6 @@ export const StatusSummary = z.object({
   failed: CountBytes,
   saved_bytes: z.number(),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
+  runners: z.array(RunnerStatus),
 });
 export type StatusSummary = z.infer<typeof StatusSummary>;

@@ -1,6 +1,6 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
 import { isSkipKey, keyKind } from "./naming.ts";
-import { StatusSummary, type ManifestRecord } from "./schemas.ts";
+import { StatusSummary, type ManifestRecord, type RunnerStatus } from "./schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
 export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };
@@ -41,9 +41,9 @@ function savedBy(record: RecordBrief): number {
   return record.source ? Math.max(0, record.source.size - record.size) : 0;
 }
 
-export function emptySummary(queues: Record<string, QueueDepth>): StatusSummary {
+export function emptySummary(queues: Record<string, QueueDepth>, runners: RunnerStatus[] = []): StatusSummary {
   const zero = () => ({ count: 0, bytes: 0 });
-  return { compressed: zero(), skipped: zero(), in_progress: zero(), remaining: zero(), failed: zero(), saved_bytes: 0, queues };
+  return { compressed: zero(), skipped: zero(), in_progress: zero(), remaining: zero(), failed: zero(), saved_bytes: 0, queues, runners };
 }
 
 /** Adds one listed object to `summary`; returns its state, or undefined when it is not a library video. */

@@ -1,6 +1,7 @@
 // Object operations with the checks that keep files safe: verified copies and renames, streamed uploads.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import type { Readable } from "node:stream";
 import { stat } from "node:fs/promises";
 import {
   CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand,
@@ -50,6 +51,12 @@ export async function headObject({ s3, config }: Clients, key: string): Promise<
 /** A GET URL ffmpeg/ffprobe can range-read, so nothing is downloaded whole. */
 export function presignedGetUrl({ s3, config }: Clients, key: string, expiresInSec = 3600): Promise<string> {
   return getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: expiresInSec });
+}
+
+/** Streams one version of an object (`etag`) to a local file: one read, whatever reads the file next. */
+export async function downloadFile({ s3, config }: Clients, key: string, etag: string, file: string): Promise<void> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key, IfMatch: etag }));
+  await pipeline(res.Body as Readable, createWriteStream(file));
 }
 
 /** S3 copy sources are "bucket/key" with the key URL-encoded. */

@@ -7,6 +7,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { constants, createReadStream, createWriteStream, type Dirent, type Stats } from "node:fs";
 import { copyFile, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -80,6 +81,22 @@ export async function syncFile(file: string): Promise<void> {
   }
 }
 
+export class FolderTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FolderTakenError";
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 const sameFile = (side: Sidecar, st: Stats) => side.ino === st.ino && side.size === st.size && side.mtimeMs === st.mtimeMs;
 
 export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed: [{ key: string }] }> {
@@ -102,11 +119,43 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     await mkdir(folder, { recursive: true });
     const store = new FolderStore(await realpath(folder));
     await mkdir(store.metaDir, { recursive: true });
+    await store.takeFolder();
     await mkdir(store.uploadsDir, { recursive: true });
     // Temp files of a process that died are never objects: start clean.
     await rm(store.tmpDir, { recursive: true, force: true });
     await mkdir(store.tmpDir, { recursive: true });
     return store;
+  }
+
+  private get ownerFile(): string {
+    return path.join(path.dirname(this.metaDir), "owner.json");
+  }
+
+  /**
+   * Conditional writes are decided by this process's per-key locks, so one folder has one store: a second
+   * one (another `reelpress dev` on the same share from this machine) is refused while the first lives.
+   */
+  private async takeFolder(): Promise<void> {
+    for (;;) {
+      try {
+        await writeFile(this.ownerFile, JSON.stringify({ pid: process.pid, host: hostname() }), { flag: "wx" });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const owner = JSON.parse(await readFile(this.ownerFile, "utf8").catch(() => "{}")) as { pid?: number; host?: string };
+      if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && isAlive(owner.pid)) {
+        throw new FolderTakenError(`Another store (pid ${owner.pid}) already serves ${this.root}; stop it first, or serve another folder.`);
+      }
+      // Left by a process that is gone (or by one on another machine, which cannot be checked from here).
+      await rm(this.ownerFile, { force: true });
+    }
+  }
+
+  /** Gives the folder up for another store. */
+  async close(): Promise<void> {
+    const owner = JSON.parse(await readFile(this.ownerFile, "utf8").catch(() => "{}")) as { pid?: number };
+    if (owner.pid === process.pid) await rm(this.ownerFile, { force: true });
   }
 
   /** The file of `key`, or S3's 400 for keys that could name anything outside the folder. */

@@ -167,7 +167,8 @@ export class S3Handler {
       await this.send(res, method, reply, requestId);
     } catch (err) {
       const s3err = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error. Please try again.");
-      if (!(err instanceof S3Error)) console.error(`store: ${method} ${resource}: ${(err as Error)?.stack ?? err}`);
+      // A client that hung up mid-body is not the store's error.
+      if (!(err instanceof S3Error) && !raw.destroyed && !raw.readableAborted) console.error(`store: ${method} ${resource}: ${(err as Error)?.stack ?? err}`);
       // An unread request body would be taken for the next request on this connection.
       raw.resume();
       if (res.headersSent) {

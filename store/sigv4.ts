@@ -11,9 +11,8 @@ const mismatch = () => new S3Error(403, "SignatureDoesNotMatch", "The request si
 
 /** RFC 3986 encoding, as SigV4 wants it. */
 function uriEncode(text: string, keepSlash: boolean): string {
-  return encodeURIComponent(text)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(keepSlash ? /%2F/g : /$^/, "/");
+  const encoded = encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return keepSlash ? encoded.replace(/%2F/g, "/") : encoded;
 }
 
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();

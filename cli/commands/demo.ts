@@ -7,6 +7,7 @@ import { makeClients, type Clients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { startEmbedded } from "../../shared/embedded.ts";
 import { UsageError, UserError } from "../../shared/errors.ts";
+import { gatherStatus } from "../../shared/library.ts";
 import { ensureResources } from "../../shared/resources.ts";
 import { DedupReport, type StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
@@ -14,7 +15,7 @@ import { catchInterrupt } from "../interrupt.ts";
 import { bold, dim, formatBytes, green, logEvent, red, yellow } from "../output.ts";
 import { startPipeline } from "../pipeline.ts";
 import { ProgressBar } from "../progress.ts";
-import { gatherStatus, renderStatus } from "./status.ts";
+import { renderStatus } from "./status.ts";
 import { planUploads, uploadAll } from "./upload.ts";
 
 type Recipe = { input: string; seconds: number; codec: string[] } | { copyOf: string } | { text: string };

@@ -5,17 +5,19 @@ import { ensureResources } from "../../shared/resources.ts";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
 import type { Command } from "../command.ts";
 import { startPipeline } from "../pipeline.ts";
+import { requireMediaTools, startDevServices } from "../local-dev.ts";
 import { bold, dim } from "../output.ts";
 
 const command: Command = {
-  summary: "Run everything on this machine: a library folder served over S3, embedded queues, functions and one runner.",
-  usage: "[--library DIR] [--data-dir DIR] [--port N] [--host ADDR] [--no-runner] [--endpoint URL]",
+  summary: "Run everything on this machine: a library folder served over S3, embedded queues, functions, one runner and a dashboard.",
+  usage: "[--library DIR] [--data-dir DIR] [--port N] [--host ADDR] [--dashboard-port N] [--no-runner] [--endpoint URL]",
   options: {
     library: { type: "string" },
     "data-dir": { type: "string", default: ".reelpress-data" },
     port: { type: "string", default: "4566" },
     host: { type: "string", default: "127.0.0.1" },
     "no-runner": { type: "boolean" },
+    "dashboard-port": { type: "string" },
   },
   examples: [
     "reelpress dev",
@@ -27,6 +29,7 @@ const command: Command = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, not '${values.port}'.`);
     const env = process.env;
+    await requireMediaTools();
     const external = Boolean(values.endpoint ?? (env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3));
     let embedded: Embedded | undefined;
     if (!external) {
@@ -46,7 +49,7 @@ const command: Command = {
         throw err;
       }
     }
-    let config, pipeline;
+    let config, pipeline, services;
     try {
       config = loadConfig(env, {
         bucket: values.bucket as string | undefined,
@@ -56,8 +59,11 @@ const command: Command = {
       const clients = makeClients(config);
       await ensureResources(clients);
       pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
+      // The dashboard has no login: it stays on this machine whatever --host says (reach it over SSH).
+      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined });
     } catch (err) {
       // A bad setting must end `dev`, not leave the emulator serving with nothing behind it.
+      await pipeline?.stop();
       await embedded?.stop();
       throw err;
     }
@@ -71,9 +77,10 @@ const command: Command = {
         `  endpoint  ${endpoint}`,
         `  bucket    ${config.bucket}`,
         `  queues    ${Object.values(config.queues).join(", ")}`,
+        `  dashboard ${services.dashboardUrl}`,
         "",
         ...(embedded ? ["Copy videos into the library folder, or upload one from another terminal:"] : ["Upload a video from another terminal:"]),
-        `  npx reelpress upload ./video.mkv${embedded ? ` --endpoint ${endpoint}` : ""}`,
+        `  npx reelpress upload ./video.mkv   ${dim("(reelpress commands on this machine find this store by themselves)")}`,
         `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url ${endpoint} s3 cp ./video.mkv s3://${config.bucket}/`,
         dim("Ctrl+C stops it; the library folder and queued messages are kept for the next start."),
       ].join("\n"),
@@ -88,6 +95,7 @@ const command: Command = {
       process.on("SIGTERM", onSignal);
     });
     console.log("Stopping…");
+    await services.stop();
     await pipeline.stop();
     await embedded?.stop();
     process.off("SIGINT", onSignal);

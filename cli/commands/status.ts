@@ -1,39 +1,30 @@
 // `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the manifest and a listing.
-import type { Clients } from "../../shared/clients.ts";
 import { UsageError } from "../../shared/errors.ts";
-import { listRecords } from "../../shared/manifest.ts";
-import { StatusSummary } from "../../shared/schemas.ts";
-import { emptySummary, tally, type RecordBrief } from "../../shared/status.ts";
+import { type Failure, gatherStatus } from "../../shared/library.ts";
+import type { RunnerStatus, StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
-import { listLibrary, queueDepths, queueRoles, remote, requireBucket } from "../remote.ts";
-
-export type Failure = { key: string; error: string };
-
-export async function gatherStatus(clients: Clients): Promise<{ summary: StatusSummary; failures: Failure[] }> {
-  const { config } = clients;
-  const records = new Map<string, RecordBrief & { error?: string }>();
-  const [objects, queues] = await Promise.all([
-    listLibrary(clients),
-    queueDepths(clients),
-    (async () => {
-      // Keep only what status needs: records also carry fingerprints and media details.
-      for await (const r of listRecords(clients, config.prefix)) {
-        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, error: r.error ?? r.reason });
-      }
-    })(),
-  ]);
-  const summary = emptySummary(queues);
-  const failures: Failure[] = [];
-  for (const obj of objects) {
-    const record = records.get(obj.key);
-    if (tally(summary, obj, record, config.backupPrefix) === "failed") failures.push({ key: obj.key, error: record?.error ?? "no reason recorded" });
-  }
-  return { summary: StatusSummary.parse(summary), failures: failures.sort((a, b) => a.key.localeCompare(b.key)) };
-}
+import { remote, requireBucket } from "../remote.ts";
 
 const SHOWN_FAILURES = 10;
+
+/** Local day and time, e.g. "Mon 22:00": a paused runner resumes within a day. */
+function clock(iso: string): string {
+  const d = new Date(iso);
+  return `${d.toLocaleDateString("en-US", { weekday: "short" })} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+/** What a runner does now: its jobs with progress, or when its encode window opens again. */
+export function runnerLine(r: RunnerStatus): string {
+  const window = r.hours ? `, hours ${r.hours}` : "";
+  if (r.paused_until) {
+    const busy = r.jobs.length ? `; finishing ${r.jobs.length} job(s)` : "";
+    return `${r.encoder}${window}: paused, resumes ${clock(r.paused_until)}${busy}`;
+  }
+  const jobs = r.jobs.map((j) => `${j.key} ${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`);
+  return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
+}
 
 export function renderStatus(summary: StatusSummary, failures: Failure[], where: string): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
@@ -56,9 +47,13 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
   }
   const dead = summary.queues.encode_dlq?.visible ?? 0;
   if (dead > 0) lines.push(yellow(`  ${dead} job(s) in the dead-letter queue: 'reelpress redrive' sends them back to the encode queue.`));
+  if (summary.runners.length) {
+    lines.push("", bold("Runners"));
+    for (const r of summary.runners) lines.push(`  ${r.id}  ${dim(runnerLine(r))}`);
+  }
   if (failures.length) {
     lines.push("", bold("Failed"));
-    for (const f of failures.slice(0, SHOWN_FAILURES)) lines.push(`  ${f.key}  ${dim(f.error)}`);
+    for (const f of failures.slice(0, SHOWN_FAILURES)) lines.push(`  ${f.key}  ${dim(f.reason)}`);
     if (failures.length > SHOWN_FAILURES) lines.push(dim(`  … and ${failures.length - SHOWN_FAILURES} more (see .reelpress/manifest/)`));
   }
   return lines.join("\n");

@@ -6,6 +6,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { parseDedupOptions, type RawDedupOptions } from "../../shared/dedup/options.ts";
 import { buildAndStoreReport, readLatestReport } from "../../shared/dedup/run.ts";
 import { jsonLog, type LogFn } from "../../shared/lambda-sqs.ts";
+import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
 
 const ScheduledEvent = z.object({ "detail-type": z.literal("Scheduled Event") }).loose();
 const UrlEvent = z
@@ -31,12 +32,18 @@ function settings(env: NodeJS.ProcessEnv, query: Record<string, string | undefin
   };
 }
 
-export function makeDedupHandler(clients: () => Clients, env: NodeJS.ProcessEnv = process.env, log: LogFn = jsonLog) {
+export function makeDedupHandler(clients: () => Clients, env: NodeJS.ProcessEnv = process.env, log: LogFn = jsonLog, notifier: Notifier = notifierFromEnv(env, log)) {
   const build = async (raw: RawDedupOptions) => {
     const parsed = parseDedupOptions(raw);
     if (!parsed.ok) return { error: parsed.error } as const;
+    const before = await readLatestReport(clients());
     const { report, key } = await buildAndStoreReport(clients(), parsed.options);
-    log("dedup.report", { key, groups: report.summary.total_groups, losers: report.summary.total_losers, bytes_reclaimable: report.summary.bytes_reclaimable });
+    const s = report.summary;
+    log("dedup.report", { key, groups: s.total_groups, losers: s.total_losers, bytes_reclaimable: s.bytes_reclaimable });
+    // Only news is worth a message: a schedule rebuilding the same findings stays quiet.
+    if (s.bytes_reclaimable > 0 && (before?.summary.bytes_reclaimable !== s.bytes_reclaimable || before.summary.total_losers !== s.total_losers)) {
+      void notifier.send({ event: "report_ready", bucket: clients().config.bucket, report_key: key, groups: s.total_groups, losers: s.total_losers, bytes_reclaimable: s.bytes_reclaimable });
+    }
     return { report, key } as const;
   };
   return async (event: unknown): Promise<HttpResponse | { key: string; summary: unknown }> => {

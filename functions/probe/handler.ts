@@ -5,12 +5,13 @@ import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/ingest.ts";
 import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
 import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
+import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
 const CONCURRENCY = 3;
 
-export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog): SQSHandler {
+export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, notifier: Notifier = notifierFromEnv(process.env, log)): SQSHandler {
   return (event) =>
     processPartialBatch(
       event,
@@ -20,6 +21,9 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog): 
         for (const record of body.Records) {
           const outcome = await ingestEventRecord(clients(), record);
           log(`probe.${outcome.status}`, { key: outcome.key, ...("reason" in outcome ? { reason: outcome.reason } : {}) });
+          if (outcome.status === "failed") {
+            void notifier.send({ event: "file_failed", bucket: clients().config.bucket, key: outcome.key, reason: outcome.reason, error: outcome.error, stage: "probe" });
+          }
         }
       },
       { concurrency: CONCURRENCY, deadLetter: ownDeadLetterQueue(() => clients().sqs), onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },

@@ -2,7 +2,7 @@
 // entries (flat typed arrays), so 100k records take tens of MB and are read front to back; a parsed
 // record with media details and hex strings is ten times that.
 import { isSystemKey } from "../naming.ts";
-import type { FrameFingerprint, ManifestRecord, ManifestState } from "../schemas.ts";
+import type { FrameFingerprint, ManifestRecord, ManifestState, PictureStats } from "../schemas.ts";
 
 /** Frames of every entry, appended as records stream in. */
 export class FrameStore {
@@ -71,7 +71,10 @@ export type Entry = {
   height: number;
   codec: string;
   bitrate: number;
+  /** What the picture really holds (probe's picture stats); unknown for records probed before them. */
+  picture?: PictureStats;
   montageKey?: string;
+  thumbnailKey?: string;
   frames?: Frames;
 };
 
@@ -109,7 +112,9 @@ export function entryFrom(record: ManifestRecord, id: number, store: FrameStore)
     height: media?.video.height ?? 0,
     codec: media?.video.codec ?? "unknown",
     bitrate,
+    picture: record.picture,
     montageKey: record.montageKey,
+    thumbnailKey: record.thumbnailKey,
     frames: framesOf(record, store),
   };
 }

@@ -1,5 +1,6 @@
 // The report as one self-contained HTML page: each group in a row, the kept file first, every file
-// with its montage (when the runner made one), size, picture details and the reason given.
+// with its montage (when the runner made one) or the probe's thumbnail, size, picture details and the
+// reason given.
 import type { DedupGroup, DedupReport } from "../schemas.ts";
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -15,12 +16,12 @@ function bytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-type Media = { width?: number; height?: number; duration_sec?: number; codec?: string; bitrate?: number; montage_key?: string };
+type Media = { width?: number; height?: number; duration_sec?: number; codec?: string; bitrate?: number; montage_key?: string; thumbnail_key?: string };
 
 function card(g: DedupGroup, key: string, size: number, reason: string, role: "keep" | "remove", images: Record<string, string>, distance?: number): string {
   const media = ((g.metadata.media ?? {}) as Record<string, Media>)[key] ?? {};
-  const src = media.montage_key ? images[media.montage_key] : undefined;
-  const picture = src ? `<img class="montage" src="${esc(src)}" alt="montage of ${esc(key)}">` : `<div class="montage none">no montage</div>`;
+  const image = media.montage_key && images[media.montage_key] ? { src: images[media.montage_key], what: "montage" } : media.thumbnail_key && images[media.thumbnail_key] ? { src: images[media.thumbnail_key], what: "still" } : undefined;
+  const picture = image ? `<img class="montage" src="${esc(image.src)}" alt="${image.what} of ${esc(key)}">` : `<div class="montage none">no picture</div>`;
   const details = [
     media.width ? `${media.width}×${media.height}` : "",
     media.duration_sec ? `${media.duration_sec.toFixed(1)} s` : "",
@@ -61,7 +62,7 @@ table.stages td:first-child,table.stages th:first-child{text-align:left}
 .key{font-weight:600;word-break:break-all}.size,.details{color:#555}.reason{margin-top:4px;font-size:12px}
 `;
 
-/** `images` maps montage keys to URLs the page can load (presigned, or data: URLs for a page that stands alone). */
+/** `images` maps montage and thumbnail keys to URLs the page can load (presigned, or data: URLs for a page that stands alone). */
 export function renderReportHtml(report: DedupReport, images: Record<string, string> = {}): string {
   const s = report.summary;
   const stages = (Array.isArray(s.stages) ? s.stages : []) as Array<{ stage: string; input: number; output: number; bytes_read: number; time_ms: number }>;

@@ -113,6 +113,21 @@ function better(x: PairMatch, y: PairMatch): boolean {
 }
 
 /**
+ * Whether what a subset's longer video holds beyond the clip is only black or one still picture (a
+ * slate, a test card, a logo): then it is the same video with a lead-in, not more of it.
+ */
+export function extraIsFiller(m: PairMatch, threshold: number): boolean {
+  const f = m.long.frames!;
+  const lit: number[] = [];
+  for (let i = 0; i < f.count; i++) {
+    const t = f.store.t[f.start + i];
+    if (t >= m.offset - SLACK && t <= m.offset + m.short.durationSec + SLACK) continue;
+    if (f.store.dark[f.start + i] === 0) lit.push(i);
+  }
+  return lit.every((i) => distanceAt(f, i, false, f, lit[0]) <= threshold);
+}
+
+/**
  * Whether `short` and `long` show the same picture (kind "visual") or `short` is a clip of `long`
  * (kind "subset"), and how well; undefined when they do not match.
  */

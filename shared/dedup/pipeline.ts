@@ -4,7 +4,7 @@ import { candidatePairs } from "./candidates.ts";
 import type { Entry } from "./entry.ts";
 import { findExact, type Hasher } from "./exact.ts";
 import { addEdge, foldInto, groupAround, type Group, type MatchGraph } from "./group.ts";
-import { matchPair, type MatchOptions, type PairMatch } from "./match.ts";
+import { extraIsFiller, matchPair, type MatchOptions, type PairMatch } from "./match.ts";
 import { durationTolerance, type DedupOptions } from "./options.ts";
 import { comparator, loserReason } from "./policy.ts";
 
@@ -84,6 +84,12 @@ export async function findDuplicates(entries: readonly Entry[], o: DedupOptions,
       visualMatches++;
       addEdge(visual, short, long, m);
       addEdge(visual, long, short, m);
+    } else if (extraIsFiller(m, matchOpts.threshold)) {
+      // A black or test-card lead-in is no more content: the policy picks between them, as for visual copies.
+      const same = { ...m, kind: "visual" as const };
+      visualMatches++;
+      addEdge(visual, short, long, same);
+      addEdge(visual, long, short, same);
     } else {
       subsetMatches++;
       addEdge(subset, long, short, m);

@@ -2,9 +2,22 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchRecord } from "../../shared/manifest.ts";
+import { putRunner } from "../../shared/runners.ts";
+import type { RunnerStatus } from "../../shared/schemas.ts";
 import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { SGR, expectHelp, expectOneLineError, hasScript, reelpressInTty } from "./cli-helpers.ts";
+
+/** A runner outside its encode window, finishing the job it had when the window closed. */
+const PAUSED_RUNNER: RunnerStatus = {
+  id: "gpu-1:42",
+  encoder: "x264",
+  concurrency: 1,
+  hours: "22-07",
+  paused_until: new Date(new Date().setHours(22, 0, 0, 0) + 86_400_000).toISOString(),
+  jobs: [{ key: "lib/deep/b.mp4", job_id: "j1", started_at: new Date().toISOString(), duration_sec: 10, out_time_sec: 4 }],
+  updated_at: new Date().toISOString(),
+};
 
 describe("reelpress status", () => {
   let stack: TestStack;
@@ -18,7 +31,7 @@ describe("reelpress status", () => {
       patchRecord(stack, key, { ...(await put(key, size)), state, ...more });
     await record("lib/a.mp4", 1000, "compressed", { savedBytes: 4000 });
     await record("lib/deep/b.mp4", 2000, "encoding", { runner: { id: "r1", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
-    await record("lib/c.mkv", 300, "failed", { error: "no video stream" });
+    await record("lib/c.mkv", 300, "failed", { error: "Truncating packet of size 9067 to 23; EBML header parsing failed", reason: "Truncating packet of size 9067 to 23; EBML header parsing failed" });
     await record("other/d.mp4", 700, "compressed", { source: { key: "other/d.avi", size: 1200, etag: "x", backupKey: "orig_video_to_delete/other/d.avi" } });
     await record("other/e.avi", 50, "probed");
     await put("lib/f_skip.mp4", 80);
@@ -35,6 +48,7 @@ describe("reelpress status", () => {
     await send("reelpress-ingest", 2);
     await send("reelpress-encode", 1);
     await send("reelpress-encode-dlq", 3);
+    await putRunner(stack, PAUSED_RUNNER);
     // One encode job in flight.
     await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), VisibilityTimeout: 600 }));
   });
@@ -57,6 +71,7 @@ describe("reelpress status", () => {
         encode: { visible: 0, in_flight: 1 },
         encode_dlq: { visible: 3, in_flight: 0 },
       },
+      runners: [PAUSED_RUNNER],
     });
   });
 
@@ -81,7 +96,9 @@ describe("reelpress status", () => {
     expect(r.stdout).toMatch(/\n  saved\s+4\.4 KiB\n/);
     expect(r.stdout).toMatch(/\n  encode_dlq\s+3\s+0\n/);
     expect(r.stdout).toContain("3 job(s) in the dead-letter queue: 'reelpress redrive' sends them back");
-    expect(r.stdout).toMatch(/\nFailed\n  lib\/c\.mkv  no video stream/);
+    // The readable sentence, not ffmpeg's words (those stay in the record).
+    expect(r.stdout).toMatch(/\nFailed\n  lib\/c\.mkv  not a video file \(damaged or not Matroska\)$/);
+    expect(r.stdout).toMatch(/\nRunners\n  gpu-1:42  x264, hours 22-07: paused, resumes \w+ \d\d:00; finishing 1 job\(s\)\n/);
     expect(r.stdout).not.toMatch(SGR);
     expect(r.stderr).toBe("");
   });

@@ -32,12 +32,13 @@ const EXPECTED: Record<VideoFixture, Expected> = {
   mp4_h264_noaudio: { action: "encode", downscale: false, mustSave: 0.05, reason: /^MP4 H\.264 at 0\.\d\d Mbit\/s: H\.264, must save ≥ 5 %$/ },
 };
 
-const BROKEN_REASON: Record<(typeof BROKEN_FIXTURES)[number], RegExp> = {
-  "zero_bytes.mp4": /empty object/,
-  "truncated.mp4": /moov atom not found|invalid data/i,
-  "text.mkv": /invalid data|EBML/i,
-  "playlist.mp4": /not on whitelist/i,
-  "audio_only.mp4": /^no video stream$/,
+/** What ffprobe said (kept in `error`), and the sentence a person reads (`reason`). */
+const BROKEN_REASON: Record<(typeof BROKEN_FIXTURES)[number], { error: RegExp; reason: RegExp }> = {
+  "zero_bytes.mp4": { error: /empty object/, reason: /^empty file/ },
+  "truncated.mp4": { error: /moov atom not found|invalid data/i, reason: /^incomplete or damaged MP4/ },
+  "text.mkv": { error: /invalid data|EBML/i, reason: /^not a video file \(damaged or not Matroska\)$/ },
+  "playlist.mp4": { error: /not on whitelist/i, reason: /^a playlist or other reference file/ },
+  "audio_only.mp4": { error: /^no video stream$/, reason: /^no picture/ },
 };
 
 const keyOf = (name: VideoFixture) => `library/${name} clip.${VIDEO_FIXTURES[name].ext}`;
@@ -117,7 +118,8 @@ describe("reelpress dev --no-runner: ingest end to end", () => {
     const key = `broken/${name}`;
     const rec = records.get(key)!;
     expect(rec.state).toBe("failed");
-    expect(rec.reason).toMatch(BROKEN_REASON[name]);
+    expect(rec.reason).toMatch(BROKEN_REASON[name].reason);
+    expect(rec.error).toMatch(BROKEN_REASON[name].error);
     expect(rec.reason).not.toContain("\n");
     const head = (await headObject(clients, key))!;
     expect(head).toMatchObject({ size: rec.size, etag: rec.etag });

@@ -1,21 +1,21 @@
 // `reelpress report --html` opened in headless Chromium: each group in a row, the kept file first and
-// the others beside it, montages shown where the runner made one, a placeholder where not.
+// the others beside it, montages shown where the runner made one, the probe's still where not, and a
+// placeholder for a record that has neither (probed before stills were kept).
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { execa } from "execa";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchRecord } from "../../shared/manifest.ts";
-import { PREVIEWS_PREFIX } from "../../shared/naming.ts";
+import { PREVIEWS_PREFIX, thumbnailKeyFor } from "../../shared/naming.ts";
 import { headObject } from "../../shared/storage.ts";
+import { launchChromium, noChromium } from "../kit/browser.ts";
 import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
-describe("report page in headless Chromium", () => {
+describe.skipIf(noChromium("report-html") !== undefined)("report page in headless Chromium", () => {
   let stack: TestStack;
   let dir: string;
   let browser: Browser;
@@ -23,17 +23,22 @@ describe("report page in headless Chromium", () => {
     [stack, dir, browser] = await Promise.all([
       startTestStack(),
       mkdtemp(path.join(os.tmpdir(), "reelpress-html-")),
-      chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS }),
+      launchChromium(),
     ]);
     // A contact sheet like the runner's: four frames tiled.
     const montage = path.join(dir, "montage.jpg");
     await execa("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=2:duration=2", "-vf", "scale=160:120,tile=2x2", "-frames:v", "1", montage]);
     const montageKey = `${PREVIEWS_PREFIX}lib/a.jpg`;
     await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: montageKey, Body: await readFile(montage), ContentType: "image/jpeg" }));
-    for (const [key, fill, withMontage] of [["lib/a.mp4", 1, true], ["lib/b.mp4", 1, false], ["lib/c.mp4", 1, false], ["other/x.mp4", 2, false], ["other/y.mp4", 2, false]] as const) {
+    // A still like the probe's: one frame, 320 wide.
+    const still = path.join(dir, "still.jpg");
+    await execa("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=1:duration=1", "-frames:v", "1", still]);
+    const thumbnailKey = thumbnailKeyFor("lib/b.mp4");
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: thumbnailKey, Body: await readFile(still), ContentType: "image/jpeg" }));
+    for (const [key, fill, picture] of [["lib/a.mp4", 1, { montageKey }], ["lib/b.mp4", 1, { thumbnailKey }], ["lib/c.mp4", 1, {}], ["other/x.mp4", 2, {}], ["other/y.mp4", 2, {}]] as const) {
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: key, Body: Buffer.alloc(fill === 1 ? 90_000 : 60_000, fill) }));
       const head = (await headObject(stack, key))!;
-      await patchRecord(stack, key, { size: head.size, etag: head.etag, state: "compressed", ...(withMontage ? { montageKey } : {}) });
+      await patchRecord(stack, key, { size: head.size, etag: head.etag, state: "compressed", ...picture });
     }
   });
   afterAll(async () => {
@@ -60,15 +65,17 @@ describe("report page in headless Chromium", () => {
     expect(new Set(boxes.map((b) => Math.round(b.y))).size).toBe(1);
     expect(boxes[0].x).toBeLessThan(boxes[1].x);
     expect(boxes[1].x).toBeLessThan(boxes[2].x);
-    // The montage decoded (a data: URL, so the page stands alone); the others say there is none.
+    // The montage and the still decoded (data: URLs, so the page stands alone); the third has neither.
     const img = cards.nth(0).locator("img.montage");
     // (tsconfig has no DOM types: the element is described by the fields read.)
-    const decoded = await img.evaluate((el) => {
-      const i = el as unknown as { complete: boolean; naturalWidth: number; naturalHeight: number };
+    const decoded = (el: unknown) => {
+      const i = el as { complete: boolean; naturalWidth: number; naturalHeight: number };
       return [i.complete, i.naturalWidth, i.naturalHeight];
-    });
-    expect(decoded).toEqual([true, 320, 240]);
-    expect(await cards.nth(1).locator(".montage.none").textContent()).toBe("no montage");
+    };
+    expect(await img.evaluate(decoded)).toEqual([true, 320, 240]);
+    expect(await cards.nth(1).locator("img.montage").evaluate(decoded)).toEqual([true, 320, 240]);
+    expect(await cards.nth(1).locator("img.montage").getAttribute("alt")).toBe("still of lib/b.mp4");
+    expect(await cards.nth(2).locator(".montage.none").textContent()).toBe("no picture");
     expect(await cards.nth(1).locator(".reason").textContent()).toMatch(/byte-identical copy/);
     expect(await cards.nth(1).locator(".size").textContent()).toBe("87.9 KiB");
     expect(await page.locator(".summary").textContent()).toMatch(/2 group\(s\), 3 file\(s\) to remove, 234\.4 KiB to reclaim/);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readableReason } from "../../shared/failure-reasons.ts";
 import { UnreadableMediaError, probeMedia } from "../../shared/ffprobe.ts";
 import { BROKEN_FIXTURES, brokenFixture, videoFixture } from "../kit/fixtures.ts";
 
@@ -14,16 +15,18 @@ describe("probeMedia (real ffprobe)", () => {
   });
 
   it.each([
-    ["zero_bytes.mp4", /empty|invalid/i],
-    ["truncated.mp4", /moov atom not found|invalid data/i],
-    ["text.mkv", /invalid data|EBML/i],
-    ["playlist.mp4", /not on whitelist/i],
-    ["audio_only.mp4", /no video stream/],
-  ] as const)("rejects %s with one line", async (name, reason) => {
+    // Without the object's size, ffprobe sees an MP4 with no index.
+    ["zero_bytes.mp4", /empty|invalid|moov/i, "incomplete or damaged MP4 (cut short, or its index is missing)"],
+    ["truncated.mp4", /moov atom not found|invalid data/i, "incomplete or damaged MP4 (cut short, or its index is missing)"],
+    ["text.mkv", /invalid data|EBML/i, "not a video file (damaged or not Matroska)"],
+    ["playlist.mp4", /not on whitelist/i, "a playlist or other reference file named like a video; only real video files are read"],
+    ["audio_only.mp4", /no video stream/, "no picture: the file holds no video stream (audio only, or data)"],
+  ] as const)("rejects %s with one line, which the reasons table turns into a sentence", async (name, reason, sentence) => {
     expect(BROKEN_FIXTURES).toContain(name);
     const err = await probeMedia(await brokenFixture(name), { timeoutSec: 30 }).catch((e) => e);
     expect(err).toBeInstanceOf(UnreadableMediaError);
     expect(err.message).toMatch(reason);
     expect(err.message).not.toContain("\n");
+    expect(readableReason(err.message)).toBe(sentence);
   });
 });

@@ -10,6 +10,7 @@ import { toSqsEvent } from "../../cli/host.ts";
 import { ingestEventRecord, probeObject } from "../../shared/ingest.ts";
 import { patchRecord, readRecord } from "../../shared/manifest.ts";
 import { planProbed } from "../../shared/plan.ts";
+import { thumbnailKeyFor } from "../../shared/naming.ts";
 import { EncodeJob, ProbeResult } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
 import { BROKEN_FIXTURES, brokenFixture, makeVideo, videoFixture } from "../kit/fixtures.ts";
@@ -35,7 +36,7 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     }
   };
 
-  it("decodes keys as S3 sends them, probes a moov-at-end MP4 over a presigned URL and hands the result to the plan queue", async () => {
+  it("decodes keys as S3 sends them, probes a moov-at-end MP4 (small: read once, whole) and hands the result to the plan queue", async () => {
     const key = "holiday 2019/été + #1.mp4";
     await put(key, await videoFixture("mp4_h264_3m"), { ChecksumAlgorithm: "CRC32" });
     const event = objectCreatedRecord("reelpress", { key });
@@ -47,6 +48,10 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     expect(rec!.checksum).toMatchObject({ algorithm: "CRC32", type: "FULL_OBJECT" });
     expect(rec!.fingerprints).toHaveLength(4);
     expect(rec!.fingerprints!.every((f) => /^[0-9a-f]{16}$/.test(f.hash))).toBe(true);
+    // Picture stats and a still for the report come from the same frames.
+    expect(rec!.picture).toMatchObject({ detail: expect.any(Number), chroma: expect.any(Number), staticEdges: expect.any(Number) });
+    expect(rec!.thumbnailKey).toBe(thumbnailKeyFor(key));
+    expect((await headObject(stack, rec!.thumbnailKey!))!.size).toBeGreaterThan(1000);
     const [planned] = await receiveAll("reelpress-plan");
     expect(ProbeResult.parse(planned)).toMatchObject({ key, etag: rec!.etag, dryRun: false });
   });

@@ -1,6 +1,8 @@
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueConsumer, receiveCountOf, type ConsumerOptions } from "../../gpu-runner/consumer.ts";
+import { closing, nextOpening, parseHours } from "../../shared/hours.ts";
+import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("QueueConsumer (emulator as a real SQS server)", () => {
@@ -52,7 +54,8 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     await c.stop();
     expect(aborted).toBe(true);
     expect(released).toEqual(["handed back"]);
-    const [again] = await peek(url, 2);
+    // Released with a 1 s visibility; the long poll allows for a loaded machine.
+    const [again] = await peek(url, 5);
     expect(again.Body).toBe("handed back");
     expect(receiveCountOf(again)).toBe(2);
   });
@@ -70,5 +73,40 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     await c.start().finished();
     expect(attempts).toEqual([1, 2, 3]);
     expect(errors).toHaveLength(2);
+  });
+
+  it("outside its encode window takes nothing; a job running when the window closes finishes (fake clock)", async () => {
+    const url = await queueWithOne("late job");
+    const hours = parseHours("22-07")!;
+    let now = new Date(2026, 2, 10, 6, 59, 50);
+    let release = () => {};
+    const handled: string[] = [];
+    const c = new QueueConsumer({
+      sqs: stack.sqs, queueUrl: url, concurrency: 2, visibilitySec: 3, retryAfterSec: 0,
+      window: () => ({ pausedMs: nextOpening(hours, now).getTime() - now.getTime(), openMs: closing(hours, now).getTime() - now.getTime() }),
+      handle: async (m) => {
+        handled.push(m.Body!);
+        if (m.Body === "late job") await new Promise<void>((r) => (release = r));
+        return { kind: "done" };
+      },
+    });
+    const done: string[] = [];
+    c.on("done", (m) => done.push(m.Body!));
+    c.start();
+    await until("the job inside the window to start", () => handled.length === 1, 10_000, 20);
+    // 07:00: the window closes while the job runs; a new message arrives.
+    now = new Date(2026, 2, 10, 7, 0, 0);
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "next night" }));
+    await new Promise((r) => setTimeout(r, 1500));
+    release();
+    await until("the running job to finish", () => done.length === 1, 10_000, 20);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(handled).toEqual(["late job"]);
+    expect(done).toEqual(["late job"]);
+    // 22:00: the window opens and the waiting message is taken.
+    now = new Date(2026, 2, 10, 22, 0, 0);
+    await until("the next job at 22:00", () => done.length === 2, 10_000, 50);
+    expect(done).toEqual(["late job", "next night"]);
+    await c.stop();
   });
 });

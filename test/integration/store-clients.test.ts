@@ -16,8 +16,9 @@ import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 const SIZE = 33 * 1024 * 1024 + 12345;
 
+/** Runs, not just found: a pyenv shim named `aws` can exist without any awscli behind it. */
 async function has(cmd: string): Promise<boolean> {
-  return (await execa("sh", ["-c", `command -v ${cmd}`], { reject: false })).exitCode === 0;
+  return (await execa(cmd, ["--version"], { reject: false })).exitCode === 0;
 }
 
 describe("folder store with third-party S3 clients", () => {

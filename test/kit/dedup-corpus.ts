@@ -1,15 +1,17 @@
 // The dedup accuracy corpus: a few distinct sources, the variants a library collects of each (copies,
 // remuxes, re-encodes, downscales, fps changes, trims, a clip, a fade-in intro, letterbox, mirror) and
 // hard negatives. Made by ffmpeg, cached like the kit's fixtures; uploaded with manifest records made
-// by the same probe and fingerprint code ingest uses.
+// by the same probe and sampling code ingest uses.
 import { createHash } from "node:crypto";
-import { mkdir, rename, stat, truncate } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, stat, truncate } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { Clients } from "../../shared/clients.ts";
 import { probeMedia } from "../../shared/ffprobe.ts";
-import { fingerprintVideo } from "../../shared/fingerprint.ts";
+import { sampleTimes } from "../../shared/fingerprint.ts";
 import { patchRecord } from "../../shared/manifest.ts";
+import { sampleVideo } from "../../shared/sample.ts";
 import { headObject, uploadFile } from "../../shared/storage.ts";
 import { FIXTURE_DIR } from "./fixtures.ts";
 
@@ -130,7 +132,9 @@ export async function uploadCorpus(clients: Clients, items: CorpusItem[], finger
       await uploadFile(clients, item.file, item.key, { partSize: item.partSize ?? 8 * 1024 ** 2 });
       const head = (await headObject(clients, item.key))!;
       const media = await probeMedia(item.file, { timeoutSec: 30, sizeBytes: head.size });
-      const fingerprints = await fingerprintVideo(item.file, { durationSec: media.durationSec, count: fingerprintCount, timeoutSec: 30 });
+      const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-corpus-"));
+      const { fingerprints, picture } = await sampleVideo(item.file, media, { times: sampleTimes(media.durationSec, fingerprintCount), timeoutSec: 30, dir });
+      await rm(dir, { recursive: true, force: true });
       await patchRecord(clients, item.key, {
         size: head.size,
         etag: head.etag,
@@ -139,6 +143,7 @@ export async function uploadCorpus(clients: Clients, items: CorpusItem[], finger
         state: "probed",
         media,
         fingerprints,
+        picture,
       });
     }
   };

@@ -69,7 +69,7 @@ export type RecordOptions = {
   bitrate?: number;
   lastModified?: string;
   fingerprints?: FrameFingerprint[];
-} & Partial<Pick<ManifestRecord, "sha256" | "partialHash" | "checksum" | "montageKey" | "state">>;
+} & Partial<Pick<ManifestRecord, "sha256" | "partialHash" | "checksum" | "montageKey" | "thumbnailKey" | "state" | "picture">>;
 
 export function syntheticRecord(key: string, o: RecordOptions = {}): ManifestRecord {
   const durationSec = o.durationSec ?? 60;
@@ -84,6 +84,8 @@ export function syntheticRecord(key: string, o: RecordOptions = {}): ManifestRec
     sha256: o.sha256,
     partialHash: o.partialHash,
     montageKey: o.montageKey,
+    thumbnailKey: o.thumbnailKey,
+    picture: o.picture,
     media: {
       formatName: "mov,mp4,m4a,3gp,3g2,mj2",
       durationSec,

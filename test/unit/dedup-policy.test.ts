@@ -24,7 +24,40 @@ describe("winner policies", () => {
     expect(loserReason("best_quality", hd, hevc)).toMatch(/^lower codec-aware bitrate \(h264 4\.00 Mbit\/s/);
     // 5 % more bitrate is noise; 5 s less footage is not.
     expect(loserReason("best_quality", trimmed, hd)).toBe("shorter (55.0 s < 60.0 s)");
-    expect(winnerReason("best_quality", hevc)).toBe("best_quality: 1920×1080, hevc 3.00 Mbit/s, 60.0 s");
+    expect(winnerReason("best_quality", hevc)).toBe("best_quality: 1920×1080, hevc 3.00 Mbit/s ≈ 4.80 Mbit/s H.264, 60.0 s");
+  });
+
+  it("best_quality trusts nominal size when a smaller copy reads as richer than the larger one (the measure is off)", () => {
+    // Hard-edged test pictures read as 1/8 detail in the original and full detail in its downscale.
+    const [original, downscale] = entriesOf([
+      syntheticRecord("original.mkv", { width: 320, height: 240, bitrate: 0.8e6, picture: { detail: 0.125, chroma: 50, staticEdges: 0.1 } }),
+      syntheticRecord("downscale.mkv", { width: 192, height: 144, bitrate: 0.45e6, picture: { detail: 1, chroma: 50, staticEdges: 0.1 } }),
+    ]);
+    expect(winner("best_quality", [downscale, original])).toBe("original.mkv");
+    expect(loserReason("best_quality", downscale, original)).toMatch(/^lower resolution \(192×144 < 320×240/);
+  });
+
+  it("best_quality by the picture a file really holds: colour, real detail, no overlay, bits per pixel", () => {
+    const full = { detail: 1, chroma: 50, staticEdges: 0.17 };
+    const [source, upscale, grey, marked, small] = entriesOf([
+      syntheticRecord("source.mp4", { width: 640, height: 360, bitrate: 1e6, picture: full }),
+      // Four times the pixels and twice the bits, but the detail of 640×360.
+      syntheticRecord("upscale.mp4", { width: 1280, height: 720, bitrate: 2e6, picture: { ...full, detail: 0.5 } }),
+      syntheticRecord("grey.mp4", { width: 1280, height: 720, bitrate: 3e6, picture: { ...full, chroma: 0.4 } }),
+      syntheticRecord("marked.mp4", { width: 640, height: 360, bitrate: 1.05e6, picture: { ...full, staticEdges: 0.23 } }),
+      syntheticRecord("small.mp4", { width: 320, height: 180, bitrate: 1e6, picture: full }),
+    ]);
+    expect(winner("best_quality", [source, upscale, grey, marked, small])).toBe("source.mp4");
+    expect(loserReason("best_quality", upscale, source)).toMatch(/^upscaled: 1280×720 holds the detail of 640×360/);
+    expect(loserReason("best_quality", grey, source)).toMatch(/^grayscale/);
+    expect(loserReason("best_quality", marked, source)).toMatch(/^edges that never move/);
+    // An upscale still holds more than a copy smaller than its source.
+    expect(winner("best_quality", [small, upscale])).toBe("upscale.mp4");
+    expect(loserReason("best_quality", small, upscale)).toBe("lower resolution (320×180 < 1280×720, whose real detail is 640×360)");
+    expect(winnerReason("best_quality", upscale)).toBe("best_quality: 1280×720, real detail 640×360, colour, h264 2.00 Mbit/s ≈ 2.00 Mbit/s H.264, 60.0 s");
+    // Records probed before picture stats: nominal resolution, as before.
+    const [bare] = entriesOf([syntheticRecord("bare.mp4", { width: 1280, height: 720, bitrate: 2e6 })]);
+    expect(winner("best_quality", [source, bare])).toBe("bare.mp4");
   });
 
   it("oldest, newest, smallest, largest", () => {

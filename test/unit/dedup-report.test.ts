@@ -41,6 +41,29 @@ async function scenario() {
 }
 
 describe("findDuplicates + buildReport", () => {
+  it("keeps the longer video of a subset only for real content: a black or test-card lead-in leaves it to the policy", async () => {
+    const r = rng(7);
+    const content = randomContent(r, 60, 5);
+    const card = randomContent(r, 10, 10);
+    const testCard = [...fingerprintsOf(card, { durationSec: 10, count: 3 }, r), ...fingerprintsOf(content, { durationSec: 60, count: 13 }, r).map((f) => ({ ...f, t: f.t + 10 }))];
+    const entries = entriesOf([
+      syntheticRecord("lib/plain.mp4", { size: 900, durationSec: 60, bitrate: 4e6, fingerprints: fingerprintsOf(content, { durationSec: 60 }, r) }),
+      // 10 s of black in front, at a lower bitrate.
+      syntheticRecord("lib/black-intro.mp4", { size: 1000, durationSec: 70, bitrate: 2e6, fingerprints: fingerprintsOf(content, { durationSec: 70, start: -10, noise: 2 }, r) }),
+      // 10 s of one still picture in front.
+      syntheticRecord("lib/test-card.mp4", { size: 1100, durationSec: 70, bitrate: 2e6, fingerprints: testCard }),
+      // 20 s more of the film itself: a real superset.
+      syntheticRecord("lib/longer.mp4", { size: 1200, durationSec: 80, bitrate: 2e6, fingerprints: fingerprintsOf(randomContent(r, 20, 5), { durationSec: 20, count: 4 }, r).concat(fingerprintsOf(content, { durationSec: 60, count: 12 }, r).map((f) => ({ ...f, t: f.t + 20 }))) }),
+    ]);
+    const { groups } = await findDuplicates(entries, dedupOptions({ quality: 5 }), hasherOver({}));
+    const shape = groups.map((g) => [g.type, g.winner.key, g.losers.map((l) => l.entry.key).sort()]);
+    expect(shape).toEqual([["subset", "lib/longer.mp4", ["lib/black-intro.mp4", "lib/plain.mp4", "lib/test-card.mp4"]]]);
+    // Without the real superset, the lead-ins lose to the better copy on the policy's terms.
+    const { groups: noSuperset } = await findDuplicates(entries.slice(0, 3), dedupOptions({ quality: 5 }), hasherOver({}));
+    expect(noSuperset.map((g) => [g.type, g.winner.key, g.losers.map((l) => l.entry.key).sort()])).toEqual([["visual", "lib/plain.mp4", ["lib/black-intro.mp4", "lib/test-card.mp4"]]]);
+    expect(noSuperset[0].losers.map((l) => l.reason).join("\n")).toMatch(/lower codec-aware bitrate/);
+  });
+
   it("folds an exact group into the visual group its winner lost, and reports the clip as a subset", async () => {
     const { entries, hasher } = await scenario();
     const options = dedupOptions({ quality: 5 });

@@ -144,6 +144,10 @@ describe("permissions (least privilege)", () => {
     expect(can(RUNNER_GRANTS, "sqs:ReceiveMessage", ARNS.queue.plan)).toBe(false);
   });
 
+  it("a runner can tell that the flow is empty (for its 'nothing left to do' notification)", () => {
+    for (const arn of Object.values(ARNS.queue)) expect(can(RUNNER_GRANTS, "sqs:GetQueueAttributes", arn), arn).toBe(true);
+  });
+
   it("a runner host's `doctor` can look every queue up; only a queue's consumer may send to its dead-letter queue", () => {
     for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) expect(can(RUNNER_GRANTS, "sqs:GetQueueUrl", arn), arn).toBe(true);
     const consumerOf = { ingest: "probe", plan: "strategy", encode: "runner" } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseFrameTimes } from "../../gpu-runner/encode.ts";
+import { parseFrameTimes } from "../../shared/fingerprint.ts";
 import { buildPass } from "../../gpu-runner/encode-args.ts";
 import { backupKeyOf, isPublishedFor, jobState, outputMetadata } from "../../gpu-runner/job-state.ts";
 import { compareFingerprints, outputProblems } from "../../gpu-runner/verify.ts";

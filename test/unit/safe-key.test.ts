@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UnsafeKeyError, safeKey, unsafeKeyReason } from "../../store/safe-key.ts";
-import { backupKeyFor, keyKind, manifestKeyFor, outputKeyFor, skipKeyFor } from "../../shared/naming.ts";
+import { backupKeyFor, keyKind, manifestKeyFor, outputKeyFor, skipKeyFor, thumbnailKeyFor } from "../../shared/naming.ts";
 import { montageKeyFor } from "../../gpu-runner/job-state.ts";
 import { keyFilterReason } from "../../shared/ingest.ts";
 
@@ -28,7 +28,7 @@ describe("safe keys", () => {
     expect(() => safeKey(key)).toThrow(UnsafeKeyError);
     expect(keyKind(key, "orig_video_to_delete/")).toBe("unsafe");
     expect(keyFilterReason(key, "orig_video_to_delete/")).toMatch(/not a safe relative path/);
-    for (const helper of [outputKeyFor, skipKeyFor, manifestKeyFor, montageKeyFor, (k: string) => backupKeyFor(k, "orig/")]) {
+    for (const helper of [outputKeyFor, skipKeyFor, manifestKeyFor, montageKeyFor, thumbnailKeyFor, (k: string) => backupKeyFor(k, "orig/")]) {
       expect(() => helper(key)).toThrow(UnsafeKeyError);
     }
   });

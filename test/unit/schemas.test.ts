@@ -31,6 +31,6 @@ describe("schemas", () => {
     expect(DedupReport.parse(report).summary).toHaveProperty("stages");
     expect(DedupReport.safeParse({ ...report, groups: [{ ...report.groups[0], type: "fuzzy" }] }).success).toBe(false);
     const cb = { count: 0, bytes: 0 };
-    expect(StatusSummary.safeParse({ compressed: cb, skipped: cb, in_progress: cb, remaining: cb, failed: cb, saved_bytes: 0, queues: { encode: { visible: 1, in_flight: 0 } } }).success).toBe(true);
+    expect(StatusSummary.safeParse({ compressed: cb, skipped: cb, in_progress: cb, remaining: cb, failed: cb, saved_bytes: 0, queues: { encode: { visible: 1, in_flight: 0 } }, runners: [] }).success).toBe(true);
   });
 });

@@ -44,6 +44,7 @@ describe("status summary", () => {
       failed: { count: 1, bytes: 70 },
       saved_bytes: 930,
       queues: QUEUES,
+      runners: [],
     });
   });
 

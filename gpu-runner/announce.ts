@@ -1,0 +1,83 @@
+// Keeps this runner's object under .reelpress/runners/ current: its running jobs with their progress,
+// and while its encode window is closed, when it resumes. Writes go out when something changed (at
+// most every PROGRESS_MS) and at least every RUNNER_REFRESH_MS, so a dead runner's object goes stale.
+import type { Clients } from "../shared/clients.ts";
+import { errorMessage } from "../shared/errors.ts";
+import { RUNNER_REFRESH_MS, deleteRunner, putRunner } from "../shared/runners.ts";
+import type { EncodeJob, RunnerStatus } from "../shared/schemas.ts";
+import type { EncodeProgress } from "./ffmpeg-progress.ts";
+import type { Log } from "./job.ts";
+
+const PROGRESS_MS = 10_000;
+
+type Identity = Pick<RunnerStatus, "id" | "encoder" | "concurrency" | "hours">;
+
+export class RunnerAnnouncer {
+  readonly #clients: Clients;
+  readonly #identity: Identity;
+  readonly #log: Log;
+  readonly #jobs = new Map<string, RunnerStatus["jobs"][number]>();
+  #pausedUntil: string | undefined;
+  #dirty = true;
+  #lastWrite = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(clients: Clients, identity: Identity, log: Log) {
+    this.#clients = clients;
+    this.#identity = identity;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#flush();
+    this.#timer = setInterval(() => {
+      if (this.#dirty || Date.now() - this.#lastWrite >= RUNNER_REFRESH_MS) this.#flush();
+    }, PROGRESS_MS);
+  }
+
+  jobStarted(job: EncodeJob): void {
+    this.#jobs.set(job.jobId, { key: job.key, job_id: job.jobId, started_at: new Date().toISOString(), duration_sec: job.durationSec, out_time_sec: 0 });
+    this.#dirty = true;
+  }
+
+  jobProgress(job: EncodeJob, p: EncodeProgress): void {
+    const entry = this.#jobs.get(job.jobId);
+    if (!entry) return;
+    this.#jobs.set(job.jobId, { ...entry, out_time_sec: p.outTimeSec, ...(p.speed !== undefined ? { speed: p.speed } : {}) });
+    this.#dirty = true;
+  }
+
+  jobEnded(job: EncodeJob): void {
+    this.#dirty = this.#jobs.delete(job.jobId) || this.#dirty;
+  }
+
+  /** Window closed until `until`, or open again (undefined); written at once, status shows it. */
+  paused(until: Date | undefined): void {
+    const next = until?.toISOString();
+    if (next === this.#pausedUntil) return;
+    this.#pausedUntil = next;
+    this.#flush();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#writing;
+    await deleteRunner(this.#clients, this.#identity.id).catch((err) => this.#log("runner_status_error", { error: errorMessage(err) }));
+  }
+
+  #flush(): void {
+    this.#dirty = false;
+    this.#lastWrite = Date.now();
+    const status: RunnerStatus = {
+      ...this.#identity,
+      ...(this.#pausedUntil ? { paused_until: this.#pausedUntil } : {}),
+      jobs: [...this.#jobs.values()],
+      updated_at: new Date().toISOString(),
+    };
+    // One write at a time, in order: the last state is the one that stays.
+    this.#writing = this.#writing
+      .then(() => putRunner(this.#clients, status))
+      .catch((err) => this.#log("runner_status_error", { error: errorMessage(err) }));
+  }
+}

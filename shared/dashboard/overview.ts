@@ -1,0 +1,55 @@
+// What the dashboard shows, as one JSON object: the status object of `reelpress status --json`, the
+// failures with readable reasons, savings per top-level folder, and the latest dedup report in brief.
+import type { Clients } from "../clients.ts";
+import { readLatestReport } from "../dedup/run.ts";
+import { type Failure, type FolderTotals, gatherStatus } from "../library.ts";
+import type { DedupGroup, DedupReport, StatusSummary } from "../schemas.ts";
+
+/** The page lists this many; the count says how many there are. */
+export const SHOWN_FAILURES = 50;
+export const SHOWN_GROUPS = 20;
+
+type BriefFile = { key: string; size: number; reason: string; montage_key?: string };
+export type ReportBrief = {
+  summary: DedupReport["summary"];
+  groups: Array<{ group_id: string; type: DedupGroup["type"]; keep: BriefFile; remove: BriefFile[] }>;
+};
+
+export type Overview = {
+  bucket: string;
+  prefix: string;
+  generated_at: string;
+  status: StatusSummary;
+  failures: Failure[];
+  failures_total: number;
+  folders: FolderTotals[];
+  report: ReportBrief | null;
+};
+
+/** Pure: the report as the page shows it, largest reclaim first, with each file's montage key. */
+export function briefReport(report: DedupReport, limit = SHOWN_GROUPS): ReportBrief {
+  const file = (g: DedupGroup, e: { key: string; size: number; reason: string }): BriefFile => {
+    const montage = ((g.metadata.media ?? {}) as Record<string, { montage_key?: string }>)[e.key]?.montage_key;
+    return { key: e.key, size: e.size, reason: e.reason, ...(montage ? { montage_key: montage } : {}) };
+  };
+  const reclaim = (g: DedupGroup) => g.losers.reduce((n, l) => n + l.size, 0);
+  const groups = [...report.groups].sort((a, b) => reclaim(b) - reclaim(a)).slice(0, limit);
+  return {
+    summary: report.summary,
+    groups: groups.map((g) => ({ group_id: g.group_id, type: g.type, keep: file(g, g.winner), remove: g.losers.map((l) => file(g, l)) })),
+  };
+}
+
+export async function dashboardOverview(clients: Clients, now = new Date()): Promise<Overview> {
+  const [status, report] = await Promise.all([gatherStatus(clients, now), readLatestReport(clients)]);
+  return {
+    bucket: clients.config.bucket,
+    prefix: clients.config.prefix,
+    generated_at: now.toISOString(),
+    status: status.summary,
+    failures: status.failures.slice(0, SHOWN_FAILURES),
+    failures_total: status.failures.length,
+    folders: status.folders,
+    report: report ? briefReport(report) : null,
+  };
+}

@@ -1,0 +1,116 @@
+// The library as operators see it: one listing per top-level folder, the queue depths, and the status
+// built from them and the manifest. Used by `reelpress status`, the dashboard and the runner alike.
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { Clients } from "./clients.ts";
+import type { Config } from "./config.ts";
+import { readableReason } from "./failure-reasons.ts";
+import { listRecords } from "./manifest.ts";
+import { isSystemKey } from "./naming.ts";
+import { listRunners } from "./runners.ts";
+import { StatusSummary } from "./schemas.ts";
+import { emptySummary, tally, type ListedObject, type QueueDepth, type RecordBrief } from "./status.ts";
+
+async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+    yield {
+      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
+      folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
+    };
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/**
+ * Every object under the library prefix, one listing per top-level folder in parallel; the manifest
+ * and backup folders are never listed (on a big library they are as large as the library itself).
+ */
+export async function listLibrary(clients: Clients, concurrency = 8): Promise<ListedObject[]> {
+  const { config } = clients;
+  const out: ListedObject[] = [];
+  const folders: string[] = [];
+  for await (const page of listPrefix(clients, config.prefix, "/")) {
+    out.push(...page.objects);
+    folders.push(...page.folders.filter((f) => !isSystemKey(f, config.backupPrefix)));
+  }
+  const worker = async () => {
+    for (let f = folders.shift(); f !== undefined; f = folders.shift()) {
+      for await (const page of listPrefix(clients, f)) out.push(...page.objects);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return out.filter((o) => !isSystemKey(o.key, config.backupPrefix));
+}
+
+/** Role → queue name; the JSON of `status` uses the roles, which do not change between stages. */
+export function queueRoles(config: Config): Record<string, string> {
+  const q = config.queues;
+  return { ingest: q.ingest, plan: q.plan, encode: q.encode, encode_dlq: q.encodeDlq };
+}
+
+/** Depth of each queue, by role; `roles` picks some (a runner host may not read the dead-letter queue). */
+export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: string[]): Promise<Record<string, QueueDepth>> {
+  const entries = await Promise.all(
+    Object.entries(queueRoles(config)).filter(([role]) => !roles || roles.includes(role)).map(async ([role, name]) => {
+      const r = await sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: await queueUrl(name),
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }));
+      const a = r.Attributes ?? {};
+      return [role, { visible: Number(a.ApproximateNumberOfMessages ?? 0), in_flight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** A failed video: `reason` is the readable sentence, `error` what ffprobe/ffmpeg said. */
+export type Failure = { key: string; reason: string; error?: string; at?: string };
+/** Per top-level folder of the library ("" for videos at its top). */
+export type FolderTotals = { folder: string; count: number; bytes: number; saved_bytes: number };
+export type LibraryStatus = { summary: StatusSummary; failures: Failure[]; folders: FolderTotals[] };
+
+function folderOf(key: string, prefix: string): string {
+  const rest = key.slice(prefix.length);
+  const slash = rest.indexOf("/");
+  return slash < 0 ? "" : rest.slice(0, slash + 1);
+}
+
+export async function gatherStatus(clients: Clients, now = new Date()): Promise<LibraryStatus> {
+  const { config } = clients;
+  const records = new Map<string, RecordBrief & { error?: string; reason?: string; updatedAt?: string }>();
+  const [objects, queues, runners] = await Promise.all([
+    listLibrary(clients),
+    queueDepths(clients),
+    listRunners(clients, now),
+    (async () => {
+      // Keep only what status needs: records also carry fingerprints and media details.
+      for await (const r of listRecords(clients, config.prefix)) {
+        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
+      }
+    })(),
+  ]);
+  const summary = emptySummary(queues, runners);
+  const failures: Failure[] = [];
+  const folders = new Map<string, FolderTotals>();
+  for (const obj of objects) {
+    const record = records.get(obj.key);
+    const savedBefore = summary.saved_bytes;
+    const state = tally(summary, obj, record, config.backupPrefix);
+    if (!state) continue;
+    const name = folderOf(obj.key, config.prefix);
+    const folder = folders.get(name) ?? { folder: name, count: 0, bytes: 0, saved_bytes: 0 };
+    folders.set(name, { ...folder, count: folder.count + 1, bytes: folder.bytes + obj.size, saved_bytes: folder.saved_bytes + summary.saved_bytes - savedBefore });
+    if (state === "failed") {
+      // Records written before reasons were made readable hold the raw text in both fields.
+      const reason = record?.error ? readableReason(record.error, obj.key) : (record?.reason ?? "no reason recorded");
+      failures.push({ key: obj.key, reason, error: record?.error, at: record?.updatedAt });
+    }
+  }
+  return {
+    summary: StatusSummary.parse(summary),
+    failures: failures.sort((a, b) => a.key.localeCompare(b.key)),
+    folders: [...folders.values()].sort((a, b) => b.saved_bytes - a.saved_bytes || a.folder.localeCompare(b.folder)),
+  };
+}

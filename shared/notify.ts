@@ -1,0 +1,93 @@
+// REELPRESS_NOTIFY_URL: a JSON POST when a file ends `failed`, when the library has nothing left to
+// do, and when a new dedup report has bytes to reclaim. `text` (Slack) and `content` (Discord) carry
+// the sentence; the other fields are for programs. Delivery retries with back-off in the background:
+// callers never wait for it, so a slow or dead receiver never holds up a job.
+import { z } from "zod";
+import { UserError, errorMessage } from "./errors.ts";
+import { formatBytes } from "./format.ts";
+import type { LogFn } from "./lambda-sqs.ts";
+
+export type NotifyEvent =
+  | { event: "file_failed"; bucket: string; key: string; reason: string; error?: string; stage: "probe" | "encode" }
+  | { event: "library_done"; bucket: string; prefix: string; compressed: number; skipped: number; failed: number; saved_bytes: number }
+  | { event: "report_ready"; bucket: string; report_key: string; groups: number; losers: number; bytes_reclaimable: number };
+
+/** Pure: the POST body for an event. */
+export function notificationBody(e: NotifyEvent): Record<string, unknown> {
+  const text = (() => {
+    switch (e.event) {
+      case "file_failed":
+        return `reelpress: s3://${e.bucket}/${e.key} failed: ${e.reason}`;
+      case "library_done":
+        return `reelpress: s3://${e.bucket}/${e.prefix} has nothing left to do: ${e.compressed} compressed, ${e.skipped} skipped, ${e.failed} failed; ${formatBytes(e.saved_bytes)} saved`;
+      case "report_ready":
+        return `reelpress: new duplicate report for s3://${e.bucket}/: ${e.groups} group(s), ${e.losers} file(s) to remove, ${formatBytes(e.bytes_reclaimable)} to reclaim ('reelpress apply latest --dry-run' lists them)`;
+    }
+  })();
+  return { text, content: text, ...e, time: new Date().toISOString() };
+}
+
+export type Notifier = {
+  /** False when no URL is set: sending does nothing, and nothing need be watched for it. */
+  enabled: boolean;
+  /** Starts delivery and returns at once; the promise (never rejected) settles when it is done. */
+  send(e: NotifyEvent): Promise<void>;
+  /** Resolves when every delivery started so far has settled (tests; the end of a Lambda batch). */
+  idle(): Promise<void>;
+};
+
+export type NotifierOptions = { log: LogFn; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
+
+const NONE: Notifier = { enabled: false, send: async () => {}, idle: async () => {} };
+
+/** Worth trying again: the receiver is down, overloaded or rate-limiting; other 4xx never get better. */
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+export function makeNotifier(url: string | undefined, opts: NotifierOptions): Notifier {
+  if (!url) return NONE;
+  const { log, attempts = 6, baseDelayMs = 1000, timeoutMs = 10_000 } = opts;
+  const pending = new Set<Promise<void>>();
+  const deliver = async (e: NotifyEvent) => {
+    const body = JSON.stringify(notificationBody(e));
+    for (let attempt = 1; ; attempt++) {
+      let why: string;
+      let again = true;
+      try {
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(timeoutMs) });
+        await res.body?.cancel();
+        if (res.ok) return;
+        why = `HTTP ${res.status}`;
+        again = retryable(res.status);
+      } catch (err) {
+        why = errorMessage(err);
+      }
+      if (!again || attempt >= attempts) {
+        log("notify.failed", { notification: e.event, attempts: attempt, error: why });
+        return;
+      }
+      // 1 s, 2 s, 4 s … with jitter, so many senders do not retry in step.
+      await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2)));
+    }
+  };
+  return {
+    enabled: true,
+    send(e) {
+      const p = deliver(e).finally(() => pending.delete(p));
+      pending.add(p);
+      return p;
+    },
+    async idle() {
+      await Promise.all([...pending]);
+    },
+  };
+}
+
+const NotifyUrl = z.url({ protocol: /^https?$/ });
+
+/** The notifier REELPRESS_NOTIFY_URL asks for (none when unset); a bad URL stops with one sentence. */
+export function notifierFromEnv(env: NodeJS.ProcessEnv, log: LogFn): Notifier {
+  const url = env.REELPRESS_NOTIFY_URL;
+  if (!url) return NONE;
+  if (!NotifyUrl.safeParse(url).success) throw new UserError(`Bad setting REELPRESS_NOTIFY_URL = "${url}": must be an http(s) URL, such as a Slack or Discord webhook.`);
+  return makeNotifier(url, { log });
+}

@@ -1,0 +1,127 @@
+// The dashboard in headless Chromium against a real store: it renders, its numbers are the API's (and
+// so `status --json`'s), montages load, it refreshes by itself, and the console stays clean.
+import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { execa } from "execa";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDashboard, type Dashboard } from "../../cli/dashboard.ts";
+import { makeDedupHandler } from "../../functions/dedup/handler.ts";
+import { formatBytes } from "../../shared/format.ts";
+import { patchRecord } from "../../shared/manifest.ts";
+import { PREVIEWS_PREFIX } from "../../shared/naming.ts";
+import { putRunner } from "../../shared/runners.ts";
+import type { StatusSummary } from "../../shared/schemas.ts";
+import { headObject } from "../../shared/storage.ts";
+import { launchChromium, noChromium } from "../kit/browser.ts";
+import { reelpress } from "../kit/cli.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
+
+/** Kept after the run: CI uploads it, and the README shows it. */
+const ARTIFACTS = path.resolve(import.meta.dirname, "../../.cache/artifacts");
+
+describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Chromium", () => {
+  let stack: TestStack;
+  let dir: string;
+  let browser: Browser;
+  let dashboard: Dashboard;
+
+  const put = async (key: string, body: Buffer | string, state: "compressed" | "failed" | "probed" | "encoding", more = {}) => {
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: body }));
+    const head = (await headObject(stack, key))!;
+    await patchRecord(stack, key, { size: head.size, etag: head.etag, state, ...more });
+  };
+
+  beforeAll(async () => {
+    [stack, dir, browser] = await Promise.all([startTestStack(), mkdtemp(path.join(os.tmpdir(), "reelpress-dash-")), launchChromium()]);
+    const montage = path.join(dir, "montage.jpg");
+    await execa("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=2:duration=2", "-vf", "scale=160:120,tile=2x2", "-frames:v", "1", montage]);
+    const montageKey = `${PREVIEWS_PREFIX}family/beach.mp4.montage.jpg`;
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: montageKey, Body: await readFile(montage), ContentType: "image/jpeg" }));
+    const same = Buffer.alloc(120_000, 5);
+    await put("family/beach.mp4", same, "compressed", { savedBytes: 3_000_000, montageKey });
+    await put("family/beach copy.mp4", same, "compressed", { savedBytes: 1_000_000, montageKey });
+    await put("trips/rome.mp4", Buffer.alloc(50_000, 6), "compressed", { savedBytes: 500_000 });
+    await put("trips/list.mkv", "This is a shopping list", "failed", { error: "Truncating packet of size 9067 to 23; EBML header parsing failed", reason: "raw" });
+    await put("clip.mp4", Buffer.alloc(80_000, 7), "encoding", { runner: { id: "gpu-1:7", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
+    await put("later.avi", Buffer.alloc(9_000, 8), "probed");
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: "{}" }));
+    await putRunner(stack, {
+      id: "gpu-1:7", encoder: "nvenc", concurrency: 2,
+      jobs: [{ key: "clip.mp4", job_id: "j1", started_at: new Date().toISOString(), duration_sec: 60, out_time_sec: 24, speed: 3.5 }],
+      updated_at: new Date().toISOString(),
+    });
+    await makeDedupHandler(() => stack, { REELPRESS_DEDUP_QUALITY: "2" }, () => undefined)({ "detail-type": "Scheduled Event" });
+    dashboard = await startDashboard(stack, { port: 0, host: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await dashboard?.stop();
+    await browser?.close();
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("shows the API's numbers, runners, savings per folder, failures and duplicates with montages", async () => {
+    const api = (await (await fetch(new URL("api/status", dashboard.url))).json()) as StatusSummary;
+    const cli = await reelpress(["status", "--json"], { env: stack.env });
+    expect(api).toEqual(JSON.parse(cli.stdout));
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const problems: string[] = [];
+    page.on("console", (m) => void (m.type() === "error" || m.type() === "warning" ? problems.push(m.text()) : undefined));
+    page.on("pageerror", (e) => void problems.push(e.message));
+    await page.goto(dashboard.url);
+    await page.waitForSelector("body[data-loaded]");
+
+    for (const state of ["compressed", "skipped", "in_progress", "remaining", "failed"] as const) {
+      const card = page.locator(`.state[data-state=${state}]`);
+      expect(await card.locator(".count").textContent(), state).toBe(String(api[state].count));
+      expect(await card.locator(".bytes").textContent(), state).toBe(formatBytes(api[state].bytes));
+    }
+    expect(api.compressed.count).toBe(3);
+    expect(await page.locator(".state[data-state=saved] .count").textContent()).toBe(formatBytes(api.saved_bytes));
+    for (const [role, d] of Object.entries(api.queues)) {
+      expect(await page.locator(`tr[data-queue=${role}] .visible`).textContent(), role).toBe(String(d.visible));
+      expect(await page.locator(`tr[data-queue=${role}] .in-flight`).textContent(), role).toBe(String(d.in_flight));
+    }
+    expect(await page.locator("tr[data-folder='family/'] .saved").textContent()).toBe(formatBytes(4_000_000));
+    expect(await page.locator("tr[data-folder='trips/'] .saved").textContent()).toBe(formatBytes(500_000));
+    expect(await page.locator(".job[data-key='clip.mp4'] .pct").textContent()).toBe("40 % · 3.5×");
+    const failure = page.locator("tr.failure[data-key='trips/list.mkv']");
+    expect(await failure.locator(".reason").textContent()).toBe("not a video file (damaged or not Matroska)");
+    expect(await failure.getAttribute("title")).toMatch(/EBML header parsing failed/);
+
+    expect(await page.locator("#report .summary").textContent()).toMatch(/^1 group\(s\), 1 file\(s\) to remove, 117\.2 KiB to reclaim/);
+    const keep = page.locator(".group .file.keep");
+    expect(await page.locator(".group .file").count()).toBe(2);
+    expect(await keep.getAttribute("data-key")).toMatch(/^family\/beach( copy)?\.mp4$/);
+    await page.waitForFunction(() => {
+      const img = (globalThis as unknown as { document: { querySelector(s: string): { complete: boolean; naturalWidth: number } | null } }).document.querySelector(".file.keep img.montage");
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    const size = await keep.locator("img.montage").evaluate((el) => [(el as unknown as { naturalWidth: number }).naturalWidth, (el as unknown as { naturalHeight: number }).naturalHeight]);
+    expect(size).toEqual([320, 240]);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    const shot = path.join(ARTIFACTS, "dashboard.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    expect((await stat(shot)).size).toBeGreaterThan(50_000);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("refreshes by itself: a new failure appears without a reload", async () => {
+    const page = await browser.newPage();
+    await page.goto(dashboard.url);
+    await page.waitForSelector("body[data-loaded]");
+    expect(await page.locator("tr.failure").count()).toBe(1);
+    await put("trips/empty.mp4", "", "failed", { error: "empty object (0 bytes)" });
+    await until("the page to show the new failure", async () => (await page.locator("tr.failure[data-key='trips/empty.mp4'] .reason").count()) === 1, 15_000, 250);
+    expect(await page.locator("tr.failure[data-key='trips/empty.mp4'] .reason").textContent()).toBe("empty file (0 bytes)");
+    await page.close();
+  });
+});

@@ -1,0 +1,159 @@
+// REELPRESS_NOTIFY_URL against a real local HTTP receiver: retries with back-off, gives up quietly,
+// never holds up the work, and the probe, runner and dedup send what a person needs to read.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { objectCreatedRecord } from "../../cli/events/send.ts";
+import { makeDedupHandler } from "../../functions/dedup/handler.ts";
+import { makeProbeHandler } from "../../functions/probe/handler.ts";
+import { startRunner } from "../../gpu-runner/runner.ts";
+import { patchRecord } from "../../shared/manifest.ts";
+import { makeNotifier, notifierFromEnv } from "../../shared/notify.ts";
+import { headObject } from "../../shared/storage.ts";
+import { brokenFixture } from "../kit/fixtures.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
+
+type Mode = "ok" | "hang" | { fail: number; status: number };
+
+/** A webhook receiver: answers per `mode` and keeps every body it was sent. */
+async function startReceiver() {
+  const bodies: Array<Record<string, unknown>> = [];
+  let mode: Mode = "ok";
+  let failed = 0;
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    bodies.push({ ...JSON.parse(Buffer.concat(chunks).toString()), _contentType: req.headers["content-type"] });
+    if (mode === "hang") return;
+    if (mode !== "ok" && failed < mode.fail) {
+      failed++;
+      return res.writeHead(mode.status).end("nope");
+    }
+    res.writeHead(200).end("ok");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    set(m: Mode) {
+      mode = m;
+      failed = 0;
+      bodies.length = 0;
+    },
+    stop: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+const lambdaEvent = (body: unknown) => ({
+  Records: [{ messageId: "m1", receiptHandle: "r1", body: JSON.stringify(body), attributes: {}, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs" as const, eventSourceARN: "arn", awsRegion: "us-east-1" }],
+});
+
+describe("notifications", () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let stack: TestStack;
+  const logs: Array<Record<string, unknown>> = [];
+  const log = (event: string, fields: Record<string, unknown>) => void logs.push({ event, ...fields });
+  beforeAll(async () => {
+    [receiver, stack] = await Promise.all([startReceiver(), startTestStack({ REELPRESS_FINGERPRINTS: "4" })]);
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+    await stack?.stop();
+  });
+  beforeEach(() => {
+    receiver.set("ok");
+    logs.length = 0;
+  });
+
+  const failedEvent = { event: "file_failed", bucket: "reelpress", key: "a.mkv", reason: "not a video file (damaged or not Matroska)", stage: "probe" } as const;
+
+  it("posts JSON with a Slack text and Discord content field plus the structured fields", async () => {
+    await makeNotifier(receiver.url, { log }).send(failedEvent);
+    expect(receiver.bodies).toEqual([expect.objectContaining({
+      _contentType: "application/json",
+      text: "reelpress: s3://reelpress/a.mkv failed: not a video file (damaged or not Matroska)",
+      content: "reelpress: s3://reelpress/a.mkv failed: not a video file (damaged or not Matroska)",
+      ...failedEvent,
+    })]);
+  });
+
+  it("retries a failing receiver with growing waits, and stops at once on a 4xx other than 408/429", async () => {
+    receiver.set({ fail: 2, status: 503 });
+    const started = Date.now();
+    await makeNotifier(receiver.url, { log, baseDelayMs: 100 }).send(failedEvent);
+    expect(receiver.bodies).toHaveLength(3);
+    // ~100 ms then ~200 ms (±25 %): back-off, not a tight loop.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(220);
+    expect(logs).toEqual([]);
+    receiver.set({ fail: 9, status: 404 });
+    await makeNotifier(receiver.url, { log, baseDelayMs: 100 }).send(failedEvent);
+    expect(receiver.bodies).toHaveLength(1);
+    expect(logs).toEqual([expect.objectContaining({ event: "notify.failed", attempts: 1, error: "HTTP 404" })]);
+  });
+
+  it("gives up after its attempts on a dead receiver, without throwing", async () => {
+    const dead = makeNotifier("http://127.0.0.1:9/hook", { log, attempts: 3, baseDelayMs: 10 });
+    await expect(dead.send(failedEvent)).resolves.toBeUndefined();
+    expect(logs).toEqual([expect.objectContaining({ event: "notify.failed", attempts: 3 })]);
+  });
+
+  it("refuses a bad REELPRESS_NOTIFY_URL with one sentence", () => {
+    expect(() => notifierFromEnv({ REELPRESS_NOTIFY_URL: "slack" }, log)).toThrow(/^Bad setting REELPRESS_NOTIFY_URL = "slack": must be an http\(s\) URL/);
+  });
+
+  it("the probe reports an unreadable file with its readable reason, and a hanging receiver does not hold it up", async () => {
+    receiver.set("hang");
+    const key = "home/list.mkv";
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: await readFile(await brokenFixture("text.mkv")) }));
+    const notifier = makeNotifier(receiver.url, { log, timeoutMs: 5000, attempts: 1 });
+    const handler = makeProbeHandler(() => stack, () => undefined, notifier);
+    const started = Date.now();
+    const result = await handler(lambdaEvent({ Records: [objectCreatedRecord("reelpress", { key })] }));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await until("the receiver to get the message", () => receiver.bodies.length === 1, 5000);
+    expect(receiver.bodies[0]).toMatchObject({ event: "file_failed", key, stage: "probe", reason: "not a video file (damaged or not Matroska)", text: `reelpress: s3://reelpress/${key} failed: not a video file (damaged or not Matroska)` });
+    expect(receiver.bodies[0].error).toMatch(/EBML|Invalid data/);
+  });
+
+  it("a new report with bytes to reclaim is announced once, not on every rebuild of the same findings", async () => {
+    const body = Buffer.alloc(200_000, 3);
+    for (const key of ["dupes/a.mp4", "dupes/b.mp4"]) {
+      await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: body }));
+      const head = (await headObject(stack, key))!;
+      await patchRecord(stack, key, { size: head.size, etag: head.etag, state: "probed" });
+    }
+    const notifier = makeNotifier(receiver.url, { log });
+    const handler = makeDedupHandler(() => stack, { REELPRESS_DEDUP_QUALITY: "2" }, () => undefined, notifier);
+    const scheduled = { "detail-type": "Scheduled Event" };
+    await handler(scheduled);
+    await notifier.idle();
+    expect(receiver.bodies).toEqual([expect.objectContaining({ event: "report_ready", groups: 1, losers: 1, bytes_reclaimable: 200_000, report_key: expect.stringMatching(/^\.reelpress\/reports\//) })]);
+    expect(receiver.bodies[0].text).toMatch(/1 group\(s\), 1 file\(s\) to remove, 195\.3 KiB to reclaim/);
+    await handler(scheduled);
+    await notifier.idle();
+    expect(receiver.bodies).toHaveLength(1);
+  });
+
+  it("a runner says when the library has nothing left to do", async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-notify-"));
+    const notifier = makeNotifier(receiver.url, { log });
+    const runner = await startRunner(stack, { encoder: "x264", concurrency: 1, settings: { visibilitySec: 3, x264Preset: "ultrafast" }, log: () => undefined, workBase: tmp, notifier });
+    try {
+      // A job whose source is gone: dropped at once, after which every queue is empty.
+      const job = { bucket: "reelpress", key: "gone.avi", size: 10, etag: "\"x\"", jobId: "j-gone", outputKey: "gone.mp4", downscale: false, mustSave: 0, reason: "test", durationSec: 1, fingerprints: [], plannedAt: new Date().toISOString() };
+      await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify(job) }));
+      await until("the done message", () => receiver.bodies.some((b) => b.event === "library_done"), 20_000);
+      expect(receiver.bodies.find((b) => b.event === "library_done")).toMatchObject({ bucket: "reelpress", failed: 1, text: expect.stringMatching(/^reelpress: s3:\/\/reelpress\/ has nothing left to do: \d+ compressed, \d+ skipped, 1 failed; 0 B saved$/) });
+    } finally {
+      await runner.stop();
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
