@@ -60,5 +60,10 @@ describe("never lose a file", () => {
     // The second backup of a.avi went to the next free name, and the output names it.
     expect(await headObject(stack, "orig_video_to_delete/re/a (2).avi")).toBeDefined();
     expect((await readRecord(stack, "re/a (2).mp4"))?.record.source?.backupKey).toBe("orig_video_to_delete/re/a (2).avi");
+    // `status` names what went to a free name, and why.
+    const status = await reelpress(["status", "--prefix", "re/"], { env });
+    expect(status.stdout).toContain("Under a free name");
+    expect(status.stdout).toMatch(/orig_video_to_delete\/re\/a \(2\)\.avi {2}backup of re\/a\.avi: orig_video_to_delete\/re\/a\.avi holds an earlier original/);
+    expect(status.stdout).toMatch(/re\/a \(2\)\.mp4 {2}output of re\/a\.avi: re\/a\.mp4 holds another file/);
   });
 });
