@@ -190,7 +190,8 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     const side = await this.readSidecar(key);
     const base = side && sameFile(side, st) ? side : { etag: fileEtag(st), size: st.size, headers: {}, metadata: {}, checksums: {} };
     const { mtimeMs: _m, ino: _i, ...kept } = base as Sidecar;
-    return { ...kept, size: st.size, key, file, lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000) };
+    // Whole seconds as S3 keeps them, rounded up: a sync client must never see an upload as older than its source.
+    return { ...kept, size: st.size, key, file, lastModified: new Date(Math.ceil(st.mtimeMs / 1000) * 1000) };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -8,8 +8,10 @@ import { identityOf, type FolderStore, type ObjectEvent } from "./folder.ts";
 export type FolderWatchOptions = {
   settleMs: number;
   scanIntervalMs: number;
-  /** Which keys matter (others are never stat'ed twice or announced). */
+  /** Which keys matter (others are never announced). */
   accept(key: string): boolean;
+  /** Folders (as "dir/") whose files never matter: not even walked. */
+  skipFolder?(dirPrefix: string): boolean;
   onCreated(event: ObjectEvent): void;
   onRemoved?(key: string): void;
   onError?(err: unknown): void;
@@ -40,7 +42,7 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
   const pass = async (first: boolean) => {
     const seen = new Set<string>();
     const now = Date.now();
-    for await (const { key, st } of store.keys("")) {
+    for await (const { key, st } of store.keys("", "", opts.skipFolder)) {
       if (!opts.accept(key)) continue;
       seen.add(key);
       const identity = identityOf(st);

@@ -5,7 +5,7 @@ import type { Clients } from "../../shared/clients.ts";
 import type { Embedded } from "../../shared/embedded.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { LogFn } from "../../shared/lambda-sqs.ts";
-import { keyKind } from "../../shared/naming.ts";
+import { isSystemKey, keyKind } from "../../shared/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "./send.ts";
@@ -63,6 +63,8 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
   const watcher = await watchFolder(embedded.store, {
     ...settings,
     accept: isVideo,
+    // reelpress's own objects and the backups are as many as the library itself: never walked.
+    skipFolder: (dirPrefix) => isSystemKey(dirPrefix, backupPrefix),
     onCreated: (e) => {
       log("events.found-in-folder", { key: e.key, size: e.size });
       note(e);
