@@ -172,7 +172,8 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
 
   /** Symlinks may point anywhere: what they lead to must still be inside the folder. */
   private async assertInside(file: string): Promise<void> {
-    const real = await realpath(file);
+    // Removed meanwhile (a DELETE racing this read): as S3 would say then, it is not there.
+    const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? noSuchKey() : err));
     if (real !== this.root && !real.startsWith(this.root + path.sep)) throw invalidArgument("Refused key: it leads outside the library folder.");
     if (real.startsWith(path.join(this.root, ...STORE_PREFIX.split("/").filter(Boolean)) + path.sep)) throw invalidArgument("Refused key: it leads into the store's own area.");
   }
@@ -204,7 +205,12 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       throw err;
     }
     if (!st.isFile()) return undefined;
-    await this.assertInside(file);
+    try {
+      await this.assertInside(file);
+    } catch (err) {
+      if (err instanceof S3Error && err.code === "NoSuchKey") return undefined;
+      throw err;
+    }
     return this.describe(key, file, st);
   }
 
