@@ -15,11 +15,16 @@ export type FolderWatchOptions = {
   onCreated(event: ObjectEvent): void;
   onRemoved?(key: string): void;
   onError?(err: unknown): void;
+  /**
+   * Files whose LastModified (whole seconds, rounded up, as listings show it) is at or before this time
+   * are taken as known at start, unannounced: the caller reconciles them with the same cut.
+   */
+  knownBefore: number;
 };
 
 export type FolderWatch = { stop(): Promise<void>; /** One listing pass now (tests, and after start). */ scan(): Promise<void> };
 
-/** Starts watching; files already complete at start are taken as known (the caller reconciles those). */
+/** Starts watching; files complete before `knownBefore` are taken as known (the caller reconciles those). */
 export async function watchFolder(store: FolderStore, opts: FolderWatchOptions): Promise<FolderWatch> {
   const known = new Map<string, string>();
   const pending = new Map<string, { identity: string; since: number }>();
@@ -48,7 +53,7 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
       const identity = identityOf(st);
       if (known.get(key) === identity) continue;
       const settled = now - st.mtimeMs >= opts.settleMs;
-      if (first && settled) {
+      if (first && Math.ceil(st.mtimeMs / 1000) * 1000 <= opts.knownBefore) {
         known.set(key, identity);
         continue;
       }
