@@ -15,8 +15,8 @@ export function deploy() {
     queue: { ingest: queues.ingest.queue.arn, plan: queues.plan.queue.arn, encode: queues.encode.queue.arn },
     dlq: { ingest: queues.ingest.dlq.arn, plan: queues.plan.dlq.arn, encode: queues.encode.dlq.arn },
   };
-  const env = bucket.name.apply((name) => reelpressEnv($app.name, $app.stage, name, options.backupPrefix));
-  const { dedup } = pipelineFunctions(queues, env, arns, options);
+  const env = bucket.name.apply((name) => reelpressEnv($app.name, $app.stage, name, options));
+  const { dedup, dashboard } = pipelineFunctions(queues, env, arns, options);
   const runner = runnerAccess(arns, options.runnerIdentity);
   return {
     bucket: bucket.name,
@@ -25,6 +25,8 @@ export function deploy() {
     encodeQueue: queues.encode.queue.url,
     encodeDlq: queues.encode.dlq.url,
     reportUrl: dedup.url,
+    // Signed requests only (IAM): see README, AWS with SST.
+    dashboardUrl: dashboard.url,
     runnerPolicy: runner.policy,
     ...("user" in runner ? { runnerUser: runner.user } : {}),
     ...("instanceProfile" in runner ? { runnerInstanceProfile: runner.instanceProfile, runnerRole: runner.role } : {}),

@@ -1,6 +1,6 @@
 /// <reference path="../.sst/platform/config.d.ts" />
 // probe and strategy on their queues (partial batch responses), dedup on a schedule and behind a
-// function URL. Each gets exactly the grants topology.ts lists, as explicit IAM statements: SST's
+// function URL, the dashboard behind an IAM-authenticated function URL. Each gets exactly the grants topology.ts lists, as explicit IAM statements: SST's
 // `link` would grant s3:* and sqs:* on whatever it links.
 import fs from "node:fs";
 import path from "node:path";
@@ -48,7 +48,7 @@ function functionArgs(id: FunctionId, env: Env, arns: Arns, options: DeployOptio
     environment: env.apply((e) => (PATH ? { ...e, PATH } : e)),
     permissions: permissionsFor(spec.grants, arns),
     layers,
-    copyFiles,
+    copyFiles: [...(copyFiles ?? []), ...spec.files.map((from) => ({ from }))],
   };
 }
 
@@ -68,5 +68,8 @@ export function pipelineFunctions(queues: Queues, env: Env, arns: Arns, options:
     url: { authorization: options.dedupUrlAuth },
   });
   new sst.aws.Cron("DedupSchedule", { schedule: options.dedupSchedule, function: dedup.arn });
-  return { probe, strategy, dedup };
+  const trigger = FUNCTIONS.dashboard.trigger;
+  if (trigger.kind !== "url") throw new Error("dashboard has no function URL in topology.ts.");
+  const dashboard = new sst.aws.Function("Dashboard", { ...functionArgs("dashboard", env, arns, options), url: { authorization: trigger.auth } });
+  return { probe, strategy, dedup, dashboard };
 }

@@ -1,10 +1,11 @@
 // The AWS deployment as plain data: infra/*.ts turns it into SST components, and
 // test/unit/infra-topology.test.ts checks it, so a wrong wire fails a test before any deploy.
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
-import { MANIFEST_PREFIX, REPORTS_PREFIX, VIDEO_EXTENSIONS } from "../shared/naming.ts";
+import { MANIFEST_PREFIX, PREVIEWS_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, VIDEO_EXTENSIONS } from "../shared/naming.ts";
+import { checkNotifyUrl } from "../shared/notify.ts";
 
 export type QueueId = "ingest" | "plan" | "encode";
-export type FunctionId = "probe" | "strategy" | "dedup";
+export type FunctionId = "probe" | "strategy" | "dedup" | "dashboard";
 
 /** Where a grant applies: the bucket itself (listing), objects under a prefix ("" = all), or a queue. */
 export type Target =
@@ -31,7 +32,10 @@ export type FunctionSpec = {
   ffmpeg: boolean;
   trigger:
     | { kind: "queue"; queue: QueueId; batchSize: number; batchWindowSec: number; partialResponses: true }
-    | { kind: "schedule+url" };
+    | { kind: "schedule+url" }
+    | { kind: "url"; auth: "iam" };
+  /** Repository files it reads at run time, copied into its package at the same path. */
+  files: readonly string[];
   /** Everything the function may do beyond what its trigger's mapping needs (SST adds that). */
   grants: readonly Grant[];
 };
@@ -71,6 +75,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
     ffmpeg: true,
     // Three records: what the handler probes at once, so a batch is one round.
     trigger: { kind: "queue", queue: "ingest", batchSize: 3, batchWindowSec: 5, partialResponses: true },
+    files: [],
     grants: [
       { actions: LIST, on: [BUCKET] },
       { actions: READ, on: [ALL_OBJECTS] },
@@ -86,6 +91,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
     memoryMb: 512,
     ffmpeg: false,
     trigger: { kind: "queue", queue: "plan", batchSize: 10, batchWindowSec: 0, partialResponses: true },
+    files: [],
     grants: [
       { actions: LIST, on: [BUCKET] },
       { actions: WRITE_AND_MOVE, on: [ALL_OBJECTS] },
@@ -100,12 +106,35 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
     ffmpeg: false,
     // Schedule and URL auth are deploy options (deployOptions): daily, IAM by default.
     trigger: { kind: "schedule+url" },
+    files: [],
     grants: [
       { actions: LIST, on: [BUCKET] },
       // Hashes library objects only where sizes collide; never changes them.
       { actions: READ, on: [ALL_OBJECTS] },
       // Computed hashes go back into the manifest; reports are its output.
       { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }, { kind: "objects", prefix: REPORTS_PREFIX }] },
+    ],
+  },
+  dashboard: {
+    handler: "functions/dashboard/handler.handler",
+    // A page load reads every manifest record (as `status` does); a large library takes a while.
+    timeoutSec: 120,
+    memoryMb: 1024,
+    ffmpeg: false,
+    // Always IAM: the page names every file in the library.
+    trigger: { kind: "url", auth: "iam" },
+    files: ["shared/dashboard/page.html"],
+    // What `status` reads, plus the latest report and its previews; never a library object.
+    grants: [
+      { actions: LIST, on: [BUCKET] },
+      {
+        actions: READ,
+        on: [MANIFEST_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })),
+      },
+      {
+        actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+        on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }, { kind: "queue", queue: "encode" }, { kind: "dlq", queue: "encode" }],
+      },
     ],
   },
 };
@@ -158,15 +187,16 @@ export function queueName(app: string, stage: string, queue: QueueId, dlq = fals
   return name;
 }
 
-/** The environment every function and runner reads (shared/config.ts), for one stage. */
-export function reelpressEnv(app: string, stage: string, bucket: string, backupPrefix: string): Record<string, string> {
+/** The environment every function and runner reads (shared/config.ts, shared/notify.ts), for one stage. */
+export function reelpressEnv(app: string, stage: string, bucket: string, options: Pick<DeployOptions, "backupPrefix" | "notifyUrl">): Record<string, string> {
   return {
     REELPRESS_BUCKET: bucket,
-    REELPRESS_BACKUP_PREFIX: backupPrefix,
+    REELPRESS_BACKUP_PREFIX: options.backupPrefix,
     REELPRESS_INGEST_QUEUE: queueName(app, stage, "ingest"),
     REELPRESS_PLAN_QUEUE: queueName(app, stage, "plan"),
     REELPRESS_ENCODE_QUEUE: queueName(app, stage, "encode"),
     REELPRESS_ENCODE_DLQ: queueName(app, stage, "encode", true),
+    ...(options.notifyUrl ? { REELPRESS_NOTIFY_URL: options.notifyUrl } : {}),
   };
 }
 
@@ -181,6 +211,8 @@ export type DeployOptions = {
   dedupSchedule: Schedule;
   dedupUrlAuth: "iam" | "none";
   backupPrefix: string;
+  /** Where the probe's failures and the dedup's new reports are announced (and runners, from runnerEnv). */
+  notifyUrl?: string;
 };
 
 const isSchedule = (s: string): s is Schedule => /^(rate|cron)\(.+\)$/.test(s);
@@ -215,7 +247,8 @@ export function deployOptions(env: Record<string, string | undefined>): DeployOp
   if (auth !== "iam" && auth !== "none") throw new Error(`REELPRESS_DEDUP_URL_AUTH = "${auth}" must be iam or none.`);
   const backupPrefix = env.REELPRESS_BACKUP_PREFIX || "orig_video_to_delete/";
   if (backupPrefix.startsWith(".reelpress/")) throw new Error(`REELPRESS_BACKUP_PREFIX = "${backupPrefix}" must be outside .reelpress/.`);
-  return { ffmpeg, runnerIdentity: identity, dedupSchedule: schedule, dedupUrlAuth: auth, backupPrefix };
+  const notifyUrl = env.REELPRESS_NOTIFY_URL ? checkNotifyUrl(env.REELPRESS_NOTIFY_URL) : undefined;
+  return { ffmpeg, runnerIdentity: identity, dedupSchedule: schedule, dedupUrlAuth: auth, backupPrefix, ...(notifyUrl ? { notifyUrl } : {}) };
 }
 
 /** An IAM policy document for a list of grants, given the deployed ARNs. */

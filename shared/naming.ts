@@ -9,6 +9,8 @@ export const SYSTEM_PREFIX = ".reelpress/";
 export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
 export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
 export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
+/** One small status object per runner (shared/runners.ts). */
+export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
 
 /** The still the probe keeps of a library object, for reports. */
 export function thumbnailKeyFor(key: string): string {

@@ -84,10 +84,14 @@ export function makeNotifier(url: string | undefined, opts: NotifierOptions): No
 
 const NotifyUrl = z.url({ protocol: /^https?$/ });
 
+/** A REELPRESS_NOTIFY_URL value, or one sentence saying what is wrong with it (also checked at deploy). */
+export function checkNotifyUrl(url: string): string {
+  if (!NotifyUrl.safeParse(url).success) throw new UserError(`Bad setting REELPRESS_NOTIFY_URL = "${url}": must be an http(s) URL, such as a Slack or Discord webhook.`);
+  return url;
+}
+
 /** The notifier REELPRESS_NOTIFY_URL asks for (none when unset); a bad URL stops with one sentence. */
 export function notifierFromEnv(env: NodeJS.ProcessEnv, log: LogFn): Notifier {
   const url = env.REELPRESS_NOTIFY_URL;
-  if (!url) return NONE;
-  if (!NotifyUrl.safeParse(url).success) throw new UserError(`Bad setting REELPRESS_NOTIFY_URL = "${url}": must be an http(s) URL, such as a Slack or Discord webhook.`);
-  return makeNotifier(url, { log });
+  return url ? makeNotifier(checkNotifyUrl(url), { log }) : NONE;
 }

@@ -2,10 +2,9 @@
 // progress and when a paused runner resumes: one small object per runner under .reelpress/runners/.
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "./clients.ts";
-import { SYSTEM_PREFIX } from "./naming.ts";
+import { RUNNERS_PREFIX } from "./naming.ts";
 import { RunnerStatus } from "./schemas.ts";
 
-export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
 /** A runner rewrites its object at least this often; one older than STALE_MS belongs to a dead runner. */
 export const RUNNER_REFRESH_MS = 60_000;
 export const STALE_MS = 3 * RUNNER_REFRESH_MS;

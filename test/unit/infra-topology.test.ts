@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config.ts";
+import { PAGE_FILE } from "../../shared/dashboard/routes.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../../shared/resources.ts";
 import {
   DLQ_RETENTION_SEC,
@@ -95,11 +96,12 @@ describe("queues", () => {
 });
 
 describe("functions", () => {
-  it("are the three handlers, queue consumers with partial batch responses", async () => {
+  it("are the four handlers, queue consumers with partial batch responses", async () => {
     expect(Object.fromEntries(Object.entries(FUNCTIONS).map(([id, f]) => [id, f.handler]))).toEqual({
       probe: "functions/probe/handler.handler",
       strategy: "functions/strategy/handler.handler",
       dedup: "functions/dedup/handler.handler",
+      dashboard: "functions/dashboard/handler.handler",
     });
     for (const fn of [FUNCTIONS.probe, FUNCTIONS.strategy]) {
       expect(fn.trigger).toMatchObject({ kind: "queue", partialResponses: true });
@@ -113,6 +115,14 @@ describe("functions", () => {
       const file = path.join(ROOT, `${fn.handler.slice(0, fn.handler.lastIndexOf("."))}.ts`);
       const source = await readFile(file, "utf8").catch(() => "");
       expect(source, `${id}: ${file}`).toMatch(/export (const|async function|function) handler\b/);
+    }
+  });
+
+  it("the dashboard is reached only through a function URL with IAM auth, and carries its page", async () => {
+    expect(FUNCTIONS.dashboard.trigger).toEqual({ kind: "url", auth: "iam" });
+    expect(FUNCTIONS.dashboard.files).toEqual([PAGE_FILE]);
+    for (const [id, fn] of Object.entries(FUNCTIONS)) {
+      for (const file of fn.files) expect(await readFile(path.join(ROOT, file)).then(() => file, () => "missing"), id).toBe(file);
     }
   });
 
@@ -155,7 +165,9 @@ describe("permissions (least privilege)", () => {
       for (const [queue, arn] of Object.entries(ARNS.dlq)) {
         const onDlq = allowed(g).filter(([, r]) => r === arn).map(([a]) => a);
         const mine = consumerOf[queue as keyof typeof consumerOf] === id;
-        expect(onDlq.filter((a) => a !== "sqs:GetQueueUrl"), `${id} on ${queue}'s dead letters`).toEqual(mine ? ["sqs:SendMessage"] : []);
+        // Looking a queue up and reading its depth change nothing.
+        const changes = onDlq.filter((a) => a !== "sqs:GetQueueUrl" && a !== "sqs:GetQueueAttributes");
+        expect(changes, `${id} on ${queue}'s dead letters`).toEqual(mine ? ["sqs:SendMessage"] : []);
       }
     }
     // The functions find their dead-letter queue in their own queue's redrive policy.
@@ -184,6 +196,20 @@ describe("permissions (least privilege)", () => {
     expect(allowed(d).some(([a]) => a.startsWith("sqs:"))).toBe(false);
   });
 
+  it("the dashboard reads what `status` reads (manifest, runners, queue depths), the latest report and previews, and nothing else", () => {
+    const g = FUNCTIONS.dashboard.grants;
+    for (const key of [".reelpress/manifest/a/b.mkv.json", ".reelpress/runners/gpu-1.json", ".reelpress/reports/latest.json", ".reelpress/previews/a/b.mkv.montage.jpg"]) {
+      expect(can(g, "s3:GetObject", object(key)), key).toBe(true);
+    }
+    for (const key of ["a/b.mkv", "orig_video_to_delete/a/b.mkv", ".reelpress/work/j1/state.json"]) expect(can(g, "s3:GetObject", object(key)), key).toBe(false);
+    expect(allowed(g).filter(([a]) => a.startsWith("s3:") && a !== "s3:GetObject" && a !== "s3:ListBucket")).toEqual([]);
+    for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) {
+      expect(can(g, "sqs:GetQueueAttributes", arn), arn).toBe(true);
+      expect(can(g, "sqs:GetQueueUrl", arn), arn).toBe(true);
+    }
+    expect(allowed(g).filter(([a]) => a.startsWith("sqs:") && a !== "sqs:GetQueueAttributes" && a !== "sqs:GetQueueUrl")).toEqual([]);
+  });
+
   it("every principal can list the bucket, and nothing uses wildcard actions or other buckets", () => {
     for (const [id, g] of Object.entries(PRINCIPALS)) {
       expect(can(g, "s3:ListBucket", ARNS.bucket), id).toBe(true);
@@ -205,7 +231,7 @@ describe("permissions (least privilege)", () => {
 
 describe("function and runner environment", () => {
   it("is a valid reelpress configuration naming this stage's bucket and queues", () => {
-    const config = loadConfig(reelpressEnv("reelpress", "prod", "reelpress-prod-librarybucket-abc", "orig_video_to_delete/"));
+    const config = loadConfig(reelpressEnv("reelpress", "prod", "reelpress-prod-librarybucket-abc", { backupPrefix: "orig_video_to_delete/" }));
     expect(config.bucket).toBe("reelpress-prod-librarybucket-abc");
     expect(config.queues).toEqual({
       ingest: "reelpress-prod-ingest",
@@ -213,6 +239,14 @@ describe("function and runner environment", () => {
       encode: "reelpress-prod-encode",
       encodeDlq: "reelpress-prod-encode-dlq",
     });
+  });
+
+  it("passes the deploy's REELPRESS_NOTIFY_URL on, so the probe and dedup functions notify from AWS", () => {
+    const hook = "https://hooks.slack.com/services/T0/B0/x";
+    const options = deployOptions({ ...FFMPEG, REELPRESS_NOTIFY_URL: hook });
+    expect(options.notifyUrl).toBe(hook);
+    expect(reelpressEnv("reelpress", "prod", "lib", options).REELPRESS_NOTIFY_URL).toBe(hook);
+    expect(reelpressEnv("reelpress", "prod", "lib", deployOptions(FFMPEG))).not.toHaveProperty("REELPRESS_NOTIFY_URL");
   });
 });
 
@@ -235,12 +269,13 @@ describe("deploy options", () => {
     expect(() => deployOptions({ REELPRESS_FFMPEG_LAYER_ARN: "arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg" })).toThrow(/versioned Lambda layer ARN/);
   });
 
-  it("reject a bad runner identity, schedule, URL auth or backup prefix in one sentence", () => {
+  it("reject a bad runner identity, schedule, URL auth, backup prefix or notify URL in one sentence", () => {
     expect(deployOptions({ ...FFMPEG, REELPRESS_RUNNER_IDENTITY: "role" }).runnerIdentity).toBe("role");
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_RUNNER_IDENTITY: "admin" })).toThrow(/policy, user or role/);
     expect(deployOptions({ ...FFMPEG, REELPRESS_DEDUP_SCHEDULE: "cron(0 3 * * ? *)" }).dedupSchedule).toBe("cron(0 3 * * ? *)");
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_DEDUP_SCHEDULE: "daily" })).toThrow(/EventBridge expression/);
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_DEDUP_URL_AUTH: "public" })).toThrow(/iam or none/);
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_BACKUP_PREFIX: ".reelpress/old/" })).toThrow(/outside \.reelpress/);
+    expect(() => deployOptions({ ...FFMPEG, REELPRESS_NOTIFY_URL: "slack" })).toThrow(/^Bad setting REELPRESS_NOTIFY_URL = "slack": must be an http\(s\) URL/);
   });
 });

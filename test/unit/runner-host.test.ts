@@ -29,7 +29,7 @@ describe("gpu-runner/runner.env.example", () => {
   });
 
   it("sets every variable the deploy prints as runnerEnv", () => {
-    const deployed = Object.keys(reelpressEnv("reelpress", "prod", "bucket-name", "orig_video_to_delete/"));
+    const deployed = Object.keys(reelpressEnv("reelpress", "prod", "bucket-name", { backupPrefix: "orig_video_to_delete/" }));
     for (const name of deployed) expect(Object.keys(envExample), name).toContain(name);
   });
 });
