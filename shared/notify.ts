@@ -84,6 +84,20 @@ export function makeNotifier(url: string | undefined, opts: NotifierOptions): No
 
 const NotifyUrl = z.url({ protocol: /^https?$/ });
 
+/**
+ * For a Lambda's exported handler: the instance freezes once the handler returns, which would stall a
+ * delivery still under way, so the invocation ends when its deliveries have settled.
+ */
+export function settlingDeliveries<E, R>(notifier: Notifier, handler: (event: E) => Promise<R>): (event: E) => Promise<R> {
+  return async (event) => {
+    try {
+      return await handler(event);
+    } finally {
+      await notifier.idle();
+    }
+  };
+}
+
 /** A REELPRESS_NOTIFY_URL value, or one sentence saying what is wrong with it (also checked at deploy). */
 export function checkNotifyUrl(url: string): string {
   if (!NotifyUrl.safeParse(url).success) throw new UserError(`Bad setting REELPRESS_NOTIFY_URL = "${url}": must be an http(s) URL, such as a Slack or Discord webhook.`);

@@ -6,7 +6,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { parseDedupOptions, type RawDedupOptions } from "../../shared/dedup/options.ts";
 import { buildAndStoreReport, readLatestReport } from "../../shared/dedup/run.ts";
 import { jsonLog, type LogFn } from "../../shared/lambda-sqs.ts";
-import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
+import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
 
 const ScheduledEvent = z.object({ "detail-type": z.literal("Scheduled Event") }).loose();
 const UrlEvent = z
@@ -66,4 +66,5 @@ export function makeDedupHandler(clients: () => Clients, env: NodeJS.ProcessEnv 
 }
 
 let fromEnv: Clients | undefined;
-export const handler = makeDedupHandler(() => (fromEnv ??= makeClients(loadConfig())));
+const notifier = notifierFromEnv(process.env, jsonLog);
+export const handler = settlingDeliveries(notifier, makeDedupHandler(() => (fromEnv ??= makeClients(loadConfig())), process.env, jsonLog, notifier));

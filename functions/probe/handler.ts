@@ -5,7 +5,7 @@ import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/ingest.ts";
 import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
 import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
-import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
+import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
@@ -31,4 +31,5 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, n
 }
 
 let fromEnv: Clients | undefined;
-export const handler = makeProbeHandler(() => (fromEnv ??= makeClients(loadConfig())));
+const notifier = notifierFromEnv(process.env, jsonLog);
+export const handler = settlingDeliveries(notifier, makeProbeHandler(() => (fromEnv ??= makeClients(loadConfig())), jsonLog, notifier));

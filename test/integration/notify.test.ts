@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { objectCreatedRecord } from "../../cli/events/send.ts";
@@ -13,7 +13,7 @@ import { makeDedupHandler } from "../../functions/dedup/handler.ts";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
 import { startRunner } from "../../gpu-runner/runner.ts";
 import { patchRecord } from "../../shared/manifest.ts";
-import { makeNotifier, notifierFromEnv } from "../../shared/notify.ts";
+import { makeNotifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
 import { headObject } from "../../shared/storage.ts";
 import { brokenFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
@@ -120,6 +120,19 @@ describe("notifications", () => {
     await until("the receiver to get the message", () => receiver.bodies.length === 1, 5000);
     expect(receiver.bodies[0]).toMatchObject({ event: "file_failed", key, stage: "probe", reason: "not a video file (damaged or not Matroska)", text: `reelpress: s3://reelpress/${key} failed: not a video file (damaged or not Matroska)` });
     expect(receiver.bodies[0].error).toMatch(/EBML|Invalid data/);
+  });
+
+  it("a Lambda's probe returns only once its deliveries have settled (the instance freezes after it returns)", async () => {
+    receiver.set({ fail: 2, status: 503 });
+    const key = "home/frozen.mkv";
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: await readFile(await brokenFixture("text.mkv")) }));
+    const notifier = makeNotifier(receiver.url, { log, baseDelayMs: 20 });
+    const handler = settlingDeliveries(notifier, makeProbeHandler(() => stack, () => undefined, notifier));
+    const result = await handler(lambdaEvent({ Records: [objectCreatedRecord("reelpress", { key })] }));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receiver.bodies.map((b) => [b.event, b.key])).toEqual([["file_failed", key], ["file_failed", key], ["file_failed", key]]);
+    // The runner's test below counts the library's failures.
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: "reelpress", Key: key }));
   });
 
   it("a new report with bytes to reclaim is announced once, not on every rebuild of the same findings", async () => {
