@@ -2,13 +2,16 @@
 import os from "node:os";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "../shared/hours.ts";
 import { readableReason } from "../shared/failure-reasons.ts";
 import { gatherStatus, queueDepths } from "../shared/library.ts";
+import { SYSTEM_PREFIX } from "../shared/naming.ts";
 import { type Notifier, notifierFromEnv } from "../shared/notify.ts";
+import { isConditionFailed } from "../shared/storage.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
@@ -62,15 +65,37 @@ export type Runner = {
 };
 
 /**
- * "Nothing left to do", once per busy spell: after this runner's last job ends, when no queue holds a
- * message. Several runners finishing together may each send it.
+ * "Nothing left to do", once per idle period of the whole flow: after a runner's last job ends, when no
+ * queue holds a message, the runner that creates LIBRARY_DONE_KEY (If-None-Match) sends it; a runner
+ * taking a job removes the key. Taking a job between another runner's look at the queues and its write
+ * can still cost that period's message; two runners finishing together never send two.
  */
 const FLOW_QUEUES = ["ingest", "plan", "encode"];
+export const LIBRARY_DONE_KEY = `${SYSTEM_PREFIX}notify/library_done`;
+
+/** True for the one caller that announces this idle period. */
+export async function claimLibraryDone({ s3, config }: Clients): Promise<boolean> {
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY, Body: Buffer.alloc(0), IfNoneMatch: "*" }));
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Work arrived: the next idle period is announced again. */
+export async function clearLibraryDone({ s3, config }: Clients): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY }));
+}
 
 function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
   let busy = false;
   return {
-    busy: () => void (busy = true),
+    busy: () => {
+      busy = true;
+      clearLibraryDone(clients).catch((err) => log("notify.error", { error: errorMessage(err) }));
+    },
     check: () => {
       if (!busy) return;
       // Settled messages leave `active` just after this event, so the count is read after a query.
@@ -79,6 +104,7 @@ function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifie
         const waiting = FLOW_QUEUES.reduce((n, role) => n + depths[role].visible + depths[role].in_flight, 0);
         if (waiting > 0 || !busy || consumer.active > 0) return;
         busy = false;
+        if (!(await claimLibraryDone(clients))) return;
         const { summary } = await gatherStatus(clients);
         const { bucket, prefix } = clients.config;
         await notifier.send({ event: "library_done", bucket, prefix, compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, saved_bytes: summary.saved_bytes });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { objectCreatedRecord } from "../../cli/events/send.ts";
 import { makeDedupHandler } from "../../functions/dedup/handler.ts";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
-import { startRunner } from "../../gpu-runner/runner.ts";
+import { claimLibraryDone, clearLibraryDone, startRunner } from "../../gpu-runner/runner.ts";
 import { patchRecord } from "../../shared/manifest.ts";
 import { makeNotifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
 import { headObject } from "../../shared/storage.ts";
@@ -154,7 +154,16 @@ describe("notifications", () => {
     expect(receiver.bodies).toHaveLength(1);
   });
 
-  it("a runner says when the library has nothing left to do", async () => {
+  it("one claim per idle period: of runners finishing together, one announces; new work opens the next period", async () => {
+    const claims = await Promise.all([claimLibraryDone(stack), claimLibraryDone(stack), claimLibraryDone(stack)]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await claimLibraryDone(stack)).toBe(false);
+    await clearLibraryDone(stack);
+    expect(await claimLibraryDone(stack)).toBe(true);
+    await clearLibraryDone(stack);
+  });
+
+  it("a runner says when the library has nothing left to do, once per idle period", async () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-notify-"));
     const notifier = makeNotifier(receiver.url, { log });
     const runner = await startRunner(stack, { encoder: "x264", concurrency: 1, settings: { visibilitySec: 3, x264Preset: "ultrafast" }, log: () => undefined, workBase: tmp, notifier });
@@ -162,8 +171,12 @@ describe("notifications", () => {
       // A job whose source is gone: dropped at once, after which every queue is empty.
       const job = { bucket: "reelpress", key: "gone.avi", size: 10, etag: "\"x\"", jobId: "j-gone", outputKey: "gone.mp4", downscale: false, mustSave: 0, reason: "test", durationSec: 1, fingerprints: [], plannedAt: new Date().toISOString() };
       await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify(job) }));
-      await until("the done message", () => receiver.bodies.some((b) => b.event === "library_done"), 20_000);
-      expect(receiver.bodies.find((b) => b.event === "library_done")).toMatchObject({ bucket: "reelpress", failed: 1, text: expect.stringMatching(/^reelpress: s3:\/\/reelpress\/ has nothing left to do: \d+ compressed, \d+ skipped, 1 failed; 0 B saved$/) });
+      const done = () => receiver.bodies.filter((b) => b.event === "library_done");
+      await until("the done message", () => done().length === 1, 20_000);
+      expect(done()[0]).toMatchObject({ bucket: "reelpress", failed: 1, text: expect.stringMatching(/^reelpress: s3:\/\/reelpress\/ has nothing left to do: \d+ compressed, \d+ skipped, 1 failed; 0 B saved$/) });
+      // A job after the announcement is new work: its end is the end of another idle period.
+      await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify({ ...job, jobId: "j-gone-2" }) }));
+      await until("the second done message", () => done().length === 2, 20_000);
     } finally {
       await runner.stop();
       await rm(tmp, { recursive: true, force: true });
