@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { chunkSettings, encodeOrder, planChunks, shouldChunk, workKeys } from "../../shared/chunks.ts";
+
+const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
+
+describe("chunk planning", () => {
+  it("cuts at the keyframes nearest to every chunkSec and leaves no sliver at the end", () => {
+    const spans = planChunks(every(1, 600), 600.5, 120);
+    expect(spans.map((s) => s.startSec)).toEqual([0, 120, 240, 360, 480]);
+    expect(spans.at(-1)!.endSec).toBe(600.5);
+    // 130 s: a rest under 1½ chunks stays whole.
+    expect(planChunks(every(1, 130), 130, 120)).toEqual([{ index: 0, startSec: 0, endSec: 130 }]);
+  });
+
+  it("starts at the first keyframe, snaps to sparse keyframes and keeps chunks contiguous", () => {
+    const spans = planChunks([0.021, 1.021, 2.021, 3.021, 4.021, 5.021, 7.021, 9.021, 10.021, 11.021, 12.021, 13.021, 14.021, 15.021], 16.021, 2);
+    expect(spans.map((s) => s.startSec)).toEqual([0.021, 2.021, 4.021, 5.021, 7.021, 9.021, 11.021, 13.021, 15.021]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i].startSec).toBe(spans[i - 1].endSec);
+    expect(spans.at(-1)).toMatchObject({ startSec: 15.021, endSec: 16.021 });
+  });
+
+  it("makes one chunk when there is no keyframe to cut at, and ignores unsorted or duplicate times", () => {
+    expect(planChunks([0], 900, 120)).toEqual([{ index: 0, startSec: 0, endSec: 900 }]);
+    expect(planChunks([], 900, 120)).toEqual([{ index: 0, startSec: 0, endSec: 900 }]);
+    expect(planChunks([250, 0, 125, 125], 400, 120).map((s) => s.startSec)).toEqual([0, 125, 250]);
+  });
+
+  it("never cuts closer than half a chunk: a lone far keyframe makes a long chunk, not a sliver", () => {
+    expect(planChunks([0, 0.5, 300], 400, 100).map((s) => s.startSec)).toEqual([0, 300]);
+  });
+
+  it("queues the longest chunks first", () => {
+    const order = encodeOrder([{ index: 0, startSec: 0, endSec: 2 }, { index: 1, startSec: 2, endSec: 5 }, { index: 2, startSec: 5, endSec: 7 }]);
+    expect(order.map((c) => c.index)).toEqual([1, 0, 2]);
+  });
+
+  it("splits only sources longer than REELPRESS_CHUNK_MIN_SEC, and says which setting is bad", () => {
+    const s = chunkSettings({});
+    expect(s).toEqual({ minSec: 600, chunkSec: 120 });
+    expect(shouldChunk(600, s)).toBe(false);
+    expect(shouldChunk(601, s)).toBe(true);
+    expect(shouldChunk(7, { minSec: 6, chunkSec: 4 })).toBe(false);
+    expect(() => chunkSettings({ REELPRESS_CHUNK_SEC: "0" })).toThrow(/^Bad setting REELPRESS_CHUNK_SEC = "0": must be a positive number of seconds\.$/);
+  });
+
+  it("keeps a job's work under .reelpress/work/<job id>/ and refuses ids that are not hex", () => {
+    const k = workKeys("0123456789abcdef0123");
+    expect(k.segment(3)).toBe(".reelpress/work/0123456789abcdef0123/seg-0003.mkv");
+    expect(k.output(12)).toBe(".reelpress/work/0123456789abcdef0123/out-0012.mp4");
+    expect(() => workKeys("../x")).toThrow(/not a hex id/);
+  });
+});
