@@ -52,7 +52,14 @@ export type JobOutcome =
   | { kind: "compressed"; outputKey: string; savedBytes: number; backupKey: string; resumed?: boolean }
   /** `stoppedAtSec`: where the encode was stopped early, when it was. */
   | { kind: "skipped"; skipKey: string; reason: string; stoppedAtSec?: number }
-  | { kind: "dropped"; reason: string };
+  | { kind: "dropped"; reason: string }
+  /** A long source was split (gpu-runner/chunked/): its chunks are queued, the merge publishes it. */
+  | { kind: "chunked"; chunks: number }
+  /** One chunk of a chunked job is stored; `done` of `total` are. */
+  | { kind: "chunk"; index: number; done: number; total: number };
+
+/** What a job does once its state says `ready`: the one-pass encode, or a chunked job's split or merge. */
+export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => Promise<JobOutcome>;
 
 const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
@@ -154,7 +161,7 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
   }
 }
 
-export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
+export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, work: JobWork = encodeAndPublish): Promise<JobOutcome> {
   const { clients } = ctx;
   const state = await readState(clients, job);
   switch (state.kind) {
@@ -177,7 +184,7 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
   await patchRecord(clients, job.key, { size: job.size, etag: job.etag, state: "encoding", runner: { id: ctx.runnerId, heartbeatAt: new Date().toISOString() } });
   const stopHeartbeat = manifestHeartbeat(ctx, job);
   try {
-    return await encodeAndPublish(ctx, job, signal);
+    return await work(ctx, job, signal);
   } catch (err) {
     if (!(err instanceof SourceChangedError)) throw err;
     const now = await headObject(clients, job.key);

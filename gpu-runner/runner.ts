@@ -15,6 +15,9 @@ import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } f
 import { type JobContext, type Log, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
+import { type ChunkSettings, chunkSettings, shouldChunk } from "../shared/chunks.ts";
+import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
+import { splitWork } from "./chunked/split.ts";
 
 /** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
 const Settings = z.object({
@@ -23,13 +26,13 @@ const Settings = z.object({
     error: "must be an x264 preset (ultrafast … veryslow)",
   }),
 });
-/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. */
-export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours };
+/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. `chunks`: REELPRESS_CHUNK_MIN_SEC and _SEC. */
+export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours; chunks?: ChunkSettings };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
   const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
   const parsed = Settings.safeParse(raw);
-  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS) };
+  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS), chunks: chunkSettings(env) };
   const issue = parsed.error.issues[0];
   const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
   throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
@@ -97,6 +100,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
   const { visibilitySec, x264Preset, hours } = opts.settings;
+  const chunking = opts.settings.chunks ?? chunkSettings();
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
@@ -150,7 +154,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       log("job_started", { key: job.key, jobId: job.jobId, attempt });
       announcer.jobStarted(job);
       try {
-        const outcome = await runJob(ctx, job, signal);
+        const chunk = parseChunkJob(message.Body);
+        const outcome = chunk
+          ? await runChunk(ctx, chunk, message.MessageId!, signal)
+          : await runJob(ctx, job, signal, shouldChunk(job.durationSec, chunking) ? splitWork(chunking) : undefined);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return { kind: "done" };
       } catch (err) {
