@@ -15,7 +15,7 @@ import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } f
 import { type JobContext, type Log, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
-import { type ChunkSettings, chunkSettings, shouldChunk } from "../shared/chunks.ts";
+import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "../shared/chunks.ts";
 import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
 import { splitWork } from "./chunked/split.ts";
 
@@ -130,7 +130,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     log,
     onProgress: (job, p) => {
       if (p) announcer.jobProgress(job, p);
-      if (board) p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId);
+      if (board) p ? board.update(progressId(job), { label: progressLabel(job), durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(progressId(job));
     },
   };
 
@@ -152,9 +152,9 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       }
       const started = Date.now();
       log("job_started", { key: job.key, jobId: job.jobId, attempt });
-      announcer.jobStarted(job);
+      const chunk = parseChunkJob(message.Body);
+      announcer.jobStarted(chunk ?? job);
       try {
-        const chunk = parseChunkJob(message.Body);
         const outcome = chunk
           ? await runChunk(ctx, chunk, message.MessageId!, signal)
           : await runJob(ctx, job, signal, shouldChunk(job.durationSec, chunking) ? splitWork(chunking) : undefined);
@@ -168,7 +168,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
       } finally {
-        announcer.jobEnded(job);
+        announcer.jobEnded(chunk ?? job);
       }
     },
   });

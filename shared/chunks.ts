@@ -75,3 +75,17 @@ export function workKeys(jobId: string) {
     outputPrefix: `${dir}out-`,
   };
 }
+
+/** A job as progress views see it; a chunk may say how many of its job's chunks are stored. */
+export type ProgressJob = { jobId: string; key: string; chunk?: { index: number; total: number; done?: number } };
+
+/** A chunk is an entry of its own (two chunks of one job may run side by side on one runner). */
+export function progressId(job: ProgressJob): string {
+  return job.chunk ? `${job.jobId}#${job.chunk.index}` : job.jobId;
+}
+
+/** Pure: "films/a.mkv (chunk 3 of 7, 2 stored)", or the key of a job that is not chunked. */
+export function progressLabel(job: ProgressJob): string {
+  if (!job.chunk) return job.key;
+  return `${job.key} (chunk ${job.chunk.index + 1} of ${job.chunk.total}${job.chunk.done !== undefined ? `, ${job.chunk.done} stored` : ""})`;
+}

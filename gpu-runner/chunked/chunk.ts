@@ -4,7 +4,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { workKeys } from "../../shared/chunks.ts";
+import { type ProgressJob, workKeys } from "../../shared/chunks.ts";
 import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
@@ -32,7 +32,7 @@ export function parseChunkJob(body: string | undefined): ChunkJob | undefined {
  * Encodes chunk `chunk` of `plan` into `dir`, checked to hold as many frames as its segment; returns the
  * file. The job's encoder, never this runner's own choice: chunks of two encoders cannot be joined.
  */
-export async function encodeChunk(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, chunk: Chunk, dir: string, signal: AbortSignal): Promise<string> {
+export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, plan: ChunkPlan, chunk: Chunk, dir: string, signal: AbortSignal): Promise<string> {
   const { clients } = ctx;
   if (plan.encoder === "nvenc" && ctx.encoder !== "nvenc") throw new Error(`chunk ${chunk.index} of ${job.key} needs NVENC, the encoder its job was split for; this runner has libx264 only`);
   const timeoutSec = clients.config.probeTimeoutSec;
@@ -77,7 +77,8 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   if (!(await headObject(clients, keys.output(index)))) {
     const dir = await ctx.jobDir();
     try {
-      const file = await encodeChunk(ctx, job, plan, chunk, dir, signal);
+      const stored = (await listKeys(clients, keys.outputPrefix)).length;
+      const file = await encodeChunk(ctx, { ...job, chunk: { ...job.chunk, done: stored } }, plan, chunk, dir, signal);
       // A chunk may not be handed back half stored: from here the upload runs to its end.
       await createFromFile(clients, file, keys.output(index));
     } finally {

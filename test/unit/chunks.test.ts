@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { chunkSettings, encodeOrder, planChunks, shouldChunk, workKeys } from "../../shared/chunks.ts";
+import { runnerLine } from "../../cli/commands/status.ts";
+import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../shared/chunks.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
 
@@ -48,5 +49,14 @@ describe("chunk planning", () => {
     expect(k.segment(3)).toBe(".reelpress/work/0123456789abcdef0123/seg-0003.mkv");
     expect(k.output(12)).toBe(".reelpress/work/0123456789abcdef0123/out-0012.mp4");
     expect(() => workKeys("../x")).toThrow(/not a hex id/);
+  });
+
+  it("shows a chunk as its own entry, with chunks done of total", () => {
+    const chunk = { jobId: "abc", key: "films/a.mkv", chunk: { index: 2, total: 7, done: 4 } };
+    expect(progressId(chunk)).toBe("abc#2");
+    expect(progressLabel(chunk)).toBe("films/a.mkv (chunk 3 of 7, 4 stored)");
+    expect(progressLabel({ jobId: "abc", key: "films/a.mkv" })).toBe("films/a.mkv");
+    const job = { key: "films/a.mkv", job_id: "abc", started_at: "", duration_sec: 120, out_time_sec: 60, chunks_done: 4, chunks_total: 7 };
+    expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [job], updated_at: "" })).toBe("nvenc: films/a.mkv 4/7 chunks done, one at 50 %");
   });
 });
