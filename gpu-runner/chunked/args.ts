@@ -19,7 +19,8 @@ export function segmentArgs(input: string, cutSec: number[]): string[] {
   return [
     "-hide_banner", "-nostdin", "-v", "error", "-y", ...safeInputArgs(input),
     "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-    "-f", "segment", ...(cutSec.length ? ["-segment_times", cutSec.map((t) => t.toFixed(6)).join(",")] : []),
+    // Bit-exact (no random segment UID): a split done again stores the same bytes as an earlier one.
+    "-fflags", "+bitexact", "-f", "segment", ...(cutSec.length ? ["-segment_times", cutSec.map((t) => t.toFixed(6)).join(",")] : []),
     // A cut lands on the keyframe at the planned time even when the float printed here is a hair off.
     "-segment_time_delta", "0.0005", "-reset_timestamps", "1",
     "-segment_list", SEGMENT_LIST, "-segment_list_type", "csv", "seg-%04d.mkv",

@@ -80,7 +80,7 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
       const stored = (await listKeys(clients, keys.outputPrefix)).length;
       const file = await encodeChunk(ctx, { ...job, chunk: { ...job.chunk, done: stored } }, plan, chunk, dir, signal);
       // A chunk may not be handed back half stored: from here the upload runs to its end.
-      await createFromFile(clients, file, keys.output(index));
+      await createFromFile(clients, file, keys.output(index), { anyBytes: true });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -40,7 +40,7 @@ async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings
   for (const span of spans) {
     const file = path.join(dir, segmentFile(span.index));
     const segmentKey = keys.segment(span.index);
-    const [count, stored] = await Promise.all([countVideoFrames(file, timeoutSec), createFromFile(clients, file, segmentKey, signal)]);
+    const [count, stored] = await Promise.all([countVideoFrames(file, timeoutSec), createFromFile(clients, file, segmentKey, { signal })]);
     chunks.push({ ...span, frames: count, segmentKey, sha256: stored.sha256 });
   }
   const size = targetSize(media.video.width, media.video.height, job.downscale);

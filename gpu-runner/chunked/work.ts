@@ -43,9 +43,11 @@ export async function createJson({ s3, config }: Clients, key: string, value: un
 /**
  * Uploads `file` to `key` with its SHA-256 in the metadata, unless the key exists. An existing object
  * with the same SHA-256 is the same fact written twice (a redelivered or duplicated message); one with
- * another is refused. Multipart, so chunks of any size fit; the condition is checked at completion.
+ * another is refused, unless `anyBytes` (two encodes of one chunk are equally good: the first stays).
+ * Multipart, so chunks of any size fit; the condition is checked at completion.
  */
-export async function createFromFile(clients: Clients, file: string, key: string, signal?: AbortSignal): Promise<{ sha256: string; created: boolean }> {
+export async function createFromFile(clients: Clients, file: string, key: string, opts: { signal?: AbortSignal; anyBytes?: boolean } = {}): Promise<{ sha256: string; created: boolean }> {
+  const { signal } = opts;
   const sha256 = await sha256File(file);
   try {
     const upload = new Upload({
@@ -61,7 +63,9 @@ export async function createFromFile(clients: Clients, file: string, key: string
   } catch (err) {
     if (!isTaken(err)) throw err;
     const existing = await headObject(clients, key);
-    if (existing?.metadata[SHA256] !== sha256) throw new Error(`${key} already holds other bytes (SHA-256 ${existing?.metadata[SHA256] ?? "unknown"}, this one ${sha256})`);
+    if (!existing) throw new Error(`${key} was refused as taken, yet is not there`);
+    if (opts.anyBytes) return { sha256: existing.metadata[SHA256], created: false };
+    if (existing.metadata[SHA256] !== sha256) throw new Error(`${key} already holds other bytes (SHA-256 ${existing.metadata[SHA256]}, this one ${sha256})`);
     return { sha256, created: false };
   }
 }

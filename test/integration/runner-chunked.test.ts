@@ -13,20 +13,10 @@ import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { readRecord } from "../../shared/manifest.ts";
 import { presignedGetUrl } from "../../shared/storage.ts";
+import { vfrVideo } from "../kit/fixtures.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { planJob } from "./runner-kit.ts";
-
-/** 16 s of 320×240 with AAC: 25 fps, but frames 125–175 last 2/25 s each (a VFR stretch), a keyframe every second. */
-export async function vfrSource(file: string): Promise<string> {
-  await execa("ffmpeg", [
-    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=14",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=16",
-    "-vf", "setpts='(N+min(max(N-125\\,0)\\,50))/25/TB'", "-fps_mode", "vfr",
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-b:a", "64k", file,
-  ]);
-  return file;
-}
 
 async function packetTimes(file: string, stream: string): Promise<number[]> {
   const r = await execa("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time", "-of", "csv=p=0", file]);
@@ -59,7 +49,7 @@ describe("chunked jobs (embedded store, two runners, real ffmpeg)", () => {
   });
 
   it("encodes a long source in chunks on both runners, merges once, and matches an unchunked encode", async () => {
-    const source = await vfrSource(path.join(tmp, "film.mkv"));
+    const source = await vfrVideo();
     const job = await planJob(stack, source, "films/film.mkv");
     const done = await until("the chunked job's outcome", () => events.find((e) => e.key === job.key && /^job_(compressed|skipped|dropped)$|^job_failed$/.test(e.event)), 90_000);
     expect(done).toMatchObject({ event: "job_compressed", outputKey: "films/film.mp4" });
