@@ -3,7 +3,7 @@
 import { safeInputArgs } from "../../shared/ffprobe.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 import {
-  type EncoderKind, type PassPlan, type Size, PASS_FILES, forcedKeyframeArgs, networkArgs, sampleOutputs, sideStreams, usesNvdec, videoEncoderArgs,
+  type EncoderKind, type PassPlan, type Size, PASS_FILES, forcedKeyframeArgs, montageGrid, montageTimes, networkArgs, sampleOutputs, sideStreams, usesNvdec, videoEncoderArgs,
 } from "../encode-args.ts";
 
 export const SEGMENT_LIST = "segments.csv";
@@ -35,7 +35,7 @@ export type ChunkEncodeSpec = {
   encoder: EncoderKind;
   x264Preset: string;
   size: Size;
-  /** Chunk-relative times verification will decode at: forced keyframes there. */
+  /** Chunk-relative times the merge and verification decode at: forced keyframes there. */
   keyframeTimes: number[];
 };
 
@@ -58,6 +58,19 @@ export function chunkEncodeArgs(spec: ChunkEncodeSpec): string[] {
   ];
 }
 
+/**
+ * Pure: the chunk's frames the merge decodes (fingerprints and montage tiles: for each source time, the
+ * first frame at or after it), as times from the chunk's first frame. The chunk makes keyframes exactly
+ * there, so the merge decodes keyframes only, not the whole film. `frameTimes`: the segment's, in order.
+ */
+export function chunkKeyframeTimes(durationSec: number, sampleTimes: number[], chunk: { startSec: number; endSec: number }, formatStartSec: number, frameTimes: number[]): number[] {
+  const first = frameTimes[0] ?? 0;
+  const frames = frameTimes.map((t) => t - first);
+  const wanted = [...sampleTimes, ...montageTimes(durationSec, montageGrid(durationSec))].map((t) => t + formatStartSec - chunk.startSec);
+  const hits = wanted.map((t) => frames.find((f) => f >= t - 1e-6)).filter((f): f is number => f !== undefined && f > 0);
+  return [...new Set(hits)].sort((a, b) => a - b);
+}
+
 /** The concat demuxer's list: each chunk lasts until the next one starts, so the joined timestamps are the source's. */
 export function concatList(chunks: Array<{ file: string; startSec: number; endSec: number }>): string {
   return chunks.map((c, i) => `file '${c.file}'\n${i < chunks.length - 1 ? `duration ${(c.endSec - c.startSec).toFixed(6)}\n` : ""}`).join("");
@@ -77,14 +90,15 @@ export type MergeSpec = {
 /**
  * The merge, shaped as the one-pass plan (runPass, verifyOutput and publish take it as they are): the
  * chunks joined by stream copy, the source's audio copied (or made AAC) once over the whole duration,
- * and from one decode of the joined video the fingerprints and the montage. Runs where CONCAT_LIST is.
+ * and from the joined video's keyframes the fingerprints and the montage. Runs where CONCAT_LIST is.
  */
 export function buildMerge(spec: MergeSpec): PassPlan {
   const samples = sampleOutputs(spec.media, spec.size, spec.sampleTimes, []);
   const side = sideStreams(spec.media, 1);
   const args = [
     "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
-    "-noautorotate", "-itsoffset", spec.videoOffsetSec.toFixed(6), "-f", "concat", "-i", CONCAT_LIST,
+    // Only keyframes are decoded (the chunks made one at every time sampled); the video itself is copied.
+    "-noautorotate", "-skip_frame", "nokey", "-itsoffset", spec.videoOffsetSec.toFixed(6), "-f", "concat", "-i", CONCAT_LIST,
     ...networkArgs(spec.source), ...safeInputArgs(spec.source),
     "-filter_complex", ["[0:v:0]split=2[fp][mt]", ...samples.graph].join(";"),
     "-map", "0:v:0", "-c:v", "copy", ...side.args,

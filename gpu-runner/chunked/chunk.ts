@@ -5,14 +5,13 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { type ProgressJob, workKeys } from "../../shared/chunks.ts";
-import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
+import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
 import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/storage.ts";
-import { pickVerifyTimes } from "../encode-args.ts";
 import { classifyTestEncode } from "../encoder.ts";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import type { JobContext, JobOutcome } from "../job.ts";
-import { chunkEncodeArgs } from "./args.ts";
+import { chunkEncodeArgs, chunkKeyframeTimes } from "./args.ts";
 import { mergeChunks } from "./merge.ts";
 import { createFromFile, createJson, downloadChecked, listKeys, readJson } from "./work.ts";
 
@@ -40,8 +39,8 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   const output = path.join(dir, `out-${chunk.index}.mp4`);
   await downloadChecked(clients, chunk.segmentKey, chunk.sha256, segment);
   const lengthSec = chunk.endSec - chunk.startSec;
-  // Verification decodes the joined output at these source times: keyframes there make it cheap.
-  const keyframeTimes = pickVerifyTimes(job.fingerprints).map((t) => t + plan.formatStartSec - chunk.startSec).filter((t) => t > 0 && t < lengthSec);
+  const { times } = await videoFrameTimes(segment, timeoutSec);
+  const keyframeTimes = chunkKeyframeTimes(job.durationSec, job.fingerprints.map((f) => f.t), chunk, plan.formatStartSec, times);
   const args = chunkEncodeArgs({ input: segment, output, media: await probeMedia(segment, { timeoutSec }), encoder: plan.encoder, x264Preset: plan.x264Preset, size: plan, keyframeTimes });
   const child = execa("ffmpeg", args, { reject: false, cancelSignal: signal, buffer: { stdout: false, stderr: true }, stdin: "ignore" });
   const parser = new ProgressParser();

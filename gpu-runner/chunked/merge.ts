@@ -52,7 +52,8 @@ function mergeWork(plan: ChunkPlan) {
       return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
     };
     const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
-    const media = await probeMedia(url, { timeoutSec, sizeBytes: job.size });
+    // The duration the chunks placed their keyframes by (the probe's), for the same montage times.
+    const media = { ...(await probeMedia(url, { timeoutSec, sizeBytes: job.size })), durationSec: job.durationSec };
     const dir = await ctx.jobDir();
     try {
       const files = await fetchChunks(ctx, job, plan, dir, signal);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "../../shared/chunks.ts";
-import { countVideoFrames, keyframeTimes, probeMedia } from "../../shared/ffprobe.ts";
+import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
 import { downloadFile, headObject } from "../../shared/storage.ts";
 import { targetSize } from "../encode-args.ts";
@@ -28,7 +28,7 @@ async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings
   const source = path.join(dir, "source");
   await downloadFile(clients, job.key, job.etag, source);
   signal.throwIfAborted();
-  const [media, frames] = await Promise.all([probeMedia(source, { timeoutSec }), keyframeTimes(source, timeoutSec * 10)]);
+  const [media, frames] = await Promise.all([probeMedia(source, { timeoutSec }), videoFrameTimes(source, timeoutSec * 10)]);
   const spans = planChunks(frames.keyframes, frames.endSec, settings.chunkSec);
   const r = await execa("ffmpeg", segmentArgs(source, spans.slice(1).map((s) => s.startSec)), { cwd: dir, reject: false, cancelSignal: signal });
   signal.throwIfAborted();

@@ -12,7 +12,8 @@ import { runPass } from "../../gpu-runner/encode.ts";
 import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { readRecord } from "../../shared/manifest.ts";
-import { presignedGetUrl } from "../../shared/storage.ts";
+import { headObject, presignedGetUrl } from "../../shared/storage.ts";
+import { compareFingerprints } from "../../gpu-runner/verify.ts";
 import { vfrVideo } from "../kit/fixtures.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
@@ -78,6 +79,11 @@ describe("chunked jobs (embedded store, two runners, real ffmpeg)", () => {
     if (whole.kind !== "encoded") throw new Error("the unchunked encode stopped");
     const chunked = path.join(tmp, "chunked.mp4");
     await execa("curl", ["-sf", "-o", chunked, await presignedGetUrl(stack, job.outputKey)]);
+
+    // The fingerprints the merge took from keyframes only are the source's pictures, every one; the montage is there.
+    expect(record.fingerprints!.map((f) => f.t)).toEqual(job.fingerprints.map((f) => f.t));
+    expect(compareFingerprints(job.fingerprints, record.fingerprints!)).toMatchObject({ ok: true, matched: job.fingerprints.filter((f) => !f.dark).length });
+    expect((await headObject(stack, record.montageKey!))?.size).toBeGreaterThan(1000);
 
     const [a, b] = await Promise.all([probeMedia(chunked, { timeoutSec: 30 }), probeMedia(whole.output, { timeoutSec: 30 })]);
     expect(Math.abs(a.durationSec - b.durationSec)).toBeLessThan(0.05);

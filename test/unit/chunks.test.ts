@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runnerLine } from "../../cli/commands/status.ts";
+import { chunkKeyframeTimes } from "../../gpu-runner/chunked/args.ts";
 import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../shared/chunks.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
@@ -58,5 +59,17 @@ describe("chunk planning", () => {
     expect(progressLabel({ jobId: "abc", key: "films/a.mkv" })).toBe("films/a.mkv");
     const job = { key: "films/a.mkv", job_id: "abc", started_at: "", duration_sec: 120, out_time_sec: 60, chunks_done: 4, chunks_total: 7 };
     expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [job], updated_at: "" })).toBe("nvenc: films/a.mkv 4/7 chunks done, one at 50 %");
+  });
+});
+
+describe("chunk keyframes for the merge", () => {
+  it("puts a keyframe on the first frame at or after each sampled source time, in the chunk's own time", () => {
+    // Chunk from 9.021 s, frames every 40 ms from there (segment 0 would keep its 0.021 offset: times count from the first frame).
+    const frames = Array.from({ length: 50 }, (_, i) => 0.021 + i * 0.04);
+    const times = chunkKeyframeTimes(16, [1.335, 9.346, 10.1], { startSec: 9.021, endSec: 11.021 }, 0, frames);
+    // 9.346 → the frame at 9.381 (0.36 into the chunk), not the nearer 9.341 before it; 1.335 is another chunk's.
+    expect(times[0]).toBeCloseTo(0.36, 6);
+    expect(times).toContainEqual(expect.closeTo(1.08, 6));
+    expect(times.every((t) => t > 0 && t < 2)).toBe(true);
   });
 });
