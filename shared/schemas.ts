@@ -149,7 +149,7 @@ export const ChunkPlan = z.object({
 export type ChunkPlan = z.infer<typeof ChunkPlan>;
 
 /** Created once (If-None-Match) when the last chunk is stored: the chunk message it names, and only that one, merges. */
-export const MergeClaim = z.object({ messageId: z.string(), runnerId: z.string(), chunks: z.number().int().positive(), claimedAt: z.string() });
+export const MergeClaim = z.object({ messageId: z.string(), index: z.number().int().nonnegative(), runnerId: z.string(), chunks: z.number().int().positive(), claimedAt: z.string() });
 export type MergeClaim = z.infer<typeof MergeClaim>;
 
 export const ManifestState = z.enum(["probed", "planned", "skipped", "encoding", "compressed", "failed", "ignored"]);

@@ -86,7 +86,7 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   }
   const done = (await listKeys(clients, keys.outputPrefix)).length;
   if (done < plan.chunks.length) return { kind: "chunk", index, done, total: plan.chunks.length };
-  const mine: MergeClaim = { messageId, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
+  const mine: MergeClaim = { messageId, index, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
   if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, signal);
   return { kind: "chunk", index, done, total: plan.chunks.length };
 }

@@ -5,6 +5,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObject
 import { Upload } from "@aws-sdk/lib-storage";
 import type { z } from "zod";
 import type { Clients } from "../../shared/clients.ts";
+import { MergeClaim } from "../../shared/schemas.ts";
 import { downloadFile, headObject } from "../../shared/storage.ts";
 import { SHA256 } from "../job-state.ts";
 import { sha256File } from "../publish.ts";
@@ -105,4 +106,25 @@ export async function removeWork(clients: Clients, keys: { dir: string; plan: st
   const rest = await listKeys(clients, keys.dir);
   await remove(rest.filter((k) => k !== keys.mergeClaim));
   await remove([keys.mergeClaim]);
+}
+
+/**
+ * A merge message redriven from the dead-letter queue comes back as a new message: the claim of its chunk
+ * is moved to it (If-Match on the claim read), so the job can still merge, and still only once.
+ */
+export async function handOverClaim(clients: Clients, key: string, index: number, toMessageId: string): Promise<boolean> {
+  let res;
+  try {
+    res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
+  } catch (err) {
+    if (httpStatus(err) === 404 || (err as Error).name === "NoSuchKey") return false;
+    throw err;
+  }
+  const claim = MergeClaim.parse(JSON.parse(await res.Body!.transformToString()));
+  if (claim.index !== index) return false;
+  await clients.s3.send(new PutObjectCommand({
+    Bucket: clients.config.bucket, Key: key, ContentType: "application/json", IfMatch: res.ETag,
+    Body: JSON.stringify({ ...claim, messageId: toMessageId, claimedAt: new Date().toISOString() } satisfies MergeClaim),
+  }));
+  return true;
 }

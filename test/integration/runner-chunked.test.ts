@@ -14,6 +14,9 @@ import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { readRecord } from "../../shared/manifest.ts";
 import { headObject, presignedGetUrl } from "../../shared/storage.ts";
 import { compareFingerprints } from "../../gpu-runner/verify.ts";
+import { createJson, handOverClaim, readJson } from "../../gpu-runner/chunked/work.ts";
+import { workKeys } from "../../shared/chunks.ts";
+import { MergeClaim } from "../../shared/schemas.ts";
 import { vfrVideo } from "../kit/fixtures.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
@@ -104,5 +107,14 @@ describe("chunked jobs (embedded store, two runners, real ffmpeg)", () => {
     const silences = async (file: string) =>
       (await execa("ffmpeg", ["-hide_banner", "-nostats", "-i", file, "-map", "0:a:0", "-af", "silencedetect=noise=-50dB:d=0.02", "-f", "null", "-"])).stderr.match(/silence_(start|end): [\d.]+/g);
     expect(await silences(chunked)).toEqual(await silences(source));
+  });
+
+  it("hands the merge claim to a merge message redriven from the dead-letter queue, and to no other chunk's", async () => {
+    const key = workKeys("00112233445566778899").mergeClaim;
+    expect(await createJson(stack, key, { messageId: "dead", index: 3, runnerId: "r", chunks: 5, claimedAt: "" })).toBe(true);
+    expect(await createJson(stack, key, { messageId: "other", index: 1, runnerId: "r", chunks: 5, claimedAt: "" })).toBe(false);
+    expect(await handOverClaim(stack, key, 1, "redriven-1")).toBe(false);
+    expect(await handOverClaim(stack, key, 3, "redriven-3")).toBe(true);
+    expect(await readJson(stack, key, MergeClaim)).toMatchObject({ messageId: "redriven-3", index: 3 });
   });
 });
