@@ -37,7 +37,7 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   const timeoutSec = clients.config.probeTimeoutSec;
   const segment = path.join(dir, `seg-${chunk.index}.mkv`);
   const output = path.join(dir, `out-${chunk.index}.mp4`);
-  await downloadChecked(clients, chunk.segmentKey, chunk.sha256, segment);
+  await downloadChecked(clients, chunk.segmentKey, segment, chunk.sha256);
   const lengthSec = chunk.endSec - chunk.startSec;
   const { times } = await videoFrameTimes(segment, timeoutSec);
   const keyframeTimes = chunkKeyframeTimes(job.durationSec, job.fingerprints.map((f) => f.t), chunk, plan.formatStartSec, times);

@@ -7,13 +7,12 @@ import path from "node:path";
 import { workKeys } from "../../shared/chunks.ts";
 import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { updateRecord } from "../../shared/manifest.ts";
-import { ChunkPlan, type ChunkJob, type EncodeJob, type MergeClaim } from "../../shared/schemas.ts";
-import { headObject, presignedGetUrl } from "../../shared/storage.ts";
+import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
+import { presignedGetUrl } from "../../shared/storage.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { pickVerifyTimes } from "../encode-args.ts";
 import { runPass } from "../encode.ts";
-import { SHA256 } from "../job-state.ts";
-import { type JobContext, type JobOutcome, runJob } from "../job.ts";
+import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
 import { publish, sha256File, skipSource } from "../publish.ts";
 import { cannotSave, sizeBudget } from "../savings.ts";
 import { VerifyError, verifyOutput } from "../verify.ts";
@@ -30,8 +29,7 @@ async function fetchChunks(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, dir:
   for (const chunk of plan.chunks) {
     const file = path.join(dir, `out-${String(chunk.index).padStart(4, "0")}.mp4`);
     try {
-      const stored = await headObject(ctx.clients, keys.output(chunk.index));
-      await downloadChecked(ctx.clients, keys.output(chunk.index), stored?.metadata[SHA256] ?? "", file);
+      await downloadChecked(ctx.clients, keys.output(chunk.index), file);
     } catch (err) {
       ctx.log("chunk_redone", { key: job.key, chunk: chunk.index, error: errorMessage(err) });
       await rename(await encodeChunk(ctx, job, plan, chunk, dir, signal), file);
@@ -41,9 +39,9 @@ async function fetchChunks(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, dir:
   return files;
 }
 
-function mergeWork(plan: ChunkPlan) {
-  return async (ctx: JobContext, encodeJob: EncodeJob, signal: AbortSignal): Promise<JobOutcome> => {
-    const job = encodeJob as ChunkJob;
+/** The work runJob does for the merge message (its own `job`, the ChunkJob, is the one runJob is given). */
+function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
+  return async (ctx, _job, signal) => {
     const { clients } = ctx;
     const timeoutSec = clients.config.probeTimeoutSec;
     const budget = sizeBudget(job.size, job.mustSave);
@@ -92,7 +90,7 @@ export async function mergeChunks(ctx: JobContext, job: ChunkJob, claim: MergeCl
   const keys = workKeys(job.jobId);
   const plan = await readJson(clients, keys.plan, ChunkPlan);
   // No plan: an earlier merge got as far as removing the work, so runJob finds the output published.
-  const outcome = await runJob(ctx, job, signal, plan ? mergeWork(plan) : async () => {
+  const outcome = await runJob(ctx, job, signal, plan ? mergeWork(job, plan) : async () => {
     throw new Error(`the chunks of ${job.key} are gone before it was published; it has to be planned again`);
   });
   if (outcome.kind === "compressed") {

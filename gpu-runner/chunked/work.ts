@@ -71,13 +71,17 @@ export async function createFromFile(clients: Clients, file: string, key: string
   }
 }
 
-/** Downloads `key` and checks its SHA-256 against `sha256`: a damaged work object is never used. */
-export async function downloadChecked(clients: Clients, key: string, sha256: string, file: string): Promise<void> {
+/**
+ * Downloads `key` and checks its SHA-256 against `sha256` (by default the one its uploader stored with
+ * it): a damaged work object is never used.
+ */
+export async function downloadChecked(clients: Clients, key: string, file: string, sha256?: string): Promise<void> {
   const head = await headObject(clients, key);
   if (!head) throw new Error(`${key} is missing`);
+  const expected = sha256 ?? head.metadata[SHA256];
   await downloadFile(clients, key, head.etag, file);
   const got = await sha256File(file);
-  if (got !== sha256) throw new Error(`${key} does not match its checksum (SHA-256 ${got}, expected ${sha256})`);
+  if (got !== expected) throw new Error(`${key} does not match its checksum (SHA-256 ${got}, expected ${expected})`);
 }
 
 export async function listKeys({ s3, config }: Clients, prefix: string): Promise<string[]> {
