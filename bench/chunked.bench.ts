@@ -22,6 +22,7 @@ const MiB = 1024 ** 2;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), "rp-bench-chunked-"));
 const stack = await startTestStack({ REELPRESS_FINGERPRINTS: "16" });
+const phases: string[] = [];
 
 /** One job through `runners` runner processes (runner i on core i) until the queue is empty; wall seconds. */
 async function job(name: string, runners: number, chunked: boolean, source: string): Promise<number> {
@@ -35,6 +36,10 @@ async function job(name: string, runners: number, chunked: boolean, source: stri
     execa("taskset", ["-c", String(core % os.availableParallelism()), REELPRESS, "runner", "--once", "--encoder", "x264"], { env, reject: false })));
   const seconds = (performance.now() - t) / 1000;
   for (const r of done) if (r.exitCode !== 0) throw new Error(`a runner failed: ${String(r.stderr).slice(-500)}`);
+  // Where the time went, from the runners' own job events: the split, the chunks, and the merge.
+  const events = done.flatMap((r) => String(r.stderr).split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; seconds?: number }));
+  const sum = (event: string) => events.filter((e) => e.event === event).reduce((n, e) => n + (e.seconds ?? 0), 0);
+  phases.push(`${name}: ${chunked ? `split ${sum("job_chunked").toFixed(1)} s, chunks ${sum("job_chunk").toFixed(1)} s (summed over runners), last chunk + merge + publish ${sum("job_compressed").toFixed(1)} s` : `job ${sum("job_compressed").toFixed(1)} s`}`);
   const record = (await readRecord(stack, planned.outputKey))?.record;
   if (record?.state !== "compressed" || !(await headObject(stack, planned.outputKey))) throw new Error(`${name}: the job did not compress`);
   if (chunked !== (record.chunks !== undefined)) throw new Error(`${name}: chunks ${record.chunks}, expected ${chunked ? "some" : "none"}`);
@@ -52,6 +57,7 @@ try {
   console.log(`| unchunked, 1 runner | ${whole.toFixed(1)} | 1.00× | |`);
   console.log(`| chunked, 1 runner | ${one.toFixed(1)} | overhead ${(one / whole).toFixed(2)}× | ≤ 1.10× |`);
   console.log(`| chunked, 2 runners | ${two.toFixed(1)} | speed-up ${(one / two).toFixed(2)}× (${(whole / two).toFixed(2)}× against unchunked) | ≥ 1.8× |`);
+  console.log(`\n${phases.join("\n")}`);
 } finally {
   await stack.stop();
   await rm(dir, { recursive: true, force: true });
