@@ -1,7 +1,7 @@
 // Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
 import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/decision.ts";
-import { PREVIEWS_PREFIX, UnsafeKeyError, unsafeKeyReason } from "../shared/naming.ts";
+import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, unsafeKeyReason } from "../shared/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/storage.ts";
 
@@ -9,16 +9,28 @@ export const SOURCE_KEY = "reelpress-source-key";
 export const SOURCE_SIZE = "reelpress-source-size";
 export const SOURCE_ETAG = "reelpress-source-etag";
 export const SHA256 = "reelpress-sha256";
+/** Where the verified backup of the source went (the next free name when the usual one was taken). */
+export const BACKUP_KEY = "reelpress-backup-key";
 
 /** User metadata is ASCII only: keys are stored URL-encoded. */
-export function outputMetadata(job: EncodeJob, sha256: string): Record<string, string> {
+export function outputMetadata(job: EncodeJob, sha256: string, backupKey: string): Record<string, string> {
   return {
+    [BACKUP_KEY]: encodeURIComponent(backupKey),
     [STATE_METADATA_KEY]: COMPRESSED_MARK,
     [SOURCE_KEY]: encodeURIComponent(job.key),
     [SOURCE_SIZE]: String(job.size),
     [SOURCE_ETAG]: job.etag,
     [SHA256]: sha256,
   };
+}
+
+/** The backup an output names; outputs published before outputs named it used the plain backup key. */
+export function backupKeyOf(output: ObjectHead, job: EncodeJob, backupPrefix: string): string {
+  const named = output.metadata[BACKUP_KEY] && decodeURIComponent(output.metadata[BACKUP_KEY]);
+  if (!named) return backupKeyFor(job.key, backupPrefix);
+  const unsafe = unsafeKeyReason(named);
+  if (unsafe) throw new UnsafeKeyError(named, unsafe);
+  return named;
 }
 
 export function montageKeyFor(outputKey: string): string {

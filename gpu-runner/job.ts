@@ -1,22 +1,24 @@
 // One EncodeJob from start to end: find where it stands, encode (one pass), skip when it cannot save
 // enough, verify, publish. Anything it throws is retried by the queue; the third failure is final.
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rm, stat } from "node:fs/promises";
 import type { Clients } from "../shared/clients.ts";
 import { probeMedia } from "../shared/ffprobe.ts";
 import { fingerprintVideo } from "../shared/fingerprint.ts";
-import { updateRecord, patchRecord } from "../shared/manifest.ts";
+import { updateRecord } from "../shared/manifest.ts";
 import { skipKeyFor } from "../shared/naming.ts";
 import { EncodeJob } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
-import { headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
+import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/failure-reasons.ts";
 import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
-import { finish, publish, sha256File, skipSource, SourceChangedError } from "./publish.ts";
+import { claimJob, extendLease, leaseFor, type Lease } from "./claim.ts";
+import { finish, publish, sha256File, skipSource } from "./publish.ts";
 import { cannotSave, sizeBudget } from "./savings.ts";
 import { verifyOutput } from "./verify.ts";
 
@@ -29,8 +31,8 @@ export type JobContext = {
   x264Preset: string;
   /** A fresh local folder for this job (never named after the key). */
   jobDir(): Promise<string>;
-  /** How often the manifest record's heartbeat is renewed. */
-  heartbeatSec: number;
+  /** How long a claim lasts unless renewed; the heartbeat renews it every third of that. */
+  leaseSec: number;
   /** Wait before trying again when every NVENC session is taken. */
   busyRetryMs: number;
   log: Log;
@@ -53,25 +55,24 @@ export type JobOutcome =
   /** `stoppedAtSec`: where the encode was stopped early, when it was. */
   | { kind: "skipped"; skipKey: string; reason: string; stoppedAtSec?: number }
   | { kind: "dropped"; reason: string }
+  /** Another attempt holds a live claim (a duplicate delivery), or took this one's over: hand the message back. */
+  | { kind: "held"; by: string; retryAfterSec: number }
   /** A long source was split (gpu-runner/chunked/): its chunks are queued, the merge publishes it. */
   | { kind: "chunked"; chunks: number }
   /** One chunk of a chunked job is stored; `done` of `total` are. */
   | { kind: "chunk"; index: number; done: number; total: number };
 
-/** What a job does once its state says `ready`: the one-pass encode, or a chunked job's split or merge. */
+/** What a job does once it holds the claim: the one-pass encode, or a chunked job's split or merge. */
 export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => Promise<JobOutcome>;
 
 const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
 
-/** The state of the three keys a job touches. */
+/** The state of the keys a job touches; a skip copy is looked for only once the source is gone. */
 async function readState(clients: Clients, job: EncodeJob) {
   const sameKey = job.outputKey === job.key;
-  const [source, output, skip] = await Promise.all([
-    headObject(clients, job.key),
-    sameKey ? undefined : headObject(clients, job.outputKey),
-    headObject(clients, skipKeyFor(job.key)),
-  ]);
+  const [source, output] = await Promise.all([headObject(clients, job.key), sameKey ? undefined : headObject(clients, job.outputKey)]);
+  const skip = source ? undefined : await findCopy(clients, skipKeyFor(job.key), (h) => h.size === job.size);
   return jobState(job, { source, output: sameKey ? source : output, skip });
 }
 
@@ -80,22 +81,32 @@ function replan(clients: Clients, current: ObjectHead): Promise<void> {
   return sendEventRecords(clients, [objectCreatedRecord(clients.config.bucket, current)]);
 }
 
-/** Renews `runner.heartbeatAt` on the source's record while this runner holds it, and never after. */
-function manifestHeartbeat(ctx: JobContext, job: EncodeJob) {
-  const beat = () =>
-    updateRecord(ctx.clients, job.key, (cur) =>
-      cur && cur.state === "encoding" && cur.runner?.id === ctx.runnerId && cur.etag === job.etag
-        ? { ...cur, runner: { id: ctx.runnerId, heartbeatAt: new Date().toISOString() } }
-        : undefined,
-    );
+/**
+ * Renews the claim every third of the lease with a conditional write. When the claim is lost (another
+ * runner took over an expired lease) it aborts `controller` at once: two runners never work one job.
+ */
+function leaseHeartbeat(ctx: JobContext, job: EncodeJob, claim: string, controller: AbortController) {
+  const beat = async () => {
+    if (!(await extendLease(ctx.clients, job, leaseFor(ctx.runnerId, job, claim, ctx.leaseSec)))) {
+      ctx.log("lease_lost", { key: job.key, jobId: job.jobId });
+      controller.abort(new LeaseLostError(job.key));
+    }
+  };
   let last: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     last = last.then(beat).catch((err) => ctx.log("heartbeat_error", { key: job.key, error: errorMessage(err) }));
-  }, ctx.heartbeatSec * 1000);
+  }, (ctx.leaseSec * 1000) / 3);
   return async () => {
     clearInterval(timer);
     await last;
   };
+}
+
+class LeaseLostError extends Error {
+  constructor(key: string) {
+    super(`another runner took over the claim on ${key}`);
+    this.name = "LeaseLostError";
+  }
 }
 
 async function encodeWithRetry(ctx: JobContext, plan: PassPlan, opts: PassOptions): Promise<PassResult> {
@@ -161,9 +172,9 @@ async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSi
   }
 }
 
-export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, work: JobWork = encodeAndPublish): Promise<JobOutcome> {
+/** Everything but `ready` settles the job without encoding; undefined means there is work to do. */
+async function settle(ctx: JobContext, job: EncodeJob, state: Awaited<ReturnType<typeof readState>>): Promise<JobOutcome | undefined> {
   const { clients } = ctx;
-  const state = await readState(clients, job);
   switch (state.kind) {
     case "published":
       return resume(ctx, job, state.output);
@@ -179,16 +190,45 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
     case "output-taken":
       throw new Error(`${job.outputKey} already holds another object, which is never overwritten`);
     case "ready":
-      break;
+      return undefined;
   }
-  await patchRecord(clients, job.key, { size: job.size, etag: job.etag, state: "encoding", runner: { id: ctx.runnerId, heartbeatAt: new Date().toISOString() } });
-  const stopHeartbeat = manifestHeartbeat(ctx, job);
+}
+
+/** A duplicate: visible again when the other attempt's lease runs out, in case its runner died. */
+function handBack(by: string, untilMs: number): JobOutcome {
+  return { kind: "held", by, retryAfterSec: Math.max(1, Math.ceil((untilMs - Date.now()) / 1000)) };
+}
+
+/** A fresh id for one attempt at a job: duplicate deliveries of one message carry the same job id. */
+export function newClaim(): string {
+  return randomBytes(6).toString("hex");
+}
+
+export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, claim: string, work: JobWork = encodeAndPublish): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const early = await settle(ctx, job, await readState(clients, job));
+  if (early) return early;
+  const lease: Lease = leaseFor(ctx.runnerId, job, claim, ctx.leaseSec);
+  let taken = await claimJob(clients, job, lease);
+  if (taken.kind === "held") return handBack(taken.by, taken.untilMs);
+  // Between the first look and the claim another attempt may have finished: look again, now that we hold it.
+  const late = await settle(ctx, job, await readState(clients, job));
+  if (late) return late;
+  // Superseded, yet the source is still the job's version: the finished record is an old one.
+  if (taken.kind === "superseded") taken = await claimJob(clients, job, lease, true);
+  if (taken.kind === "held") return handBack(taken.by, taken.untilMs);
+  // Stopped by the runner (signal) or by losing the claim (lost).
+  const lost = new AbortController();
+  const stopHeartbeat = leaseHeartbeat(ctx, job, claim, lost);
   try {
-    return await work(ctx, job, signal);
+    return await work(ctx, job, AbortSignal.any([signal, lost.signal]));
   } catch (err) {
+    if (lost.signal.aborted && !signal.aborted) return handBack("another runner", Date.now() + ctx.leaseSec * 1000);
     if (!(err instanceof SourceChangedError)) throw err;
-    const now = await headObject(clients, job.key);
-    if (now) await replan(clients, now);
+    // In place, a source that "changed" may be this job's output, published by another attempt.
+    const again = await readState(clients, job);
+    if (again.kind === "published") return resume(ctx, job, again.output);
+    if (again.kind === "changed") await replan(clients, again.source);
     return { kind: "dropped", reason: `${err.message}; re-planned` };
   } finally {
     await stopHeartbeat();
@@ -198,11 +238,13 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
 /**
  * The source's record after an attempt that did not finish: `failed` with the error on the last try
  * (the queue dead-letters the job next), else back to `planned` (retried, or handed back on stop).
+ * Only a record this attempt claims, or one nobody claims, is touched: another attempt's claim stays.
  */
-export async function recordUnfinished(ctx: JobContext, job: EncodeJob, outcome: { final: boolean; error?: string }): Promise<void> {
+export async function recordUnfinished(ctx: JobContext, job: EncodeJob, claim: string, outcome: { final: boolean; error?: string }): Promise<void> {
   await updateRecord(ctx.clients, job.key, (cur) => {
     // Only this version's record, and never one the job already finished.
     if (cur && (cur.etag !== job.etag || cur.size !== job.size || cur.state === "compressed" || cur.state === "skipped")) return undefined;
+    if (cur?.runner && cur.runner.claim !== claim) return undefined;
     const state = outcome.final ? "failed" : "planned";
     return { ...cur, key: job.key, size: job.size, etag: job.etag, state, error: outcome.error, reason: outcome.final && outcome.error ? readableReason(outcome.error, job.key) : cur?.reason, runner: undefined, updatedAt: "" };
   });

@@ -7,16 +7,10 @@ import type { Clients } from "../shared/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/manifest.ts";
 import { backupKeyFor, skipKeyFor } from "../shared/naming.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
-import { copyVerified, deleteObject, headObject, renameVerified, uploadFile, type ObjectHead } from "../shared/storage.ts";
-import { montageKeyFor, outputMetadata } from "./job-state.ts";
-
-/** The source is no longer the version the job was planned for. */
-export class SourceChangedError extends Error {
-  constructor(key: string) {
-    super(`${key} changed since it was planned`);
-    this.name = "SourceChangedError";
-  }
-}
+import {
+  SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, renameVerified, sameBytes, uploadFile, type ObjectHead,
+} from "../shared/storage.ts";
+import { SHA256 as SHA256_KEY, backupKeyOf, isPublishedFor, montageKeyFor, outputMetadata } from "./job-state.ts";
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
@@ -28,17 +22,27 @@ export type VerifiedOutput = { file: string; montage: string; sha256: string; me
 export type Published = { output: ObjectHead; backupKey: string; montageKey?: string; savedBytes: number };
 
 export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOutput): Promise<Published> {
-  const source = await headObject(clients, job.key);
-  if (!source || source.etag !== job.etag || source.size !== job.size) throw new SourceChangedError(job.key);
-  const backupKey = backupKeyFor(job.key, clients.config.backupPrefix);
-  const backup = await copyVerified(clients, job.key, backupKey);
-  if (backup.size !== job.size) throw new Error(`backup ${backupKey} has ${backup.size} bytes, the source ${job.size}`);
+  // Proven equal to exactly the planned version, at a name no other file holds.
+  const backup = await copyToFreeName(clients, job.key, backupKeyFor(job.key, clients.config.backupPrefix), { expectEtag: job.etag });
   const montageKey = montageKeyFor(job.outputKey);
   await uploadFile(clients, out.montage, montageKey, { contentType: "image/jpeg" });
-  await uploadFile(clients, out.file, job.outputKey, { metadata: outputMetadata(job, out.sha256) });
+  // In place, the output replaces only the planned version; elsewhere, only an empty name.
+  const inPlace = job.outputKey === job.key;
+  try {
+    await uploadFile(clients, out.file, job.outputKey, {
+      metadata: outputMetadata(job, out.sha256, backup.key),
+      condition: inPlace ? { ifMatch: job.etag } : { ifNoneMatch: "*" },
+    });
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
   const output = await headObject(clients, job.outputKey);
-  if (!output) throw new Error(`${job.outputKey} is not there after its upload`);
-  return finish(clients, job, { output, sha256: out.sha256, media: out.media, fingerprints: out.fingerprints, montageKey });
+  // Lost the race to another attempt that published this very job: its output stands, and we finish it.
+  if (!isPublishedFor(output, job)) {
+    if (inPlace) throw new SourceChangedError(job.key);
+    throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
+  }
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey });
 }
 
 /**
@@ -50,7 +54,7 @@ export async function finish(
   job: EncodeJob,
   done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string },
 ): Promise<Published> {
-  const backupKey = backupKeyFor(job.key, clients.config.backupPrefix);
+  const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
   await patchRecord(clients, job.outputKey, {
     size: done.output.size,
@@ -68,23 +72,24 @@ export async function finish(
     error: undefined,
   });
   if (job.outputKey !== job.key) {
-    // Checked here, not only by order: a resumed job reaches this point without having made the backup itself.
-    const backup = await headObject(clients, backupKey);
-    if (!backup || backup.size !== job.size) throw new Error(`backup ${backupKey} is missing or incomplete; ${job.key} stays`);
     const source = await headObject(clients, job.key);
     // A newer upload at the source key is someone's new file: it stays, with its own record.
-    if (source && source.etag === job.etag && source.size === job.size) await deleteObject(clients, job.key);
+    if (source && source.etag === job.etag && source.size === job.size) {
+      // Proven here, not only by order: a resumed job reaches this point without having made the backup itself.
+      const backup = await headObject(clients, backupKey);
+      if (!backup || !(await sameBytes(clients, source, backup))) throw new Error(`backup ${backupKey} is missing or differs from ${job.key}, which stays`);
+      await deleteObject(clients, job.key, job.etag);
+    }
     if (!source || source.etag === job.etag) await deleteRecord(clients, job.key);
   }
   return { output: done.output, backupKey, montageKey: done.montageKey, savedBytes };
 }
 
-/** The encode cannot save what the row must: the source becomes `_skip`, its record moves with it. */
+/** The encode cannot save what the row must: the source becomes `_skip` (or the next free skip name), its record moves with it. */
 export async function skipSource(clients: Clients, job: EncodeJob, reason: string): Promise<string> {
-  const skipKey = skipKeyFor(job.key);
-  const moved = await renameVerified(clients, job.key, skipKey);
+  const moved = await renameVerified(clients, job.key, skipKeyFor(job.key), { etag: job.etag, size: job.size });
   const previous = (await readRecord(clients, job.key))?.record;
-  await patchRecord(clients, skipKey, {
+  await patchRecord(clients, moved.key, {
     media: previous?.media,
     fingerprints: previous?.fingerprints ?? job.fingerprints,
     checksum: previous?.checksum,
@@ -96,5 +101,5 @@ export async function skipSource(clients: Clients, job: EncodeJob, reason: strin
     reason,
   });
   await deleteRecord(clients, job.key);
-  return skipKey;
+  return moved.key;
 }

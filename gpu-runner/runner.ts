@@ -12,12 +12,13 @@ import { type Notifier, notifierFromEnv } from "../shared/notify.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
-import { type JobContext, type Log, parseJob, recordUnfinished, runJob } from "./job.ts";
+import { sendToDeadLetter } from "../shared/dead-letter.ts";
+import { type JobContext, type Log, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "../shared/chunks.ts";
 import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
-import { splitWork } from "./chunked/split.ts";
+import { splitJob } from "./chunked/split.ts";
 
 /** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
 const Settings = z.object({
@@ -125,7 +126,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     encoder: choice.encoder,
     x264Preset,
     jobDir: () => work.jobDir(),
-    heartbeatSec: visibilitySec / 3,
+    // A claim lasts as long as the message stays invisible: both are renewed every third of it.
+    leaseSec: visibilitySec,
     busyRetryMs: 30_000,
     log,
     onProgress: (job, p) => {
@@ -134,6 +136,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     },
   };
 
+  const deadLetterUrl = await clients.queueUrl(clients.config.queues.encodeDlq);
   const consumer = new QueueConsumer({
     sqs: clients.sqs,
     queueUrl: await clients.queueUrl(clients.config.queues.encode),
@@ -146,24 +149,27 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       const attempt = receiveCountOf(message);
       const job = parseJob(message.Body);
       if (typeof job === "string") {
-        // Kept for the dead-letter queue, where someone can look at it.
-        log("job_invalid", { messageId: message.MessageId, attempt, error: job });
-        throw new Error(`not an EncodeJob: ${job}`);
+        // It never will parse: straight to the dead-letter queue, where someone can look at it.
+        const reason = `not an EncodeJob: ${job}`;
+        await sendToDeadLetter(clients.sqs, deadLetterUrl, message.Body ?? "", reason);
+        log("job_invalid", { messageId: message.MessageId, attempt, error: reason });
+        return { kind: "done" };
       }
       const started = Date.now();
-      log("job_started", { key: job.key, jobId: job.jobId, attempt });
+      const claim = newClaim();
+      log("job_started", { key: job.key, jobId: job.jobId, attempt, claim });
       const chunk = parseChunkJob(message.Body);
       announcer.jobStarted(chunk ?? job);
       try {
         const outcome = chunk
-          ? await runChunk(ctx, chunk, message.MessageId!, signal)
-          : await runJob(ctx, job, signal, shouldChunk(job.durationSec, chunking) ? splitWork(chunking) : undefined);
+          ? await runChunk(ctx, chunk, message.MessageId!, claim, signal)
+          : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
-        return { kind: "done" };
+        return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
       } catch (err) {
         const final = !signal.aborted && attempt >= MAX_RECEIVES;
         const error = signal.aborted ? undefined : errorMessage(err).split("\n")[0].slice(0, 500);
-        await recordUnfinished(ctx, job, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
+        await recordUnfinished(ctx, job, claim, { final, error }).catch((e) => log("manifest_error", { key: job.key, error: errorMessage(e) }));
         if (!signal.aborted) log("job_failed", { key: job.key, jobId: job.jobId, attempt, final, error });
         if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;

@@ -55,6 +55,12 @@ const CONSUME = [
   "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
 ] as const;
 
+/** A body that can never parse goes to its queue's dead-letter queue at once, found from the redrive policy. */
+const DEAD_LETTER_AT_ONCE = (queue: QueueId): Grant[] => [
+  { actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], on: [{ kind: "queue", queue }] },
+  { actions: SEND, on: [{ kind: "dlq", queue }] },
+];
+
 export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
   probe: {
     handler: "functions/probe/handler.handler",
@@ -70,6 +76,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: READ, on: [ALL_OBJECTS] },
       { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }] },
       { actions: SEND, on: [{ kind: "queue", queue: "plan" }] },
+      ...DEAD_LETTER_AT_ONCE("ingest"),
     ],
   },
   strategy: {
@@ -83,6 +90,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: LIST, on: [BUCKET] },
       { actions: WRITE_AND_MOVE, on: [ALL_OBJECTS] },
       { actions: SEND, on: [{ kind: "queue", queue: "encode" }] },
+      ...DEAD_LETTER_AT_ONCE("plan"),
     ],
   },
   dedup: {
@@ -123,7 +131,9 @@ export const RUNNER_GRANTS: readonly Grant[] = [
   // A source that changed since it was planned goes back through the probe.
   { actions: SEND, on: [{ kind: "queue", queue: "ingest" }] },
   // `reelpress doctor`, the host's pre-flight check, looks every queue up.
-  { actions: ["sqs:GetQueueUrl"], on: [{ kind: "queue", queue: "plan" }, { kind: "dlq", queue: "encode" }] },
+  { actions: ["sqs:GetQueueUrl"], on: [{ kind: "queue", queue: "plan" }] },
+  // A job body that can never parse goes to the dead-letter queue at once.
+  { actions: SEND, on: [{ kind: "dlq", queue: "encode" }] },
   // "Nothing left to do" (REELPRESS_NOTIFY_URL) means no message waits in any queue of the flow.
   { actions: ["sqs:GetQueueAttributes"], on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }] },
   { actions: LIST, on: [BUCKET] },

@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs } from "fauxqs";
-import { createS3HttpServer, openFolderStore, type FolderStore } from "../store/index.ts";
+import { FolderTakenError, createS3HttpServer, openFolderStore, type FolderStore } from "../store/index.ts";
 import { UserError } from "./errors.ts";
 import { importOldStore } from "./old-store.ts";
 
@@ -61,7 +61,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   }
   const library = path.resolve(opts.library ?? path.join(dataDir, "library"));
   await mkdir(dataDir, { recursive: true });
-  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials: isLoopback(host) ? undefined : opts.credentials });
+  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials: isLoopback(host) ? undefined : opts.credentials }).catch((err) => {
+    throw err instanceof FolderTakenError ? new UserError(err.message) : err;
+  });
   const imported = await importOldStore(dataDir, store, bucket);
   // Listen on the public port first, so a taken port fails before anything else starts.
   let route: http.RequestListener = (_req, res) => res.writeHead(503).end();
@@ -83,6 +85,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
       await queues.stop();
+      await store.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { listRecords } from "./manifest.ts";
 import { isSystemKey } from "./naming.ts";
 import { listRunners } from "./runners.ts";
 import { StatusSummary } from "./schemas.ts";
-import { emptySummary, tally, type ListedObject, type QueueDepth, type RecordBrief } from "./status.ts";
+import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "./status.ts";
 
 async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
   let token: string | undefined;
@@ -69,7 +69,7 @@ export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: st
 export type Failure = { key: string; reason: string; error?: string; at?: string };
 /** Per top-level folder of the library ("" for videos at its top). */
 export type FolderTotals = { folder: string; count: number; bytes: number; saved_bytes: number };
-export type LibraryStatus = { summary: StatusSummary; failures: Failure[]; folders: FolderTotals[] };
+export type LibraryStatus = { summary: StatusSummary; failures: Failure[]; folders: FolderTotals[]; aside: SetAside[] };
 
 function folderOf(key: string, prefix: string): string {
   const rest = key.slice(prefix.length);
@@ -112,5 +112,6 @@ export async function gatherStatus(clients: Clients, now = new Date()): Promise<
     summary: StatusSummary.parse(summary),
     failures: failures.sort((a, b) => a.key.localeCompare(b.key)),
     folders: [...folders.values()].sort((a, b) => b.saved_bytes - a.saved_bytes || a.folder.localeCompare(b.folder)),
+    aside: setAside(records.values(), config.backupPrefix),
   };
 }

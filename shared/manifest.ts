@@ -1,7 +1,7 @@
 // The hash manifest: one JSON record per library object under .reelpress/manifest/<key>.json.
 // Writers read, change and write back with a conditional put (If-Match / If-None-Match), retrying when
-// another writer got there first, so no writer loses another's fields. Stores that ignore the condition
-// (the embedded emulator) share the process with every writer, so a per-key lock covers them.
+// another writer got there first, so no writer loses another's fields: the condition is the guard
+// between processes. A per-key lock orders the writers of one process, which spares them lost races.
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "./clients.ts";
 import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "./naming.ts";

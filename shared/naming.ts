@@ -41,8 +41,9 @@ function stem(key: string): string {
   return key.slice(0, key.length - path.extname(key).length);
 }
 
+/** `a_skip.mp4`, or `a_skip (2).mp4` when the first name was taken by other bytes. */
 export function isSkipKey(key: string): boolean {
-  return /_skip$/i.test(path.basename(stem(key)));
+  return /_skip( \(\d+\))?$/i.test(path.basename(stem(key)));
 }
 
 /** A v2 output renamed by `migrate`: re-encoded to H.264 unless it already carries the v4 tag. */
@@ -63,6 +64,20 @@ export function skipKeyFor(key: string): string {
 /** `dir/a.mkv` → `dir/a_compressed.mkv`, for v2 outputs found by `migrate`. */
 export function legacyCompressedKeyFor(key: string): string {
   return `${stem(safeKey(key))}_compressed${path.extname(key)}`;
+}
+
+/**
+ * The n-th name for a derived key (n ≥ 1): `dir/a_skip.mp4`, then `dir/a_skip (2).mp4`, `… (3)…`.
+ * Derived keys are never overwritten, so a name taken by other bytes moves the new object to the next one.
+ */
+export function nthName(key: string, n: number): string {
+  if (n <= 1) return key;
+  const dir = path.dirname(key);
+  const ext = path.extname(key);
+  const base = path.basename(key, ext);
+  // A dot-file such as `.mp4` has no stem: the number goes after it.
+  const named = base ? `${base} (${n})${ext}` : `${ext} (${n})`;
+  return dir === "." && !key.startsWith("./") ? named : `${dir}/${named}`;
 }
 
 export function backupKeyFor(key: string, backupPrefix: string): string {

@@ -5,9 +5,9 @@ import type { Clients } from "./clients.ts";
 import { decide } from "./decision.ts";
 import { isSameVersion } from "./ingest.ts";
 import { deleteRecord, patchRecord, readRecord, updateRecord } from "./manifest.ts";
-import { outputKeyFor, skipKeyFor } from "./naming.ts";
+import { nthName, outputKeyFor, skipKeyFor } from "./naming.ts";
 import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "./schemas.ts";
-import { headObject, renameVerified } from "./storage.ts";
+import { findCopy, headObject, renameVerified } from "./storage.ts";
 
 export type PlanOutcome = {
   key: string;
@@ -25,14 +25,14 @@ export function jobIdFor(ref: ObjectRef): string {
   return createHash("sha256").update(`${ref.bucket}\n${ref.key}\n${ref.size}\n${ref.etag}`).digest("hex").slice(0, 20);
 }
 
-export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt: string): EncodeJob {
+export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt: string, outputKey = outputKeyFor(result.key)): EncodeJob {
   return {
     bucket: result.bucket,
     key: result.key,
     size: result.size,
     etag: result.etag,
     jobId: jobIdFor(result),
-    outputKey: outputKeyFor(result.key),
+    outputKey,
     downscale: decision.downscale,
     mustSave: decision.mustSave,
     reason: decision.reason,
@@ -40,6 +40,16 @@ export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt:
     fingerprints: result.fingerprints,
     plannedAt,
   };
+}
+
+/**
+ * `dir/a.mp4` for `dir/a.avi`, or `dir/a (2).mp4`, … when that name holds another file (an earlier
+ * version's output, or the user's own): outputs never overwrite anything. In place, the source's own key.
+ */
+export async function freeOutputKey(clients: Clients, key: string): Promise<string> {
+  const first = outputKeyFor(key);
+  if (first === key) return key;
+  for (let n = 1; ; n++) if (!(await headObject(clients, nthName(first, n)))) return nthName(first, n);
 }
 
 /** A runner has taken this version's job, or it is done: a second plan must not queue another job. */
@@ -64,10 +74,11 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   const head = await headObject(clients, key);
   const changed = head !== undefined && !isSameVersion(head, result);
   if (decision.action === "skip") {
-    const skipKey = skipKeyFor(key);
     // Gone is fine when the rename already happened (a redelivered message after a crash).
-    if (changed || (!head && !(await headObject(clients, skipKey)))) return { key, decision, status: "stale" };
-    const moved = await renameVerified(clients, key, skipKey);
+    if (changed || (!head && !(await findCopy(clients, skipKeyFor(key), (h) => h.size === result.size)))) return { key, decision, status: "stale" };
+    // A skip name holding another file is never overwritten: this one gets the next free name.
+    const moved = await renameVerified(clients, key, skipKeyFor(key), { etag: result.etag, size: result.size });
+    const skipKey = moved.key;
     // The object now lives at the skip key: so does its record (dedup still needs its fingerprints).
     await patchRecord(clients, skipKey, {
       ...versionOf(result),
@@ -95,7 +106,7 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
     return { ...same, ...versionOf(result), key, state: "planned", reason: decision.reason, decision, updatedAt: "" };
   });
   if (planned?.state !== "planned") return { key, decision, status: "pending" };
-  const job = encodeJobFor(result, decision, new Date().toISOString());
+  const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key));
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.encode), MessageBody: JSON.stringify(job) }));
   return { key, decision, status: "planned", job };
 }

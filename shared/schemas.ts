@@ -171,7 +171,8 @@ export const ManifestRecord = z.object({
   /** A still from the probe's frames, for reports of files the runner never encoded. */
   thumbnailKey: z.string().optional(),
   decision: Decision.optional(),
-  runner: z.object({ id: z.string(), heartbeatAt: z.string() }).optional(),
+  /** The live claim while `encoding`: who holds the job, for which attempt (`claim`), until when. */
+  runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */
   source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string() }).optional(),
   sha256: z.string().optional(),

@@ -1,5 +1,5 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
-import { isSkipKey, keyKind } from "./naming.ts";
+import { backupKeyFor, isSkipKey, keyKind, outputKeyFor } from "./naming.ts";
 import { StatusSummary, type ManifestRecord, type RunnerStatus } from "./schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
@@ -68,4 +68,22 @@ export function summarizeStatus(input: {
   const summary = emptySummary(input.queues);
   for (const obj of input.objects) tally(summary, obj, byKey.get(obj.key), input.backupPrefix);
   return StatusSummary.parse(summary);
+}
+
+/** A backup, output or skip that went to a numbered name because its usual one held another file. */
+export type SetAside = { key: string; note: string };
+
+/** Pure: every derived object the manifest records under a numbered name, with what holds the usual one. */
+export function setAside(records: Iterable<RecordBrief>, backupPrefix: string): SetAside[] {
+  const out: SetAside[] = [];
+  for (const r of records) {
+    if (r.state === "compressed" && r.source) {
+      const usualBackup = backupKeyFor(r.source.key, backupPrefix);
+      if (r.source.backupKey !== usualBackup) out.push({ key: r.source.backupKey, note: `backup of ${r.source.key}: ${usualBackup} holds an earlier original` });
+      const usualOutput = outputKeyFor(r.source.key);
+      if (r.key !== r.source.key && r.key !== usualOutput) out.push({ key: r.key, note: `output of ${r.source.key}: ${usualOutput} holds another file` });
+    }
+    if (r.state === "skipped" && / \(\d+\)\.[^./]+$/.test(r.key)) out.push({ key: r.key, note: "skipped: the plain _skip name holds another file" });
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key));
 }

@@ -1,22 +1,25 @@
 // Object operations with the checks that keep files safe: verified copies and renames, streamed uploads.
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { stat } from "node:fs/promises";
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand,
   GetObjectCommand, HeadObjectCommand, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
+import { pipeline } from "node:stream/promises";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Clients } from "./clients.ts";
+import { nthName } from "./naming.ts";
 import type { ObjectChecksum } from "./schemas.ts";
 
-/** CopyObject's limit; larger objects are copied part by part. */
-export const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;
+/** Parts of a server-side copy (S3 allows up to 5 GiB each, 10,000 of them). */
 const COPY_PART = 512 * 1024 ** 2;
 
-export type ObjectHead = { key: string; size: number; etag: string; lastModified?: Date; metadata: Record<string, string>; checksum?: ObjectChecksum };
+export type ObjectHead = {
+  key: string; size: number; etag: string; lastModified?: Date; contentType?: string; metadata: Record<string, string>; checksum?: ObjectChecksum;
+};
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -38,7 +41,7 @@ function checksumOf(h: HeadObjectCommandOutput): ObjectChecksum | undefined {
 export async function headObject({ s3, config }: Clients, key: string): Promise<ObjectHead | undefined> {
   try {
     const h = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key, ChecksumMode: "ENABLED" }));
-    return { key, size: h.ContentLength ?? 0, etag: h.ETag ?? "", lastModified: h.LastModified, metadata: h.Metadata ?? {}, checksum: checksumOf(h) };
+    return { key, size: h.ContentLength ?? 0, etag: h.ETag ?? "", lastModified: h.LastModified, contentType: h.ContentType, metadata: h.Metadata ?? {}, checksum: checksumOf(h) };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -61,67 +64,152 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
-async function multipartCopy({ s3, config }: Clients, from: string, to: string, size: number): Promise<void> {
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: config.bucket, Key: to }));
+/** A refused condition: 412 (the ETag or "*" did not hold) or 409 (a concurrent conditional write). */
+export function isConditionFailed(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 412 || status === 409;
+}
+
+/**
+ * Copies one version of `from` (CopySourceIfMatch on its ETag) to `to`, only while `to` is free. Always a
+ * multipart copy: If-None-Match on CompleteMultipartUpload is honoured by every store that does
+ * conditional writes, while on CopyObject it is recent and rarer.
+ */
+async function conditionalCopy({ s3, config }: Clients, source: ObjectHead, to: string): Promise<void> {
+  const Bucket = config.bucket;
+  if (source.size === 0) {
+    // No range to copy; empty bytes are the same bytes.
+    await s3.send(new PutObjectCommand({ Bucket, Key: to, Body: Buffer.alloc(0), Metadata: source.metadata, IfNoneMatch: "*" }));
+    return;
+  }
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: to, Metadata: source.metadata, ContentType: source.contentType }));
   try {
     const parts = [];
-    for (let start = 0, n = 1; start < size; start += COPY_PART, n++) {
-      const end = Math.min(size, start + COPY_PART) - 1;
+    for (let start = 0, n = 1; start < source.size; start += COPY_PART, n++) {
+      const end = Math.min(source.size, start + COPY_PART) - 1;
       const r = await s3.send(
-        new UploadPartCopyCommand({ Bucket: config.bucket, Key: to, UploadId, PartNumber: n, CopySource: copySource(config.bucket, from), CopySourceRange: `bytes=${start}-${end}` }),
+        new UploadPartCopyCommand({ Bucket, Key: to, UploadId, PartNumber: n, CopySource: copySource(Bucket, source.key), CopySourceIfMatch: source.etag, CopySourceRange: `bytes=${start}-${end}` }),
       );
       parts.push({ PartNumber: n, ETag: r.CopyPartResult!.ETag });
     }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: "*" }));
   } catch (err) {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: to, UploadId })).catch(() => undefined);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: to, UploadId })).catch(() => undefined);
     throw err;
   }
 }
 
-/** Whether `copy` holds the bytes of `source`, as far as the store can tell without reading them. */
-export function copyMatches(source: ObjectHead, copy: ObjectHead, multipartCopy: boolean): boolean {
-  if (copy.size !== source.size) return false;
-  // Full-object checksums of one algorithm on both sides decide (S3 gives every new object a CRC64NVME).
-  if (source.checksum && copy.checksum && source.checksum.algorithm === copy.checksum.algorithm) return source.checksum.value === copy.checksum.value;
-  // A multipart upload's ETag ("…-N") depends on its parts: a copy gets another one, so only the size can match.
-  return multipartCopy || /-\d+"?$/.test(source.etag) || copy.etag === source.etag;
+/** Checksums that prove equal bytes when equal; CRC32/CRC32C collide too easily to stand for a file's identity. */
+const PROVING = new Set(["CRC64NVME", "SHA256"]);
+
+/**
+ * Pure: what the store's own full-object checksums say about two objects: `true` proven equal
+ * (SHA-256, or CRC64NVME, plus size), `false` proven different, `undefined` when only reading can tell.
+ */
+export function checksumVerdict(a: ObjectHead, b: ObjectHead): boolean | undefined {
+  if (a.size !== b.size) return false;
+  const x = a.checksum;
+  const y = b.checksum;
+  if (!x || !y || x.algorithm !== y.algorithm || x.type !== "FULL_OBJECT" || y.type !== "FULL_OBJECT") return undefined;
+  if (x.value !== y.value) return false;
+  return PROVING.has(x.algorithm) ? true : undefined;
+}
+
+/** SHA-256 of one version of an object, streamed; fails if the object changes meanwhile. */
+export async function objectSha256({ s3, config }: Clients, head: ObjectHead): Promise<string> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: head.key, IfMatch: head.etag }));
+  const hash = createHash("sha256");
+  await pipeline(res.Body as NodeJS.ReadableStream, hash);
+  return hash.digest("hex");
+}
+
+/** Whether two objects hold the same bytes, proven by the store's checksums or else by reading both. */
+export async function sameBytes(clients: Clients, a: ObjectHead, b: ObjectHead): Promise<boolean> {
+  const verdict = checksumVerdict(a, b);
+  if (verdict !== undefined) return verdict;
+  const [x, y] = await Promise.all([objectSha256(clients, a), objectSha256(clients, b)]);
+  return x === y;
+}
+
+/** The source is no longer the version a step was meant for. */
+export class SourceChangedError extends Error {
+  constructor(key: string) {
+    super(`${key} changed since it was planned`);
+    this.name = "SourceChangedError";
+  }
+}
+
+/** Names tried for one derived key before giving up: far more than any library ever needs. */
+const MAX_NAMES = 100;
+
+/**
+ * Copies `from` (exactly the version `expectEtag`, when given) to `to`, or to `to (2)`, `to (3)`, … when
+ * a name holds other bytes: a derived key is never overwritten. A name that already holds the same
+ * bytes counts as done, so a repeat finds the earlier copy. Returns the copy's head, proven equal to
+ * the source by SHA-256 or a store-computed CRC64NVME plus size.
+ */
+export async function copyToFreeName(clients: Clients, from: string, to: string, opts: { expectEtag?: string } = {}): Promise<ObjectHead> {
+  const source = await headObject(clients, from);
+  if (!source) throw new Error(`cannot copy ${from}: it is not there`);
+  if (opts.expectEtag !== undefined && source.etag !== opts.expectEtag) throw new SourceChangedError(from);
+  for (let n = 1, tries = 0; n <= MAX_NAMES; n++) {
+    const name = nthName(to, n);
+    let there = await headObject(clients, name);
+    if (!there) {
+      try {
+        await conditionalCopy(clients, source, name);
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        if ((await headObject(clients, from))?.etag !== source.etag) throw new SourceChangedError(from);
+      }
+      there = await headObject(clients, name);
+      // Lost a race (409) to a write that did not stay: the name is free again, so try it again, a few times.
+      if (!there) {
+        if (++tries >= 5) throw new Error(`cannot copy ${from} to ${name}: the name keeps changing`);
+        n--;
+        continue;
+      }
+    }
+    if (await sameBytes(clients, source, there)) return there;
+  }
+  throw new Error(`cannot copy ${from}: ${to} and its next ${MAX_NAMES - 1} numbered names all hold other files`);
+}
+
+/** Where `copyToFreeName` put a copy: the first of `to`, `to (2)`, … that `matches`, before the first free name. */
+export async function findCopy(clients: Clients, to: string, matches: (h: ObjectHead) => boolean): Promise<ObjectHead | undefined> {
+  for (let n = 1; n <= MAX_NAMES; n++) {
+    const there = await headObject(clients, nthName(to, n));
+    if (!there) return undefined;
+    if (matches(there)) return there;
+  }
+  return undefined;
 }
 
 /**
- * Copies `from` to `to` (metadata kept) and checks that the copy has the source's size, and its ETag
- * when the copy was a single CopyObject. Returns the copy's head. Throws when anything is off.
+ * Rename = copy to a free name, prove, then delete the old key (only while it is still that version);
+ * safe to repeat after a crash at any step. Returns the head of the object at its new name.
  */
-export async function copyVerified(clients: Clients, from: string, to: string, opts: { multipartAbove?: number } = {}): Promise<ObjectHead> {
+export async function renameVerified(clients: Clients, from: string, to: string, expected?: { etag: string; size: number }): Promise<ObjectHead> {
   const source = await headObject(clients, from);
-  if (!source) throw new Error(`cannot copy ${from}: it is not there`);
-  const existing = await headObject(clients, to);
-  if (existing && existing.size === source.size && existing.etag === source.etag) return existing;
-  const multipart = source.size > (opts.multipartAbove ?? SINGLE_COPY_LIMIT);
-  if (multipart) await multipartCopy(clients, from, to, source.size);
-  else await clients.s3.send(new CopyObjectCommand({ Bucket: clients.config.bucket, Key: to, CopySource: copySource(clients.config.bucket, from), MetadataDirective: "COPY" }));
-  const copy = await headObject(clients, to);
-  if (!copy || !copyMatches(source, copy, multipart)) {
-    throw new Error(`copy of ${from} to ${to} did not verify (size ${copy?.size} vs ${source.size})`);
-  }
-  return copy;
-}
-
-/** Rename = copy, verify, then delete the old key; safe to repeat after a crash at any step. */
-export async function renameVerified(clients: Clients, from: string, to: string): Promise<ObjectHead> {
-  const source = await headObject(clients, from);
-  if (!source) {
-    const done = await headObject(clients, to);
-    if (done) return done;
+  if (!source || (expected && source.etag !== expected.etag)) {
+    const done = await findCopy(clients, to, (h) => !expected || h.size === expected.size);
+    if (done && !source) return done;
+    if (source) throw new SourceChangedError(from);
     throw new Error(`cannot rename ${from}: neither it nor ${to} is there`);
   }
-  const copy = await copyVerified(clients, from, to);
-  await deleteObject(clients, from);
+  const copy = await copyToFreeName(clients, from, to, { expectEtag: source.etag });
+  await deleteObject(clients, from, source.etag);
   return copy;
 }
 
-export async function deleteObject({ s3, config }: Clients, key: string): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key }));
+/** Deletes `key`; with `etag`, only while it still is that version (a newer upload stays). */
+export async function deleteObject({ s3, config }: Clients, key: string, etag?: string): Promise<void> {
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key, IfMatch: etag }));
+  } catch (err) {
+    if (etag && isConditionFailed(err)) return;
+    throw err;
+  }
 }
 
 export type UploadOptions = {
@@ -131,6 +219,8 @@ export type UploadOptions = {
   queueSize?: number;
   onProgress?(loaded: number, total: number): void;
   signal?: AbortSignal;
+  /** Write only over exactly this version (`ifMatch`: its ETag), or only where nothing is (`ifNoneMatch: "*"`). */
+  condition?: { ifMatch: string } | { ifNoneMatch: "*" };
 };
 
 /**
@@ -143,7 +233,12 @@ export async function uploadFile({ s3, config }: Clients, file: string, key: str
   const body = createReadStream(file);
   const upload = new Upload({
     client: s3,
-    params: { Bucket: config.bucket, Key: key, Body: body, Metadata: opts.metadata, ContentType: opts.contentType ?? "video/mp4" },
+    // The condition goes on the PutObject, or on the CompleteMultipartUpload that makes the object appear.
+    params: {
+      Bucket: config.bucket, Key: key, Body: body, Metadata: opts.metadata, ContentType: opts.contentType ?? "video/mp4",
+      IfMatch: opts.condition && "ifMatch" in opts.condition ? opts.condition.ifMatch : undefined,
+      IfNoneMatch: opts.condition && "ifNoneMatch" in opts.condition ? opts.condition.ifNoneMatch : undefined,
+    },
     // 8 MiB parts by default: the embedded emulator refuses request bodies over 11 MiB, and S3 allows
     // 10,000 parts, so very large files get proportionally larger parts.
     partSize: Math.max(5 * 1024 ** 2, opts.partSize ?? 8 * 1024 ** 2, Math.ceil(size / 9000)),

@@ -7,6 +7,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { constants, createReadStream, createWriteStream, type Dirent, type Stats } from "node:fs";
 import { copyFile, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -80,6 +81,22 @@ export async function syncFile(file: string): Promise<void> {
   }
 }
 
+export class FolderTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FolderTakenError";
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 const sameFile = (side: Sidecar, st: Stats) => side.ino === st.ino && side.size === st.size && side.mtimeMs === st.mtimeMs;
 
 export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed: [{ key: string }] }> {
@@ -102,11 +119,43 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     await mkdir(folder, { recursive: true });
     const store = new FolderStore(await realpath(folder));
     await mkdir(store.metaDir, { recursive: true });
+    await store.takeFolder();
     await mkdir(store.uploadsDir, { recursive: true });
     // Temp files of a process that died are never objects: start clean.
     await rm(store.tmpDir, { recursive: true, force: true });
     await mkdir(store.tmpDir, { recursive: true });
     return store;
+  }
+
+  private get ownerFile(): string {
+    return path.join(path.dirname(this.metaDir), "owner.json");
+  }
+
+  /**
+   * Conditional writes are decided by this process's per-key locks, so one folder has one store: a second
+   * one (another `reelpress dev` on the same share from this machine) is refused while the first lives.
+   */
+  private async takeFolder(): Promise<void> {
+    for (;;) {
+      try {
+        await writeFile(this.ownerFile, JSON.stringify({ pid: process.pid, host: hostname() }), { flag: "wx" });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const owner = JSON.parse(await readFile(this.ownerFile, "utf8").catch(() => "{}")) as { pid?: number; host?: string };
+      if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && isAlive(owner.pid)) {
+        throw new FolderTakenError(`Another store (pid ${owner.pid}) already serves ${this.root}; stop it first, or serve another folder.`);
+      }
+      // Left by a process that is gone (or by one on another machine, which cannot be checked from here).
+      await rm(this.ownerFile, { force: true });
+    }
+  }
+
+  /** Gives the folder up for another store. */
+  async close(): Promise<void> {
+    const owner = JSON.parse(await readFile(this.ownerFile, "utf8").catch(() => "{}")) as { pid?: number };
+    if (owner.pid === process.pid) await rm(this.ownerFile, { force: true });
   }
 
   /** The file of `key`, or S3's 400 for keys that could name anything outside the folder. */
@@ -123,7 +172,8 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
 
   /** Symlinks may point anywhere: what they lead to must still be inside the folder. */
   private async assertInside(file: string): Promise<void> {
-    const real = await realpath(file);
+    // Removed meanwhile (a DELETE racing this read): as S3 would say then, it is not there.
+    const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? noSuchKey() : err));
     if (real !== this.root && !real.startsWith(this.root + path.sep)) throw invalidArgument("Refused key: it leads outside the library folder.");
     if (real.startsWith(path.join(this.root, ...STORE_PREFIX.split("/").filter(Boolean)) + path.sep)) throw invalidArgument("Refused key: it leads into the store's own area.");
   }
@@ -141,7 +191,8 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     const side = await this.readSidecar(key);
     const base = side && sameFile(side, st) ? side : { etag: fileEtag(st), size: st.size, headers: {}, metadata: {}, checksums: {} };
     const { mtimeMs: _m, ino: _i, ...kept } = base as Sidecar;
-    return { ...kept, size: st.size, key, file, lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000) };
+    // Whole seconds as S3 keeps them, rounded up: a sync client must never see an upload as older than its source.
+    return { ...kept, size: st.size, key, file, lastModified: new Date(Math.ceil(st.mtimeMs / 1000) * 1000) };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -154,7 +205,12 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       throw err;
     }
     if (!st.isFile()) return undefined;
-    await this.assertInside(file);
+    try {
+      await this.assertInside(file);
+    } catch (err) {
+      if (err instanceof S3Error && err.code === "NoSuchKey") return undefined;
+      throw err;
+    }
     return this.describe(key, file, st);
   }
 
@@ -193,8 +249,12 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     return path.join(this.tmpDir, randomUUID());
   }
 
-  /** Streams `body` into a new temp file (fsynced), counting and hashing it on the way. */
-  async receive(body: Readable, algorithms: Iterable<ChecksumAlgorithm>, maxBytes = MAX_OBJECT_BYTES): Promise<{ tmp: string; size: number; md5: Buffer; checksums: Checksums }> {
+  /**
+   * Streams `body` into a new temp file, counting and hashing it on the way; fsynced unless it is only a
+   * multipart part (parts are joined into a file that is fsynced itself before it becomes an object).
+   */
+  async receive(body: Readable, algorithms: Iterable<ChecksumAlgorithm>, opts: { maxBytes?: number; durable?: boolean } = {}): Promise<{ tmp: string; size: number; md5: Buffer; checksums: Checksums }> {
+    const { maxBytes = MAX_OBJECT_BYTES, durable = true } = opts;
     const tmp = this.newTempPath();
     const digests = new BodyDigests(algorithms);
     try {
@@ -206,7 +266,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
         },
       });
       await pipeline(body, count, createWriteStream(tmp, { flags: "wx", highWaterMark: 1024 * 1024 }));
-      await syncFile(tmp);
+      if (durable) await syncFile(tmp);
       const { md5, checksums } = await digests.finish();
       return { tmp, size: digests.bytes, md5, checksums };
     } catch (err) {

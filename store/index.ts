@@ -7,7 +7,7 @@ import { Multipart } from "./multipart.ts";
 import { S3Handler } from "./server.ts";
 import type { Credentials } from "./sigv4.ts";
 
-export { FolderStore, type ObjectEvent } from "./folder.ts";
+export { FolderStore, FolderTakenError, type ObjectEvent } from "./folder.ts";
 export { watchFolder, type FolderWatch } from "./watch.ts";
 export { unsafeKeyReason } from "./safe-key.ts";
 
@@ -50,6 +50,7 @@ export async function serveFolder(opts: FolderStoreOptions & { port: number; hos
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
     },
   };
 }

@@ -71,9 +71,12 @@ function headersAndMetadata(req: Req): { headers: Record<string, string>; metada
   const metadata: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
     const v = req.header(name);
-    if (v !== undefined && !(name === "content-encoding" && v.trim() === "aws-chunked")) headers[name] = v.replace(/(^|,\s*)aws-chunked(\s*,)?/, "$1").trim();
+    if (v !== undefined) headers[name] = v;
   }
-  if (headers["content-encoding"] === "") delete headers["content-encoding"];
+  // aws-chunked describes the upload's framing, not the object: S3 does not keep it.
+  const encoding = headers["content-encoding"]?.split(",").map((e) => e.trim()).filter((e) => e && e !== "aws-chunked").join(", ");
+  if (encoding) headers["content-encoding"] = encoding;
+  else delete headers["content-encoding"];
   for (const [k, v] of Object.entries(req.raw.headers)) {
     if (k.startsWith("x-amz-meta-") && v !== undefined) metadata[k.slice("x-amz-meta-".length)] = Array.isArray(v) ? v.join(",") : v;
   }
@@ -290,15 +293,16 @@ export class S3Handler {
   }
 
   /** Receives a write's body to a temp file and checks its length, Content-MD5 and checksums. */
-  private async receive(req: Req, maxBytes?: number) {
-    const { algorithms, expected, trailer } = checksumRequest(req);
+  private async receive(req: Req, part?: { maxBytes: number }) {
+    const { algorithms: kept, expected, trailer } = checksumRequest(req);
     const contentMd5 = req.header("content-md5");
     const sha = req.header("x-amz-content-sha256");
     const shaHex = sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined;
+    const algorithms = new Set(kept);
     if (shaHex) algorithms.add("sha256");
     const body = bodyOf(req);
-    if (body.length !== undefined && maxBytes !== undefined && body.length > maxBytes) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
-    const got = await this.store.receive(body.stream, algorithms, maxBytes);
+    if (body.length !== undefined && part && body.length > part.maxBytes) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
+    const got = await this.store.receive(body.stream, algorithms, part ? { maxBytes: part.maxBytes, durable: false } : {});
     const fail = async (err: S3Error) => {
       await rm(got.tmp, { force: true });
       throw err;
@@ -313,7 +317,7 @@ export class S3Handler {
       if (value !== undefined && got.checksums[alg as ChecksumAlgorithm] !== value) await fail(new S3Error(400, "BadDigest", `The ${alg.toUpperCase()} you specified did not match the calculated checksum.`));
     }
     // Only what the client sent or asked for is kept: a hex payload hash was for the signature alone.
-    if (shaHex && !expected.sha256 && !checksumRequest(req).algorithms.has("sha256")) delete got.checksums.sha256;
+    if (!kept.has("sha256")) delete got.checksums.sha256;
     return got;
   }
 
@@ -417,7 +421,7 @@ export class S3Handler {
   private async uploadPart(req: Req): Promise<Reply> {
     const uploadId = req.query.get("uploadId")!;
     await this.multipart.upload(req.key, uploadId);
-    const got = await this.receive(req, MAX_PART_BYTES);
+    const got = await this.receive(req, { maxBytes: MAX_PART_BYTES });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
     return { headers: { etag: part.etag, ...this.checksumHeaders(part.checksums) } };
   }
@@ -431,7 +435,7 @@ export class S3Handler {
     const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
     const { start, end } = range ?? { start: 0, end: source.size - 1 };
     if (end - start + 1 > MAX_PART_BYTES) throw invalidArgument("A copied part may be at most 5 GiB.");
-    const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), []);
+    const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
     return { xml: `<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>` };
   }

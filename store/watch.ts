@@ -8,16 +8,23 @@ import { identityOf, type FolderStore, type ObjectEvent } from "./folder.ts";
 export type FolderWatchOptions = {
   settleMs: number;
   scanIntervalMs: number;
-  /** Which keys matter (others are never stat'ed twice or announced). */
+  /** Which keys matter (others are never announced). */
   accept(key: string): boolean;
+  /** Folders (as "dir/") whose files never matter: not even walked. */
+  skipFolder?(dirPrefix: string): boolean;
   onCreated(event: ObjectEvent): void;
   onRemoved?(key: string): void;
   onError?(err: unknown): void;
+  /**
+   * Files whose LastModified (whole seconds, rounded up, as listings show it) is at or before this time
+   * are taken as known at start, unannounced: the caller reconciles them with the same cut.
+   */
+  knownBefore: number;
 };
 
 export type FolderWatch = { stop(): Promise<void>; /** One listing pass now (tests, and after start). */ scan(): Promise<void> };
 
-/** Starts watching; files already complete at start are taken as known (the caller reconciles those). */
+/** Starts watching; files complete before `knownBefore` are taken as known (the caller reconciles those). */
 export async function watchFolder(store: FolderStore, opts: FolderWatchOptions): Promise<FolderWatch> {
   const known = new Map<string, string>();
   const pending = new Map<string, { identity: string; since: number }>();
@@ -40,13 +47,13 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
   const pass = async (first: boolean) => {
     const seen = new Set<string>();
     const now = Date.now();
-    for await (const { key, st } of store.keys("")) {
+    for await (const { key, st } of store.keys("", "", opts.skipFolder)) {
       if (!opts.accept(key)) continue;
       seen.add(key);
       const identity = identityOf(st);
       if (known.get(key) === identity) continue;
       const settled = now - st.mtimeMs >= opts.settleMs;
-      if (first && settled) {
+      if (first && Math.ceil(st.mtimeMs / 1000) * 1000 <= opts.knownBefore) {
         known.set(key, identity);
         continue;
       }

@@ -208,7 +208,8 @@ const command: Command = {
 
       say(bold("4/5 Waiting for probe → strategy → runner"));
       const waited = await waitForPipeline(clients, files.length, { timeoutSec, stallSec: 60, signal: interrupt.signal });
-      say(renderStatus(waited.summary, waited.failures, `s3://${clients.config.bucket}/`).replace(/^/gm, "    "));
+      // The demo's fresh bucket has nothing under a free name.
+      say(renderStatus(waited.summary, waited.failures, `s3://${clients.config.bucket}/`, []).replace(/^/gm, "    "));
       if (waited.outcome === "interrupted") return 130;
       if (waited.outcome !== "done") {
         const why = waited.outcome === "timeout" ? `not done after ${timeoutSec}s (--timeout)` : stallReason(waited.summary);

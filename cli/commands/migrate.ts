@@ -6,7 +6,7 @@ import { probeMedia } from "../../shared/ffprobe.ts";
 import { deleteRecord } from "../../shared/manifest.ts";
 import { isLegacyCompressedKey, keyKind, legacyCompressedKeyFor } from "../../shared/naming.ts";
 import type { ListedObject } from "../../shared/status.ts";
-import { headObject, presignedGetUrl, renameVerified } from "../../shared/storage.ts";
+import { headObject, presignedGetUrl, renameVerified, sameBytes } from "../../shared/storage.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, logEvent, red, yellow } from "../output.ts";
@@ -47,7 +47,7 @@ async function migrateOne(clients: Clients, obj: ListedObject, dryRun: boolean, 
   // Never overwrite another object: a different one already at the new name stays, and so does this one.
   const existing = await headObject(clients, to);
   const source = await headObject(clients, obj.key);
-  if (existing && source && (existing.size !== source.size || existing.etag !== source.etag)) {
+  if (existing && source && !(await sameBytes(clients, source, existing))) {
     result.conflicts.push({ key: obj.key, to });
     return ["migrate.conflict", { key: obj.key, to }, red(`conflict   ${obj.key}: ${to} already exists and differs; left both as they are`)];
   }

@@ -1,6 +1,7 @@
 // `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the manifest and a listing.
 import { UsageError } from "../../shared/errors.ts";
 import { type Failure, gatherStatus } from "../../shared/library.ts";
+import type { SetAside } from "../../shared/status.ts";
 import type { RunnerStatus, StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
@@ -29,7 +30,7 @@ export function runnerLine(r: RunnerStatus): string {
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 
-export function renderStatus(summary: StatusSummary, failures: Failure[], where: string): string {
+export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[]): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
     ["compressed", "compressed", green],
     ["skipped", "skipped", dim],
@@ -59,6 +60,12 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
     for (const f of failures.slice(0, SHOWN_FAILURES)) lines.push(`  ${f.key}  ${dim(f.reason)}`);
     if (failures.length > SHOWN_FAILURES) lines.push(dim(`  … and ${failures.length - SHOWN_FAILURES} more (see .reelpress/manifest/)`));
   }
+  if (aside.length) {
+    // Never overwritten: a name that held another file sent the new object to the next free one.
+    lines.push("", bold("Under a free name"));
+    for (const a of aside.slice(0, SHOWN_FAILURES)) lines.push(`  ${a.key}  ${dim(a.note)}`);
+    if (aside.length > SHOWN_FAILURES) lines.push(dim(`  … and ${aside.length - SHOWN_FAILURES} more`));
+  }
   return lines.join("\n");
 }
 
@@ -78,9 +85,9 @@ const command: Command = {
     if (positionals.length) throw new UsageError(`status takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
     const clients = clientsFrom(values);
     await requireBucket(clients);
-    const { summary, failures } = await remote(clients.config, () => gatherStatus(clients));
+    const { summary, failures, aside } = await remote(clients.config, () => gatherStatus(clients));
     if (values.json) console.log(JSON.stringify(summary));
-    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`));
+    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside));
     return 0;
   },
 };

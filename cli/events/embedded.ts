@@ -4,8 +4,10 @@
 import type { Clients } from "../../shared/clients.ts";
 import type { Embedded } from "../../shared/embedded.ts";
 import { errorMessage } from "../../shared/errors.ts";
+import { isSameVersion } from "../../shared/ingest.ts";
+import { readRecord } from "../../shared/manifest.ts";
 import type { LogFn } from "../../shared/lambda-sqs.ts";
-import { keyKind } from "../../shared/naming.ts";
+import { isSystemKey, keyKind } from "../../shared/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "./send.ts";
@@ -60,17 +62,28 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
   };
 
   embedded.store.on("created", note);
+  // One cut for both: older files are the listing's to send now, newer ones the watcher's once settled.
+  const knownBefore = Date.now() - settings.settleMs;
   const watcher = await watchFolder(embedded.store, {
     ...settings,
+    knownBefore,
     accept: isVideo,
-    onCreated: (e) => {
-      log("events.found-in-folder", { key: e.key, size: e.size });
-      note(e);
-    },
+    // reelpress's own objects and the backups are as many as the library itself: never walked.
+    skipFolder: (dirPrefix) => isSystemKey(dirPrefix, backupPrefix),
+    // A version the manifest already has (written just before a restart) needs no event.
+    onCreated: (e) =>
+      void readRecord(clients, e.key).then(
+        (r) => {
+          if (isSameVersion(r?.record, e)) return;
+          log("events.found-in-folder", { key: e.key, size: e.size });
+          note(e);
+        },
+        (err) => log("events.watch-error", { error: errorMessage(err) }),
+      ),
     onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
   });
   // Complete files that no event brought in yet; ones still being written are the watcher's.
-  const found = await reconcile(clients, { settledBefore: new Date(Date.now() - settings.settleMs) });
+  const found = await reconcile(clients, { settledBefore: new Date(knownBefore) });
   if (found > 0) log("events.reconciled", { count: found });
 
   return {

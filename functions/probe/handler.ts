@@ -3,8 +3,9 @@ import { makeClients, type Clients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/ingest.ts";
+import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
+import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
 import { type Notifier, notifierFromEnv } from "../../shared/notify.ts";
-import { jsonLog, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
@@ -15,7 +16,7 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, n
     processPartialBatch(
       event,
       async (message) => {
-        const body = S3EventMessage.parse(JSON.parse(message.body));
+        const body = parseBody(S3EventMessage, message.body);
         if ("Event" in body) return; // s3:TestEvent, sent once when a notification is configured
         for (const record of body.Records) {
           const outcome = await ingestEventRecord(clients(), record);
@@ -25,7 +26,7 @@ export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, n
           }
         }
       },
-      { concurrency: CONCURRENCY, onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },
+      { concurrency: CONCURRENCY, deadLetter: ownDeadLetterQueue(() => clients().sqs), onFailure: (m, err) => log("probe.error", { messageId: m.messageId, error: errorMessage(err) }) },
     );
 }
 

@@ -2,7 +2,8 @@
 import { makeClients, type Clients } from "../../shared/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { jsonLog, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
+import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
+import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
 import { planProbed } from "../../shared/plan.ts";
 import { ProbeResult } from "../../shared/schemas.ts";
 
@@ -11,10 +12,10 @@ export function makeStrategyHandler(clients: () => Clients, log: LogFn = jsonLog
     processPartialBatch(
       event,
       async (message) => {
-        const outcome = await planProbed(clients(), ProbeResult.parse(JSON.parse(message.body)));
+        const outcome = await planProbed(clients(), parseBody(ProbeResult, message.body));
         log(`strategy.${outcome.status}`, { key: outcome.key, action: outcome.decision.action, reason: outcome.decision.reason });
       },
-      { concurrency: 4, onFailure: (m, err) => log("strategy.error", { messageId: m.messageId, error: errorMessage(err) }) },
+      { concurrency: 4, deadLetter: ownDeadLetterQueue(() => clients().sqs), onFailure: (m, err) => log("strategy.error", { messageId: m.messageId, error: errorMessage(err) }) },
     );
 }
 

@@ -61,14 +61,15 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   return output;
 }
 
-export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, signal: AbortSignal): Promise<JobOutcome> {
+/** `claim`: this attempt's, for the job's record if this message merges. */
+export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
   const { index, total } = job.chunk;
-  const claim = await readJson(clients, keys.mergeClaim, MergeClaim);
-  if (claim?.messageId === messageId) return mergeChunks(ctx, job, claim, signal);
-  // A claim exists only once every chunk is stored, so this one is too.
-  if (claim) return { kind: "chunk", index, done: total, total };
+  const merging = await readJson(clients, keys.mergeClaim, MergeClaim);
+  if (merging?.messageId === messageId) return mergeChunks(ctx, job, merging, claim, signal);
+  // A merge claim exists only once every chunk is stored, so this one is too.
+  if (merging) return { kind: "chunk", index, done: total, total };
   const plan = await readJson(clients, keys.plan, ChunkPlan);
   if (!plan) return { kind: "dropped", reason: `chunk ${index}: its job's work is gone (merged, or given up)` };
   const chunk = plan.chunks[index];
@@ -87,6 +88,6 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   const done = (await listKeys(clients, keys.outputPrefix)).length;
   if (done < plan.chunks.length) return { kind: "chunk", index, done, total: plan.chunks.length };
   const mine: MergeClaim = { messageId, index, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
-  if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, signal);
+  if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, claim, signal);
   return { kind: "chunk", index, done, total: plan.chunks.length };
 }

@@ -85,16 +85,18 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
   };
 }
 
-export async function mergeChunks(ctx: JobContext, job: ChunkJob, claim: MergeClaim, signal: AbortSignal): Promise<JobOutcome> {
+export async function mergeChunks(ctx: JobContext, job: ChunkJob, merging: MergeClaim, claim: string, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
   const plan = await readJson(clients, keys.plan, ChunkPlan);
   // No plan: an earlier merge got as far as removing the work, so runJob finds the output published.
-  const outcome = await runJob(ctx, job, signal, plan ? mergeWork(job, plan) : async () => {
+  const outcome = await runJob(ctx, job, signal, claim, plan ? mergeWork(job, plan) : async () => {
     throw new Error(`the chunks of ${job.key} are gone before it was published; it has to be planned again`);
   });
+  // Held: another attempt merges (or did, and died): the message comes back, the work stays.
+  if (outcome.kind === "held") return outcome;
   if (outcome.kind === "compressed") {
-    await updateRecord(clients, job.outputKey, (cur) => (cur && cur.state === "compressed" && cur.chunks !== claim.chunks ? { ...cur, chunks: claim.chunks } : undefined));
+    await updateRecord(clients, outcome.outputKey, (cur) => (cur && cur.state === "compressed" && cur.chunks !== merging.chunks ? { ...cur, chunks: merging.chunks } : undefined));
   }
   await removeWork(clients, keys);
   return outcome;

@@ -10,7 +10,8 @@ import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffpr
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
 import { downloadFile, headObject } from "../../shared/storage.ts";
 import { targetSize } from "../encode-args.ts";
-import type { JobContext, JobOutcome } from "../job.ts";
+import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
+import { updateRecord } from "../../shared/manifest.ts";
 import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
 import { createFromFile, createJson, readJson } from "./work.ts";
 
@@ -63,8 +64,8 @@ async function sendChunks(ctx: JobContext, job: EncodeJob, plan: ChunkPlan): Pro
 }
 
 /** The work of a long EncodeJob (in place of the one-pass encode): split, store, queue the chunks. */
-export function splitWork(settings: ChunkSettings) {
-  return async (ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> => {
+function splitWork(settings: ChunkSettings): JobWork {
+  return async (ctx, job, signal) => {
     const keys = workKeys(job.jobId);
     const plan = (await readJson(ctx.clients, keys.plan, ChunkPlan)) ?? (await makePlan(ctx, job, settings, signal));
     // A crash between sending and the marker sends them again: duplicates only cost work (see chunk.ts).
@@ -75,4 +76,16 @@ export function splitWork(settings: ChunkSettings) {
     ctx.log("job_split", { key: job.key, jobId: job.jobId, chunks: plan.chunks.length, encoder: plan.encoder });
     return { kind: "chunked", chunks: plan.chunks.length };
   };
+}
+
+/**
+ * A long EncodeJob: claimed and split like any job, then its claim is let go while the record stays
+ * `encoding`, so the merge (another message, another claim) takes it at once instead of after the lease.
+ */
+export async function splitJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, claim: string, settings: ChunkSettings): Promise<JobOutcome> {
+  const outcome = await runJob(ctx, job, signal, claim, splitWork(settings));
+  if (outcome.kind === "chunked") {
+    await updateRecord(ctx.clients, job.key, (cur) => (cur?.state === "encoding" && cur.runner?.claim === claim ? { ...cur, runner: undefined } : undefined));
+  }
+  return outcome;
 }

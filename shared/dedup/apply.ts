@@ -1,11 +1,12 @@
-// Acting on a report's losers: moved under the backup prefix (verified copy, then delete) or deleted.
-// Winners are never touched; a loser whose ETag changed since the report, or whose winner is gone or
-// changed, is skipped; running it again finds the work done and does nothing more.
+// Acting on a report's losers: moved under the backup prefix (proven copy at a free name, then delete)
+// or deleted, only once proven byte-identical to the winner. Winners are never touched; a loser whose
+// ETag changed since the report, or whose winner is gone or changed, is skipped; running it again
+// finds the work done and does nothing more.
 import type { Clients } from "../clients.ts";
 import { deleteRecord } from "../manifest.ts";
 import { backupKeyFor } from "../naming.ts";
 import type { DedupReport } from "../schemas.ts";
-import { deleteObject, headObject, renameVerified } from "../storage.ts";
+import { deleteObject, findCopy, headObject, renameVerified, sameBytes } from "../storage.ts";
 
 export type ApplyMode = "move" | "delete";
 
@@ -15,7 +16,7 @@ export type PlannedAction = {
   size: number;
   etag?: string;
   winner: { key: string; etag?: string };
-  /** Where a moved loser goes. */
+  /** Where a moved loser goes; the outcome names the free name it got when this one held another file. */
   to?: string;
 };
 
@@ -48,17 +49,19 @@ export async function applyAction(clients: Clients, a: PlannedAction): Promise<A
   if (a.winner.etag && winner.etag !== a.winner.etag) return { ...a, status: "skipped", why: `the file kept in its place, ${a.winner.key}, changed since the report` };
   const head = await headObject(clients, a.key);
   if (!head) {
-    const backup = a.to ? await headObject(clients, a.to) : undefined;
-    const done = a.to ? backup !== undefined && (!a.etag || backup.size === a.size) : true;
+    const backup = a.to ? await findCopy(clients, a.to, (h) => h.size === a.size) : undefined;
+    const done = a.to ? backup !== undefined : true;
     if (done) await deleteRecord(clients, a.key);
-    return done ? { ...a, status: "done-before" } : { ...a, status: "skipped", why: "it is gone, and no backup of it was found" };
+    return done ? { ...a, to: backup?.key, status: "done-before" } : { ...a, status: "skipped", why: "it is gone, and no backup of it was found" };
   }
   if (a.etag && head.etag !== a.etag) return { ...a, status: "skipped", why: "it changed since the report (ETag differs)" };
-  if (a.to) await renameVerified(clients, a.key, a.to);
-  else await deleteObject(clients, a.key);
+  let to: string | undefined;
+  if (a.to) to = (await renameVerified(clients, a.key, a.to, { etag: head.etag, size: head.size })).key;
+  else if (await sameBytes(clients, head, winner)) await deleteObject(clients, a.key, head.etag);
+  else return { ...a, status: "skipped", why: `it is not proven byte-identical to ${a.winner.key} (SHA-256 differs), so it is only ever moved, never deleted` };
   // Its record would otherwise put it in the next report again.
   await deleteRecord(clients, a.key);
-  return { ...a, status: a.to ? "moved" : "deleted" };
+  return { ...a, to, status: to ? "moved" : "deleted" };
 }
 
 export async function applyAll(clients: Clients, actions: PlannedAction[], onOutcome: (o: ApplyOutcome) => void, concurrency = 4): Promise<ApplyOutcome[]> {

@@ -1,5 +1,6 @@
 // Exact duplicates with the fewest bytes read. Only objects that share a size can be equal. Within a
-// size, what the manifest already knows decides first (full-object checksum, the runner's SHA-256);
+// size, what the manifest already knows decides first (a full-object CRC64NVME or SHA-256, the runner's
+// SHA-256; a CRC32 can only tell objects apart);
 // only where that leaves a pair open is a partial hash read (head/middle/tail), and a full SHA-256 only
 // where partial hashes agree. One member per cluster of known-equal objects is ever read.
 import type { Entry } from "./entry.ts";
@@ -42,13 +43,17 @@ function checksumParts(c: string): [string, string] {
   return [c.slice(0, i), c.slice(i + 1)];
 }
 
-/** Clusters of one size group, joined wherever a checksum or SHA-256 proves equality. */
+/** Equal CRC32/CRC32C values are too weak to stand for equal bytes; they only ever prove a difference. */
+const PROVING = new Set(["CRC64NVME", "SHA256"]);
+
+/** Clusters of one size group, joined wherever a strong checksum or SHA-256 proves equality. */
 function clustersOf(group: Entry[]): Cluster[] {
   const parent = group.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
   const seen = new Map<string, number>();
   group.forEach((e, i) => {
-    for (const id of [e.checksum, e.sha256 && `sha256:${e.sha256}`]) {
+    const strong = e.checksum && PROVING.has(checksumParts(e.checksum)[0]) ? e.checksum : undefined;
+    for (const id of [strong, e.sha256 && `sha256:${e.sha256}`]) {
       if (!id) continue;
       const j = seen.get(id);
       if (j === undefined) seen.set(id, i);

@@ -52,6 +52,9 @@ const resolution: Criterion = {
   compare: (a, b) => {
     if (pixels(a) === pixels(b)) return 0;
     const [hi, lo] = pixels(a) > pixels(b) ? [a, b] : [b, a];
+    // A smaller copy cannot hold more detail than the one it was made from: when it reads as richer, the
+    // measure is off for this picture (flat or hard-edged content), and nominal resolution decides.
+    if (pixels(lo) * detailOf(lo) ** 2 > UPSCALE_SLACK * pixels(hi) * detailOf(hi) ** 2) return pixels(b) - pixels(a);
     const real = pixels(hi) * Math.min(1, detailOf(hi) / detailOf(lo)) ** 2;
     return real <= UPSCALE_SLACK * pixels(lo) ? 0 : pixels(b) - pixels(a);
   },

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchRecord, readRecord } from "../../shared/manifest.ts";
-import { copyVerified, headObject } from "../../shared/storage.ts";
+import { copyToFreeName, headObject } from "../../shared/storage.ts";
 import { isV2Output } from "../../cli/commands/migrate.ts";
 import { reelpress } from "../kit/cli.ts";
 import { brokenFixture, makeVideo, videoFixture } from "../kit/fixtures.ts";
@@ -57,7 +57,7 @@ describe("reelpress migrate", () => {
 
   it("renames v2 outputs, drops their stale manifest records, and finishes a rename cut short by a crash", async () => {
     // A crash between copy and delete left both names: the re-run must finish the job.
-    await copyVerified(stack, "poker/deep/b c.mkv", "poker/deep/b c_compressed.mkv");
+    await copyToFreeName(stack, "poker/deep/b c.mkv", "poker/deep/b c_compressed.mkv");
     const r = await reelpress(["migrate", "--prefix", "poker"], { env: stack.env });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Checked 4 of 4 video\(s\) under s3:\/\/reelpress\/poker\/: renamed 2\./);

@@ -30,7 +30,7 @@ describe("reelpress status", () => {
     const record = async (key: string, size: number, state: "compressed" | "encoding" | "failed" | "probed", more = {}) =>
       patchRecord(stack, key, { ...(await put(key, size)), state, ...more });
     await record("lib/a.mp4", 1000, "compressed", { savedBytes: 4000 });
-    await record("lib/deep/b.mp4", 2000, "encoding", { runner: { id: "r1", heartbeatAt: new Date().toISOString() } });
+    await record("lib/deep/b.mp4", 2000, "encoding", { runner: { id: "r1", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
     await record("lib/c.mkv", 300, "failed", { error: "Truncating packet of size 9067 to 23; EBML header parsing failed", reason: "Truncating packet of size 9067 to 23; EBML header parsing failed" });
     await record("other/d.mp4", 700, "compressed", { source: { key: "other/d.avi", size: 1200, etag: "x", backupKey: "orig_video_to_delete/other/d.avi" } });
     await record("other/e.avi", 50, "probed");

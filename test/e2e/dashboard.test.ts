@@ -47,7 +47,7 @@ describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Ch
     await put("family/beach copy.mp4", same, "compressed", { savedBytes: 1_000_000, montageKey });
     await put("trips/rome.mp4", Buffer.alloc(50_000, 6), "compressed", { savedBytes: 500_000 });
     await put("trips/list.mkv", "This is a shopping list", "failed", { error: "Truncating packet of size 9067 to 23; EBML header parsing failed", reason: "raw" });
-    await put("clip.mp4", Buffer.alloc(80_000, 7), "encoding", { runner: { id: "gpu-1:7", heartbeatAt: new Date().toISOString() } });
+    await put("clip.mp4", Buffer.alloc(80_000, 7), "encoding", { runner: { id: "gpu-1:7", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
     await put("later.avi", Buffer.alloc(9_000, 8), "probed");
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: "{}" }));
     await putRunner(stack, {

@@ -74,6 +74,22 @@ describe("reelpress dev: refusals and old data folders", () => {
     expect(r.stderr).toMatch(/needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
   });
 
+  it("refuses a second store on a folder another one serves, in one line", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-taken-"));
+    const env = { ...process.env, AWS_ENDPOINT_URL: "", NO_COLOR: "1" };
+    const first = await startDev(["--library", path.join(dir, "lib"), "--data-dir", path.join(dir, "a"), "--port", "0", "--no-runner"], env);
+    try {
+      const second = await reelpress(["dev", "--library", path.join(dir, "lib"), "--data-dir", path.join(dir, "b"), "--port", "0", "--no-runner"], { env });
+      expect(second.exitCode).toBe(1);
+      expect(second.stderr.trim().split("\n")).toHaveLength(1);
+      expect(second.stderr).toMatch(/Another store \(pid \d+\) already serves .*lib; stop it first/);
+    } finally {
+      first.child.kill("SIGTERM");
+      await first.child;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("opens a data folder of the first embedded store by moving its objects into the library", async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), "reelpress-old-store-"));
     try {

@@ -43,6 +43,17 @@ describe("reelpress runner and redrive (real CLI, emulator, ffmpeg)", () => {
     expect((await headObject(stack, job.outputKey))?.metadata["reelpress-state"]).toBe("compressed_h264_v4");
   });
 
+  it("sends a body that is not a job to the dead-letter queue on its first receive, with the reason", async () => {
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl(stack.config.queues.encode), MessageBody: "{\"key\":1}" }));
+    const r = await reelpress(["runner", "--once"], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(jsonLines(r.stderr).filter((e) => e.event === "job_invalid")).toEqual([expect.objectContaining({ attempt: 1, error: expect.stringMatching(/^not an EncodeJob: /) })]);
+    const dlq = await stack.queueUrl(stack.config.queues.encodeDlq);
+    const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }));
+    expect(dead.Messages?.map((m) => [m.Body, m.MessageAttributes?.["reelpress-reason"]?.StringValue])).toEqual([['{"key":1}', expect.stringMatching(/^not an EncodeJob: /)]]);
+    await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: dead.Messages![0].ReceiptHandle }));
+  });
+
   it("says what is wrong with its flags in one line", async () => {
     expectHelp(await reelpress(["runner", "--help"], { env }), "runner");
     expectOneLineError(await reelpress(["runner", "--encoder", "qsv"], { env }), 2, /--encoder must be auto, nvenc or x264, not 'qsv'\./);

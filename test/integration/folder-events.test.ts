@@ -3,12 +3,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedEvents, type EventSource } from "../../cli/events/embedded.ts";
-import { decodeEventKey } from "../../shared/naming.ts";
-import { S3EventMessage } from "../../shared/schemas.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
 
 const SETTLE_MS = 600;
@@ -18,19 +16,7 @@ describe("files added to the library folder behind the store's back", () => {
   let events: EventSource;
   const lib = (key: string) => path.join(stack.embedded.library, ...key.split("/"));
 
-  async function ingestKeys(): Promise<string[]> {
-    const url = await stack.queueUrl("reelpress-ingest");
-    const keys: string[] = [];
-    for (;;) {
-      const r = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
-      if (!r.Messages?.length) return keys.sort();
-      for (const m of r.Messages) {
-        const body = S3EventMessage.parse(JSON.parse(m.Body!));
-        if (!("Event" in body)) keys.push(...body.Records.map((rec) => decodeEventKey(rec.s3.object.key)));
-      }
-      await stack.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
-    }
-  }
+  const ingestKeys = () => takeIngestKeys(stack);
 
   beforeAll(async () => {
     stack = await startTestStack();

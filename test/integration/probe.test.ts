@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../../functions/strategy/handler.ts";
@@ -123,7 +123,7 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     const again = await planProbed(stack, avi.result);
     expect(again).toMatchObject({ status: "planned", job: { jobId: jobs[0].jobId } });
     // ...but once a runner has taken it, nothing is sent and the runner's state stays.
-    await patchRecord(stack, "dir/movie.avi", { size: avi.result.size, etag: avi.result.etag, state: "encoding", runner: { id: "r1", heartbeatAt: "now" } });
+    await patchRecord(stack, "dir/movie.avi", { size: avi.result.size, etag: avi.result.etag, state: "encoding", runner: { id: "r1", jobId: "j1", claim: "c1", leaseUntil: new Date(Date.now() + 60_000).toISOString() } });
     expect((await planProbed(stack, avi.result)).status).toBe("pending");
     expect(await record("dir/movie.avi")).toMatchObject({ state: "encoding", runner: { id: "r1" } });
     expect((await receiveAll("reelpress-encode")).map((j) => j.jobId)).toEqual([jobs[0].jobId]);
@@ -151,22 +151,31 @@ describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
     expect(await receiveAll("reelpress-encode")).toEqual([]);
   });
 
-  it("handlers report a bad message as a batch item failure and carry on with the rest", async () => {
+  it("handlers dead-letter a body that can never parse at once, with the reason, and carry on with the rest", async () => {
     await put("h/ok.mov", await videoFixture("mov_h264"));
+    const arnOf = async (queue: string) =>
+      (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: await stack.queueUrl(queue), AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+    const deadLetters = async (queue: string) => {
+      const r = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: await stack.queueUrl(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }));
+      return (r.Messages ?? []).map((m) => [m.Body, m.MessageAttributes?.["reelpress-reason"]?.StringValue]);
+    };
     const good = { MessageId: "m-good", ReceiptHandle: "r1", Body: JSON.stringify({ Records: [objectCreatedRecord("reelpress", { key: "h/ok.mov" })] }) };
     const bad = { MessageId: "m-bad", ReceiptHandle: "r2", Body: "{not json" };
     const test = { MessageId: "m-test", ReceiptHandle: "r3", Body: JSON.stringify({ Event: "s3:TestEvent", Bucket: "reelpress" }) };
     const logged: string[] = [];
     const probe = makeProbeHandler(() => stack, (e) => logged.push(e));
-    const res = await probe(toSqsEvent([good, bad, test], "arn:aws:sqs:us-east-1:0:reelpress-ingest", "us-east-1"));
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: "m-bad" }]);
+    const res = await probe(toSqsEvent([good, bad, test], await arnOf("reelpress-ingest"), "us-east-1"));
+    expect(res.batchItemFailures).toEqual([]);
     expect(logged).toEqual(expect.arrayContaining(["probe.probed", "probe.error"]));
+    expect(await deadLetters("reelpress-ingest-dlq")).toEqual([["{not json", "the message body is not JSON"]]);
 
     const results = (await receiveAll("reelpress-plan")).filter((r) => r.key === "h/ok.mov");
     expect(results).toHaveLength(1);
     const strategy = makeStrategyHandler(() => stack, () => undefined);
-    const planned = await strategy(toSqsEvent([{ MessageId: "p1", ReceiptHandle: "r", Body: JSON.stringify(results[0]) }, { MessageId: "p2", ReceiptHandle: "r", Body: "{}" }], "arn", "us-east-1"));
-    expect(planned.batchItemFailures).toEqual([{ itemIdentifier: "p2" }]);
+    const planArn = await arnOf("reelpress-plan");
+    const planned = await strategy(toSqsEvent([{ MessageId: "p1", ReceiptHandle: "r", Body: JSON.stringify(results[0]) }, { MessageId: "p2", ReceiptHandle: "r", Body: "{}" }], planArn, "us-east-1"));
+    expect(planned.batchItemFailures).toEqual([]);
+    expect(await deadLetters("reelpress-plan-dlq")).toEqual([["{}", expect.stringMatching(/^the message body is not what this queue carries \(bucket: /)]]);
     expect(await record("h/ok.mov")).toMatchObject({ state: "planned", reason: "not MP4 (.mov), below 4K: H.264 MP4" });
   });
 

@@ -1,26 +1,13 @@
 // Keys that could name a file outside the store's folder are refused by the store itself, whatever the client.
-import http from "node:http";
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest } from "../kit/raw-http.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-/** A raw request: SDKs normalise or encode some of these paths, a hostile client does not. */
-function raw(endpoint: string, method: string, rawPath: string, headers: Record<string, string> = {}, body = "x"): Promise<{ status: number; body: string }> {
-  const url = new URL(endpoint);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path: rawPath, headers: { "content-length": Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const raw = (endpoint: string, method: string, rawPath: string, headers: Record<string, string> = {}, body = "x") => rawRequest(endpoint, method, rawPath, headers, body);
 
 describe("safe paths in the store", () => {
   let stack: TestStack;

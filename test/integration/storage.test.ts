@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyVerified, headObject, presignedGetUrl, renameVerified, uploadFile } from "../../shared/storage.ts";
+import { copyToFreeName, headObject, presignedGetUrl, renameVerified, uploadFile } from "../../shared/storage.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("storage (against the emulator)", () => {
@@ -15,13 +15,13 @@ describe("storage (against the emulator)", () => {
     stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: body, Metadata: meta }));
   const body = async (key: string) => (await stack.s3.send(new GetObjectCommand({ Bucket: "reelpress", Key: key }))).Body!.transformToString();
 
-  it("copies with metadata and verifies, singly and part by part", async () => {
+  it("copies with metadata and proves the copy, empty objects too", async () => {
     await put("a dir/ü+#.mkv", "x".repeat(3000), { who: "me" });
-    const single = await copyVerified(stack, "a dir/ü+#.mkv", "bk/a dir/ü+#.mkv");
-    expect(single.metadata).toEqual({ who: "me" });
-    const multi = await copyVerified(stack, "a dir/ü+#.mkv", "bk2/x.mkv", { multipartAbove: 1000 });
-    expect(multi.size).toBe(3000);
-    expect(await body("bk2/x.mkv")).toBe("x".repeat(3000));
+    const copy = await copyToFreeName(stack, "a dir/ü+#.mkv", "bk/a dir/ü+#.mkv");
+    expect(copy).toMatchObject({ key: "bk/a dir/ü+#.mkv", size: 3000, metadata: { who: "me" } });
+    expect(await body("bk/a dir/ü+#.mkv")).toBe("x".repeat(3000));
+    await put("empty.mkv", Buffer.alloc(0));
+    expect((await copyToFreeName(stack, "empty.mkv", "bk/empty.mkv")).size).toBe(0);
   });
 
   it("renames safely and can finish a rename that was interrupted after the copy", async () => {
@@ -31,12 +31,24 @@ describe("storage (against the emulator)", () => {
     expect(await body("r/a_skip.mp4")).toBe("data");
     // Crash between copy and delete: the retry sees both and deletes the old one.
     await put("r/b.mp4", "data2");
-    await copyVerified(stack, "r/b.mp4", "r/b_skip.mp4");
+    await copyToFreeName(stack, "r/b.mp4", "r/b_skip.mp4");
     await renameVerified(stack, "r/b.mp4", "r/b_skip.mp4");
     expect(await headObject(stack, "r/b.mp4")).toBeUndefined();
     // Crash after the delete: the retry finds the job done.
     expect((await renameVerified(stack, "r/b.mp4", "r/b_skip.mp4")).size).toBe(5);
     await expect(renameVerified(stack, "r/none.mp4", "r/none_skip.mp4")).rejects.toThrow(/neither/);
+  });
+
+  it("never overwrites a derived key: other bytes move the copy to the next free name, equal bytes count as done", async () => {
+    await put("n/a_skip.mp4", "first file");
+    await put("n/a_skip (2).mp4", "second file");
+    await put("n/a.mp4", "third file");
+    const moved = await renameVerified(stack, "n/a.mp4", "n/a_skip.mp4");
+    expect(moved.key).toBe("n/a_skip (3).mp4");
+    expect([await body("n/a_skip.mp4"), await body("n/a_skip (2).mp4"), await body("n/a_skip (3).mp4")]).toEqual(["first file", "second file", "third file"]);
+    await put("n/b.mp4", "second file");
+    expect((await copyToFreeName(stack, "n/b.mp4", "n/a_skip.mp4")).key).toBe("n/a_skip (2).mp4");
+    await expect(copyToFreeName(stack, "n/b.mp4", "n/a_skip.mp4", { expectEtag: '"other"' })).rejects.toThrow(/changed since/);
   });
 
   it("uploads a file by multipart and serves ranges through a presigned URL", async () => {

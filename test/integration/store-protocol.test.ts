@@ -12,6 +12,8 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveFolder } from "../../store/index.ts";
+import { rawRequest } from "../kit/raw-http.ts";
+import { until } from "../kit/wait.ts";
 
 const BUCKET = "lib";
 const MiB = 1024 * 1024;
@@ -89,10 +91,10 @@ describe("folder store protocol", () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "sum.bin", Body: randomBytes(1000), ChecksumAlgorithm: "CRC64NVME" }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "sum.bin", ChecksumMode: "ENABLED" }));
     expect(head.ChecksumCRC64NVME).toBe(put.ChecksumCRC64NVME);
-    const bad = await rawRequest(server.port, "PUT", `/${BUCKET}/bad.bin`, { "x-amz-checksum-crc32": "AAAAAA==" }, "not zero");
+    const bad = await rawRequest(`http://127.0.0.1:${server.port}`, "PUT", `/${BUCKET}/bad.bin`, { "x-amz-checksum-crc32": "AAAAAA==" }, "not zero");
     expect(bad.status).toBe(400);
     expect(bad.body).toContain("<Code>BadDigest</Code>");
-    expect((await rawRequest(server.port, "HEAD", `/${BUCKET}/bad.bin`)).status).toBe(404);
+    expect((await rawRequest(`http://127.0.0.1:${server.port}`, "HEAD", `/${BUCKET}/bad.bin`)).status).toBe(404);
   });
 
   it("joins multipart uploads with S3's ETag, and enforces part rules and conditions at completion", async () => {
@@ -163,8 +165,8 @@ describe("folder store protocol", () => {
     try {
       await writeFile(path.join(outside, "secret.txt"), "secret");
       await symlink(outside, path.join(folder, "escape"));
-      expect((await rawRequest(server.port, "GET", `/${BUCKET}/escape/secret.txt`)).status).toBe(400);
-      expect((await rawRequest(server.port, "PUT", `/${BUCKET}/escape/new.txt`, {}, "x")).status).toBe(400);
+      expect((await rawRequest(`http://127.0.0.1:${server.port}`, "GET", `/${BUCKET}/escape/secret.txt`)).status).toBe(400);
+      expect((await rawRequest(`http://127.0.0.1:${server.port}`, "PUT", `/${BUCKET}/escape/new.txt`, {}, "x")).status).toBe(400);
       expect(await readdir(outside)).toEqual(["secret.txt"]);
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "escape" }));
       expect(listed.Contents ?? []).toEqual([]);
@@ -173,8 +175,9 @@ describe("folder store protocol", () => {
       await rm(outside, { recursive: true, force: true });
     }
     await hangUpMidUpload(server.port, `/${BUCKET}/partial.mkv`);
-    expect((await rawRequest(server.port, "HEAD", `/${BUCKET}/partial.mkv`)).status).toBe(404);
-    expect(await readdir(path.join(folder, ".reelpress/store/tmp"))).toEqual([]);
+    expect((await rawRequest(`http://127.0.0.1:${server.port}`, "HEAD", `/${BUCKET}/partial.mkv`)).status).toBe(404);
+    // The store notices the hang-up and removes its temp file.
+    await until("the temp file removed", async () => (await readdir(path.join(folder, ".reelpress/store/tmp"))).length === 0, 5000);
   });
 
   it("with credentials, takes only requests signed with them (headers or presigned query)", async () => {
@@ -186,7 +189,7 @@ describe("folder store protocol", () => {
       await good.send(new PutObjectCommand({ Bucket: BUCKET, Key: "a b+é.txt", Body: "ok" }));
       expect(await failure(client(guarded.port, { accessKeyId: "owner", secretAccessKey: "wrong" }).send(new GetObjectCommand({ Bucket: BUCKET, Key: "a b+é.txt" })))).toMatchObject({ status: 403 });
       expect(await failure(client(guarded.port, { accessKeyId: "other", secretAccessKey: "s3cr3t" }).send(new GetObjectCommand({ Bucket: BUCKET, Key: "a b+é.txt" })))).toMatchObject({ status: 403 });
-      expect((await rawRequest(guarded.port, "GET", `/${BUCKET}/a%20b%2B%C3%A9.txt`)).status).toBe(403);
+      expect((await rawRequest(`http://127.0.0.1:${guarded.port}`, "GET", `/${BUCKET}/a%20b%2B%C3%A9.txt`)).status).toBe(403);
       const url = await getSignedUrl(good, new GetObjectCommand({ Bucket: BUCKET, Key: "a b+é.txt" }), { expiresIn: 60 });
       expect(await (await fetch(url)).text()).toBe("ok");
       expect((await fetch(url.replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${"0".repeat(64)}`))).status).toBe(403);
@@ -197,19 +200,6 @@ describe("folder store protocol", () => {
   });
 });
 
-function rawRequest(port: number, method: string, p: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path: p, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** Sends half of a declared body, then drops the connection. */
 async function hangUpMidUpload(port: number, p: string): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -217,10 +207,6 @@ async function hangUpMidUpload(port: number, p: string): Promise<void> {
     req.on("error", () => resolve());
     req.write(randomBytes(2 * MiB), () => setTimeout(() => (req.destroy(), resolve()), 200));
   });
-  // The store notices the hang-up and removes its temp file.
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 

@@ -51,6 +51,21 @@ describe("exact duplicates", () => {
     expect(stats.settledWithoutReading).toBe(2);
   });
 
+  it("never takes equal CRC32/CRC32C values for equal bytes: those are hashed, while differing ones still tell apart", async () => {
+    const sum = (algorithm: string, value: string) => ({ algorithm, type: "FULL_OBJECT", value });
+    const entries = entriesOf([
+      syntheticRecord("a", { size: 5, checksum: sum("CRC32", "x") }),
+      syntheticRecord("b", { size: 5, checksum: sum("CRC32", "x") }),
+      syntheticRecord("c", { size: 6, checksum: sum("CRC32C", "x") }),
+      syntheticRecord("d", { size: 6, checksum: sum("CRC32C", "y") }),
+    ]);
+    // a and b collide on CRC32 but hold different bytes.
+    const { hasher, reads } = fakeHasher({ a: "AAAA-1", b: "AAAA-2" });
+    const { groups } = await findExact(entries, hasher);
+    expect(groups).toEqual([]);
+    expect(reads.sort()).toEqual(["full a", "full b", "partial a", "partial b"]);
+  });
+
   it("reads a partial hash, and the whole object only where partial hashes agree", async () => {
     const entries = entriesOf([
       syntheticRecord("a", { size: 100 }),

@@ -27,6 +27,16 @@ describe("winner policies", () => {
     expect(winnerReason("best_quality", hevc)).toBe("best_quality: 1920×1080, hevc 3.00 Mbit/s ≈ 4.80 Mbit/s H.264, 60.0 s");
   });
 
+  it("best_quality trusts nominal size when a smaller copy reads as richer than the larger one (the measure is off)", () => {
+    // Hard-edged test pictures read as 1/8 detail in the original and full detail in its downscale.
+    const [original, downscale] = entriesOf([
+      syntheticRecord("original.mkv", { width: 320, height: 240, bitrate: 0.8e6, picture: { detail: 0.125, chroma: 50, staticEdges: 0.1 } }),
+      syntheticRecord("downscale.mkv", { width: 192, height: 144, bitrate: 0.45e6, picture: { detail: 1, chroma: 50, staticEdges: 0.1 } }),
+    ]);
+    expect(winner("best_quality", [downscale, original])).toBe("original.mkv");
+    expect(loserReason("best_quality", downscale, original)).toMatch(/^lower resolution \(192×144 < 320×240/);
+  });
+
   it("best_quality by the picture a file really holds: colour, real detail, no overlay, bits per pixel", () => {
     const full = { detail: 1, chroma: 50, staticEdges: 0.17 };
     const [source, upscale, grey, marked, small] = entriesOf([

@@ -148,12 +148,19 @@ describe("permissions (least privilege)", () => {
     for (const arn of Object.values(ARNS.queue)) expect(can(RUNNER_GRANTS, "sqs:GetQueueAttributes", arn), arn).toBe(true);
   });
 
-  it("a runner host's `doctor` can look every queue up, and nothing touches dead letters but SQS", () => {
+  it("a runner host's `doctor` can look every queue up; only a queue's consumer may send to its dead-letter queue", () => {
     for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) expect(can(RUNNER_GRANTS, "sqs:GetQueueUrl", arn), arn).toBe(true);
+    const consumerOf = { ingest: "probe", plan: "strategy", encode: "runner" } as const;
     for (const [id, g] of Object.entries(PRINCIPALS)) {
-      const onDlq = allowed(g).filter(([, r]) => Object.values(ARNS.dlq).includes(r)).map(([a]) => a);
-      expect(onDlq.filter((a) => a !== "sqs:GetQueueUrl"), id).toEqual([]);
+      for (const [queue, arn] of Object.entries(ARNS.dlq)) {
+        const onDlq = allowed(g).filter(([, r]) => r === arn).map(([a]) => a);
+        const mine = consumerOf[queue as keyof typeof consumerOf] === id;
+        expect(onDlq.filter((a) => a !== "sqs:GetQueueUrl"), `${id} on ${queue}'s dead letters`).toEqual(mine ? ["sqs:SendMessage"] : []);
+      }
     }
+    // The functions find their dead-letter queue in their own queue's redrive policy.
+    expect(can(FUNCTIONS.probe.grants, "sqs:GetQueueAttributes", ARNS.queue.ingest)).toBe(true);
+    expect(can(FUNCTIONS.strategy.grants, "sqs:GetQueueAttributes", ARNS.queue.plan)).toBe(true);
   });
 
   it("the probe reads anything but writes only manifest records", () => {

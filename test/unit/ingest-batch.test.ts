@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { failedMessageIds, toSqsEvent } from "../../cli/host.ts";
-import { processPartialBatch, type SQSEvent } from "../../shared/lambda-sqs.ts";
+import { ProbeResult } from "../../shared/schemas.ts";
+import { PermanentError, parseBody, processPartialBatch, type SQSEvent } from "../../shared/lambda-sqs.ts";
 
 const event = (...ids: string[]): SQSEvent => toSqsEvent(ids.map((id) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: id })), "arn:aws:sqs:eu-west-1:1:q", "eu-west-1");
 
@@ -31,6 +32,32 @@ describe("processPartialBatch", () => {
       running--;
     }, { concurrency: 2 });
     expect(peak).toBe(2);
+  });
+
+  it("throws when every record failed for a reason that may pass, so Lambda backs off", async () => {
+    await expect(processPartialBatch(event("a", "b"), async (r) => { throw new Error(`store down for ${r.body}`); })).rejects.toThrow(/all 2 record\(s\) of the batch failed; the first: store down for/);
+  });
+
+  it("sends a body that can never parse to the dead-letter queue at once, with the reason, and reports it done", async () => {
+    const dead: string[] = [];
+    const res = await processPartialBatch(
+      event("{", "ok", "later"),
+      async (r) => {
+        if (r.body === "ok") return;
+        if (r.body === "later") throw new Error("try again");
+        parseBody(ProbeResult, r.body);
+      },
+      { deadLetter: async (r, reason) => void dead.push(`${r.messageId}: ${reason}`) },
+    );
+    expect(dead).toEqual(["{: the message body is not JSON"]);
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: "later" }] });
+    // A dead-letter queue that cannot be reached leaves the record to be retried.
+    const kept = await processPartialBatch(event("x", "ok"), async (r) => { if (r.body === "x") throw new PermanentError("bad"); }, { deadLetter: async () => { throw new Error("no dlq"); } });
+    expect(kept).toEqual({ batchItemFailures: [{ itemIdentifier: "x" }] });
+  });
+
+  it("says which field of a body is wrong", () => {
+    expect(() => parseBody(ProbeResult, JSON.stringify({ key: 1 }))).toThrow(/not what this queue carries \(bucket: /);
   });
 
   it("an empty batch has no failures", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   backupKeyFor, decodeEventKey, isSkipKey, isSystemKey, isVideoKey, keyFromManifestKey, keyKind,
-  legacyCompressedKeyFor, manifestKeyFor, normalizePrefix, outputKeyFor, skipKeyFor,
+  legacyCompressedKeyFor, manifestKeyFor, normalizePrefix, nthName, outputKeyFor, skipKeyFor,
 } from "../../shared/naming.ts";
 
 const BACKUP = "orig_video_to_delete/";
@@ -23,6 +23,17 @@ describe("naming", () => {
     expect(skipKeyFor(key)).toBe(out);
     expect(isSkipKey(out)).toBe(true);
     expect(isSkipKey(key)).toBe(false);
+  });
+
+  it("numbers taken derived names from 2 on, keeping folder and extension", () => {
+    expect(nthName("dir/a_skip.mp4", 1)).toBe("dir/a_skip.mp4");
+    expect(nthName("dir/a_skip.mp4", 2)).toBe("dir/a_skip (2).mp4");
+    expect(nthName("orig_video_to_delete/x y/a.b.AVI", 3)).toBe("orig_video_to_delete/x y/a.b (3).AVI");
+    expect(nthName("a.mkv", 2)).toBe("a (2).mkv");
+    expect(isSkipKey(nthName("dir/a_skip.mp4", 12))).toBe(true);
+    expect(keyKind("dir/a_skip (2).MP4", BACKUP)).toBe("skipped");
+    expect(isSkipKey("dir/a (2).mp4")).toBe(false);
+    expect(isSkipKey("dir/a_skip (x).mp4")).toBe(false);
   });
 
   it("recognises video extensions in any case and nothing else", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseFrameTimes } from "../../shared/fingerprint.ts";
 import { buildPass } from "../../gpu-runner/encode-args.ts";
-import { isPublishedFor, jobState, outputMetadata } from "../../gpu-runner/job-state.ts";
+import { backupKeyOf, isPublishedFor, jobState, outputMetadata } from "../../gpu-runner/job-state.ts";
 import { compareFingerprints, outputProblems } from "../../gpu-runner/verify.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
 import type { ObjectHead } from "../../shared/storage.ts";
@@ -11,7 +11,7 @@ const job: EncodeJob = {
   mustSave: 0, reason: "r", durationSec: 4, fingerprints: [], plannedAt: "2026-01-01T00:00:00Z",
 };
 const head = (key: string, over: Partial<ObjectHead> = {}): ObjectHead => ({ key, size: 1000, etag: '"e1"', metadata: {}, ...over });
-const ours = head(job.outputKey, { size: 600, etag: '"o1"', metadata: outputMetadata(job, "ab".repeat(32)) });
+const ours = head(job.outputKey, { size: 600, etag: '"o1"', metadata: outputMetadata(job, "ab".repeat(32), "bk/a.avi") });
 
 describe("jobState", () => {
   it("is ready for an untouched source", () => {
@@ -21,7 +21,7 @@ describe("jobState", () => {
     expect(jobState(job, { source: head(job.key), output: ours }).kind).toBe("published");
     expect(jobState(job, { output: ours }).kind).toBe("published");
     const inPlace = { ...job, key: "v.mp4", outputKey: "v.mp4" };
-    const replaced = head("v.mp4", { size: 600, etag: '"o1"', metadata: outputMetadata(inPlace, "00".repeat(32)) });
+    const replaced = head("v.mp4", { size: 600, etag: '"o1"', metadata: outputMetadata(inPlace, "00".repeat(32), "bk/v.mp4") });
     expect(jobState(inPlace, { source: replaced, output: replaced }).kind).toBe("published");
   });
   it("drops a job whose source changed or went away, and notices an earlier skip", () => {
@@ -33,12 +33,15 @@ describe("jobState", () => {
   it("never takes over an output key holding someone else's object", () => {
     expect(jobState(job, { source: head(job.key), output: head(job.outputKey, { etag: '"x"' }) }).kind).toBe("output-taken");
     // Its own output from an older version of the same source may be replaced.
-    const older = head(job.outputKey, { metadata: outputMetadata({ ...job, etag: '"e0"' }, "00".repeat(32)) });
+    const older = head(job.outputKey, { metadata: outputMetadata({ ...job, etag: '"e0"' }, "00".repeat(32), "bk/a.avi") });
     expect(jobState(job, { source: head(job.key), output: older }).kind).toBe("ready");
     expect(isPublishedFor(older, job)).toBe(false);
   });
-  it("stores the source key URL-encoded, so metadata stays ASCII", () => {
-    expect(outputMetadata({ ...job, key: "été/ä.avi" }, "x")["reelpress-source-key"]).toBe("%C3%A9t%C3%A9%2F%C3%A4.avi");
+  it("stores the source and backup keys URL-encoded, so metadata stays ASCII, and reads the backup back", () => {
+    const meta = outputMetadata({ ...job, key: "été/ä.avi" }, "x", "bk/é (2).avi");
+    expect(meta["reelpress-source-key"]).toBe("%C3%A9t%C3%A9%2F%C3%A4.avi");
+    expect(backupKeyOf(head("o.mp4", { metadata: meta }), job, "bk/")).toBe("bk/é (2).avi");
+    expect(backupKeyOf(head("o.mp4"), job, "bk/")).toBe(`bk/${job.key}`);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { stateOf, summarizeStatus, type RecordBrief } from "../../shared/status.ts";
+import { setAside, stateOf, summarizeStatus, type RecordBrief } from "../../shared/status.ts";
 
 const BACKUP = "orig_video_to_delete/";
 const rec = (key: string, state: RecordBrief["state"], size: number, more: Partial<RecordBrief> = {}): RecordBrief => ({
@@ -65,5 +65,22 @@ describe("status summary", () => {
     const s = summarizeStatus({ objects: [], records: [], queues: {}, backupPrefix: BACKUP });
     expect(s.saved_bytes).toBe(0);
     expect(s.remaining).toEqual({ count: 0, bytes: 0 });
+  });
+
+  it("lists what went to a free name, from the manifest: backups, outputs and skips", () => {
+    const source = (key: string, backupKey: string) => ({ key, size: 9, etag: "s", backupKey });
+    const records: RecordBrief[] = [
+      { key: "a.mp4", size: 5, etag: "o", state: "compressed", source: source("a.avi", `${BACKUP}a.avi`) },
+      { key: "b (2).mp4", size: 5, etag: "o", state: "compressed", source: source("b.avi", `${BACKUP}b (2).avi`) },
+      { key: "v.mp4", size: 5, etag: "o", state: "compressed", source: source("v.mp4", `${BACKUP}v (3).mp4`) },
+      { key: "g_skip (2).mp4", size: 5, etag: "k", state: "skipped" },
+      { key: "h_skip.mp4", size: 5, etag: "k", state: "skipped" },
+    ];
+    expect(setAside(records, BACKUP)).toEqual([
+      { key: "b (2).mp4", note: "output of b.avi: b.mp4 holds another file" },
+      { key: "g_skip (2).mp4", note: "skipped: the plain _skip name holds another file" },
+      { key: `${BACKUP}b (2).avi`, note: `backup of b.avi: ${BACKUP}b.avi holds an earlier original` },
+      { key: `${BACKUP}v (3).mp4`, note: `backup of v.mp4: ${BACKUP}v.mp4 holds an earlier original` },
+    ]);
   });
 });

@@ -1,22 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { copyMatches, type ObjectHead } from "../../shared/storage.ts";
+import { checksumVerdict, type ObjectHead } from "../../shared/storage.ts";
 
-const head = (over: Partial<ObjectHead> = {}): ObjectHead => ({ key: "k", size: 100, etag: '"abc"', metadata: {}, ...over });
-const crc = (value: string) => ({ algorithm: "CRC64NVME", type: "FULL_OBJECT", value });
+const head = (o: Partial<ObjectHead> = {}): ObjectHead => ({ key: "k", size: 10, etag: '"a"', metadata: {}, ...o });
+const sum = (algorithm: string, value: string, type = "FULL_OBJECT") => ({ algorithm, type, value });
 
-describe("copyMatches", () => {
-  it("decides by full-object checksums when both sides have the same algorithm", () => {
-    expect(copyMatches(head({ etag: '"a-3"', checksum: crc("x") }), head({ etag: '"b"', checksum: crc("x") }), false)).toBe(true);
-    expect(copyMatches(head({ etag: '"a-3"', checksum: crc("x") }), head({ etag: '"b"', checksum: crc("y") }), false)).toBe(false);
-    expect(copyMatches(head({ checksum: crc("x") }), head({ checksum: crc("y") }), true)).toBe(false);
+describe("checksumVerdict", () => {
+  it("proves equality only with SHA-256 or CRC64NVME plus size, computed by the store on both sides", () => {
+    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ etag: '"b"', checksum: sum("CRC64NVME", "x") }))).toBe(true);
+    expect(checksumVerdict(head({ checksum: sum("SHA256", "x") }), head({ checksum: sum("SHA256", "x") }))).toBe(true);
+    // Equal CRC32s are too weak to stand for equal bytes: only reading can tell.
+    expect(checksumVerdict(head({ checksum: sum("CRC32", "x") }), head({ checksum: sum("CRC32", "x") }))).toBeUndefined();
+    expect(checksumVerdict(head({ checksum: sum("CRC32C", "x") }), head({ checksum: sum("CRC32C", "x") }))).toBeUndefined();
+    // Equal ETags (MD5) are no proof either.
+    expect(checksumVerdict(head(), head())).toBeUndefined();
+    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x", "COMPOSITE") }), head({ checksum: sum("CRC64NVME", "x", "COMPOSITE") }))).toBeUndefined();
   });
 
-  it("falls back to the ETag, or to the size alone where ETags depend on parts", () => {
-    expect(copyMatches(head(), head(), false)).toBe(true);
-    expect(copyMatches(head(), head({ etag: '"other"' }), false)).toBe(false);
-    expect(copyMatches(head({ etag: '"a-3"' }), head({ etag: '"b"' }), false)).toBe(true);
-    expect(copyMatches(head(), head({ etag: '"b-2"' }), true)).toBe(true);
-    expect(copyMatches(head(), head({ size: 99 }), true)).toBe(false);
-    expect(copyMatches(head({ checksum: crc("x") }), head({ etag: '"zzz"', checksum: { algorithm: "CRC32", type: "FULL_OBJECT", value: "q" } }), false)).toBe(false);
+  it("proves difference with any differing size or checksum of one algorithm", () => {
+    expect(checksumVerdict(head(), head({ size: 11 }))).toBe(false);
+    expect(checksumVerdict(head({ checksum: sum("CRC32", "x") }), head({ checksum: sum("CRC32", "y") }))).toBe(false);
+    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC64NVME", "y") }))).toBe(false);
+    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC32", "y") }))).toBeUndefined();
   });
 });
