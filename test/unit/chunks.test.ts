@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runnerLine } from "../../cli/commands/status.ts";
-import { chunkKeyframeTimes } from "../../gpu-runner/chunked/args.ts";
+import { buildMerge, chunkEncodeArgs, chunkKeyframeTimes, concatList, segmentArgs } from "../../gpu-runner/chunked/args.ts";
+import { segmentStarts } from "../../gpu-runner/chunked/split.ts";
 import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../shared/chunks.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
@@ -71,5 +72,33 @@ describe("chunk keyframes for the merge", () => {
     expect(times[0]).toBeCloseTo(0.36, 6);
     expect(times).toContainEqual(expect.closeTo(1.08, 6));
     expect(times.every((t) => t > 0 && t < 2)).toBe(true);
+  });
+});
+
+describe("chunked ffmpeg commands", () => {
+  const media = { formatName: "matroska", durationSec: 16, video: { codec: "h264", width: 320, height: 240, pixFmt: "yuv420p" }, audio: [{ codec: "vorbis" }], subtitles: [{ codec: "subrip" }, { codec: "hdmv_pgs_subtitle" }], tags: {} };
+
+  it("splits by stream copy at the planned keyframes, video only, bit-exact", () => {
+    const args = segmentArgs("/w/source", [2.021, 4.021]).join(" ");
+    expect(args).toMatch(/-map 0:V:0 -c copy -an -sn -dn/);
+    expect(args).toMatch(/-fflags \+bitexact -f segment -segment_times 2\.021000,4\.021000 /);
+    expect(segmentStarts("seg-0000.mkv,0.000000,2.021000\nseg-0001.mkv,2.021000,4.021000\n")).toEqual([0, 2.021]);
+  });
+
+  it("encodes a chunk with the job's encoder, every frame at its own time, keyframes where asked", () => {
+    const x264 = chunkEncodeArgs({ input: "seg.mkv", output: "out.mp4", media, encoder: "x264", x264Preset: "fast", size: { width: 320, height: 240 }, keyframeTimes: [0.36] }).join(" ");
+    expect(x264).toMatch(/-vf format=yuv420p -c:v libx264 -preset fast .* -force_key_frames 0\.360000 -fps_mode passthrough -an/);
+    const nvenc = chunkEncodeArgs({ input: "seg.mkv", output: "out.mp4", media, encoder: "nvenc", x264Preset: "fast", size: { width: 160, height: 120 }, keyframeTimes: [0.36] }).join(" ");
+    expect(nvenc).toMatch(/^.*-hwaccel cuda .* -vf scale_cuda=160:120:format=nv12 -c:v h264_nvenc .* -forced-idr 1 -fps_mode passthrough/);
+  });
+
+  it("joins by stream copy, the source's audio once, and decodes keyframes only for fingerprints and montage", () => {
+    expect(concatList([{ file: "out-0000.mp4", startSec: 0.021, endSec: 2.021 }, { file: "out-0001.mp4", startSec: 2.021, endSec: 3 }])).toBe("file 'out-0000.mp4'\nduration 2.000000\nfile 'out-0001.mp4'\n");
+    const plan = buildMerge({ source: "http://store/src?sig", media, size: { width: 320, height: 240 }, videoOffsetSec: 0.021, sampleTimes: [1, 2], keyframeTimes: [1] });
+    const args = plan.args.join(" ");
+    expect(args).toMatch(/-skip_frame nokey -itsoffset 0\.021000 -f concat -i concat\.txt/);
+    expect(args).toMatch(/-map 0:v:0 -c:v copy -map 1:a\? -c:a:0 aac/);
+    expect(args).toMatch(/-map 1:s:0 -c:s mov_text -map_metadata 1/);
+    expect(plan).toMatchObject({ audioCodecs: ["aac"], keptSubtitles: 1, notes: [expect.stringMatching(/subtitle stream 1/)] });
   });
 });
