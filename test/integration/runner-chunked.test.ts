@@ -1,12 +1,12 @@
 // A chunked job against the embedded store (conditional writes honoured), with two in-process runners and
 // real ffmpeg: the output must match an unchunked encode of the same source in duration, streams, frame count
 // and frame times (a variable frame rate stretch), with the source's audio unbroken across chunk joins.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { buildPass, pickVerifyTimes } from "../../gpu-runner/encode-args.ts";
 import { runPass } from "../../gpu-runner/encode.ts";
 import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
@@ -14,7 +14,7 @@ import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
 import { readRecord } from "../../shared/manifest.ts";
 import { headObject, presignedGetUrl } from "../../shared/storage.ts";
 import { compareFingerprints } from "../../gpu-runner/verify.ts";
-import { createJson, handOverClaim, readJson } from "../../gpu-runner/chunked/work.ts";
+import { createFromFile, createJson, downloadChecked, handOverClaim, readJson } from "../../gpu-runner/chunked/work.ts";
 import { workKeys } from "../../shared/chunks.ts";
 import { MergeClaim } from "../../shared/schemas.ts";
 import { vfrVideo } from "../kit/fixtures.ts";
@@ -117,4 +117,21 @@ describe("chunked jobs (embedded store, two runners, real ffmpeg)", () => {
     expect(await handOverClaim(stack, key, 3, "redriven-3")).toBe(true);
     expect(await readJson(stack, key, MergeClaim)).toMatchObject({ messageId: "redriven-3", index: 3 });
   });
+
+  it("refuses a work object whose bytes no longer match the SHA-256 stored with it (the merge then encodes that chunk again)", async () => {
+    const file = path.join(tmp, "chunk.bin");
+    await writeFile(file, "the encoded chunk");
+    const key = workKeys("00112233445566778899").output(2);
+    expect(await createFromFile(stack, file, key)).toMatchObject({ created: true });
+    // Written again with the same bytes: the same fact, nothing changes; other bytes are refused.
+    expect(await createFromFile(stack, file, key)).toMatchObject({ created: false });
+    await writeFile(file, "other bytes");
+    await expect(createFromFile(stack, file, key)).rejects.toThrow(/already holds other bytes/);
+    expect(await createFromFile(stack, file, key, { anyBytes: true })).toMatchObject({ created: false });
+    // Damaged in the store behind reelpress's back (metadata kept): the download is refused.
+    const head = await headObject(stack, key);
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.bucket, Key: key, Body: "the encoded chunK", Metadata: head!.metadata }));
+    await expect(downloadChecked(stack, key, path.join(tmp, "got.bin"))).rejects.toThrow(/does not match its checksum/);
+  });
 });
+
