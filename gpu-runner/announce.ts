@@ -4,6 +4,7 @@
 import type { Clients } from "../shared/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { RUNNER_REFRESH_MS, deleteRunner, putRunner } from "../shared/runners.ts";
+import { type ProgressJob, progressId } from "../shared/chunks.ts";
 import type { EncodeJob, RunnerStatus } from "../shared/schemas.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import type { Log } from "./job.ts";
@@ -36,20 +37,23 @@ export class RunnerAnnouncer {
     }, PROGRESS_MS);
   }
 
-  jobStarted(job: EncodeJob): void {
-    this.#jobs.set(job.jobId, { key: job.key, job_id: job.jobId, started_at: new Date().toISOString(), duration_sec: job.durationSec, out_time_sec: 0 });
+  jobStarted(job: EncodeJob & ProgressJob): void {
+    const chunks = job.chunk ? { chunks_done: job.chunk.done ?? 0, chunks_total: job.chunk.total } : {};
+    this.#jobs.set(progressId(job), { key: job.key, job_id: job.jobId, started_at: new Date().toISOString(), duration_sec: job.durationSec, out_time_sec: 0, ...chunks });
     this.#dirty = true;
   }
 
-  jobProgress(job: EncodeJob, p: EncodeProgress): void {
-    const entry = this.#jobs.get(job.jobId);
+  jobProgress(job: EncodeJob & ProgressJob, p: EncodeProgress): void {
+    const entry = this.#jobs.get(progressId(job));
     if (!entry) return;
-    this.#jobs.set(job.jobId, { ...entry, out_time_sec: p.outTimeSec, ...(p.speed !== undefined ? { speed: p.speed } : {}) });
+    // A chunk's progress is over the chunk's own length, with the count of chunks stored when it began.
+    const chunk = job.chunk?.done !== undefined ? { duration_sec: job.durationSec, chunks_done: job.chunk.done } : {};
+    this.#jobs.set(progressId(job), { ...entry, out_time_sec: p.outTimeSec, ...(p.speed !== undefined ? { speed: p.speed } : {}), ...chunk });
     this.#dirty = true;
   }
 
-  jobEnded(job: EncodeJob): void {
-    this.#dirty = this.#jobs.delete(job.jobId) || this.#dirty;
+  jobEnded(job: EncodeJob & ProgressJob): void {
+    this.#dirty = this.#jobs.delete(progressId(job)) || this.#dirty;
   }
 
   /** Window closed until `until`, or open again (undefined); written at once, status shows it. */

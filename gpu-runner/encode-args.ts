@@ -119,7 +119,7 @@ export function pickVerifyTimes(fingerprints: FrameFingerprint[], count = VERIFY
   return Array.from({ length: count }, (_, i) => usable[Math.floor(((i + 0.5) * usable.length) / count)]);
 }
 
-function forcedKeyframeArgs(encoder: EncoderKind, times: number[]): string[] {
+export function forcedKeyframeArgs(encoder: EncoderKind, times: number[]): string[] {
   if (times.length === 0) return [];
   const forced = ["-force_key_frames", times.map((t) => t.toFixed(6)).join(",")];
   // NVENC turns forced frames into plain I-frames unless told to make them IDR (seekable) frames.
@@ -150,42 +150,66 @@ function tileSize(size: Size, rotation: number | undefined): Size {
   return turned ? { width: tile.height, height: tile.width } : tile;
 }
 
-export function buildPass(spec: PassSpec): PassPlan {
-  const { media, encoder } = spec;
-  const size = targetSize(media.video.width, media.video.height, spec.downscale);
-  const grid = montageGrid(media.durationSec);
-  const upright = uprightFilters(media.video.rotation);
-  const download = encoder === "nvenc" ? ["hwdownload", "format=nv12"] : [];
-  const tile = tileSize(size, media.video.rotation);
-  const graph = [
-    scaleStage(spec, size),
-    // Frames are tagged and their times printed, so each fingerprint is matched to its sample time.
-    `[fp]${[selectAt(spec.sampleTimes), ...download, "metadata=mode=add:key=reelpress:value=fp", `metadata=mode=print:file=${PASS_FILES.fingerprintTimes}`, FINGERPRINT_FILTER, ...upright].join(",")}[fpo]`,
-    `[mt]${[selectAt(montageTimes(media.durationSec, grid)), ...download, `scale=${tile.width}:${tile.height}`, ...upright, ...(grid > 1 ? [`tile=${grid}x${grid}`] : [])].join(",")}[mto]`,
-  ].join(";");
-
+/** The source's audio and subtitle streams in the MP4 (input `input`), with the container's metadata. */
+export function sideStreams(media: MediaInfo, input: number): { args: string[]; audioCodecs: Array<"copy" | "aac">; keptSubtitles: number; notes: string[] } {
   const audioCodecs = media.audio.map((a) => (MP4_AUDIO.has(a.codec) ? ("copy" as const) : ("aac" as const)));
   const notes: string[] = [];
   const subtitleMaps: string[] = [];
   media.subtitles.forEach((s, i) => {
-    if (TEXT_SUBTITLES.has(s.codec)) subtitleMaps.push("-map", `0:s:${i}`);
+    if (TEXT_SUBTITLES.has(s.codec)) subtitleMaps.push("-map", `${input}:s:${i}`);
     else notes.push(`subtitle stream ${i} (${s.codec}) dropped: MP4 holds text subtitles only`);
   });
-
-  const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
-  const network = /^https?:/.test(spec.input) ? ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "30", "-rw_timeout", "60000000"] : [];
   const args = [
-    "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
-    // Rotation stays a display matrix, copied to the output, rather than turned pixels.
-    ...hwInput, "-noautorotate", ...network, ...safeInputArgs(spec.input),
-    "-filter_complex", graph,
-    "-map", "[enc]", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
-    "-map", "0:a?", ...audioCodecs.flatMap((c, i) => (c === "copy" ? [`-c:a:${i}`, "copy"] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "160k"])),
+    "-map", `${input}:a?`, ...audioCodecs.flatMap((c, i) => (c === "copy" ? [`-c:a:${i}`, "copy"] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "160k"])),
     ...subtitleMaps, ...(subtitleMaps.length ? ["-c:s", "mov_text"] : []),
-    "-map_metadata", "0", "-map_chapters", "0", "-metadata", `comment=${COMPRESSED_MARK}`,
-    "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
+    "-map_metadata", String(input), "-map_chapters", String(input), "-metadata", `comment=${COMPRESSED_MARK}`,
+  ];
+  return { args, audioCodecs, keptSubtitles: subtitleMaps.length / 2, notes };
+}
+
+/**
+ * The fingerprint and montage branches of the graph, fed by `[fp]` and `[mt]` (frames of `size`; `download`
+ * brings GPU frames back), and the outputs that write them.
+ */
+export function sampleOutputs(media: MediaInfo, size: Size, sampleTimes: number[], download: string[]): { graph: string[]; args: string[]; grid: number } {
+  const grid = montageGrid(media.durationSec);
+  const upright = uprightFilters(media.video.rotation);
+  const tile = tileSize(size, media.video.rotation);
+  const graph = [
+    // Frames are tagged and their times printed, so each fingerprint is matched to its sample time.
+    `[fp]${[selectAt(sampleTimes), ...download, "metadata=mode=add:key=reelpress:value=fp", `metadata=mode=print:file=${PASS_FILES.fingerprintTimes}`, FINGERPRINT_FILTER, ...upright].join(",")}[fpo]`,
+    `[mt]${[selectAt(montageTimes(media.durationSec, grid)), ...download, `scale=${tile.width}:${tile.height}`, ...upright, ...(grid > 1 ? [`tile=${grid}x${grid}`] : [])].join(",")}[mto]`,
+  ];
+  const args = [
     "-map", "[fpo]", "-fps_mode", "passthrough", "-f", "rawvideo", PASS_FILES.fingerprints,
     "-map", "[mto]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", PASS_FILES.montage,
   ];
-  return { args, size, audioCodecs, keptSubtitles: subtitleMaps.length / 2, montageGrid: grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes };
+  return { graph, args, grid };
+}
+
+/** Options that let ffmpeg ride out a dropped connection to a presigned URL. */
+export function networkArgs(input: string): string[] {
+  return /^https?:/.test(input) ? ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "30", "-rw_timeout", "60000000"] : [];
+}
+
+export function buildPass(spec: PassSpec): PassPlan {
+  const { media, encoder } = spec;
+  const size = targetSize(media.video.width, media.video.height, spec.downscale);
+  const download = encoder === "nvenc" ? ["hwdownload", "format=nv12"] : [];
+  const samples = sampleOutputs(media, size, spec.sampleTimes, download);
+  const graph = [scaleStage(spec, size), ...samples.graph].join(";");
+  const side = sideStreams(media, 0);
+  const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
+  const args = [
+    "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
+    // Rotation stays a display matrix, copied to the output, rather than turned pixels.
+    ...hwInput, "-noautorotate", ...networkArgs(spec.input), ...safeInputArgs(spec.input),
+    "-filter_complex", graph,
+    // Every frame at its own time: a variable frame rate is kept, no frame duplicated (the frame count is the source's).
+    "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
+    ...side.args,
+    "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
+    ...samples.args,
+  ];
+  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
 }

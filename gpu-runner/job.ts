@@ -56,7 +56,14 @@ export type JobOutcome =
   | { kind: "skipped"; skipKey: string; reason: string; stoppedAtSec?: number }
   | { kind: "dropped"; reason: string }
   /** Another attempt holds a live claim (a duplicate delivery), or took this one's over: hand the message back. */
-  | { kind: "held"; by: string; retryAfterSec: number };
+  | { kind: "held"; by: string; retryAfterSec: number }
+  /** A long source was split (gpu-runner/chunked/): its chunks are queued, the merge publishes it. */
+  | { kind: "chunked"; chunks: number }
+  /** One chunk of a chunked job is stored; `done` of `total` are. */
+  | { kind: "chunk"; index: number; done: number; total: number };
+
+/** What a job does once it holds the claim: the one-pass encode, or a chunked job's split or merge. */
+export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => Promise<JobOutcome>;
 
 const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
@@ -197,7 +204,7 @@ export function newClaim(): string {
   return randomBytes(6).toString("hex");
 }
 
-export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, claim: string): Promise<JobOutcome> {
+export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, claim: string, work: JobWork = encodeAndPublish): Promise<JobOutcome> {
   const { clients } = ctx;
   const early = await settle(ctx, job, await readState(clients, job));
   if (early) return early;
@@ -214,7 +221,7 @@ export async function runJob(ctx: JobContext, job: EncodeJob, signal: AbortSigna
   const lost = new AbortController();
   const stopHeartbeat = leaseHeartbeat(ctx, job, claim, lost);
   try {
-    return await encodeAndPublish(ctx, job, AbortSignal.any([signal, lost.signal]));
+    return await work(ctx, job, AbortSignal.any([signal, lost.signal]));
   } catch (err) {
     if (lost.signal.aborted && !signal.aborted) return handBack("another runner", Date.now() + ctx.leaseSec * 1000);
     if (!(err instanceof SourceChangedError)) throw err;

@@ -4,6 +4,9 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from 
 import type { Clients } from "../shared/clients.ts";
 import { updateRecord } from "../shared/manifest.ts";
 import { parseJob } from "./job.ts";
+import { workKeys } from "../shared/chunks.ts";
+import { parseChunkJob } from "./chunked/chunk.ts";
+import { handOverClaim } from "./chunked/work.ts";
 
 export type RedriveResult = { moved: number; keys: string[] };
 
@@ -19,7 +22,9 @@ export async function redrive(clients: Clients): Promise<RedriveResult> {
     if (messages.length === 0) return result;
     for (const m of messages) {
       // Sent before it is deleted: a crash in between leaves a duplicate, never a loss (jobs are idempotent).
-      await sqs.send(new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body }));
+      const sent = await sqs.send(new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body }));
+      const chunk = parseChunkJob(m.Body);
+      if (chunk) await handOverClaim(clients, workKeys(chunk.jobId).mergeClaim, chunk.chunk.index, sent.MessageId!);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: from, ReceiptHandle: m.ReceiptHandle }));
       result.moved++;
       const job = parseJob(m.Body);

@@ -19,6 +19,9 @@ import { sendToDeadLetter } from "../shared/dead-letter.ts";
 import { type JobContext, type Log, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
+import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "../shared/chunks.ts";
+import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
+import { splitJob } from "./chunked/split.ts";
 
 /** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
 const Settings = z.object({
@@ -27,13 +30,13 @@ const Settings = z.object({
     error: "must be an x264 preset (ultrafast … veryslow)",
   }),
 });
-/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. */
-export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours };
+/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. `chunks`: REELPRESS_CHUNK_MIN_SEC and _SEC. */
+export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours; chunks?: ChunkSettings };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
   const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
   const parsed = Settings.safeParse(raw);
-  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS) };
+  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS), chunks: chunkSettings(env) };
   const issue = parsed.error.issues[0];
   const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
   throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
@@ -124,6 +127,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
   const { visibilitySec, x264Preset, hours } = opts.settings;
+  const chunking = opts.settings.chunks ?? chunkSettings();
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
@@ -154,7 +158,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     log,
     onProgress: (job, p) => {
       if (p) announcer.jobProgress(job, p);
-      if (board) p ? board.update(job.jobId, { label: job.key, durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(job.jobId);
+      if (board) p ? board.update(progressId(job), { label: progressLabel(job), durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(progressId(job));
     },
   };
 
@@ -180,9 +184,12 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       const started = Date.now();
       const claim = newClaim();
       log("job_started", { key: job.key, jobId: job.jobId, attempt, claim });
-      announcer.jobStarted(job);
+      const chunk = parseChunkJob(message.Body);
+      announcer.jobStarted(chunk ?? job);
       try {
-        const outcome = await runJob(ctx, job, signal, claim);
+        const outcome = chunk
+          ? await runChunk(ctx, chunk, message.MessageId!, claim, signal)
+          : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
       } catch (err) {
@@ -193,7 +200,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
       } finally {
-        announcer.jobEnded(job);
+        announcer.jobEnded(chunk ?? job);
       }
     },
   });

@@ -10,7 +10,11 @@ export function libraryBucket() {
   // Interrupted multipart uploads (upload, runner publish) are billed until aborted.
   new aws.s3.BucketLifecycleConfigurationV2("LibraryLifecycle", {
     bucket: bucket.name,
-    rules: [{ id: "abort-incomplete-multipart", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }],
+    rules: [
+      { id: "abort-incomplete-multipart", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+      // A chunked job's segments and chunks, left behind by a job given up (dead-letter queue) or a removed source.
+      { id: "expire-chunked-work", status: "Enabled", filter: { prefix: ".reelpress/work/" }, expiration: { days: 14 } },
+    ],
   });
   return bucket;
 }

@@ -104,3 +104,29 @@ export async function probeMedia(input: string, opts: { timeoutSec: number; size
   if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), input));
   return mediaInfoFrom(JSON.parse(String(r.stdout)) as RawProbe, opts.sizeBytes);
 }
+
+/** Packets of the first video stream, counted by reading the file without decoding (a frame each, as av1an counts). */
+export async function countVideoFrames(file: string, timeoutSec: number): Promise<number> {
+  const r = await execa("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "V:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", ...safeInputArgs(file)], { reject: false, timeout: timeoutSec * 1000 });
+  const n = Number(String(r.stdout).trim());
+  if (r.exitCode !== 0 || !Number.isInteger(n)) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
+  return n;
+}
+
+/** Frame (packet) times of the first video stream in order, its keyframes, where it ends, and the container's start. */
+export async function videoFrameTimes(file: string, timeoutSec: number): Promise<{ times: number[]; keyframes: number[]; endSec: number; formatStartSec: number }> {
+  const r = await execa("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,duration_time,flags:format=start_time", "-of", "json", ...safeInputArgs(file)], { reject: false, timeout: timeoutSec * 1000 });
+  if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
+  const raw = JSON.parse(String(r.stdout)) as { packets?: Array<{ pts_time?: string; duration_time?: string; flags?: string }>; format?: { start_time?: string } };
+  const times: number[] = [];
+  const keyframes: number[] = [];
+  let endSec = 0;
+  for (const p of raw.packets ?? []) {
+    const pts = num(p.pts_time);
+    if (pts === undefined) continue;
+    times.push(pts);
+    if (p.flags?.startsWith("K")) keyframes.push(pts);
+    endSec = Math.max(endSec, pts + (num(p.duration_time) ?? 0));
+  }
+  return { times: times.sort((a, b) => a - b), keyframes, endSec, formatStartSec: num(raw.format?.start_time) ?? 0 };
+}

@@ -119,6 +119,39 @@ export const EncodeJob = ObjectRef.extend({
 });
 export type EncodeJob = z.infer<typeof EncodeJob>;
 
+/** gpu-runner → gpu-runner, on the encode queue: one chunk of a chunked job; the job rides along so any runner can merge. */
+export const ChunkJob = EncodeJob.extend({
+  chunk: z.object({ index: z.number().int().nonnegative(), total: z.number().int().positive() }),
+});
+export type ChunkJob = z.infer<typeof ChunkJob>;
+
+/** A chunked job's plan, written once (If-None-Match) by the runner that split the source; never changed. */
+export const ChunkPlan = z.object({
+  jobId: z.string(),
+  etag: z.string(),
+  /** One encoder and one setting for every chunk: streams from different encoders cannot be joined. */
+  encoder: z.enum(["nvenc", "x264"]),
+  x264Preset: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** The source's container start time: chunk times are the source's own timestamps. */
+  formatStartSec: z.number(),
+  chunks: z.array(z.object({
+    index: z.number().int().nonnegative(),
+    startSec: z.number(),
+    endSec: z.number(),
+    frames: z.number().int().positive(),
+    segmentKey: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })),
+  createdAt: z.string(),
+});
+export type ChunkPlan = z.infer<typeof ChunkPlan>;
+
+/** Created once (If-None-Match) when the last chunk is stored: the chunk message it names, and only that one, merges. */
+export const MergeClaim = z.object({ messageId: z.string(), index: z.number().int().nonnegative(), runnerId: z.string(), chunks: z.number().int().positive(), claimedAt: z.string() });
+export type MergeClaim = z.infer<typeof MergeClaim>;
+
 export const ManifestState = z.enum(["probed", "planned", "skipped", "encoding", "compressed", "failed", "ignored"]);
 export type ManifestState = z.infer<typeof ManifestState>;
 
@@ -146,6 +179,8 @@ export const ManifestRecord = z.object({
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),
   savedBytes: z.number().optional(),
+  /** Set on the output's record when it was encoded in chunks: how many. */
+  chunks: z.number().int().positive().optional(),
   updatedAt: z.string(),
 });
 export type ManifestRecord = z.infer<typeof ManifestRecord>;
@@ -189,6 +224,9 @@ export const RunnerStatus = z.object({
     duration_sec: z.number().nonnegative(),
     out_time_sec: z.number().nonnegative(),
     speed: z.number().optional(),
+    /** A chunk of a chunked job: chunks stored so far of the job's total. */
+    chunks_done: z.number().int().nonnegative().optional(),
+    chunks_total: z.number().int().positive().optional(),
   })),
   updated_at: z.string(),
 });

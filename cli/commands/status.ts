@@ -23,7 +23,10 @@ export function runnerLine(r: RunnerStatus): string {
     const busy = r.jobs.length ? `; finishing ${r.jobs.length} job(s)` : "";
     return `${r.encoder}${window}: paused, resumes ${clock(r.paused_until)}${busy}`;
   }
-  const jobs = r.jobs.map((j) => `${j.key} ${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`);
+  const jobs = r.jobs.map((j) => {
+    const pct = `${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`;
+    return j.chunks_total ? `${j.key} ${j.chunks_done ?? 0}/${j.chunks_total} chunks done, one at ${pct}` : `${j.key} ${pct}`;
+  });
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 

@@ -129,3 +129,15 @@ export function brokenFixture(name: BrokenFixture): Promise<string> {
     }
   });
 }
+
+/** 16 s of 320×240 with AAC audio: 25 fps, but frames 125–175 last 2/25 s each (a variable frame rate stretch), a keyframe every second. */
+export function vfrVideo(): Promise<string> {
+  return cached({ v: 1, vfr: "stretch" }, "mkv", async (tmp) => {
+    await execa("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=14",
+      "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=16",
+      "-vf", "setpts='(N+min(max(N-125\\,0)\\,50))/25/TB'", "-fps_mode", "vfr",
+      "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-b:a", "64k", tmp,
+    ]);
+  });
+}

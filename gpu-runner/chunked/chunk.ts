@@ -1,0 +1,93 @@
+// One ChunkJob: encode the chunk unless it is stored already, store it (If-None-Match), and when it was
+// the last one, claim the merge (If-None-Match). The claim names this message: it, and only it (also when
+// the queue redelivers it after a crash), merges. Duplicated chunk messages only encode a chunk twice.
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { type ProgressJob, workKeys } from "../../shared/chunks.ts";
+import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
+import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
+import { headObject } from "../../shared/storage.ts";
+import { classifyTestEncode } from "../encoder.ts";
+import { ProgressParser } from "../ffmpeg-progress.ts";
+import type { JobContext, JobOutcome } from "../job.ts";
+import { chunkEncodeArgs, chunkKeyframeTimes } from "./args.ts";
+import { mergeChunks } from "./merge.ts";
+import { createFromFile, createJson, downloadChecked, listKeys, readJson } from "./work.ts";
+
+type Chunk = ChunkPlan["chunks"][number];
+
+/** The ChunkJob in a message body; undefined for anything else (an EncodeJob, or what parseJob rejects). */
+export function parseChunkJob(body: string | undefined): ChunkJob | undefined {
+  try {
+    const parsed = ChunkJob.safeParse(JSON.parse(body ?? ""));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Encodes chunk `chunk` of `plan` into `dir`, checked to hold as many frames as its segment; returns the
+ * file. The job's encoder, never this runner's own choice: chunks of two encoders cannot be joined.
+ */
+export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, plan: ChunkPlan, chunk: Chunk, dir: string, signal: AbortSignal): Promise<string> {
+  const { clients } = ctx;
+  if (plan.encoder === "nvenc" && ctx.encoder !== "nvenc") throw new Error(`chunk ${chunk.index} of ${job.key} needs NVENC, the encoder its job was split for; this runner has libx264 only`);
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const segment = path.join(dir, `seg-${chunk.index}.mkv`);
+  const output = path.join(dir, `out-${chunk.index}.mp4`);
+  await downloadChecked(clients, chunk.segmentKey, segment, chunk.sha256);
+  const lengthSec = chunk.endSec - chunk.startSec;
+  const { times } = await videoFrameTimes(segment, timeoutSec);
+  const keyframeTimes = chunkKeyframeTimes(job.durationSec, job.fingerprints.map((f) => f.t), chunk, plan.formatStartSec, times);
+  const args = chunkEncodeArgs({ input: segment, output, media: await probeMedia(segment, { timeoutSec }), encoder: plan.encoder, x264Preset: plan.x264Preset, size: plan, keyframeTimes });
+  const child = execa("ffmpeg", args, { reject: false, cancelSignal: signal, buffer: { stdout: false, stderr: true }, stdin: "ignore" });
+  const parser = new ProgressParser();
+  const view = { ...job, durationSec: lengthSec };
+  child.stdout!.on("data", (d: Buffer) => {
+    for (const p of parser.push(d.toString())) ctx.onProgress?.(view, p);
+  });
+  const r = await child;
+  ctx.onProgress?.(view, undefined);
+  signal.throwIfAborted();
+  if (r.exitCode !== 0) {
+    const outcome = classifyTestEncode(r.exitCode, String(r.stderr));
+    throw new Error(`encoding chunk ${chunk.index} of ${job.key} failed: ${outcome.status === "ok" ? `killed (${r.signal})` : outcome.reason}`);
+  }
+  const frames = await countVideoFrames(output, timeoutSec);
+  if (frames !== chunk.frames) throw new Error(`chunk ${chunk.index} of ${job.key} came out with ${frames} frames, its segment has ${chunk.frames}`);
+  await rm(segment, { force: true });
+  return output;
+}
+
+/** `claim`: this attempt's, for the job's record if this message merges. */
+export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const keys = workKeys(job.jobId);
+  const { index, total } = job.chunk;
+  const merging = await readJson(clients, keys.mergeClaim, MergeClaim);
+  if (merging?.messageId === messageId) return mergeChunks(ctx, job, merging, claim, signal);
+  // A merge claim exists only once every chunk is stored, so this one is too.
+  if (merging) return { kind: "chunk", index, done: total, total };
+  const plan = await readJson(clients, keys.plan, ChunkPlan);
+  if (!plan) return { kind: "dropped", reason: `chunk ${index}: its job's work is gone (merged, or given up)` };
+  const chunk = plan.chunks[index];
+  if (!chunk) throw new Error(`chunk ${index} of ${job.key} is not in its plan (${plan.chunks.length} chunks)`);
+  if (!(await headObject(clients, keys.output(index)))) {
+    const dir = await ctx.jobDir();
+    try {
+      const stored = (await listKeys(clients, keys.outputPrefix)).length;
+      const file = await encodeChunk(ctx, { ...job, chunk: { ...job.chunk, done: stored } }, plan, chunk, dir, signal);
+      // A chunk may not be handed back half stored: from here the upload runs to its end.
+      await createFromFile(clients, file, keys.output(index), { anyBytes: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const done = (await listKeys(clients, keys.outputPrefix)).length;
+  if (done < plan.chunks.length) return { kind: "chunk", index, done, total: plan.chunks.length };
+  const mine: MergeClaim = { messageId, index, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
+  if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, claim, signal);
+  return { kind: "chunk", index, done, total: plan.chunks.length };
+}

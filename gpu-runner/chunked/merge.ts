@@ -1,0 +1,103 @@
+// The merge of a chunked job, run once by the message named in its merge claim: it goes through runJob like
+// any job (state check, `encoding` record, resume after a crash), with the one-pass encode replaced by
+// joining the stored chunks. Then the normal path: early abort, verification (the frame count equal to the
+// source's too), publish. The work objects are removed at the end, whatever the outcome.
+import { rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { workKeys } from "../../shared/chunks.ts";
+import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
+import { updateRecord } from "../../shared/manifest.ts";
+import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
+import { presignedGetUrl } from "../../shared/storage.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import { pickVerifyTimes } from "../encode-args.ts";
+import { runPass } from "../encode.ts";
+import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
+import { publish, sha256File, skipSource } from "../publish.ts";
+import { cannotSave, sizeBudget } from "../savings.ts";
+import { VerifyError, verifyOutput } from "../verify.ts";
+import { CONCAT_LIST, buildMerge, concatList } from "./args.ts";
+import { encodeChunk } from "./chunk.ts";
+import { downloadChecked, readJson, removeWork } from "./work.ts";
+
+const PRESIGN_SEC = 24 * 3600;
+
+/** Each stored chunk, checked against its SHA-256; one that does not match is encoded again here. */
+async function fetchChunks(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, dir: string, signal: AbortSignal): Promise<string[]> {
+  const keys = workKeys(job.jobId);
+  const files: string[] = [];
+  for (const chunk of plan.chunks) {
+    const file = path.join(dir, `out-${String(chunk.index).padStart(4, "0")}.mp4`);
+    try {
+      await downloadChecked(ctx.clients, keys.output(chunk.index), file);
+    } catch (err) {
+      ctx.log("chunk_redone", { key: job.key, chunk: chunk.index, error: errorMessage(err) });
+      await rename(await encodeChunk(ctx, job, plan, chunk, dir, signal), file);
+    }
+    files.push(file);
+  }
+  return files;
+}
+
+/** The work runJob does for the merge message (its own `job`, the ChunkJob, is the one runJob is given). */
+function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
+  return async (ctx, _job, signal) => {
+    const { clients } = ctx;
+    const timeoutSec = clients.config.probeTimeoutSec;
+    const budget = sizeBudget(job.size, job.mustSave);
+    const skip = async (why: string, stoppedAtSec?: number): Promise<JobOutcome> => {
+      const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
+      return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
+    };
+    const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
+    // The duration the chunks placed their keyframes by (the probe's), for the same montage times.
+    const media = { ...(await probeMedia(url, { timeoutSec, sizeBytes: job.size })), durationSec: job.durationSec };
+    const dir = await ctx.jobDir();
+    try {
+      const files = await fetchChunks(ctx, job, plan, dir, signal);
+      const chunksBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
+      if (budget !== undefined && chunksBytes > budget) return await skip(`the encoded chunks hold ${chunksBytes} bytes, over the ${budget}-byte budget`);
+      await writeFile(path.join(dir, CONCAT_LIST), concatList(plan.chunks.map((c, i) => ({ ...c, file: path.basename(files[i]) }))));
+      const mergePlan = buildMerge({
+        source: url, media, size: plan, videoOffsetSec: plan.chunks[0].startSec - plan.formatStartSec,
+        sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
+      });
+      for (const note of mergePlan.notes) ctx.log("job_note", { key: job.key, note });
+      const pass = await runPass(mergePlan, { dir, signal, onProgress: (p) => ctx.onProgress?.(job, p), shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
+      if (pass.kind === "cannot-save") return await skip(pass.reason, pass.atSec);
+      const { size } = await stat(pass.output);
+      if (budget !== undefined && size > budget) return await skip(`output ${size} bytes, over the ${budget}-byte budget`);
+      signal.throwIfAborted();
+      const expected = plan.chunks.reduce((n, c) => n + c.frames, 0);
+      const [sha256, outMedia, frames] = await Promise.all([
+        sha256File(pass.output),
+        verifyOutput(pass.output, { source: media, plan: mergePlan, sourceFingerprints: job.fingerprints, timeoutSec }),
+        countVideoFrames(pass.output, timeoutSec),
+      ]);
+      // av1an's "FRAME MISMATCH": a chunk that lost or gained frames shifts everything after it.
+      if (frames !== expected) throw new VerifyError(`output failed verification: ${frames} frames, the source has ${expected}`);
+      const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+      return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
+    } finally {
+      ctx.onProgress?.(job, undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+export async function mergeChunks(ctx: JobContext, job: ChunkJob, merging: MergeClaim, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const keys = workKeys(job.jobId);
+  const plan = await readJson(clients, keys.plan, ChunkPlan);
+  // No plan: an earlier merge got as far as removing the work, so runJob finds the output published.
+  const outcome = await runJob(ctx, job, signal, claim, plan ? mergeWork(job, plan) : async () => {
+    throw new Error(`the chunks of ${job.key} are gone before it was published; it has to be planned again`);
+  });
+  // Held: another attempt merges (or did, and died): the message comes back, the work stays.
+  if (outcome.kind === "held") return outcome;
+  if (outcome.kind === "compressed") {
+    await updateRecord(clients, outcome.outputKey, (cur) => (cur && cur.state === "compressed" && cur.chunks !== merging.chunks ? { ...cur, chunks: merging.chunks } : undefined));
+  }
+  await removeWork(clients, keys);
+  return outcome;
+}

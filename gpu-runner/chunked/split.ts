@@ -1,0 +1,91 @@
+// The first step of a chunked job, run by whichever runner takes the EncodeJob: cut the source's video at
+// keyframes by stream copy, store each segment and then the plan (If-None-Match), and queue one ChunkJob
+// per chunk, longest first. Every step finds what an earlier attempt stored and reuses it.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { execa } from "execa";
+import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "../../shared/chunks.ts";
+import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
+import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
+import { downloadFile, headObject } from "../../shared/storage.ts";
+import { targetSize } from "../encode-args.ts";
+import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
+import { updateRecord } from "../../shared/manifest.ts";
+import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
+import { createFromFile, createJson, readJson } from "./work.ts";
+
+/** Pure: segment start times from the segmenter's CSV list ("seg-0001.mkv,2.021000,4.021000"). */
+export function segmentStarts(csv: string): number[] {
+  return csv.split("\n").filter(Boolean).map((line) => Number(line.split(",")[1]));
+}
+
+async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings, signal: AbortSignal): Promise<ChunkPlan> {
+  const { clients } = ctx;
+  const keys = workKeys(job.jobId);
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const dir = await ctx.jobDir();
+  // One download of exactly the planned version; keyframes and segments are then read locally.
+  const source = path.join(dir, "source");
+  await downloadFile(clients, job.key, job.etag, source);
+  signal.throwIfAborted();
+  const [media, frames] = await Promise.all([probeMedia(source, { timeoutSec }), videoFrameTimes(source, timeoutSec * 10)]);
+  const spans = planChunks(frames.keyframes, frames.endSec, settings.chunkSec);
+  const r = await execa("ffmpeg", segmentArgs(source, spans.slice(1).map((s) => s.startSec)), { cwd: dir, reject: false, cancelSignal: signal });
+  signal.throwIfAborted();
+  if (r.exitCode !== 0) throw new Error(`splitting ${job.key} failed: ${String(r.stderr).split("\n")[0]}`);
+  const starts = segmentStarts(await readFile(path.join(dir, SEGMENT_LIST), "utf8"));
+  const cutsMissed = starts.length !== spans.length || spans.some((s, i) => i > 0 && Math.abs(starts[i] - s.startSec) > 0.002);
+  if (cutsMissed) throw new Error(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
+  const chunks: ChunkPlan["chunks"] = [];
+  for (const span of spans) {
+    const file = path.join(dir, segmentFile(span.index));
+    const segmentKey = keys.segment(span.index);
+    const [count, stored] = await Promise.all([countVideoFrames(file, timeoutSec), createFromFile(clients, file, segmentKey, { signal })]);
+    chunks.push({ ...span, frames: count, segmentKey, sha256: stored.sha256 });
+  }
+  const size = targetSize(media.video.width, media.video.height, job.downscale);
+  const plan: ChunkPlan = { jobId: job.jobId, etag: job.etag, encoder: ctx.encoder, x264Preset: ctx.x264Preset, ...size, formatStartSec: frames.formatStartSec, chunks, createdAt: new Date().toISOString() };
+  // A runner that split the same job at the same time wrote first: its plan (same segments) is the one.
+  if (await createJson(clients, keys.plan, plan)) return plan;
+  return (await readJson(clients, keys.plan, ChunkPlan))!;
+}
+
+async function sendChunks(ctx: JobContext, job: EncodeJob, plan: ChunkPlan): Promise<void> {
+  const { clients } = ctx;
+  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
+  const total = plan.chunks.length;
+  const messages = encodeOrder(plan.chunks).map((c): ChunkJob => ({ ...job, chunk: { index: c.index, total } }));
+  for (let i = 0; i < messages.length; i += 10) {
+    const batch = messages.slice(i, i + 10);
+    const r = await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: batch.map((m) => ({ Id: String(m.chunk.index), MessageBody: JSON.stringify(m) })) }));
+    if (r.Failed?.length) throw new Error(`queueing chunks of ${job.key} failed: ${r.Failed[0].Message ?? r.Failed[0].Code}`);
+  }
+}
+
+/** The work of a long EncodeJob (in place of the one-pass encode): split, store, queue the chunks. */
+function splitWork(settings: ChunkSettings): JobWork {
+  return async (ctx, job, signal) => {
+    const keys = workKeys(job.jobId);
+    const plan = (await readJson(ctx.clients, keys.plan, ChunkPlan)) ?? (await makePlan(ctx, job, settings, signal));
+    // A crash between sending and the marker sends them again: duplicates only cost work (see chunk.ts).
+    if (!(await headObject(ctx.clients, keys.sent))) {
+      await sendChunks(ctx, job, plan);
+      await createJson(ctx.clients, keys.sent, { at: new Date().toISOString() });
+    }
+    ctx.log("job_split", { key: job.key, jobId: job.jobId, chunks: plan.chunks.length, encoder: plan.encoder });
+    return { kind: "chunked", chunks: plan.chunks.length };
+  };
+}
+
+/**
+ * A long EncodeJob: claimed and split like any job, then its claim is let go while the record stays
+ * `encoding`, so the merge (another message, another claim) takes it at once instead of after the lease.
+ */
+export async function splitJob(ctx: JobContext, job: EncodeJob, signal: AbortSignal, claim: string, settings: ChunkSettings): Promise<JobOutcome> {
+  const outcome = await runJob(ctx, job, signal, claim, splitWork(settings));
+  if (outcome.kind === "chunked") {
+    await updateRecord(ctx.clients, job.key, (cur) => (cur?.state === "encoding" && cur.runner?.claim === claim ? { ...cur, runner: undefined } : undefined));
+  }
+  return outcome;
+}
