@@ -14,7 +14,7 @@ import { listRecords } from "../shared/manifest.ts";
 import { ManifestRecord, type FrameFingerprint } from "../shared/schemas.ts";
 import { sampleTimes } from "../shared/fingerprint.ts";
 import { makeCorpus, uploadCorpus } from "../test/kit/dedup-corpus.ts";
-import { rng } from "../test/kit/dedup-synthetic.ts";
+import { seededRandom } from "../test/kit/random.ts";
 import { startTestStack } from "../test/kit/stack.ts";
 
 const GiB = 1024 ** 3;
@@ -55,7 +55,7 @@ type Source = { content: number; duration: number; size: number };
 
 /** Copies of earlier sources in the proportions of a messy library; the key carries the content id. */
 export function* syntheticRecords(n: number): Generator<ManifestRecord> {
-  const r = rng(7);
+  const r = seededRandom(7);
   const sources: Source[] = [];
   for (let i = 0; i < n; i++) {
     const roll = r();

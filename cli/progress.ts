@@ -1,4 +1,5 @@
 // One progress bar on a terminal line: done/total, speed over the last few seconds, and time left.
+import { formatDuration } from "../shared/format.ts";
 import { formatBytes } from "./output.ts";
 
 export type ProgressUnit = "bytes" | "items";
@@ -6,16 +7,6 @@ export type ProgressView = { done: number; total: number; perSec: number; unit: 
 
 const SPEED_WINDOW_MS = 5000;
 const REDRAW_MS = 100;
-
-/** 75 → "1:15", 3725 → "1:02:05". */
-export function formatDuration(sec: number): string {
-  if (!Number.isFinite(sec) || sec < 0) return "--:--";
-  const s = Math.round(sec);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
-}
 
 /** Pure: the bar's text for a terminal `width` columns wide. */
 export function renderProgress(v: ProgressView, width: number): string {

@@ -9,7 +9,7 @@ import { fingerprintVideo } from "../shared/fingerprint.ts";
 import { updateRecord } from "../shared/manifest.ts";
 import { skipKeyFor } from "../shared/naming.ts";
 import { EncodeJob } from "../shared/schemas.ts";
-import { objectCreatedRecord, sendEventRecords } from "../cli/events/send.ts";
+import { objectCreatedRecord, sendEventRecords } from "../shared/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/storage.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/failure-reasons.ts";

@@ -8,7 +8,7 @@ import type { ManifestRecord, ManifestState } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { listVideoObjects, recordsByKey, type VideoObject } from "../events/reconcile.ts";
-import { objectCreatedRecord, sendEventRecords } from "../events/send.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
 import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 

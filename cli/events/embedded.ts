@@ -10,7 +10,7 @@ import type { LogFn } from "../../shared/lambda-sqs.ts";
 import { isSystemKey, keyKind } from "../../shared/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
-import { objectCreatedRecord, sendEventRecords } from "./send.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
 
 export type EventSource = { stop(): Promise<void> };
 

@@ -11,7 +11,7 @@ import { decodeEventKey, keyKind } from "../../shared/naming.ts";
 import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
 import { reconcile } from "./reconcile.ts";
-import { sendEventRecords } from "./send.ts";
+import { sendEventRecords } from "../../shared/event-records.ts";
 
 const RETRY_MS = 2000;
 

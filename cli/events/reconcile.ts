@@ -5,7 +5,7 @@ import { listRecords } from "../../shared/manifest.ts";
 import { keyKind } from "../../shared/naming.ts";
 import type { ManifestRecord } from "../../shared/schemas.ts";
 import { listLibrary } from "../remote.ts";
-import { objectCreatedRecord, sendEventRecords } from "./send.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
 
 export type VideoObject = { key: string; size: number; etag: string; lastModified?: Date };
 

@@ -24,18 +24,8 @@ import { vfrVideo } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { until } from "../kit/wait.ts";
 import { planJob } from "../integration/runner-kit.ts";
+import { seededRandom } from "../kit/random.ts";
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("chaos: kill -9 runners during chunk encodes and the merge", () => {
   let stack: TestStack;
@@ -80,7 +70,7 @@ describe("chaos: kill -9 runners during chunk encodes and the merge", () => {
   it("ends with exactly one correct output and no work objects", async () => {
     const seed = Number(process.env.REELPRESS_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`chunked chaos seed ${seed} (REELPRESS_CHAOS_SEED=${seed} replays it)`);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const source = await vfrVideo();
     const job = await planJob(stack, source, "films/film.mkv");
     const keys = workKeys(job.jobId);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { objectCreatedRecord } from "../../cli/events/send.ts";
+import { objectCreatedRecord } from "../../shared/event-records.ts";
 import { makeDedupHandler } from "../../functions/dedup/handler.ts";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
 import { claimLibraryDone, clearLibraryDone, startRunner } from "../../gpu-runner/runner.ts";

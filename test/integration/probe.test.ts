@@ -5,7 +5,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCom
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../../functions/strategy/handler.ts";
-import { encodeEventKey, objectCreatedRecord } from "../../cli/events/send.ts";
+import { encodeEventKey, objectCreatedRecord } from "../../shared/event-records.ts";
 import { toSqsEvent } from "../../cli/host.ts";
 import { ingestEventRecord, probeObject } from "../../shared/ingest.ts";
 import { patchRecord, readRecord } from "../../shared/manifest.ts";

@@ -16,18 +16,7 @@ import { REELPRESS } from "./cli.ts";
 import { makeVideo, videoFixture } from "./fixtures.ts";
 import type { TestStack } from "./stack.ts";
 import { until } from "./wait.ts";
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./random.ts";
 
 /**
  * Whether the store refuses a conditional write that must fail. Chaos proves nothing against a store

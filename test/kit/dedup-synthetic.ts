@@ -5,17 +5,6 @@ import { sampleTimes } from "../../shared/fingerprint.ts";
 import { FrameStore, entryFrom, type Entry } from "../../shared/dedup/entry.ts";
 import type { FrameFingerprint, ManifestRecord } from "../../shared/schemas.ts";
 
-/** Small deterministic PRNG (mulberry32), so tests and benches see the same data every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomHash(r: () => number): string {
   const word = () => Math.floor(r() * 2 ** 32).toString(16).padStart(8, "0");

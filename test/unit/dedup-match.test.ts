@@ -3,13 +3,14 @@ import { candidatePairs } from "../../shared/dedup/candidates.ts";
 import type { Entry } from "../../shared/dedup/entry.ts";
 import { addEdge, groupAround, type MatchGraph } from "../../shared/dedup/group.ts";
 import { matchPair, type MatchOptions } from "../../shared/dedup/match.ts";
-import { entriesOf, fingerprintsOf, randomContent, rng, syntheticRecord, type CopyOptions } from "../kit/dedup-synthetic.ts";
+import { entriesOf, fingerprintsOf, randomContent, syntheticRecord, type CopyOptions } from "../kit/dedup-synthetic.ts";
+import { seededRandom } from "../kit/random.ts";
 
 const OPTS: MatchOptions = { threshold: 12, quorum: 0.6, flip: true, offsets: true };
 
 /** Entries for copies of one content (one per option set), plus an unrelated video. */
 function copies(seed: number, ...variants: CopyOptions[]): Entry[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const content = randomContent(r, 120, 2);
   return entriesOf(variants.map((v, i) => syntheticRecord(`v${i}.mp4`, { durationSec: v.durationSec, fingerprints: fingerprintsOf(content, v, r) })));
 }
@@ -58,7 +59,7 @@ describe("matchPair", () => {
   });
 
   it("does not join videos that only share an intro", () => {
-    const r = rng(8);
+    const r = seededRandom(8);
     const intro = randomContent(r, 20, 2);
     const [restA, restB] = [randomContent(r, 60, 2), randomContent(r, 60, 2)];
     const joined = (rest: typeof restA) => ({ scenes: [...intro.scenes.slice(0, 8), ...rest.scenes], sceneSec: 2 });
@@ -72,7 +73,7 @@ describe("matchPair", () => {
 
 describe("candidatePairs", () => {
   it("finds the copies among thousands of videos without comparing all pairs", () => {
-    const r = rng(9);
+    const r = seededRandom(9);
     const records = Array.from({ length: 3000 }, (_, i) => {
       const durationSec = 30 + Math.floor(r() * 600);
       return syntheticRecord(`v${i}.mp4`, { durationSec, fingerprints: fingerprintsOf(randomContent(r, durationSec, 5), { durationSec }, r) });

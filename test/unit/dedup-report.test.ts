@@ -6,7 +6,8 @@ import { renderReportHtml } from "../../shared/dedup/html.ts";
 import { dedupOptions } from "../../shared/dedup/options.ts";
 import { buildReport } from "../../shared/dedup/report.ts";
 import { DedupReport } from "../../shared/schemas.ts";
-import { entriesOf, fingerprintsOf, randomContent, rng, syntheticRecord } from "../kit/dedup-synthetic.ts";
+import { entriesOf, fingerprintsOf, randomContent, syntheticRecord } from "../kit/dedup-synthetic.ts";
+import { seededRandom } from "../kit/random.ts";
 
 /** Contents by key; hashing costs the object's size. */
 function hasherOver(contents: Record<string, string>): CountingHasher {
@@ -25,7 +26,7 @@ function hasherOver(contents: Record<string, string>): CountingHasher {
 }
 
 async function scenario() {
-  const r = rng(42);
+  const r = seededRandom(42);
   const content = randomContent(r, 300, 5);
   const fp = (o: Parameters<typeof fingerprintsOf>[1]) => fingerprintsOf(content, o, r);
   const entries = entriesOf([
@@ -42,7 +43,7 @@ async function scenario() {
 
 describe("findDuplicates + buildReport", () => {
   it("keeps the longer video of a subset only for real content: a black or test-card lead-in leaves it to the policy", async () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const content = randomContent(r, 60, 5);
     const card = randomContent(r, 10, 10);
     const testCard = [...fingerprintsOf(card, { durationSec: 10, count: 3 }, r), ...fingerprintsOf(content, { durationSec: 60, count: 13 }, r).map((f) => ({ ...f, t: f.t + 10 }))];

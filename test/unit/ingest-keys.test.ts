@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { selectForScan } from "../../cli/commands/scan.ts";
 import { libraryRecord } from "../../cli/events/minio.ts";
-import { encodeEventKey, objectCreatedRecord } from "../../cli/events/send.ts";
+import { encodeEventKey, objectCreatedRecord } from "../../shared/event-records.ts";
 import { isCreation, isSameVersion, keyFilterReason } from "../../shared/ingest.ts";
 import { decodeEventKey } from "../../shared/naming.ts";
 import { encodeJobFor, jobIdFor } from "../../shared/plan.ts";

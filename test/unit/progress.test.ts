@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, renderProgress } from "../../cli/progress.ts";
+import { renderProgress } from "../../cli/progress.ts";
+import { formatDuration } from "../../shared/format.ts";
 
 describe("progress bar", () => {
   it("shows done/total, percent, speed and time left", () => {
