@@ -42,7 +42,7 @@ export type ObjectEvent = { key: string; size: number; etag: string; eventName: 
 
 export const identityOf = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}`;
 
-/** The parts of an object that a write brings; size, identity and ETag come from the file itself. */
+/** What a write brings besides the bytes; size and identity (inode, mtime) come from the file itself. */
 export type NewObject = { etag: string; headers: Record<string, string>; metadata: Record<string, string>; checksums: Checksums; partsCount?: number };
 
 export type WriteConditions = { ifMatch?: string; ifNoneMatch?: string };
