@@ -122,6 +122,8 @@ export type EncodeJob = z.infer<typeof EncodeJob>;
 /** gpu-runner → gpu-runner, on the encode queue: one chunk of a chunked job; the job rides along so any runner can merge. */
 export const ChunkJob = EncodeJob.extend({
   chunk: z.object({ index: z.number().int().nonnegative(), total: z.number().int().positive() }),
+  /** How often a runner without the job's encoder has put this chunk back on the queue for one with it. */
+  passedOn: z.number().int().nonnegative().optional(),
 });
 export type ChunkJob = z.infer<typeof ChunkJob>;
 

@@ -3,6 +3,7 @@
 // the queue redelivers it after a crash), merges. Duplicated chunk messages only encode a chunk twice.
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { type ProgressJob, workKeys } from "../../shared/chunks.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
@@ -61,6 +62,22 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   return output;
 }
 
+/** A chunk waits this long between runners that lack its encoder; the last pass on is after about a day. */
+export const PASS_ON_DELAY_SEC = 300;
+const MAX_PASSES = 288;
+
+/**
+ * Puts `job` back on the encode queue as a new message, for a runner with the job's encoder. A new message,
+ * not a hand-back: handing back counts receives, and three would dead-letter a chunk nothing is wrong with.
+ */
+export async function passOn(clients: JobContext["clients"], job: ChunkJob, delaySec: number): Promise<number> {
+  const passedOn = (job.passedOn ?? 0) + 1;
+  if (passedOn > MAX_PASSES) throw new Error(`chunk ${job.chunk.index} of ${job.key} needs NVENC, and no runner with NVENC took it in ${MAX_PASSES} tries`);
+  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ ...job, passedOn }), DelaySeconds: delaySec }));
+  return passedOn;
+}
+
 /** `claim`: this attempt's, for the job's record if this message merges. */
 export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
@@ -75,6 +92,10 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   const chunk = plan.chunks[index];
   if (!chunk) throw new Error(`chunk ${index} of ${job.key} is not in its plan (${plan.chunks.length} chunks)`);
   if (!(await headObject(clients, keys.output(index)))) {
+    if (plan.encoder === "nvenc" && ctx.encoder !== "nvenc") {
+      const passes = await passOn(clients, job, PASS_ON_DELAY_SEC);
+      return { kind: "dropped", reason: `chunk ${index} needs NVENC (its job was split for it); put back on the queue for a runner with NVENC (${passes}. time)` };
+    }
     const dir = await ctx.jobDir();
     try {
       const stored = (await listKeys(clients, keys.outputPrefix)).length;
