@@ -10,6 +10,7 @@ import type { Clients } from "../shared/clients.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../shared/config.ts";
 import { UsageError, UserError } from "../shared/errors.ts";
 import { startDashboard } from "./dashboard.ts";
+import { isProcessAlive } from "../shared/process.ts";
 
 const DevFile = z.object({
   pid: z.number().int(),
@@ -25,16 +26,6 @@ export type DevFile = z.infer<typeof DevFile>;
 /** One per user: REELPRESS_DEV_FILE, else ~/.reelpress/dev.json. */
 export function devFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.REELPRESS_DEV_FILE || path.join(os.homedir(), ".reelpress", "dev.json");
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export async function writeDevFile(info: DevFile, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -65,7 +56,7 @@ function readDevFile(env: NodeJS.ProcessEnv): DevFile | undefined {
 /** The `reelpress dev` running on this machine, if any; a file left by a killed one is ignored. */
 export function findLocalDev(env: NodeJS.ProcessEnv = process.env): DevFile | undefined {
   const dev = readDevFile(env);
-  return dev && isAlive(dev.pid) ? dev : undefined;
+  return dev && isProcessAlive(dev.pid) ? dev : undefined;
 }
 
 /** True when neither a flag nor the AWS SDK's variables name an endpoint. */

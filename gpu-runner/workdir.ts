@@ -3,26 +3,18 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { isProcessAlive } from "../shared/process.ts";
 
 const RUN_DIR = /^run-(\d+)-/;
 
 export type WorkRoot = { dir: string; jobDir(): Promise<string>; dispose(): Promise<void> };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Removes run folders whose process is gone (killed, crashed); returns what it removed. */
 export async function removeStale(base: string): Promise<string[]> {
   const entries = await readdir(base).catch(() => [] as string[]);
   const stale = entries.filter((e) => {
     const m = RUN_DIR.exec(e);
-    return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+    return m !== null && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]));
   });
   await Promise.all(stale.map((e) => rm(path.join(base, e), { recursive: true, force: true })));
   return stale;

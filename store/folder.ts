@@ -89,6 +89,7 @@ export class FolderTakenError extends Error {
   }
 }
 
+/** The store's own copy of shared/process.ts: store/ imports nothing from the rest of reelpress. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -3,11 +3,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedEvents, type EventSource } from "../../cli/events/embedded.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
+import { reelpress } from "../kit/cli.ts";
 
 const SETTLE_MS = 600;
 
@@ -17,6 +19,14 @@ describe("files added to the library folder behind the store's back", () => {
   const lib = (key: string) => path.join(stack.embedded.library, ...key.split("/"));
 
   const ingestKeys = () => takeIngestKeys(stack);
+  /** Every ingest event from the first one on, taken again after a few more watcher passes: repeats show. */
+  async function eventsAfter(what: string): Promise<string[]> {
+    const got: string[] = [];
+    await until(what, async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
+    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
+    got.push(...(await ingestKeys()));
+    return got;
+  }
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -47,12 +57,8 @@ describe("files added to the library folder behind the store's back", () => {
       expect(await ingestKeys(), `while copying, piece ${i}`).toEqual([]);
     }
     await handle.close();
-    const got: string[] = [];
-    await until("the copied file's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
     // Several watcher notifications and passes later, still one event.
-    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
-    got.push(...(await ingestKeys()));
-    expect(got).toEqual(["share/slow copy.mp4"]);
+    expect(await eventsAfter("the copied file's event")).toEqual(["share/slow copy.mp4"]);
   });
 
   it("announces a file moved in with mv, and none for system folders or other extensions", async () => {
@@ -62,25 +68,15 @@ describe("files added to the library folder behind the store's back", () => {
     await mkdir(lib("orig_video_to_delete"), { recursive: true });
     await writeFile(lib("orig_video_to_delete/backup.mp4"), "b");
     await writeFile(lib("share/notes.txt"), "n");
-    const got: string[] = [];
-    await until("the moved file's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
-    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
-    got.push(...(await ingestKeys()));
-    expect(got).toEqual(["share/moved.avi"]);
+    expect(await eventsAfter("the moved file's event")).toEqual(["share/moved.avi"]);
   });
 
   it("an uploaded file is announced by the upload alone, not again by the watcher", async () => {
-    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
     await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "share/uploaded.mov", Body: randomBytes(3000) }));
-    const got: string[] = [];
-    await until("the upload's event", async () => (got.push(...(await ingestKeys())), got.length > 0), 10_000, 100);
-    await new Promise((r) => setTimeout(r, SETTLE_MS * 3));
-    got.push(...(await ingestKeys()));
-    expect(got).toEqual(["share/uploaded.mov"]);
+    expect(await eventsAfter("the upload's event")).toEqual(["share/uploaded.mov"]);
   });
 
   it("a file removed behind the store's back drops out of status", async () => {
-    const { reelpress } = await import("../kit/cli.ts");
     const count = async () => {
       const r = await reelpress(["status", "--json"], { env: stack.env });
       const s = JSON.parse(r.stdout);
