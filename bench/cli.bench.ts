@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { execa } from "execa";
-import { patchRecord } from "../shared/manifest.ts";
+import { patchRecord } from "../shared/io/manifest.ts";
 import { REELPRESS } from "../test/kit/cli.ts";
 import { startTestStack } from "../test/kit/stack.ts";
 

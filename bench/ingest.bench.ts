@@ -12,12 +12,12 @@ import { startEmbeddedEvents } from "../cli/events/embedded.ts";
 import { startFunctionHost } from "../cli/host.ts";
 import { makeProbeHandler } from "../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../functions/strategy/handler.ts";
-import { makeClients, type Clients } from "../shared/clients.ts";
+import { makeClients, type Clients } from "../shared/io/clients.ts";
 import { loadConfig } from "../shared/config.ts";
-import { probeMedia, safeInputArgs } from "../shared/ffprobe.ts";
-import { SINGLE_READ_BYTES, probeObject } from "../shared/ingest.ts";
-import { listRecords } from "../shared/manifest.ts";
-import { presignedGetUrl, uploadFile } from "../shared/storage.ts";
+import { probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
+import { SINGLE_READ_BYTES, probeObject } from "../shared/steps/probe.ts";
+import { listRecords } from "../shared/io/manifest.ts";
+import { presignedGetUrl, uploadFile } from "../shared/io/objects.ts";
 import { FIXTURE_DIR, makeVideo, videoFixture, type VideoFixture } from "../test/kit/fixtures.ts";
 import { startTestStack } from "../test/kit/stack.ts";
 

@@ -7,11 +7,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { PASS_FILES, buildPass, videoEncoderArgs, pickVerifyTimes } from "../gpu-runner/encode-args.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
-import { probeMedia, safeInputArgs } from "../shared/ffprobe.ts";
-import { fingerprintVideo } from "../shared/fingerprint.ts";
+import { probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
+import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { REELPRESS } from "../test/kit/cli.ts";
 import { makeVideo } from "../test/kit/fixtures.ts";
-import { headObject } from "../shared/storage.ts";
+import { headObject } from "../shared/io/objects.ts";
 import { startTestStack } from "../test/kit/stack.ts";
 import { planJob } from "../test/integration/runner-kit.ts";
 

@@ -1,6 +1,6 @@
 // Builds the configuration and clients a command works with, from its flags and the environment.
 import { loadConfig } from "../shared/config.ts";
-import { makeClients, type Clients } from "../shared/clients.ts";
+import { makeClients, type Clients } from "../shared/io/clients.ts";
 import type { Values } from "./command.ts";
 import { findLocalDev, noEndpointSet } from "./local-dev.ts";
 import { dim } from "./output.ts";

@@ -2,7 +2,7 @@
 // of its own, never in the S3 port's path space.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import { dashboardRoutes } from "../shared/dashboard/routes.ts";
 
 export type Dashboard = { url: string; stop(): Promise<void> };

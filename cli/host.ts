@@ -2,9 +2,9 @@
 // It long-polls each queue, hands the batch to the same handler Lambda runs, deletes the messages
 // that succeeded and leaves the failed ones to reappear after their visibility timeout.
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import type { LogFn, SQSBatchResponse, SQSEvent, SQSHandler } from "../shared/lambda-sqs.ts";
+import type { LogFn, SQSBatchResponse, SQSEvent, SQSHandler } from "../shared/io/lambda-sqs.ts";
 
 export type Route = { queue: string; handler: SQSHandler; batchSize?: number };
 export type FunctionHost = { stop(): Promise<void> };

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { z } from "zod";
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../shared/config.ts";
 import { UsageError, UserError } from "../shared/errors.ts";
 import { startDashboard } from "./dashboard.ts";

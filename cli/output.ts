@@ -8,7 +8,7 @@ export const yellow = wrap(33);
 export const dim = wrap(2);
 export const bold = wrap(1);
 
-export { formatBytes } from "../shared/format.ts";
+export { formatBytes } from "../shared/rules/format.ts";
 
 /** A log line: human text on a TTY, one JSON object per line otherwise (for journald and friends). */
 export function logEvent(event: string, fields: Record<string, unknown> = {}, text?: string): void {

@@ -1,14 +1,14 @@
 // What `reelpress dev` runs beside the store: event source, function host, dedup schedule, runner.
 import { makeProbeHandler } from "../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../functions/strategy/handler.ts";
-import type { Clients } from "../shared/clients.ts";
-import type { Embedded } from "../shared/embedded.ts";
+import type { Clients } from "../shared/io/clients.ts";
+import type { Embedded } from "./embedded.ts";
 import { UserError } from "../shared/errors.ts";
 import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
-import { notifierFromEnv } from "../shared/notify.ts";
+import { notifierFromEnv } from "../shared/io/notify.ts";
 import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 

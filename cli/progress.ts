@@ -1,5 +1,5 @@
 // One progress bar on a terminal line: done/total, speed over the last few seconds, and time left.
-import { formatDuration } from "../shared/format.ts";
+import { formatDuration } from "../shared/rules/format.ts";
 import { formatBytes } from "./output.ts";
 
 export type ProgressUnit = "bytes" | "items";

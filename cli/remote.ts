@@ -1,14 +1,14 @@
 // The store as the operator commands see it: clear one-sentence errors, the bucket check, the library
 // listing and the queue depths.
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import type { Config } from "../shared/config.ts";
 import { UserError } from "../shared/errors.ts";
-import { explainRemote } from "../shared/remote-errors.ts";
+import { explainRemote } from "../shared/io/remote-errors.ts";
 
 // Commands list the library, read queue depths and explain failures through here.
-export { listLibrary, queueDepths, queueRoles } from "../shared/library.ts";
-export { explainRemote } from "../shared/remote-errors.ts";
+export { listLibrary, queueDepths, queueRoles } from "../shared/io/library.ts";
+export { explainRemote } from "../shared/io/remote-errors.ts";
 
 type AwsError = { $metadata?: { httpStatusCode?: number } };
 

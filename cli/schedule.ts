@@ -1,8 +1,8 @@
 // The local stand-in for the dedup function's EventBridge schedule: the same handler, on a timer.
 import { makeDedupHandler } from "../functions/dedup/handler.ts";
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
-import type { LogFn } from "../shared/lambda-sqs.ts";
+import type { LogFn } from "../shared/io/lambda-sqs.ts";
 
 export const DEFAULT_DEDUP_INTERVAL_MIN = 60;
 

@@ -1,10 +1,10 @@
 // Keeps this runner's object under .reelpress/runners/ current: its running jobs with their progress,
 // and while its encode window is closed, when it resumes. Writes go out when something changed (at
 // most every PROGRESS_MS) and at least every RUNNER_REFRESH_MS, so a dead runner's object goes stale.
-import type { Clients } from "../shared/clients.ts";
+import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import { RUNNER_REFRESH_MS, deleteRunner, putRunner } from "../shared/runners.ts";
-import { type ProgressJob, progressId } from "../shared/chunks.ts";
+import { RUNNER_REFRESH_MS, deleteRunner, putRunner } from "../shared/io/runners.ts";
+import { type ProgressJob, progressId } from "./chunked/plan.ts";
 import type { EncodeJob, RunnerStatus } from "../shared/schemas.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import type { Log } from "./job.ts";

@@ -1,8 +1,8 @@
 // Claims: a runner takes a job by writing the source's manifest record with If-Match (runner, job,
 // attempt, lease expiry). Queues deliver twice, so a live lease held by another attempt means this
 // one is a duplicate; an expired lease belongs to a dead runner and may be taken over.
-import type { Clients } from "../shared/clients.ts";
-import { updateRecord } from "../shared/manifest.ts";
+import type { Clients } from "../shared/io/clients.ts";
+import { updateRecord } from "../shared/io/manifest.ts";
 import type { EncodeJob, ManifestRecord } from "../shared/schemas.ts";
 
 export type Lease = NonNullable<ManifestRecord["runner"]>;

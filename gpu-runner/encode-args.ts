@@ -1,8 +1,8 @@
 // The one ffmpeg pass of a job, as a pure function of the source and the encoder: it encodes the MP4,
 // fingerprints the frames it encodes at the source's sample times, and tiles the montage, from one decode.
-import { safeInputArgs } from "../shared/ffprobe.ts";
-import { COMPRESSED_MARK } from "../shared/decision.ts";
-import { FINGERPRINT_FILTER, selectAt } from "../shared/fingerprint.ts";
+import { safeInputArgs } from "../shared/media/ffprobe.ts";
+import { COMPRESSED_MARK } from "../shared/rules/decision.ts";
+import { FINGERPRINT_FILTER, selectAt } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 
 export type EncoderKind = "nvenc" | "x264";

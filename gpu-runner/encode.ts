@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/fingerprint.ts";
+import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint } from "../shared/schemas.ts";
 import { PASS_FILES, type PassPlan } from "./encode-args.ts";
 import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";

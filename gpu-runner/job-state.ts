@@ -1,9 +1,9 @@
 // Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
-import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/decision.ts";
-import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, unsafeKeyReason } from "../shared/naming.ts";
+import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/rules/decision.ts";
+import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, unsafeKeyReason } from "../shared/rules/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
-import type { ObjectHead } from "../shared/storage.ts";
+import type { ObjectHead } from "../shared/io/objects.ts";
 
 export const SOURCE_KEY = "reelpress-source-key";
 export const SOURCE_SIZE = "reelpress-source-size";

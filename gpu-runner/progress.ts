@@ -1,6 +1,6 @@
 // On a terminal, one line per running job: media time encoded, elapsed, remaining, speed. Only built
 // when stderr is a TTY; elsewhere the runner logs JSON events and no bar is computed at all.
-import { formatDuration } from "../shared/format.ts";
+import { formatDuration } from "../shared/rules/format.ts";
 
 export type JobView = { label: string; durationSec: number; outTimeSec: number; startedAt: number; speed?: number };
 

@@ -3,13 +3,13 @@
 import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
-import type { Clients } from "../shared/clients.ts";
-import { deleteRecord, patchRecord, readRecord } from "../shared/manifest.ts";
-import { backupKeyFor, skipKeyFor } from "../shared/naming.ts";
+import type { Clients } from "../shared/io/clients.ts";
+import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
+import { backupKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 import {
   SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, renameVerified, sameBytes, uploadFile, type ObjectHead,
-} from "../shared/storage.ts";
+} from "../shared/io/objects.ts";
 import { SHA256 as SHA256_KEY, backupKeyOf, isPublishedFor, montageKeyFor, outputMetadata } from "./job-state.ts";
 
 export async function sha256File(file: string): Promise<string> {

@@ -1,10 +1,10 @@
 // Dead letters back to the encode queue: each job gets three fresh tries, and its `failed` record
 // goes back to `planned` so status shows it as waiting again.
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { Clients } from "../shared/clients.ts";
-import { updateRecord } from "../shared/manifest.ts";
+import type { Clients } from "../shared/io/clients.ts";
+import { updateRecord } from "../shared/io/manifest.ts";
 import { parseJob } from "./job.ts";
-import { workKeys } from "../shared/chunks.ts";
+import { workKeys } from "./chunked/plan.ts";
 import { parseChunkJob } from "./chunked/chunk.ts";
 import { handOverClaim } from "./chunked/work.ts";
 

@@ -1,10 +1,10 @@
 // Nothing is published unverified: the output must probe as the H.264 MP4 that was asked for, decode to
 // its last frames, and show the source's pictures at the source's sample times.
 import { execa } from "execa";
-import { isCompressedMedia } from "../shared/decision.ts";
-import { probeMedia, safeInputArgs } from "../shared/ffprobe.ts";
-import { fingerprintAt } from "../shared/fingerprint.ts";
-import { hammingDistance } from "../shared/phash.ts";
+import { isCompressedMedia } from "../shared/rules/decision.ts";
+import { probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
+import { fingerprintAt } from "../shared/media/fingerprint.ts";
+import { hammingDistance } from "../shared/media/phash.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 import type { PassPlan } from "./encode-args.ts";
 

@@ -1,8 +1,8 @@
 // The AWS deployment as plain data: infra/*.ts turns it into SST components, and
 // test/unit/infra-topology.test.ts checks it, so a wrong wire fails a test before any deploy.
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
-import { MANIFEST_PREFIX, PREVIEWS_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, VIDEO_EXTENSIONS } from "../shared/naming.ts";
-import { checkNotifyUrl } from "../shared/notify.ts";
+import { MANIFEST_PREFIX, PREVIEWS_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
+import { checkNotifyUrl } from "../shared/io/notify.ts";
 
 export type QueueId = "ingest" | "plan" | "encode";
 export type FunctionId = "probe" | "strategy" | "dedup" | "dashboard";
@@ -143,7 +143,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
  * Lambda consumers: visibility at least 6× the function timeout (AWS's advice for event source
  * mappings, so throttled retries do not redeliver a message still being worked) and at least 5
  * receives before the DLQ. The encode queue's consumer is the runner, which extends visibility
- * by heartbeat; 300 s and 3 receives match shared/resources.ts, what the runner and `dev` use.
+ * by heartbeat; 300 s and 3 receives match shared/io/resources.ts, what the runner and `dev` use.
  */
 export const QUEUES: Record<QueueId, QueueSpec> = {
   ingest: { consumer: "probe", visibilitySec: 6 * FUNCTIONS.probe.timeoutSec, maxReceives: 5 },
@@ -187,7 +187,7 @@ export function queueName(app: string, stage: string, queue: QueueId, dlq = fals
   return name;
 }
 
-/** The environment every function and runner reads (shared/config.ts, shared/notify.ts), for one stage. */
+/** The environment every function and runner reads (shared/config.ts, shared/io/notify.ts), for one stage. */
 export function reelpressEnv(app: string, stage: string, bucket: string, options: Pick<DeployOptions, "backupPrefix" | "notifyUrl">): Record<string, string> {
   return {
     REELPRESS_BUCKET: bucket,

@@ -1,7 +1,7 @@
 // One validated configuration, from environment variables and command-line flags (flags win).
 import { z } from "zod";
 import { UserError } from "./errors.ts";
-import { normalizePrefix } from "./naming.ts";
+import { normalizePrefix } from "./rules/naming.ts";
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://localhost:4566" });
 const queueName = z

@@ -210,7 +210,7 @@ export const DedupReport = z.object({
 });
 export type DedupReport = z.infer<typeof DedupReport>;
 
-/** What a runner publishes about itself (see shared/runners.ts); part of `status --json`. */
+/** What a runner publishes about itself (see shared/io/runners.ts); part of `status --json`. */
 export const RunnerStatus = z.object({
   id: z.string(),
   encoder: z.string(),

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
-import { applyAll, planApply, type ApplyOutcome } from "../../shared/dedup/apply.ts";
+import { applyAll, planApply, type ApplyOutcome } from "../dedup-apply.ts";
 import { readLatestReport } from "../../shared/dedup/run.ts";
 import { DedupReport } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";

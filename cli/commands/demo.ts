@@ -3,12 +3,12 @@ import { access, copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promise
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { startEmbedded } from "../../shared/embedded.ts";
+import { startEmbedded } from "../embedded.ts";
 import { UsageError, UserError } from "../../shared/errors.ts";
-import { gatherStatus } from "../../shared/library.ts";
-import { ensureResources } from "../../shared/resources.ts";
+import { gatherStatus } from "../../shared/io/library.ts";
+import { ensureResources } from "../../shared/io/resources.ts";
 import { DedupReport, type StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { catchInterrupt } from "../interrupt.ts";

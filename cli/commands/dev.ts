@@ -1,7 +1,7 @@
 import { loadConfig } from "../../shared/config.ts";
-import { makeClients } from "../../shared/clients.ts";
-import { startEmbedded, type Embedded } from "../../shared/embedded.ts";
-import { ensureResources } from "../../shared/resources.ts";
+import { makeClients } from "../../shared/io/clients.ts";
+import { startEmbedded, type Embedded } from "../embedded.ts";
+import { ensureResources } from "../../shared/io/resources.ts";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
 import type { Command } from "../command.ts";
 import { startPipeline } from "../pipeline.ts";

@@ -4,7 +4,7 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import http from "node:http";
 import https from "node:https";
 import { execa } from "execa";
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { testEncode } from "../../gpu-runner/encoder.ts";

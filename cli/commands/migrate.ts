@@ -1,12 +1,12 @@
 // `reelpress migrate`: finds v2 outputs by their embedded container tag and renames them `*_compressed`,
 // so the pipeline re-encodes them to H.264. Each rename is copy-verify-delete: safe to stop and re-run.
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
-import { probeMedia } from "../../shared/ffprobe.ts";
-import { deleteRecord } from "../../shared/manifest.ts";
-import { isLegacyCompressedKey, keyKind, legacyCompressedKeyFor } from "../../shared/naming.ts";
-import type { ListedObject } from "../../shared/status.ts";
-import { headObject, presignedGetUrl, renameVerified, sameBytes } from "../../shared/storage.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
+import { deleteRecord } from "../../shared/io/manifest.ts";
+import { isLegacyCompressedKey, keyKind, legacyCompressedKeyFor } from "../../shared/rules/naming.ts";
+import type { ListedObject } from "../../shared/rules/status.ts";
+import { headObject, presignedGetUrl, renameVerified, sameBytes } from "../../shared/io/objects.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, logEvent, red, yellow } from "../output.ts";

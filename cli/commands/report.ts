@@ -2,7 +2,7 @@
 // as JSON, and writes it and an HTML page on request.
 import { writeFile } from "node:fs/promises";
 import { UsageError, UserError } from "../../shared/errors.ts";
-import { renderReportHtml } from "../../shared/dedup/html.ts";
+import { renderReportHtml } from "../report-html.ts";
 import { parseDedupOptions } from "../../shared/dedup/options.ts";
 import { buildAndStoreReport, montageImages, readLatestReport } from "../../shared/dedup/run.ts";
 import type { DedupReport } from "../../shared/schemas.ts";

@@ -1,14 +1,14 @@
 // `reelpress scan`: backfill. Objects already in the bucket are queued for the probe, largest first,
 // as if they had just been uploaded; `--dry-run` probes them here and prints each decision instead.
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
-import { isSameVersion, probeObject } from "../../shared/ingest.ts";
-import { planProbed } from "../../shared/plan.ts";
+import { isSameVersion, probeObject } from "../../shared/steps/probe.ts";
+import { planProbed } from "../../shared/steps/strategy.ts";
 import type { ManifestRecord, ManifestState } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { listVideoObjects, recordsByKey, type VideoObject } from "../events/reconcile.ts";
-import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 

@@ -1,7 +1,7 @@
 // `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the manifest and a listing.
 import { UsageError } from "../../shared/errors.ts";
-import { type Failure, gatherStatus } from "../../shared/library.ts";
-import type { SetAside } from "../../shared/status.ts";
+import { type Failure, gatherStatus } from "../../shared/io/library.ts";
+import type { SetAside } from "../../shared/rules/status.ts";
 import type { RunnerStatus, StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";

@@ -1,10 +1,10 @@
 // `reelpress upload PATH…`: video files and folders into the library, by multipart upload with progress.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
-import { extensionOf, isSystemKey, isVideoKey } from "../../shared/naming.ts";
-import { uploadFile } from "../../shared/storage.ts";
+import { extensionOf, isSystemKey, isVideoKey } from "../../shared/rules/naming.ts";
+import { uploadFile } from "../../shared/io/objects.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, logEvent, red, yellow } from "../output.ts";

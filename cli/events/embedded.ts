@@ -1,16 +1,16 @@
 // Event source for the embedded folder store: its own writes (by any S3 client) and files that arrive in the
 // folder behind its back each become an S3 event record on the ingest queue. A listing at start catches what
 // arrived while reelpress was down.
-import type { Clients } from "../../shared/clients.ts";
-import type { Embedded } from "../../shared/embedded.ts";
+import type { Clients } from "../../shared/io/clients.ts";
+import type { Embedded } from "../embedded.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { isSameVersion } from "../../shared/ingest.ts";
-import { readRecord } from "../../shared/manifest.ts";
-import type { LogFn } from "../../shared/lambda-sqs.ts";
-import { isSystemKey, keyKind } from "../../shared/naming.ts";
+import { isSameVersion } from "../../shared/steps/probe.ts";
+import { readRecord } from "../../shared/io/manifest.ts";
+import type { LogFn } from "../../shared/io/lambda-sqs.ts";
+import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
-import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 
 export type EventSource = { stop(): Promise<void> };
 

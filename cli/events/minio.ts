@@ -3,15 +3,15 @@
 // each is forwarded unchanged to the ingest queue, where LocalStack (or any SQS) holds it for the probe.
 // Nothing needs configuring on the MinIO side. A listing at start catches uploads made while down.
 import { Client, type NotificationPoller } from "minio";
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { s3EndpointOf } from "../../shared/config.ts";
 import { UserError, errorMessage } from "../../shared/errors.ts";
-import type { LogFn } from "../../shared/lambda-sqs.ts";
-import { decodeEventKey, keyKind } from "../../shared/naming.ts";
+import type { LogFn } from "../../shared/io/lambda-sqs.ts";
+import { decodeEventKey, keyKind } from "../../shared/rules/naming.ts";
 import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
 import { reconcile } from "./reconcile.ts";
-import { sendEventRecords } from "../../shared/event-records.ts";
+import { sendEventRecords } from "../../shared/io/event-records.ts";
 
 const RETRY_MS = 2000;
 

@@ -1,11 +1,11 @@
 // Finds library videos that no event has brought in yet: objects uploaded while nothing was listening.
-import type { Clients } from "../../shared/clients.ts";
-import { isSameVersion } from "../../shared/ingest.ts";
-import { listRecords } from "../../shared/manifest.ts";
-import { keyKind } from "../../shared/naming.ts";
+import type { Clients } from "../../shared/io/clients.ts";
+import { isSameVersion } from "../../shared/steps/probe.ts";
+import { listRecords } from "../../shared/io/manifest.ts";
+import { keyKind } from "../../shared/rules/naming.ts";
 import type { ManifestRecord } from "../../shared/schemas.ts";
 import { listLibrary } from "../remote.ts";
-import { objectCreatedRecord, sendEventRecords } from "../../shared/event-records.ts";
+import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 
 export type VideoObject = { key: string; size: number; etag: string; lastModified?: Date };
 

@@ -2,7 +2,7 @@
 // `reelpress dev` serves (shared/dashboard/routes.ts), images base64-encoded as function URLs want.
 import path from "node:path";
 import { z } from "zod";
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { PAGE_FILE, dashboardRoutes, type DashboardRoutes } from "../../shared/dashboard/routes.ts";
 

@@ -1,12 +1,12 @@
 // Lambda for the duplicate report. On its schedule it builds and stores one; over its function URL
 // it returns the latest (GET /), or builds one first (GET /?build=1, with quality= and policy=).
 import { z } from "zod";
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { parseDedupOptions, type RawDedupOptions } from "../../shared/dedup/options.ts";
 import { buildAndStoreReport, readLatestReport } from "../../shared/dedup/run.ts";
-import { jsonLog, type LogFn } from "../../shared/lambda-sqs.ts";
-import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
+import { jsonLog, type LogFn } from "../../shared/io/lambda-sqs.ts";
+import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 
 const ScheduledEvent = z.object({ "detail-type": z.literal("Scheduled Event") }).loose();
 const UrlEvent = z

@@ -1,11 +1,11 @@
 // Lambda on the ingest queue: each message carries S3 event records; each record is probed.
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { ingestEventRecord } from "../../shared/ingest.ts";
-import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
-import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
-import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/notify.ts";
+import { ingestEventRecord } from "../../shared/steps/probe.ts";
+import { ownDeadLetterQueue } from "../../shared/io/dead-letter.ts";
+import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */

@@ -1,10 +1,10 @@
 // Lambda on the plan queue: each message is a ProbeResult; the decision table turns it into a skip or a job.
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { ownDeadLetterQueue } from "../../shared/dead-letter.ts";
-import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/lambda-sqs.ts";
-import { planProbed } from "../../shared/plan.ts";
+import { ownDeadLetterQueue } from "../../shared/io/dead-letter.ts";
+import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import { planProbed } from "../../shared/steps/strategy.ts";
 import { ProbeResult } from "../../shared/schemas.ts";
 
 export function makeStrategyHandler(clients: () => Clients, log: LogFn = jsonLog): SQSHandler {

@@ -1,6 +1,6 @@
 // The ffmpeg commands of a chunked job, as pure functions: split the video at keyframes by stream copy,
 // encode one chunk, and the merge pass (join without re-encoding, the audio once, fingerprints, montage).
-import { safeInputArgs } from "../../shared/ffprobe.ts";
+import { safeInputArgs } from "../../shared/media/ffprobe.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 import {
   type EncoderKind, type PassPlan, type Size, PASS_FILES, forcedKeyframeArgs, montageGrid, montageTimes, networkArgs, sampleOutputs, sideStreams, usesNvdec, videoEncoderArgs,

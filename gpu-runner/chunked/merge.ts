@@ -4,11 +4,11 @@
 // source's too), publish. The work objects are removed at the end, whatever the outcome.
 import { rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { workKeys } from "../../shared/chunks.ts";
-import { countVideoFrames, probeMedia } from "../../shared/ffprobe.ts";
-import { updateRecord } from "../../shared/manifest.ts";
+import { workKeys } from "./plan.ts";
+import { countVideoFrames, probeMedia } from "../../shared/media/ffprobe.ts";
+import { updateRecord } from "../../shared/io/manifest.ts";
 import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
-import { presignedGetUrl } from "../../shared/storage.ts";
+import { presignedGetUrl } from "../../shared/io/objects.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { pickVerifyTimes } from "../encode-args.ts";
 import { runPass } from "../encode.ts";

@@ -5,13 +5,13 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
-import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "../../shared/chunks.ts";
-import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/ffprobe.ts";
+import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "./plan.ts";
+import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
-import { downloadFile, headObject } from "../../shared/storage.ts";
+import { downloadFile, headObject } from "../../shared/io/objects.ts";
 import { targetSize } from "../encode-args.ts";
 import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
-import { updateRecord } from "../../shared/manifest.ts";
+import { updateRecord } from "../../shared/io/manifest.ts";
 import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
 import { createFromFile, createJson, readJson } from "./work.ts";
 

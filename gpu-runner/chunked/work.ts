@@ -4,9 +4,9 @@ import { createReadStream } from "node:fs";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { z } from "zod";
-import type { Clients } from "../../shared/clients.ts";
+import type { Clients } from "../../shared/io/clients.ts";
 import { MergeClaim } from "../../shared/schemas.ts";
-import { downloadFile, headObject } from "../../shared/storage.ts";
+import { downloadFile, headObject } from "../../shared/io/objects.ts";
 import { SHA256 } from "../job-state.ts";
 import { sha256File } from "../publish.ts";
 

@@ -1,10 +1,10 @@
 // Creates the bucket and queues on MinIO + LocalStack: the same resources, with the same attributes,
-// as `reelpress dev` (shared/resources.ts), so either may run first. Waits for both services.
+// as `reelpress dev` (shared/io/resources.ts), so either may run first. Waits for both services.
 // MinIO needs no notification target: `reelpress dev` subscribes through MinIO's listen API.
-import { makeClients } from "../../shared/clients.ts";
+import { makeClients } from "../../shared/io/clients.ts";
 import { loadConfig, s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { ensureResources } from "../../shared/resources.ts";
+import { ensureResources } from "../../shared/io/resources.ts";
 
 const ATTEMPTS = 30;
 const PAUSE_MS = 2000;

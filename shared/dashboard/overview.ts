@@ -1,8 +1,8 @@
 // What the dashboard shows, as one JSON object: the status object of `reelpress status --json`, the
 // failures with readable reasons, savings per top-level folder, and the latest dedup report in brief.
-import type { Clients } from "../clients.ts";
+import type { Clients } from "../io/clients.ts";
 import { readLatestReport } from "../dedup/run.ts";
-import { type Failure, type FolderTotals, gatherStatus } from "../library.ts";
+import { type Failure, type FolderTotals, gatherStatus } from "../io/library.ts";
 import type { DedupGroup, DedupReport, StatusSummary } from "../schemas.ts";
 
 /** The page lists this many; the count says how many there are. */

@@ -3,10 +3,10 @@
 // GET /api/overview, and GET /api/montage for preview images only.
 import { readFile } from "node:fs/promises";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import type { Clients } from "../clients.ts";
+import type { Clients } from "../io/clients.ts";
 import { errorMessage } from "../errors.ts";
-import { PREVIEWS_PREFIX } from "../naming.ts";
-import { explainRemote } from "../remote-errors.ts";
+import { PREVIEWS_PREFIX } from "../rules/naming.ts";
+import { explainRemote } from "../io/remote-errors.ts";
 import { type Overview, dashboardOverview } from "./overview.ts";
 
 /** The page's path in the repository; infra copies it to the same path in the function's package. */

@@ -1,7 +1,7 @@
 // What dedup keeps of a manifest record: a few numbers, and its frames in a store shared by all
 // entries (flat typed arrays), so 100k records take tens of MB and are read front to back; a parsed
 // record with media details and hex strings is ten times that.
-import { isSystemKey } from "../naming.ts";
+import { isSystemKey } from "../rules/naming.ts";
 import type { FrameFingerprint, ManifestRecord, ManifestState, PictureStats } from "../schemas.ts";
 
 /** Frames of every entry, appended as records stream in. */

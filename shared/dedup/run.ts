@@ -2,11 +2,11 @@
 // version the record describes, by If-Match), write computed hashes back, store the report.
 import { createHash } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import type { Clients } from "../clients.ts";
-import { listRecords, updateRecord } from "../manifest.ts";
-import { REPORTS_PREFIX } from "../naming.ts";
+import type { Clients } from "../io/clients.ts";
+import { listRecords, updateRecord } from "../io/manifest.ts";
+import { REPORTS_PREFIX } from "../rules/naming.ts";
 import { DedupReport, type ManifestRecord } from "../schemas.ts";
-import { headObject, presignedGetUrl } from "../storage.ts";
+import { headObject, presignedGetUrl } from "../io/objects.ts";
 import { FrameStore, entryFrom, isCandidate, type Entry } from "./entry.ts";
 import type { DedupOptions } from "./options.ts";
 import { findDuplicates, type CountingHasher } from "./pipeline.ts";

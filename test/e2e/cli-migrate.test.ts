@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patchRecord, readRecord } from "../../shared/manifest.ts";
-import { copyToFreeName, headObject } from "../../shared/storage.ts";
+import { patchRecord, readRecord } from "../../shared/io/manifest.ts";
+import { copyToFreeName, headObject } from "../../shared/io/objects.ts";
 import { isV2Output } from "../../cli/commands/migrate.ts";
 import { reelpress } from "../kit/cli.ts";
 import { brokenFixture, makeVideo, videoFixture } from "../kit/fixtures.ts";

@@ -1,8 +1,8 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patchRecord } from "../../shared/manifest.ts";
-import { putRunner } from "../../shared/runners.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import { putRunner } from "../../shared/io/runners.ts";
 import type { RunnerStatus } from "../../shared/schemas.ts";
 import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";

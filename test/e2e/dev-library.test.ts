@@ -5,8 +5,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCompressedMedia } from "../../shared/decision.ts";
-import { probeMedia } from "../../shared/ffprobe.ts";
+import { isCompressedMedia } from "../../shared/rules/decision.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
 import { reelpress, startDev } from "../kit/cli.ts";
 import { videoFixture } from "../kit/fixtures.ts";
 import { until } from "../kit/wait.ts";

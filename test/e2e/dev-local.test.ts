@@ -6,7 +6,7 @@ import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClients } from "../../shared/clients.ts";
+import { makeClients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { REELPRESS, freePort, reelpress, startDev } from "../kit/cli.ts";
 import { until } from "../kit/wait.ts";

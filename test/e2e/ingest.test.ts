@@ -7,11 +7,11 @@ import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClients, type Clients } from "../../shared/clients.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { listRecords } from "../../shared/manifest.ts";
+import { listRecords } from "../../shared/io/manifest.ts";
 import { EncodeJob, type ManifestRecord } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/storage.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { BROKEN_FIXTURES, VIDEO_FIXTURES, brokenFixture, videoFixture, type VideoFixture } from "../kit/fixtures.ts";
 import { startDev, freePort } from "../kit/cli.ts";
 

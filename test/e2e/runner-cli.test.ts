@@ -1,8 +1,8 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readRecord } from "../../shared/manifest.ts";
-import { headObject } from "../../shared/storage.ts";
+import { readRecord } from "../../shared/io/manifest.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { REELPRESS, reelpress } from "../kit/cli.ts";
 import { makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";

@@ -4,9 +4,9 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDashboardHandler } from "../../functions/dashboard/handler.ts";
-import { patchRecord } from "../../shared/manifest.ts";
-import { PREVIEWS_PREFIX } from "../../shared/naming.ts";
-import { headObject } from "../../shared/storage.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import { PREVIEWS_PREFIX } from "../../shared/rules/naming.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 

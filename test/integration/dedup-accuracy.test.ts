@@ -2,7 +2,7 @@
 // the emulator with manifest records made by the real probe and fingerprint code.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { listRecords } from "../../shared/manifest.ts";
+import { listRecords } from "../../shared/io/manifest.ts";
 import { dedupOptions } from "../../shared/dedup/options.ts";
 import type { StageStat } from "../../shared/dedup/pipeline.ts";
 import { LATEST_REPORT_KEY, buildAndStoreReport } from "../../shared/dedup/run.ts";

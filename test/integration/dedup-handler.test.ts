@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { makeDedupHandler, type HttpResponse } from "../../functions/dedup/handler.ts";
-import { patchRecord } from "../../shared/manifest.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
 import { DedupReport } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/storage.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 const get = (query: Record<string, string> = {}) => ({ version: "2.0", rawPath: "/", requestContext: { http: { method: "GET" } }, queryStringParameters: query });

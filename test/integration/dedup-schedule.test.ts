@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLatestReport } from "../../shared/dedup/run.ts";
-import { patchRecord } from "../../shared/manifest.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
 import { UserError } from "../../shared/errors.ts";
 import { dedupIntervalMs, startDedupSchedule } from "../../cli/schedule.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";

@@ -8,9 +8,9 @@ import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FrameStore, entryFrom, type Entry } from "../../shared/dedup/entry.ts";
 import { comparator, loserReason, winnerReason } from "../../shared/dedup/policy.ts";
-import { probeMedia } from "../../shared/ffprobe.ts";
-import { sampleTimes } from "../../shared/fingerprint.ts";
-import { sampleVideo } from "../../shared/sample.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
+import { sampleTimes } from "../../shared/media/fingerprint.ts";
+import { sampleVideo } from "../../shared/media/sample.ts";
 
 const X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25"];
 /** Filters and encoder settings after the source (mandelbrot, 320×240, colour, 4 s). */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { makeClients } from "../../shared/clients.ts";
+import { makeClients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { reelpress, startDev, freePort } from "../kit/cli.ts";
 

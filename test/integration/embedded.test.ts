@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { presignedGetUrl } from "../../shared/storage.ts";
+import { presignedGetUrl } from "../../shared/io/objects.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("embedded store over a folder", () => {

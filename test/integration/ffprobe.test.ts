@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readableReason } from "../../shared/failure-reasons.ts";
-import { UnreadableMediaError, probeMedia } from "../../shared/ffprobe.ts";
+import { readableReason } from "../../shared/rules/failure-reasons.ts";
+import { UnreadableMediaError, probeMedia } from "../../shared/media/ffprobe.ts";
 import { BROKEN_FIXTURES, brokenFixture, videoFixture } from "../kit/fixtures.ts";
 
 describe("probeMedia (real ffprobe)", () => {

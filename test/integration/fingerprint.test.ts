@@ -3,11 +3,11 @@ import { stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnreadableMediaError } from "../../shared/ffprobe.ts";
-import { fingerprintVideo } from "../../shared/fingerprint.ts";
-import { hammingDistance } from "../../shared/phash.ts";
+import { UnreadableMediaError } from "../../shared/media/ffprobe.ts";
+import { fingerprintVideo } from "../../shared/media/fingerprint.ts";
+import { hammingDistance } from "../../shared/media/phash.ts";
 import type { FrameFingerprint } from "../../shared/schemas.ts";
-import { presignedGetUrl, uploadFile } from "../../shared/storage.ts";
+import { presignedGetUrl, uploadFile } from "../../shared/io/objects.ts";
 import { brokenFixture, makeVideo } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 

@@ -7,9 +7,9 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedEvents } from "../../cli/events/embedded.ts";
 import { startFunctionHost } from "../../cli/host.ts";
-import { patchRecord } from "../../shared/manifest.ts";
-import type { SQSBatchResponse, SQSEvent } from "../../shared/lambda-sqs.ts";
-import { headObject, uploadFile } from "../../shared/storage.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import type { SQSBatchResponse, SQSEvent } from "../../shared/io/lambda-sqs.ts";
+import { headObject, uploadFile } from "../../shared/io/objects.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRecord, listRecords, patchRecord, readRecord, updateRecord } from "../../shared/manifest.ts";
+import { deleteRecord, listRecords, patchRecord, readRecord, updateRecord } from "../../shared/io/manifest.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("manifest (against the emulator)", () => {

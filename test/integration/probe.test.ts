@@ -5,14 +5,14 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCom
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
 import { makeStrategyHandler } from "../../functions/strategy/handler.ts";
-import { encodeEventKey, objectCreatedRecord } from "../../shared/event-records.ts";
+import { encodeEventKey, objectCreatedRecord } from "../../shared/io/event-records.ts";
 import { toSqsEvent } from "../../cli/host.ts";
-import { ingestEventRecord, probeObject } from "../../shared/ingest.ts";
-import { patchRecord, readRecord } from "../../shared/manifest.ts";
-import { planProbed } from "../../shared/plan.ts";
-import { thumbnailKeyFor } from "../../shared/naming.ts";
+import { ingestEventRecord, probeObject } from "../../shared/steps/probe.ts";
+import { patchRecord, readRecord } from "../../shared/io/manifest.ts";
+import { planProbed } from "../../shared/steps/strategy.ts";
+import { thumbnailKeyFor } from "../../shared/rules/naming.ts";
 import { EncodeJob, ProbeResult } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/storage.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { BROKEN_FIXTURES, brokenFixture, makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueConsumer, receiveCountOf, type ConsumerOptions } from "../../gpu-runner/consumer.ts";
-import { closing, nextOpening, parseHours } from "../../shared/hours.ts";
+import { closing, nextOpening, parseHours } from "../../gpu-runner/hours.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 

@@ -6,8 +6,8 @@ import path from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runner.ts";
-import { gatherStatus } from "../../shared/library.ts";
-import { listRunners } from "../../shared/runners.ts";
+import { gatherStatus } from "../../shared/io/library.ts";
+import { listRunners } from "../../shared/io/runners.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { until } from "../kit/wait.ts";
 

@@ -1,14 +1,14 @@
 // Test helpers for the runner: put a real video in the bucket and queue the EncodeJob the strategy
 // step would plan for it (probe + fingerprints + decision table), so runner tests need no ingest.
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { Clients } from "../../shared/clients.ts";
-import { decide } from "../../shared/decision.ts";
-import { probeMedia } from "../../shared/ffprobe.ts";
-import { fingerprintVideo } from "../../shared/fingerprint.ts";
-import { patchRecord } from "../../shared/manifest.ts";
-import { encodeJobFor } from "../../shared/plan.ts";
+import type { Clients } from "../../shared/io/clients.ts";
+import { decide } from "../../shared/rules/decision.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
+import { fingerprintVideo } from "../../shared/media/fingerprint.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import { encodeJobFor } from "../../shared/steps/strategy.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
-import { uploadFile } from "../../shared/storage.ts";
+import { uploadFile } from "../../shared/io/objects.ts";
 import type { VideoSpec } from "../kit/fixtures.ts";
 
 /** A source that cannot shrink: heavy grain at 0.7 Mbit/s, which CRF 23 needs far more bits to keep. */

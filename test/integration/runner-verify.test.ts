@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { probeMedia } from "../../shared/ffprobe.ts";
-import { fingerprintVideo } from "../../shared/fingerprint.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
+import { fingerprintVideo } from "../../shared/media/fingerprint.ts";
 import { pickVerifyTimes, type PassPlan } from "../../gpu-runner/encode-args.ts";
 import { VerifyError, verifyOutput } from "../../gpu-runner/verify.ts";
 import { makeVideo } from "../kit/fixtures.ts";

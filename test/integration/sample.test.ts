@@ -4,10 +4,10 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnreadableMediaError, probeMedia } from "../../shared/ffprobe.ts";
-import { fingerprintVideo, sampleTimes } from "../../shared/fingerprint.ts";
-import { sampleVideo } from "../../shared/sample.ts";
-import { presignedGetUrl, uploadFile } from "../../shared/storage.ts";
+import { UnreadableMediaError, probeMedia } from "../../shared/media/ffprobe.ts";
+import { fingerprintVideo, sampleTimes } from "../../shared/media/fingerprint.ts";
+import { sampleVideo } from "../../shared/media/sample.ts";
+import { presignedGetUrl, uploadFile } from "../../shared/io/objects.ts";
 import { brokenFixture, makeVideo } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyToFreeName, headObject, presignedGetUrl, renameVerified, uploadFile } from "../../shared/storage.ts";
+import { copyToFreeName, headObject, presignedGetUrl, renameVerified, uploadFile } from "../../shared/io/objects.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("storage (against the emulator)", () => {

@@ -7,12 +7,12 @@ import { mkdir, mkdtemp, rename, rm, stat, truncate } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import type { Clients } from "../../shared/clients.ts";
-import { probeMedia } from "../../shared/ffprobe.ts";
-import { sampleTimes } from "../../shared/fingerprint.ts";
-import { patchRecord } from "../../shared/manifest.ts";
-import { sampleVideo } from "../../shared/sample.ts";
-import { headObject, uploadFile } from "../../shared/storage.ts";
+import type { Clients } from "../../shared/io/clients.ts";
+import { probeMedia } from "../../shared/media/ffprobe.ts";
+import { sampleTimes } from "../../shared/media/fingerprint.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import { sampleVideo } from "../../shared/media/sample.ts";
+import { headObject, uploadFile } from "../../shared/io/objects.ts";
 import { FIXTURE_DIR } from "./fixtures.ts";
 
 // A keyframe a second, as cameras and encoders commonly write: seeks decode at most a second.

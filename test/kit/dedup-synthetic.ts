@@ -1,7 +1,7 @@
 // Synthetic manifest records for dedup's unit tests and bench: content as a sequence of scenes, each
 // with a frame hash and the hash of its mirror image; copies sample that content at their own times,
 // shifted, noisy, darkened or mirrored as a real copy would be.
-import { sampleTimes } from "../../shared/fingerprint.ts";
+import { sampleTimes } from "../../shared/media/fingerprint.ts";
 import { FrameStore, entryFrom, type Entry } from "../../shared/dedup/entry.ts";
 import type { FrameFingerprint, ManifestRecord } from "../../shared/schemas.ts";
 

@@ -1,7 +1,7 @@
 // What the event sources put on the ingest queue, as tests read it back.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { Clients } from "../../shared/clients.ts";
-import { decodeEventKey } from "../../shared/naming.ts";
+import type { Clients } from "../../shared/io/clients.ts";
+import { decodeEventKey } from "../../shared/rules/naming.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Keys of the S3 event records waiting on the ingest queue, sorted, taken off it. */

@@ -2,10 +2,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { startEmbedded, type Embedded } from "../../shared/embedded.ts";
+import { startEmbedded, type Embedded } from "../../cli/embedded.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
-import { makeClients, type Clients } from "../../shared/clients.ts";
-import { ensureResources } from "../../shared/resources.ts";
+import { makeClients, type Clients } from "../../shared/io/clients.ts";
+import { ensureResources } from "../../shared/io/resources.ts";
 
 export type TestStack = Clients & {
   embedded: Embedded;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runnerLine } from "../../cli/commands/status.ts";
 import { buildMerge, chunkEncodeArgs, chunkKeyframeTimes, concatList, segmentArgs } from "../../gpu-runner/chunked/args.ts";
 import { segmentStarts } from "../../gpu-runner/chunked/split.ts";
-import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../shared/chunks.ts";
+import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../gpu-runner/chunked/plan.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
 

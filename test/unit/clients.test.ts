@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { makeS3, makeSqs } from "../../shared/clients.ts";
+import { makeS3, makeSqs } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 
 describe("clients", () => {

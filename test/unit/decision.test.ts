@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bitrateOf, decide, is4k, isCompressedMedia, isCompressedMetadata } from "../../shared/decision.ts";
+import { bitrateOf, decide, is4k, isCompressedMedia, isCompressedMetadata } from "../../shared/rules/decision.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 
 function media(codec: string, width: number, height: number, extra: Partial<MediaInfo> = {}): MediaInfo {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { planApply } from "../../shared/dedup/apply.ts";
+import { planApply } from "../../cli/dedup-apply.ts";
 import type { CountingHasher } from "../../shared/dedup/pipeline.ts";
 import { findDuplicates } from "../../shared/dedup/pipeline.ts";
-import { renderReportHtml } from "../../shared/dedup/html.ts";
+import { renderReportHtml } from "../../cli/report-html.ts";
 import { dedupOptions } from "../../shared/dedup/options.ts";
 import { buildReport } from "../../shared/dedup/report.ts";
 import { DedupReport } from "../../shared/schemas.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FAILURE_RULES, readableReason } from "../../shared/failure-reasons.ts";
+import { FAILURE_RULES, readableReason } from "../../shared/rules/failure-reasons.ts";
 
 describe("readable failure reasons", () => {
   it.each([

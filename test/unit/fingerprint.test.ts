@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, contentBox, fingerprintFrame, sampleTimes } from "../../shared/fingerprint.ts";
-import { hammingDistance } from "../../shared/phash.ts";
+import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, contentBox, fingerprintFrame, sampleTimes } from "../../shared/media/fingerprint.ts";
+import { hammingDistance } from "../../shared/media/phash.ts";
 import { FrameFingerprint } from "../../shared/schemas.ts";
 
 const N = FINGERPRINT_SIDE;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closing, isOpen, nextOpening, parseHours } from "../../shared/hours.ts";
+import { closing, isOpen, nextOpening, parseHours } from "../../gpu-runner/hours.ts";
 
 /** Local time on a fixed day: the window is local time, whatever the machine's zone. */
 const at = (h: number, m = 0, day = 10) => new Date(2026, 2, day, h, m, 0, 0);

@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config.ts";
 import { PAGE_FILE } from "../../shared/dashboard/routes.ts";
-import { MAX_RECEIVES, VISIBILITY_SEC } from "../../shared/resources.ts";
+import { MAX_RECEIVES, VISIBILITY_SEC } from "../../shared/io/resources.ts";
 import {
   DLQ_RETENTION_SEC,
   FUNCTIONS,

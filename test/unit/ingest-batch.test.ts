@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { failedMessageIds, toSqsEvent } from "../../cli/host.ts";
 import { ProbeResult } from "../../shared/schemas.ts";
-import { PermanentError, parseBody, processPartialBatch, type SQSEvent } from "../../shared/lambda-sqs.ts";
+import { PermanentError, parseBody, processPartialBatch, type SQSEvent } from "../../shared/io/lambda-sqs.ts";
 
 const event = (...ids: string[]): SQSEvent => toSqsEvent(ids.map((id) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: id })), "arn:aws:sqs:eu-west-1:1:q", "eu-west-1");
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { selectForScan } from "../../cli/commands/scan.ts";
 import { libraryRecord } from "../../cli/events/minio.ts";
-import { encodeEventKey, objectCreatedRecord } from "../../shared/event-records.ts";
-import { isCreation, isSameVersion, keyFilterReason } from "../../shared/ingest.ts";
-import { decodeEventKey } from "../../shared/naming.ts";
-import { encodeJobFor, jobIdFor } from "../../shared/plan.ts";
+import { encodeEventKey, objectCreatedRecord } from "../../shared/io/event-records.ts";
+import { isCreation, isSameVersion, keyFilterReason } from "../../shared/steps/probe.ts";
+import { decodeEventKey } from "../../shared/rules/naming.ts";
+import { encodeJobFor, jobIdFor } from "../../shared/steps/strategy.ts";
 import type { ManifestState, ProbeResult } from "../../shared/schemas.ts";
 
 describe("event keys", () => {

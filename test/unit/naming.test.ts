@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   backupKeyFor, decodeEventKey, isSkipKey, isSystemKey, isVideoKey, keyFromManifestKey, keyKind,
   legacyCompressedKeyFor, manifestKeyFor, normalizePrefix, nthName, outputKeyFor, skipKeyFor,
-} from "../../shared/naming.ts";
+} from "../../shared/rules/naming.ts";
 
 const BACKUP = "orig_video_to_delete/";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PHASH_SIDE, hammingDistance, phashOf } from "../../shared/phash.ts";
+import { PHASH_SIDE, hammingDistance, phashOf } from "../../shared/media/phash.ts";
 
 const N = PHASH_SIDE;
 const frame = (f: (x: number, y: number) => number) => Uint8Array.from({ length: N * N }, (_, i) => Math.max(0, Math.min(255, Math.round(f(i % N, Math.floor(i / N))))));

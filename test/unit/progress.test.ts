@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderProgress } from "../../cli/progress.ts";
-import { formatDuration } from "../../shared/format.ts";
+import { formatDuration } from "../../shared/rules/format.ts";
 
 describe("progress bar", () => {
   it("shows done/total, percent, speed and time left", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildPass, montageGrid, montageTimes, targetSize, uprightFilters, usesNvdec, type PassSpec, pickVerifyTimes } from "../../gpu-runner/encode-args.ts";
-import { selectAt } from "../../shared/fingerprint.ts";
+import { selectAt } from "../../shared/media/fingerprint.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 
 const media = (over: Omit<Partial<MediaInfo>, "video"> & { video?: Partial<MediaInfo["video"]> } = {}): MediaInfo => ({

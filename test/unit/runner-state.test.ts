@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseFrameTimes } from "../../shared/fingerprint.ts";
+import { parseFrameTimes } from "../../shared/media/fingerprint.ts";
 import { buildPass } from "../../gpu-runner/encode-args.ts";
 import { backupKeyOf, isPublishedFor, jobState, outputMetadata } from "../../gpu-runner/job-state.ts";
 import { compareFingerprints, outputProblems } from "../../gpu-runner/verify.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
-import type { ObjectHead } from "../../shared/storage.ts";
+import type { ObjectHead } from "../../shared/io/objects.ts";
 
 const job: EncodeJob = {
   bucket: "b", key: "dir/a b.avi", size: 1000, etag: '"e1"', jobId: "j", outputKey: "dir/a b.mp4", downscale: false,

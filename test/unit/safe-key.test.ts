@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { UnsafeKeyError, safeKey, unsafeKeyReason } from "../../store/safe-key.ts";
-import { backupKeyFor, keyKind, manifestKeyFor, outputKeyFor, skipKeyFor, thumbnailKeyFor } from "../../shared/naming.ts";
+import { backupKeyFor, keyKind, manifestKeyFor, outputKeyFor, skipKeyFor, thumbnailKeyFor } from "../../shared/rules/naming.ts";
 import { montageKeyFor } from "../../gpu-runner/job-state.ts";
-import { keyFilterReason } from "../../shared/ingest.ts";
+import { keyFilterReason } from "../../shared/steps/probe.ts";
 
 const UNSAFE = [
   "../x.mp4",

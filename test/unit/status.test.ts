@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { setAside, stateOf, summarizeStatus, type RecordBrief } from "../../shared/status.ts";
+import { setAside, stateOf, summarizeStatus, type RecordBrief } from "../../shared/rules/status.ts";
 
 const BACKUP = "orig_video_to_delete/";
 const rec = (key: string, state: RecordBrief["state"], size: number, more: Partial<RecordBrief> = {}): RecordBrief => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checksumVerdict, type ObjectHead } from "../../shared/storage.ts";
+import { checksumVerdict, type ObjectHead } from "../../shared/io/objects.ts";
 
 const head = (o: Partial<ObjectHead> = {}): ObjectHead => ({ key: "k", size: 10, etag: '"a"', metadata: {}, ...o });
 const sum = (algorithm: string, value: string, type = "FULL_OBJECT") => ({ algorithm, type, value });

@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
 import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes, selectAt } from "./fingerprint.ts";
 import { analysisSize, measurePicture, type AnalysisFrame } from "./picture.ts";
-import type { FrameFingerprint, MediaInfo, PictureStats } from "./schemas.ts";
+import type { FrameFingerprint, MediaInfo, PictureStats } from "../schemas.ts";
 
 export type Sampled = { fingerprints: FrameFingerprint[]; picture: PictureStats; thumbnail?: string };
 

@@ -1,6 +1,6 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
 import { backupKeyFor, isSkipKey, keyKind, outputKeyFor } from "./naming.ts";
-import { StatusSummary, type ManifestRecord, type RunnerStatus } from "./schemas.ts";
+import { StatusSummary, type ManifestRecord, type RunnerStatus } from "../schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
 export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };

@@ -1,6 +1,6 @@
 // ffprobe over a file or a (presigned) URL, with protocol and container whitelists, into MediaInfo.
 import { execa } from "execa";
-import { MediaInfo } from "./schemas.ts";
+import { MediaInfo } from "../schemas.ts";
 
 /** Network protocols for presigned URLs, file for local paths; nothing a playlist could smuggle in. */
 export const PROTOCOL_WHITELIST = "file,http,https,tcp,tls,crypto";

@@ -1,13 +1,13 @@
 // The strategy step: a ProbeResult and the decision table become a `_skip` rename or an EncodeJob.
 import { createHash } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { Clients } from "./clients.ts";
-import { decide } from "./decision.ts";
-import { isSameVersion } from "./ingest.ts";
-import { deleteRecord, patchRecord, readRecord, updateRecord } from "./manifest.ts";
-import { nthName, outputKeyFor, skipKeyFor } from "./naming.ts";
-import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "./schemas.ts";
-import { findCopy, headObject, renameVerified } from "./storage.ts";
+import type { Clients } from "../io/clients.ts";
+import { decide } from "../rules/decision.ts";
+import { isSameVersion } from "./probe.ts";
+import { deleteRecord, patchRecord, readRecord, updateRecord } from "../io/manifest.ts";
+import { nthName, outputKeyFor, skipKeyFor } from "../rules/naming.ts";
+import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "../schemas.ts";
+import { findCopy, headObject, renameVerified } from "../io/objects.ts";
 
 export type PlanOutcome = {
   key: string;

@@ -2,11 +2,11 @@
 // or deleted, only once proven byte-identical to the winner. Winners are never touched; a loser whose
 // ETag changed since the report, or whose winner is gone or changed, is skipped; running it again
 // finds the work done and does nothing more.
-import type { Clients } from "../clients.ts";
-import { deleteRecord } from "../manifest.ts";
-import { backupKeyFor } from "../naming.ts";
-import type { DedupReport } from "../schemas.ts";
-import { deleteObject, findCopy, headObject, renameVerified, sameBytes } from "../storage.ts";
+import type { Clients } from "../shared/io/clients.ts";
+import { deleteRecord } from "../shared/io/manifest.ts";
+import { backupKeyFor } from "../shared/rules/naming.ts";
+import type { DedupReport } from "../shared/schemas.ts";
+import { deleteObject, findCopy, headObject, renameVerified, sameBytes } from "../shared/io/objects.ts";
 
 export type ApplyMode = "move" | "delete";
 

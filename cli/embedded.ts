@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs } from "fauxqs";
 import { FolderTakenError, createS3HttpServer, openFolderStore, type FolderStore } from "../store/index.ts";
-import { UserError } from "./errors.ts";
+import { UserError } from "../shared/errors.ts";
 import { importOldStore } from "./old-store.ts";
 
 export type Embedded = {

@@ -1,15 +1,15 @@
 // Key rules: which keys are library videos, and where outputs, skips, backups and records go.
 import path from "node:path/posix";
-import { safeKey, unsafeKeyReason } from "../store/safe-key.ts";
+import { safeKey, unsafeKeyReason } from "../../store/safe-key.ts";
 
-export { UnsafeKeyError, unsafeKeyReason } from "../store/safe-key.ts";
+export { UnsafeKeyError, unsafeKeyReason } from "../../store/safe-key.ts";
 
 export const VIDEO_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg"] as const;
 export const SYSTEM_PREFIX = ".reelpress/";
 export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
 export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
 export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
-/** One small status object per runner (shared/runners.ts). */
+/** One small status object per runner (shared/io/runners.ts). */
 export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
 
 /** The still the probe keeps of a library object, for reports. */

@@ -1,6 +1,6 @@
 // The decision table (DESIGN.md, compress_v3): what to do with one probed object, as a pure function.
 import { extensionOf, isLegacyCompressedKey } from "./naming.ts";
-import type { Decision, MediaInfo } from "./schemas.ts";
+import type { Decision, MediaInfo } from "../schemas.ts";
 
 /** The state value reelpress writes into user metadata and the MP4 container tag of its outputs. */
 export const COMPRESSED_MARK = "compressed_h264_v4";

@@ -1,7 +1,7 @@
 // Puts S3 event records on the ingest queue, one record per message, exactly as S3 would.
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
-import type { S3EventRecord } from "./schemas.ts";
+import type { S3EventRecord } from "../schemas.ts";
 
 /** S3 URL-encodes keys in events, "+" for space, "/" kept; decodeEventKey undoes it. */
 export function encodeEventKey(key: string): string {

@@ -1,6 +1,6 @@
 // Pure: encode windows (REELPRESS_RUNNER_HOURS, e.g. "22-07", local time). A runner takes jobs only
 // inside its window; a job running when it closes finishes.
-import { UserError } from "./errors.ts";
+import { UserError } from "../shared/errors.ts";
 
 /** Minutes after local midnight; `end` ≤ `start` means the window runs over midnight. */
 export type Hours = { start: number; end: number; text: string };

@@ -3,8 +3,8 @@
 // the sentence; the other fields are for programs. Delivery retries with back-off in the background:
 // callers never wait for it, so a slow or dead receiver never holds up a job.
 import { z } from "zod";
-import { UserError, errorMessage } from "./errors.ts";
-import { formatBytes } from "./format.ts";
+import { UserError, errorMessage } from "../errors.ts";
+import { formatBytes } from "../rules/format.ts";
 import type { LogFn } from "./lambda-sqs.ts";
 
 export type NotifyEvent =

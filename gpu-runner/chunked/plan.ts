@@ -1,8 +1,8 @@
 // Chunked jobs (distributed-encoding): when a source is long enough to split, where it is cut (at
 // keyframes, about REELPRESS_CHUNK_SEC apart), the order chunks are queued in, and the keys of a job's work.
 import { z } from "zod";
-import { UserError } from "./errors.ts";
-import { SYSTEM_PREFIX } from "./naming.ts";
+import { UserError } from "../../shared/errors.ts";
+import { SYSTEM_PREFIX } from "../../shared/rules/naming.ts";
 
 export type ChunkSettings = { minSec: number; chunkSec: number };
 

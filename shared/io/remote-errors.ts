@@ -1,6 +1,6 @@
 // One sentence for the S3/SQS failures an operator can fix (unreachable endpoint, no credentials,
 // missing bucket or queue, access denied), shared by the CLI and the dashboard wherever it runs.
-import { type Config, s3EndpointOf, sqsEndpointOf } from "./config.ts";
+import { type Config, s3EndpointOf, sqsEndpointOf } from "../config.ts";
 
 type AwsError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
 

@@ -11,8 +11,8 @@ import { pipeline } from "node:stream/promises";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Clients } from "./clients.ts";
-import { nthName } from "./naming.ts";
-import type { ObjectChecksum } from "./schemas.ts";
+import { nthName } from "../rules/naming.ts";
+import type { ObjectChecksum } from "../schemas.ts";
 
 /** Parts of a server-side copy (S3 allows up to 5 GiB each, 10,000 of them). */
 const COPY_PART = 512 * 1024 ** 2;

@@ -1,6 +1,6 @@
 // What picture a file really carries, measured on the frames the probe samples anyway: real detail (an
 // upscale has its source's octaves, not its own), colour, and edges that never move (a burnt-in logo).
-import type { PictureStats } from "./schemas.ts";
+import type { PictureStats } from "../schemas.ts";
 
 /** One sampled frame, whole, in yuv420p. */
 export type AnalysisFrame = { width: number; height: number; data: Uint8Array };

@@ -4,8 +4,8 @@
 // between processes. A per-key lock orders the writers of one process, which spares them lost races.
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "./clients.ts";
-import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "./naming.ts";
-import { ManifestRecord } from "./schemas.ts";
+import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "../rules/naming.ts";
+import { ManifestRecord } from "../schemas.ts";
 
 const MAX_ATTEMPTS = 8;
 

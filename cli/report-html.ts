@@ -1,7 +1,7 @@
 // The report as one self-contained HTML page: each group in a row, the kept file first, every file
 // with its montage (when the runner made one) or the probe's thumbnail, size, picture details and the
 // reason given.
-import type { DedupGroup, DedupReport } from "../schemas.ts";
+import type { DedupGroup, DedupReport } from "../shared/schemas.ts";
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

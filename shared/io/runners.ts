@@ -2,8 +2,8 @@
 // progress and when a paused runner resumes: one small object per runner under .reelpress/runners/.
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "./clients.ts";
-import { RUNNERS_PREFIX } from "./naming.ts";
-import { RunnerStatus } from "./schemas.ts";
+import { RUNNERS_PREFIX } from "../rules/naming.ts";
+import { RunnerStatus } from "../schemas.ts";
 
 /** A runner rewrites its object at least this often; one older than STALE_MS belongs to a dead runner. */
 export const RUNNER_REFRESH_MS = 60_000;

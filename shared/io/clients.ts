@@ -1,7 +1,7 @@
 // S3 and SQS clients for AWS, MinIO, LocalStack and the embedded emulator.
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { type Config, s3EndpointOf, sqsEndpointOf } from "./config.ts";
+import { type Config, s3EndpointOf, sqsEndpointOf } from "../config.ts";
 
 /** Local emulators accept any key; AWS itself uses the SDK's own credential chain. */
 function localCredentials(endpoint: string | undefined) {

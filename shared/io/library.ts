@@ -3,13 +3,13 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
-import type { Config } from "./config.ts";
-import { readableReason } from "./failure-reasons.ts";
+import type { Config } from "../config.ts";
+import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
-import { isSystemKey } from "./naming.ts";
+import { isSystemKey } from "../rules/naming.ts";
 import { listRunners } from "./runners.ts";
-import { StatusSummary } from "./schemas.ts";
-import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "./status.ts";
+import { StatusSummary } from "../schemas.ts";
+import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
 
 async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
   let token: string | undefined;

@@ -3,7 +3,7 @@
 import { execa } from "execa";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
 import { PHASH_SIDE, phashOf } from "./phash.ts";
-import type { FrameFingerprint } from "./schemas.ts";
+import type { FrameFingerprint } from "../schemas.ts";
 
 /** Side of the square grey frame ffmpeg hands over; finer than PHASH_SIDE so borders crop cleanly. */
 export const FINGERPRINT_SIDE = 64;

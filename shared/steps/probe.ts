@@ -6,16 +6,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { Clients } from "./clients.ts";
-import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "./decision.ts";
-import { readableReason } from "./failure-reasons.ts";
-import { UnreadableMediaError, probeMedia } from "./ffprobe.ts";
-import { sampleTimes } from "./fingerprint.ts";
-import { patchRecord, readRecord } from "./manifest.ts";
-import { decodeEventKey, keyKind, thumbnailKeyFor } from "./naming.ts";
-import { sampleVideo } from "./sample.ts";
-import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "./schemas.ts";
-import { downloadFile, headObject, presignedGetUrl, uploadFile } from "./storage.ts";
+import type { Clients } from "../io/clients.ts";
+import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "../rules/decision.ts";
+import { readableReason } from "../rules/failure-reasons.ts";
+import { UnreadableMediaError, probeMedia } from "../media/ffprobe.ts";
+import { sampleTimes } from "../media/fingerprint.ts";
+import { patchRecord, readRecord } from "../io/manifest.ts";
+import { decodeEventKey, keyKind, thumbnailKeyFor } from "../rules/naming.ts";
+import { sampleVideo } from "../media/sample.ts";
+import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "../schemas.ts";
+import { downloadFile, headObject, presignedGetUrl, uploadFile } from "../io/objects.ts";
 
 export type IngestOutcome =
   | { key: string; status: "ignored" | "compressed"; reason: string }
