@@ -12,7 +12,7 @@ import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BodyDigests, type ChecksumAlgorithm } from "./checksums.ts";
-import { S3Error, invalidArgument, noSuchKey, preconditionFailed } from "./errors.ts";
+import { S3Error, s3Error } from "./errors.ts";
 import { unsafeKeyReason } from "./safe-key.ts";
 
 /** The store's own area inside the folder: never an object, never listed. */
@@ -52,13 +52,13 @@ export const bareEtag = (etag: string) => etag.replace(/^W\//, "").replace(/"/g,
 /** S3's answer to a write's If-Match / If-None-Match against what is at the key now. */
 export function checkWriteConditions(current: { etag: string } | undefined, cond: WriteConditions): void {
   if (cond.ifNoneMatch !== undefined) {
-    if (cond.ifNoneMatch.trim() !== "*") throw new S3Error(501, "NotImplemented", "If-None-Match on a write accepts only '*'.");
-    if (current) throw preconditionFailed();
+    if (cond.ifNoneMatch.trim() !== "*") throw s3Error("NotImplemented", "If-None-Match on a write accepts only '*'.");
+    if (current) throw s3Error("PreconditionFailed");
   }
   if (cond.ifMatch !== undefined) {
-    if (!current) throw noSuchKey();
+    if (!current) throw s3Error("NoSuchKey");
     const wanted = cond.ifMatch.split(",").map((e) => bareEtag(e.trim()));
-    if (!wanted.includes("*") && !wanted.includes(bareEtag(current.etag))) throw preconditionFailed();
+    if (!wanted.includes("*") && !wanted.includes(bareEtag(current.etag))) throw s3Error("PreconditionFailed");
   }
 }
 
@@ -163,8 +163,8 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
   /** The file of `key`, or S3's 400 for keys that could name anything outside the folder. */
   fileOf(key: string): string {
     const unsafe = unsafeKeyReason(key);
-    if (unsafe) throw invalidArgument(`Refused key: ${unsafe}.`);
-    if (key.startsWith(STORE_PREFIX) || `${key}/` === STORE_PREFIX) throw invalidArgument(`Keys under ${STORE_PREFIX} are reserved for the store.`);
+    if (unsafe) throw s3Error("InvalidArgument", `Refused key: ${unsafe}.`);
+    if (key.startsWith(STORE_PREFIX) || `${key}/` === STORE_PREFIX) throw s3Error("InvalidArgument", `Keys under ${STORE_PREFIX} are reserved for the store.`);
     return path.join(this.root, ...key.split("/"));
   }
 
@@ -175,9 +175,9 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
   /** Symlinks may point anywhere: what they lead to must still be inside the folder. */
   private async assertInside(file: string): Promise<void> {
     // Removed meanwhile (a DELETE racing this read): as S3 would say then, it is not there.
-    const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? noSuchKey() : err));
-    if (real !== this.root && !real.startsWith(this.root + path.sep)) throw invalidArgument("Refused key: it leads outside the library folder.");
-    if (real.startsWith(path.join(this.root, ...STORE_PREFIX.split("/").filter(Boolean)) + path.sep)) throw invalidArgument("Refused key: it leads into the store's own area.");
+    const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? s3Error("NoSuchKey") : err));
+    if (real !== this.root && !real.startsWith(this.root + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads outside the library folder.");
+    if (real.startsWith(path.join(this.root, ...STORE_PREFIX.split("/").filter(Boolean)) + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads into the store's own area.");
   }
 
   private async readSidecar(key: string): Promise<Sidecar | undefined> {
@@ -223,12 +223,12 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     try {
       handle = await open(file, "r");
     } catch (err) {
-      if (isMissing(err) || (err as NodeJS.ErrnoException).code === "EISDIR") throw noSuchKey();
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === "EISDIR") throw s3Error("NoSuchKey");
       throw err;
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw noSuchKey();
+      if (!st.isFile()) throw s3Error("NoSuchKey");
       await this.assertInside(file);
       return { handle, info: await this.describe(key, file, st) };
     } catch (err) {
@@ -269,7 +269,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       const count = new Transform({
         transform(chunk: Buffer, _enc, done) {
           digests.update(chunk);
-          if (digests.bytes > maxBytes) return done(new S3Error(400, "EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${maxBytes} bytes).`));
+          if (digests.bytes > maxBytes) return done(s3Error("EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${maxBytes} bytes).`));
           if (durable && fd !== undefined && digests.bytes - flushedAt >= FLUSH_EVERY_BYTES) {
             flushedAt = digests.bytes;
             const open = fd;
@@ -297,7 +297,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       await mkdir(dir, { recursive: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST" || code === "ENOTDIR") throw invalidArgument("A file already has the name of one of this key's folders.");
+      if (code === "EEXIST" || code === "ENOTDIR") throw s3Error("InvalidArgument", "A file already has the name of one of this key's folders.");
       throw err;
     }
     await this.assertInside(dir);
@@ -320,7 +320,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
         try {
           await rename(tmp, file);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "EISDIR") throw invalidArgument("A folder already has this key's name.");
+          if ((err as NodeJS.ErrnoException).code === "EISDIR") throw s3Error("InvalidArgument", "A folder already has this key's name.");
           throw err;
         }
         const info = await this.describe(key, file, st);
@@ -345,7 +345,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     return this.withLock(key, async () => {
       const current = await this.head(key);
       checkWriteConditions(current, cond);
-      if (!current || current.etag !== expected.etag) throw new S3Error(409, "ConditionalRequestConflict", "The object changed during the copy; try again.");
+      if (!current || current.etag !== expected.etag) throw s3Error("ConditionalRequestConflict", "The object changed during the copy; try again.");
       const st = await stat(current.file);
       await this.writeSidecar(key, { ...current, headers, metadata, mtimeMs: st.mtimeMs, ino: st.ino });
       const info = await this.describe(key, current.file, st);
@@ -361,7 +361,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       await copyFile(source.file, tmp, constants.COPYFILE_FICLONE);
       const st = await stat(source.file);
       // Replaced while it was copied: the bytes may be another version's.
-      if ((await this.describe(source.key, source.file, st)).etag !== source.etag) throw new S3Error(409, "ConditionalRequestConflict", "The source object changed during the copy; try again.");
+      if ((await this.describe(source.key, source.file, st)).etag !== source.etag) throw s3Error("ConditionalRequestConflict", "The source object changed during the copy; try again.");
       await syncFile(tmp);
       return tmp;
     } catch (err) {
@@ -384,7 +384,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
     return this.withLock(info.key, async () => {
       const st = await stat(info.file);
       const current = await this.describe(info.key, info.file, st);
-      if (current.etag !== info.etag) throw new S3Error(409, "ConditionalRequestConflict", "The object changed while its checksum was computed; try again.");
+      if (current.etag !== info.etag) throw s3Error("ConditionalRequestConflict", "The object changed while its checksum was computed; try again.");
       const checksums = { ...current.checksums, [algorithm]: value };
       await this.writeSidecar(info.key, { ...current, checksums, mtimeMs: st.mtimeMs, ino: st.ino });
       return { ...current, checksums };

@@ -1,6 +1,6 @@
 // ListObjectsV2 and ListObjects (v1) over the folder walk: prefix, delimiter, continuation, start-after,
 // URL encoding of keys, in S3's UTF-8 byte order.
-import { S3Error, escapeXml } from "./errors.ts";
+import { escapeXml, s3Error } from "./errors.ts";
 import type { FolderStore } from "./folder.ts";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
@@ -46,7 +46,7 @@ export async function listObjects(store: FolderStore, bucket: string, q: URLSear
   const urlEncoded = q.get("encoding-type") === "url";
   const maxRaw = q.get("max-keys");
   const max = maxRaw === null ? 1000 : Number(maxRaw);
-  if (!Number.isInteger(max) || max < 0) throw new S3Error(400, "InvalidArgument", "max-keys must be a non-negative integer.");
+  if (!Number.isInteger(max) || max < 0) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer.");
   const enc = (s: string) => escapeXml(urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
   let after: string;
   const token = q.get("continuation-token");

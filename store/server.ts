@@ -8,7 +8,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AwsChunkedDecoder } from "./chunked.ts";
 import { CHECKSUM_ALGORITHMS, checksumAlgorithm, type ChecksumAlgorithm } from "./checksums.ts";
-import { S3Error, errorXml, escapeXml, invalidArgument, invalidRequest, noSuchKey, preconditionFailed } from "./errors.ts";
+import { S3Error, errorXml, escapeXml, s3Error } from "./errors.ts";
 import { STORED_HEADERS, bareEtag, type FolderStore, type ObjectInfo, type WriteConditions } from "./folder.ts";
 import { listObjects } from "./list.ts";
 import { MAX_PART_BYTES, Multipart } from "./multipart.ts";
@@ -39,7 +39,7 @@ function target(rawUrl: string): { bucket: string; key: string; query: URLSearch
   try {
     key = decodeURIComponent(rest.join("/"));
   } catch {
-    throw invalidArgument("The key is not valid URL encoding.");
+    throw s3Error("InvalidArgument", "The key is not valid URL encoding.");
   }
   return { bucket: decodeURIComponent(bucket), key, query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)) };
 }
@@ -97,7 +97,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
     start = Number(m[1]);
     end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
   }
-  if (start >= size || start > end) throw new S3Error(416, "InvalidRange", "The requested range is not satisfiable.");
+  if (start >= size || start > end) throw s3Error("InvalidRange");
   return { start, end };
 }
 
@@ -169,7 +169,7 @@ export class S3Handler {
       const reply = await this.route(req);
       await this.send(res, method, reply, requestId);
     } catch (err) {
-      const s3err = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error. Please try again.");
+      const s3err = err instanceof S3Error ? err : s3Error("InternalError");
       // A client that hung up mid-body is not the store's error.
       if (!(err instanceof S3Error) && !raw.destroyed && !raw.readableAborted) console.error(`store: ${method} ${resource}: ${(err as Error)?.stack ?? err}`);
       // An unread request body would be taken for the next request on this connection.
@@ -209,11 +209,11 @@ export class S3Handler {
     const { method, key, query } = req;
     if (!req.bucket) {
       if (method === "GET") return this.listBuckets();
-      throw new S3Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+      throw s3Error("MethodNotAllowed");
     }
     if (req.bucket !== this.opts.bucket) {
-      if (method === "PUT" && !key) throw new S3Error(403, "AccessDenied", `This store serves one bucket, "${this.opts.bucket}".`);
-      throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist.");
+      if (method === "PUT" && !key) throw s3Error("AccessDenied", `This store serves one bucket, "${this.opts.bucket}".`);
+      throw s3Error("NoSuchBucket");
     }
     if (!key) return this.bucketOperation(req);
     this.store.fileOf(key);
@@ -227,7 +227,7 @@ export class S3Handler {
     if (method === "GET" && query.has("tagging")) return Promise.resolve({ xml: `<Tagging ${NS}><TagSet></TagSet></Tagging>` });
     if ((method === "GET" || method === "HEAD") && !query.has("acl") && !query.has("attributes") && !query.has("retention") && !query.has("legal-hold")) return this.getObject(req);
     if (method === "DELETE" && ![...query.keys()].some((k) => k === "tagging")) return this.deleteObject(req);
-    throw new S3Error(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.");
+    throw s3Error("NotImplemented");
   }
 
   private async listBuckets(): Promise<Reply> {
@@ -255,8 +255,8 @@ export class S3Handler {
     if (method === "GET" && !["acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication"].some((k) => query.has(k))) {
       return { xml: await listObjects(this.store, this.opts.bucket, query) };
     }
-    if (method === "DELETE") throw new S3Error(409, "BucketNotEmpty", "The bucket is the library folder; it is never deleted through the API.");
-    throw new S3Error(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.");
+    if (method === "DELETE") throw s3Error("BucketNotEmpty", "The bucket is the library folder; it is never deleted through the API.");
+    throw s3Error("NotImplemented");
   }
 
   private async getObject(req: Req): Promise<Reply> {
@@ -268,8 +268,8 @@ export class S3Handler {
       const ifNoneMatch = req.header("if-none-match");
       const ifUnmodified = req.header("if-unmodified-since");
       const ifModified = req.header("if-modified-since");
-      if (ifMatch !== undefined && !ifMatch.split(",").some((e) => bareEtag(e.trim()) === etag || e.trim() === "*")) throw preconditionFailed();
-      if (ifMatch === undefined && ifUnmodified && info.lastModified.getTime() > Date.parse(ifUnmodified)) throw preconditionFailed();
+      if (ifMatch !== undefined && !ifMatch.split(",").some((e) => bareEtag(e.trim()) === etag || e.trim() === "*")) throw s3Error("PreconditionFailed");
+      if (ifMatch === undefined && ifUnmodified && info.lastModified.getTime() > Date.parse(ifUnmodified)) throw s3Error("PreconditionFailed");
       const notModified = { status: 304, headers: { etag: info.etag, "last-modified": info.lastModified.toUTCString() } };
       if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((e) => bareEtag(e.trim()) === etag || e.trim() === "*")) return notModified;
       if (ifNoneMatch === undefined && ifModified && info.lastModified.getTime() <= Date.parse(ifModified)) return notModified;
@@ -301,20 +301,20 @@ export class S3Handler {
     const algorithms = new Set(kept);
     if (shaHex) algorithms.add("sha256");
     const body = bodyOf(req);
-    if (body.length !== undefined && part && body.length > part.maxBytes) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
+    if (body.length !== undefined && part && body.length > part.maxBytes) throw s3Error("EntityTooLarge");
     const got = await this.store.receive(body.stream, algorithms, part ? { maxBytes: part.maxBytes, durable: false } : {});
     const fail = async (err: S3Error) => {
       await rm(got.tmp, { force: true });
       throw err;
     };
-    if (body.length !== undefined && got.size !== body.length) await fail(new S3Error(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."));
-    if (contentMd5 && contentMd5 !== got.md5.toString("base64")) await fail(new S3Error(400, "BadDigest", "The Content-MD5 you specified did not match what we received."));
+    if (body.length !== undefined && got.size !== body.length) await fail(s3Error("IncompleteBody"));
+    if (contentMd5 && contentMd5 !== got.md5.toString("base64")) await fail(s3Error("BadDigest"));
     if (shaHex && Buffer.from(got.checksums.sha256 ?? "", "base64").toString("hex") !== shaHex) {
-      await fail(new S3Error(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."));
+      await fail(s3Error("XAmzContentSHA256Mismatch"));
     }
     if (trailer) expected[trailer] = body.trailers?.[`x-amz-checksum-${trailer}`];
     for (const [alg, value] of Object.entries(expected)) {
-      if (value !== undefined && got.checksums[alg as ChecksumAlgorithm] !== value) await fail(new S3Error(400, "BadDigest", `The ${alg.toUpperCase()} you specified did not match the calculated checksum.`));
+      if (value !== undefined && got.checksums[alg as ChecksumAlgorithm] !== value) await fail(s3Error("BadDigest", `The ${alg.toUpperCase()} you specified did not match the calculated checksum.`));
     }
     // Only what the client sent or asked for is kept: a hex payload hash was for the signature alone.
     if (!kept.has("sha256")) delete got.checksums.sha256;
@@ -340,23 +340,23 @@ export class S3Handler {
     try {
       source = decodeURIComponent(header.split("?")[0].replace(/^\//, ""));
     } catch {
-      throw invalidArgument("The copy source is not valid URL encoding.");
+      throw s3Error("InvalidArgument", "The copy source is not valid URL encoding.");
     }
     const slash = source.indexOf("/");
     const bucket = source.slice(0, slash);
     const key = source.slice(slash + 1);
-    if (slash < 0 || bucket !== this.opts.bucket) throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist.");
+    if (slash < 0 || bucket !== this.opts.bucket) throw s3Error("NoSuchBucket");
     const info = await this.store.head(key);
-    if (!info) throw noSuchKey();
+    if (!info) throw s3Error("NoSuchKey");
     const etag = bareEtag(info.etag);
     const ifMatch = req.header("x-amz-copy-source-if-match");
     const ifNoneMatch = req.header("x-amz-copy-source-if-none-match");
     const ifUnmodified = req.header("x-amz-copy-source-if-unmodified-since");
     const ifModified = req.header("x-amz-copy-source-if-modified-since");
-    if (ifMatch !== undefined && !ifMatch.split(",").some((e) => bareEtag(e.trim()) === etag)) throw preconditionFailed();
-    if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((e) => bareEtag(e.trim()) === etag)) throw preconditionFailed();
-    if (ifMatch === undefined && ifUnmodified && info.lastModified.getTime() > Date.parse(ifUnmodified)) throw preconditionFailed();
-    if (ifNoneMatch === undefined && ifModified && info.lastModified.getTime() <= Date.parse(ifModified)) throw preconditionFailed();
+    if (ifMatch !== undefined && !ifMatch.split(",").some((e) => bareEtag(e.trim()) === etag)) throw s3Error("PreconditionFailed");
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((e) => bareEtag(e.trim()) === etag)) throw s3Error("PreconditionFailed");
+    if (ifMatch === undefined && ifUnmodified && info.lastModified.getTime() > Date.parse(ifUnmodified)) throw s3Error("PreconditionFailed");
+    if (ifNoneMatch === undefined && ifModified && info.lastModified.getTime() <= Date.parse(ifModified)) throw s3Error("PreconditionFailed");
     return info;
   }
 
@@ -368,7 +368,7 @@ export class S3Handler {
     const { headers, metadata } = replace ? headersAndMetadata(req) : source;
     let info: ObjectInfo;
     if (source.key === req.key) {
-      if (!replace) throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+      if (!replace) throw s3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
       info = await this.store.replaceMetadata(req.key, source, headers, metadata, conditions(req));
     } else {
       // Asked for a checksum, the store computes it on both sides: the source from its file, the copy from its own.
@@ -377,7 +377,7 @@ export class S3Handler {
       const checksums = algorithm ? { [algorithm]: await this.store.checksumOfFile(tmp, algorithm) } : { ...source.checksums };
       if (algorithm && checksums[algorithm] !== source.checksums[algorithm]) {
         await rm(tmp, { force: true });
-        throw new S3Error(500, "InternalError", "The copy's checksum does not match its source's; nothing was written.");
+        throw s3Error("InternalError", "The copy's checksum does not match its source's; nothing was written.");
       }
       info = await this.store.commit(req.key, tmp, { etag: source.etag, headers, metadata, checksums, partsCount: source.partsCount }, conditions(req), "ObjectCreated:Copy");
     }
@@ -394,14 +394,14 @@ export class S3Handler {
     const xml = await readSmallBody(req.raw);
     const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
     const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescapeXml(m[1]));
-    if (keys.length > 1000) throw new S3Error(400, "MalformedXML", "At most 1000 keys can be deleted at once.");
+    if (keys.length > 1000) throw s3Error("MalformedXML", "At most 1000 keys can be deleted at once.");
     const parts: string[] = [];
     for (const key of keys) {
       try {
         await this.store.remove(key);
         if (!quiet) parts.push(`<Deleted><Key>${escapeXml(key)}</Key></Deleted>`);
       } catch (err) {
-        const e = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error.");
+        const e = err instanceof S3Error ? err : s3Error("InternalError", "We encountered an internal error.");
         parts.push(`<Error><Key>${escapeXml(key)}</Key><Code>${e.code}</Code><Message>${escapeXml(e.message)}</Message></Error>`);
       }
     }
@@ -434,7 +434,7 @@ export class S3Handler {
     const rangeHeader = req.header("x-amz-copy-source-range");
     const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
     const { start, end } = range ?? { start: 0, end: source.size - 1 };
-    if (end - start + 1 > MAX_PART_BYTES) throw invalidArgument("A copied part may be at most 5 GiB.");
+    if (end - start + 1 > MAX_PART_BYTES) throw s3Error("InvalidArgument", "A copied part may be at most 5 GiB.");
     const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
     return { xml: `<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>` };
@@ -447,7 +447,7 @@ export class S3Handler {
       number: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1])?.[1] ?? Number.NaN),
       etag: unescapeXml(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? ""),
     }));
-    if (listed.some((p) => !Number.isInteger(p.number))) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed.");
+    if (listed.some((p) => !Number.isInteger(p.number))) throw s3Error("MalformedXML");
     const info = await this.multipart.complete(req.key, uploadId, listed, conditions(req));
     return {
       xml:
@@ -492,7 +492,7 @@ async function readSmallBody(raw: http.IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of raw) {
     size += (chunk as Buffer).length;
-    if (size > MAX_XML_BODY) throw new S3Error(400, "MalformedXML", "The XML you provided is too large.");
+    if (size > MAX_XML_BODY) throw s3Error("MalformedXML", "The XML you provided is too large.");
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
