@@ -44,14 +44,3 @@ export class S3Error extends Error {
 
 /** S3's error `code`, with its status from the table and `message` or the code's default sentence. */
 export const s3Error = (code: S3ErrorCode, message?: string) => new S3Error(code, message);
-
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function errorXml(err: S3Error, resource: string, requestId: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>` +
-    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
-  );
-}

@@ -8,11 +8,12 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AwsChunkedDecoder } from "./chunked.ts";
 import { CHECKSUM_ALGORITHMS, checksumAlgorithm, type ChecksumAlgorithm } from "./checksums.ts";
-import { S3Error, errorXml, escapeXml, s3Error } from "./errors.ts";
+import { S3Error, s3Error } from "./errors.ts";
 import { STORED_HEADERS, bareEtag, type FolderStore, type ObjectInfo, type WriteConditions } from "./folder.ts";
 import { listObjects } from "./list.ts";
 import { MAX_PART_BYTES, Multipart } from "./multipart.ts";
 import { type Credentials, verifySigV4 } from "./sigv4.ts";
+import { completeRequest, deleteRequest, el, readXmlBody, xmlDocument, type XmlElement } from "./xml.ts";
 
 export type S3ServerOptions = { bucket: string; credentials?: Credentials; region?: string };
 
@@ -25,10 +26,7 @@ type Req = {
   header(name: string): string | undefined;
 };
 
-type Reply = { status?: number; headers?: Record<string, string | number>; xml?: string; body?: Readable };
-
-const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
-const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+type Reply = { status?: number; headers?: Record<string, string | number>; xml?: XmlElement; body?: Readable };
 
 /** Splits the request line's path into bucket and key, without resolving "." or ".." (the key check refuses those). */
 function target(rawUrl: string): { bucket: string; key: string; query: URLSearchParams } {
@@ -178,7 +176,7 @@ export class S3Handler {
         res.destroy();
         return;
       }
-      const body = method === "HEAD" ? "" : errorXml(s3err, resource, requestId);
+      const body = method === "HEAD" ? "" : xmlDocument(el("Error", el("Code", s3err.code), el("Message", s3err.message), el("Resource", resource), el("RequestId", requestId)), { namespace: false });
       res.writeHead(s3err.status, { "content-type": "application/xml", "content-length": Buffer.byteLength(body), "x-amz-request-id": requestId });
       res.end(body);
     }
@@ -187,7 +185,7 @@ export class S3Handler {
   private async send(res: http.ServerResponse, method: string, reply: Reply, requestId: string): Promise<void> {
     const headers: Record<string, string | number> = { "x-amz-request-id": requestId, ...reply.headers };
     if (reply.xml !== undefined) {
-      const text = XML_HEAD + reply.xml;
+      const text = xmlDocument(reply.xml);
       headers["content-type"] = "application/xml";
       headers["content-length"] = Buffer.byteLength(text);
       res.writeHead(reply.status ?? 200, headers);
@@ -224,7 +222,7 @@ export class S3Handler {
     if (method === "POST" && query.has("uploadId")) return this.completeUpload(req);
     if (method === "DELETE" && query.has("uploadId")) return this.abortUpload(req);
     if (method === "GET" && query.has("uploadId")) return this.listParts(req);
-    if (method === "GET" && query.has("tagging")) return Promise.resolve({ xml: `<Tagging ${NS}><TagSet></TagSet></Tagging>` });
+    if (method === "GET" && query.has("tagging")) return Promise.resolve({ xml: el("Tagging", el("TagSet")) });
     if ((method === "GET" || method === "HEAD") && !query.has("acl") && !query.has("attributes") && !query.has("retention") && !query.has("legal-hold")) return this.getObject(req);
     if (method === "DELETE" && ![...query.keys()].some((k) => k === "tagging")) return this.deleteObject(req);
     throw s3Error("NotImplemented");
@@ -232,9 +230,11 @@ export class S3Handler {
 
   private async listBuckets(): Promise<Reply> {
     return {
-      xml:
-        `<ListAllMyBucketsResult ${NS}><Owner><ID>reelpress</ID><DisplayName>reelpress</DisplayName></Owner>` +
-        `<Buckets><Bucket><Name>${escapeXml(this.opts.bucket)}</Name><CreationDate>${new Date(0).toISOString()}</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`,
+      xml: el(
+        "ListAllMyBucketsResult",
+        el("Owner", el("ID", "reelpress"), el("DisplayName", "reelpress")),
+        el("Buckets", el("Bucket", el("Name", this.opts.bucket), el("CreationDate", new Date(0).toISOString()))),
+      ),
     };
   }
 
@@ -246,10 +246,10 @@ export class S3Handler {
       return { headers: { location: `/${this.opts.bucket}` } };
     }
     if (method === "GET" && query.has("location")) {
-      const region = this.opts.region && this.opts.region !== "us-east-1" ? escapeXml(this.opts.region) : "";
-      return { xml: `<LocationConstraint ${NS}>${region}</LocationConstraint>` };
+      const region = this.opts.region && this.opts.region !== "us-east-1" ? this.opts.region : undefined;
+      return { xml: el("LocationConstraint", region) };
     }
-    if (method === "GET" && query.has("versioning")) return { xml: `<VersioningConfiguration ${NS}/>` };
+    if (method === "GET" && query.has("versioning")) return { xml: el("VersioningConfiguration") };
     if (method === "GET" && query.has("uploads")) return this.listUploads(req);
     if (method === "POST" && query.has("delete")) return this.deleteObjects(req);
     if (method === "GET" && !["acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication"].some((k) => query.has(k))) {
@@ -381,8 +381,8 @@ export class S3Handler {
       }
       info = await this.store.commit(req.key, tmp, { etag: source.etag, headers, metadata, checksums, partsCount: source.partsCount }, conditions(req), "ObjectCreated:Copy");
     }
-    const sums = Object.entries(info.checksums).map(([a, v]) => `<Checksum${a.toUpperCase()}>${v}</Checksum${a.toUpperCase()}>`).join("");
-    return { xml: `<CopyObjectResult ${NS}><LastModified>${info.lastModified.toISOString()}</LastModified><ETag>${escapeXml(info.etag)}</ETag>${sums}</CopyObjectResult>` };
+    const sums = Object.entries(info.checksums).map(([a, v]) => el(`Checksum${a.toUpperCase()}`, v));
+    return { xml: el("CopyObjectResult", el("LastModified", info.lastModified.toISOString()), el("ETag", info.etag), sums) };
   }
 
   private async deleteObject(req: Req): Promise<Reply> {
@@ -391,21 +391,19 @@ export class S3Handler {
   }
 
   private async deleteObjects(req: Req): Promise<Reply> {
-    const xml = await readSmallBody(req.raw);
-    const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
-    const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescapeXml(m[1]));
+    const { quiet, keys } = deleteRequest(await readXmlBody(req.raw));
     if (keys.length > 1000) throw s3Error("MalformedXML", "At most 1000 keys can be deleted at once.");
-    const parts: string[] = [];
+    const results: XmlElement[] = [];
     for (const key of keys) {
       try {
         await this.store.remove(key);
-        if (!quiet) parts.push(`<Deleted><Key>${escapeXml(key)}</Key></Deleted>`);
+        if (!quiet) results.push(el("Deleted", el("Key", key)));
       } catch (err) {
         const e = err instanceof S3Error ? err : s3Error("InternalError", "We encountered an internal error.");
-        parts.push(`<Error><Key>${escapeXml(key)}</Key><Code>${e.code}</Code><Message>${escapeXml(e.message)}</Message></Error>`);
+        results.push(el("Error", el("Key", key), el("Code", e.code), el("Message", e.message)));
       }
     }
-    return { xml: `<DeleteResult ${NS}>${parts.join("")}</DeleteResult>` };
+    return { xml: el("DeleteResult", results) };
   }
 
   private async createUpload(req: Req): Promise<Reply> {
@@ -414,7 +412,7 @@ export class S3Handler {
     const algorithm = checksumAlgorithm(req.header("x-amz-checksum-algorithm"));
     const uploadId = await this.multipart.create(req.key, { headers, metadata, algorithm });
     return {
-      xml: `<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(this.opts.bucket)}</Bucket><Key>${escapeXml(req.key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+      xml: el("InitiateMultipartUploadResult", el("Bucket", this.opts.bucket), el("Key", req.key), el("UploadId", uploadId)),
     };
   }
 
@@ -437,22 +435,15 @@ export class S3Handler {
     if (end - start + 1 > MAX_PART_BYTES) throw s3Error("InvalidArgument", "A copied part may be at most 5 GiB.");
     const got = await this.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
     const part = await this.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
-    return { xml: `<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>` };
+    return { xml: el("CopyPartResult", el("LastModified", part.lastModified), el("ETag", part.etag)) };
   }
 
   private async completeUpload(req: Req): Promise<Reply> {
     const uploadId = req.query.get("uploadId")!;
-    const xml = await readSmallBody(req.raw);
-    const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
-      number: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1])?.[1] ?? Number.NaN),
-      etag: unescapeXml(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? ""),
-    }));
-    if (listed.some((p) => !Number.isInteger(p.number))) throw s3Error("MalformedXML");
+    const listed = completeRequest(await readXmlBody(req.raw));
     const info = await this.multipart.complete(req.key, uploadId, listed, conditions(req));
     return {
-      xml:
-        `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(this.opts.bucket)}/${escapeXml(req.key)}</Location>` +
-        `<Bucket>${escapeXml(this.opts.bucket)}</Bucket><Key>${escapeXml(req.key)}</Key><ETag>${escapeXml(info.etag)}</ETag></CompleteMultipartUploadResult>`,
+      xml: el("CompleteMultipartUploadResult", el("Location", `/${this.opts.bucket}/${req.key}`), el("Bucket", this.opts.bucket), el("Key", req.key), el("ETag", info.etag)),
     };
   }
 
@@ -467,41 +458,22 @@ export class S3Handler {
     const max = Math.min(1000, Number(req.query.get("max-parts") ?? 1000));
     const all = (await this.multipart.parts(req.key, uploadId)).filter((p) => p.number > marker);
     const page = all.slice(0, max);
-    const parts = page.map((p) => `<Part><PartNumber>${p.number}</PartNumber><LastModified>${p.lastModified}</LastModified><ETag>${escapeXml(p.etag)}</ETag><Size>${p.size}</Size></Part>`).join("");
-    const truncated = all.length > page.length;
+    const parts = page.map((p) => el("Part", el("PartNumber", p.number), el("LastModified", p.lastModified), el("ETag", p.etag), el("Size", p.size)));
     return {
-      xml:
-        `<ListPartsResult ${NS}><Bucket>${escapeXml(this.opts.bucket)}</Bucket><Key>${escapeXml(req.key)}</Key><UploadId>${uploadId}</UploadId>` +
-        `<PartNumberMarker>${marker}</PartNumberMarker><NextPartNumberMarker>${page.at(-1)?.number ?? marker}</NextPartNumberMarker><MaxParts>${max}</MaxParts>` +
-        `<IsTruncated>${truncated}</IsTruncated>${parts}</ListPartsResult>`,
+      xml: el(
+        "ListPartsResult",
+        [el("Bucket", this.opts.bucket), el("Key", req.key), el("UploadId", uploadId)],
+        [el("PartNumberMarker", marker), el("NextPartNumberMarker", page.at(-1)?.number ?? marker), el("MaxParts", max)],
+        el("IsTruncated", all.length > page.length),
+        parts,
+      ),
     };
   }
 
   private async listUploads(req: Req): Promise<Reply> {
     const prefix = req.query.get("prefix") ?? "";
     const uploads = (await this.multipart.list()).filter((u) => u.key.startsWith(prefix)).sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
-    const items = uploads.map((u) => `<Upload><Key>${escapeXml(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${u.initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`).join("");
-    return { xml: `<ListMultipartUploadsResult ${NS}><Bucket>${escapeXml(this.opts.bucket)}</Bucket><Prefix>${escapeXml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>` };
+    const items = uploads.map((u) => el("Upload", el("Key", u.key), el("UploadId", u.uploadId), el("Initiated", u.initiated), el("StorageClass", "STANDARD")));
+    return { xml: el("ListMultipartUploadsResult", el("Bucket", this.opts.bucket), el("Prefix", prefix), el("IsTruncated", false), items) };
   }
-}
-
-const MAX_XML_BODY = 2 * 1024 * 1024;
-
-async function readSmallBody(raw: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_XML_BODY) throw s3Error("MalformedXML", "The XML you provided is too large.");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
-    const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-    if (named[e.toLowerCase()]) return named[e.toLowerCase()];
-    return String.fromCodePoint(e[1].toLowerCase() === "x" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
-  });
 }
