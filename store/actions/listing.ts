@@ -1,8 +1,10 @@
 // ListObjectsV2 and ListObjects (v1) over the folder walk: prefix, delimiter, continuation, start-after,
 // URL encoding of keys, in S3's UTF-8 byte order.
-import { s3Error } from "./errors.ts";
-import type { FolderStore } from "./folder.ts";
-import { el, type XmlElement } from "./xml.ts";
+import { s3Error } from "../errors.ts";
+import type { FolderStore } from "../folder.ts";
+import type { Reply, Req } from "../request.ts";
+import { el, type XmlElement } from "../xml.ts";
+import type { StoreContext } from "./context.ts";
 
 type Entry = { key: string; size: number; etag: string; lastModified: Date } | { commonPrefix: string };
 
@@ -37,8 +39,12 @@ export async function listPage(store: FolderStore, prefix: string, delimiter: st
 
 const lastOf = (e: Entry) => ("key" in e ? e.key : e.commonPrefix);
 
-/** The ListBucketResult for a GET on the bucket (v2 when list-type=2). */
-export async function listObjects(store: FolderStore, bucket: string, q: URLSearchParams): Promise<XmlElement> {
+/** ListObjectsV2 (list-type=2) or ListObjects: a GET on the bucket. */
+export async function listObjects(ctx: StoreContext, req: Req): Promise<Reply> {
+  return { xml: await listBucketResult(ctx.store, ctx.bucket, req.query) };
+}
+
+async function listBucketResult(store: FolderStore, bucket: string, q: URLSearchParams): Promise<XmlElement> {
   const v2 = q.get("list-type") === "2";
   const prefix = q.get("prefix") ?? "";
   const delimiter = q.get("delimiter") ?? "";
