@@ -19,10 +19,9 @@ import { keys } from "./folder/walk.ts";
 import { checksumOfFile, copyToTemp, placeFile, receive } from "./folder/writes.ts";
 
 export { bareEtag, type WriteConditions } from "./folder/conditions.ts";
-export { STORE_PREFIX } from "./folder/layout.ts";
 export { FolderTakenError } from "./folder/owner.ts";
-export { STORED_HEADERS, identityOf, type Checksums, type NewObject, type ObjectInfo, type Sidecar } from "./folder/sidecars.ts";
-export { MAX_OBJECT_BYTES, syncFile } from "./folder/writes.ts";
+export { STORED_HEADERS, identityOf, type NewObject, type ObjectInfo } from "./folder/sidecars.ts";
+export { syncFile } from "./folder/writes.ts";
 
 /** `identity` tells the folder watcher which version of the file the event was for. */
 export type ObjectEvent = { key: string; size: number; etag: string; eventName: string; identity: string };
