@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "store/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // ffmpeg work is CPU-bound: two workers on the two cores CI has.

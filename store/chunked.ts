@@ -1,11 +1,11 @@
 // Decodes `aws-chunked` bodies: "<hex size>[;chunk-signature=…]\r\n<bytes>\r\n" … "0…\r\n", then trailer
 // lines ("x-amz-checksum-crc32:…") and a blank line. Current AWS SDKs send uploads this way by default.
 import { Transform, type TransformCallback } from "node:stream";
-import { S3Error } from "./errors.ts";
+import { s3Error } from "./errors.ts";
 
 const MAX_LINE = 4096;
 
-const malformed = (why: string) => new S3Error(400, "IncompleteBody", `The aws-chunked body is malformed: ${why}.`);
+const malformed = (why: string) => s3Error("IncompleteBody", `The aws-chunked body is malformed: ${why}.`);
 
 export class AwsChunkedDecoder extends Transform {
   /** Trailer headers, lower-cased, once the body has ended. */

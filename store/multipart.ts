@@ -7,7 +7,7 @@ import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile 
 import path from "node:path";
 import { once } from "node:events";
 import type { ChecksumAlgorithm } from "./checksums.ts";
-import { S3Error, invalidArgument, noSuchUpload } from "./errors.ts";
+import { s3Error } from "./errors.ts";
 import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
 
 export const MIN_PART_BYTES = 5 * 1024 ** 2;
@@ -56,7 +56,7 @@ export class Multipart {
   }
 
   private dirOf(uploadId: string): string {
-    if (!ID.test(uploadId)) throw noSuchUpload();
+    if (!ID.test(uploadId)) throw s3Error("NoSuchUpload");
     return path.join(this.store.uploadsDir, uploadId);
   }
 
@@ -74,16 +74,16 @@ export class Multipart {
     try {
       info = JSON.parse(await readFile(path.join(this.dirOf(uploadId), "upload.json"), "utf8"));
     } catch {
-      throw noSuchUpload();
+      throw s3Error("NoSuchUpload");
     }
-    if (info.key !== key) throw noSuchUpload();
+    if (info.key !== key) throw s3Error("NoSuchUpload");
     return info;
   }
 
   /** Stores part `number` from a temp file the caller received (its MD5 and checksums known). */
   async putPart(key: string, uploadId: string, number: number, received: { tmp: string; size: number; md5: Buffer; checksums: Record<string, string> }): Promise<PartInfo> {
     try {
-      if (!Number.isInteger(number) || number < 1 || number > MAX_PARTS) throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PARTS}.`);
+      if (!Number.isInteger(number) || number < 1 || number > MAX_PARTS) throw s3Error("InvalidArgument", `Part number must be an integer between 1 and ${MAX_PARTS}.`);
       await this.upload(key, uploadId);
       const dir = this.dirOf(uploadId);
       const part: PartInfo = { number, etag: `"${received.md5.toString("hex")}"`, size: received.size, lastModified: new Date().toISOString(), checksums: received.checksums };
@@ -131,14 +131,14 @@ export class Multipart {
   /** Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s. */
   async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>, cond: WriteConditions): Promise<ObjectInfo> {
     const upload = await this.upload(key, uploadId);
-    if (listed.length === 0) throw new S3Error(400, "MalformedXML", "The XML you provided did not list any parts.");
+    if (listed.length === 0) throw s3Error("MalformedXML", "The XML you provided did not list any parts.");
     const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
     const chosen: PartInfo[] = [];
     for (const [i, want] of listed.entries()) {
-      if (i > 0 && want.number <= listed[i - 1].number) throw new S3Error(400, "InvalidPartOrder", "The list of parts was not in ascending order.");
+      if (i > 0 && want.number <= listed[i - 1].number) throw s3Error("InvalidPartOrder");
       const part = stored.get(want.number);
-      if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw new S3Error(400, "InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
-      if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw new S3Error(400, "EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
+      if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw s3Error("InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
+      if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw s3Error("EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
       chosen.push(part);
     }
     const dir = this.dirOf(uploadId);

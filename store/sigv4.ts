@@ -2,12 +2,9 @@
 // Streaming uploads are checked by their seed signature (the headers); per-chunk signatures are not re-checked.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { S3Error } from "./errors.ts";
+import { s3Error } from "./errors.ts";
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string };
-
-const denied = (message: string) => new S3Error(403, "AccessDenied", message);
-const mismatch = () => new S3Error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
 
 /** RFC 3986 encoding, as SigV4 wants it. */
 function uriEncode(text: string, keepSlash: boolean): string {
@@ -23,7 +20,7 @@ function parse(rawQuery: URLSearchParams, headers: IncomingHttpHeaders): Parsed 
   const auth = headers.authorization;
   if (auth) {
     const m = /^AWS4-HMAC-SHA256\s+Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)$/.exec(auth.trim());
-    if (!m) throw new S3Error(400, "AuthorizationHeaderMalformed", "The authorization header is malformed (only AWS4-HMAC-SHA256 is accepted).");
+    if (!m) throw s3Error("AuthorizationHeaderMalformed");
     const [accessKeyId, ...scope] = m[1].split("/");
     return {
       accessKeyId,
@@ -60,14 +57,14 @@ export function verifySigV4(method: string, rawUrl: string, headers: IncomingHtt
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const query = new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1));
   const p = parse(query, headers);
-  if (!p) throw denied("Access Denied: this store requires signed requests (set the access key and secret it was started with).");
-  if (p.accessKeyId !== creds.accessKeyId) throw new S3Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  if (!p) throw s3Error("AccessDenied", "Access Denied: this store requires signed requests (set the access key and secret it was started with).");
+  if (p.accessKeyId !== creds.accessKeyId) throw s3Error("InvalidAccessKeyId");
   const signedAt = amzDateMs(p.date);
-  if (Number.isNaN(signedAt)) throw denied("The request has no valid X-Amz-Date.");
+  if (Number.isNaN(signedAt)) throw s3Error("AccessDenied", "The request has no valid X-Amz-Date.");
   if (p.expiresSec !== undefined) {
-    if (now > signedAt + p.expiresSec * 1000) throw denied("Request has expired.");
+    if (now > signedAt + p.expiresSec * 1000) throw s3Error("AccessDenied", "Request has expired.");
   } else if (Math.abs(now - signedAt) > 15 * 60_000) {
-    throw new S3Error(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.");
+    throw s3Error("RequestTimeTooSkewed");
   }
   const canonicalPath = rawPath.split("/").map((s) => uriEncode(decodeURIComponent(s), false)).join("/");
   const pairs = [...query].filter(([k]) => k !== "X-Amz-Signature").map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)]);
@@ -86,5 +83,5 @@ export function verifySigV4(method: string, rawUrl: string, headers: IncomingHtt
   const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), region), service), "aws4_request");
   const expected = hmac(key, toSign);
   const given = Buffer.from(p.signature, "hex");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw mismatch();
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw s3Error("SignatureDoesNotMatch");
 }

@@ -11,9 +11,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveFolder } from "../../store/index.ts";
-import { rawRequest } from "../kit/raw-http.ts";
-import { until } from "../kit/wait.ts";
+import { serveFolder } from "../index.ts";
+import { rawRequest } from "../../test/kit/raw-http.ts";
+import { until } from "../../test/kit/wait.ts";
 
 const BUCKET = "lib";
 const MiB = 1024 * 1024;

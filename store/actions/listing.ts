@@ -1,9 +1,10 @@
 // ListObjectsV2 and ListObjects (v1) over the folder walk: prefix, delimiter, continuation, start-after,
 // URL encoding of keys, in S3's UTF-8 byte order.
-import { S3Error, escapeXml } from "./errors.ts";
-import type { FolderStore } from "./folder.ts";
-
-const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+import { s3Error } from "../errors.ts";
+import type { FolderStore } from "../folder.ts";
+import type { Reply, Req } from "../request.ts";
+import { el, type XmlElement } from "../xml.ts";
+import type { StoreContext } from "./context.ts";
 
 type Entry = { key: string; size: number; etag: string; lastModified: Date } | { commonPrefix: string };
 
@@ -38,44 +39,48 @@ export async function listPage(store: FolderStore, prefix: string, delimiter: st
 
 const lastOf = (e: Entry) => ("key" in e ? e.key : e.commonPrefix);
 
-/** The ListBucketResult XML for a GET on the bucket (v2 when list-type=2). */
-export async function listObjects(store: FolderStore, bucket: string, q: URLSearchParams): Promise<string> {
+/** ListObjectsV2 (list-type=2) or ListObjects: a GET on the bucket. */
+export async function listObjects(ctx: StoreContext, req: Req): Promise<Reply> {
+  return { xml: await listBucketResult(ctx.store, ctx.bucket, req.query) };
+}
+
+async function listBucketResult(store: FolderStore, bucket: string, q: URLSearchParams): Promise<XmlElement> {
   const v2 = q.get("list-type") === "2";
   const prefix = q.get("prefix") ?? "";
   const delimiter = q.get("delimiter") ?? "";
   const urlEncoded = q.get("encoding-type") === "url";
   const maxRaw = q.get("max-keys");
   const max = maxRaw === null ? 1000 : Number(maxRaw);
-  if (!Number.isInteger(max) || max < 0) throw new S3Error(400, "InvalidArgument", "max-keys must be a non-negative integer.");
-  const enc = (s: string) => escapeXml(urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
+  if (!Number.isInteger(max) || max < 0) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer.");
+  const enc = (s: string) => (urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
   let after: string;
   const token = q.get("continuation-token");
+  const startAfter = q.get("start-after");
   if (v2) {
-    const startAfter = q.get("start-after") ?? "";
     const fromToken = token ? Buffer.from(token, "base64url").toString("utf8") : "";
-    after = Buffer.compare(Buffer.from(fromToken), Buffer.from(startAfter)) > 0 ? fromToken : startAfter;
+    after = Buffer.compare(Buffer.from(fromToken), Buffer.from(startAfter ?? "")) > 0 ? fromToken : (startAfter ?? "");
   } else {
     after = q.get("marker") ?? "";
   }
   const { entries, truncated } = await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
-  const contents = entries
-    .filter((e) => "key" in e)
-    .map((e) => {
-      const o = e as Extract<Entry, { key: string }>;
-      return `<Contents><Key>${enc(o.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-    })
-    .join("");
-  const prefixes = entries
-    .filter((e) => "commonPrefix" in e)
-    .map((e) => `<CommonPrefixes><Prefix>${enc((e as { commonPrefix: string }).commonPrefix)}</Prefix></CommonPrefixes>`)
-    .join("");
+  const contents = entries.flatMap((e) =>
+    "key" in e ? [el("Contents", el("Key", enc(e.key)), el("LastModified", e.lastModified.toISOString()), el("ETag", e.etag), el("Size", e.size), el("StorageClass", "STANDARD"))] : [],
+  );
+  const prefixes = entries.flatMap((e) => ("commonPrefix" in e ? [el("CommonPrefixes", el("Prefix", enc(e.commonPrefix)))] : []));
   const last = entries.at(-1);
-  const head = `<Name>${escapeXml(bucket)}</Name><Prefix>${enc(prefix)}</Prefix>${delimiter ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ""}<MaxKeys>${max}</MaxKeys>${urlEncoded ? "<EncodingType>url</EncodingType>" : ""}<IsTruncated>${truncated}</IsTruncated>`;
+  const head = [
+    el("Name", bucket),
+    el("Prefix", enc(prefix)),
+    delimiter ? el("Delimiter", enc(delimiter)) : undefined,
+    el("MaxKeys", max),
+    urlEncoded ? el("EncodingType", "url") : undefined,
+    el("IsTruncated", truncated),
+  ];
   if (v2) {
-    const next = truncated && last ? `<NextContinuationToken>${Buffer.from(lastOf(last)).toString("base64url")}</NextContinuationToken>` : "";
-    const given = (token ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : "") + (q.get("start-after") ? `<StartAfter>${enc(q.get("start-after")!)}</StartAfter>` : "");
-    return `<ListBucketResult ${NS}>${head}<KeyCount>${entries.length}</KeyCount>${given}${next}${contents}${prefixes}</ListBucketResult>`;
+    const next = truncated && last ? el("NextContinuationToken", Buffer.from(lastOf(last)).toString("base64url")) : undefined;
+    const given = [token ? el("ContinuationToken", token) : undefined, startAfter ? el("StartAfter", enc(startAfter)) : undefined];
+    return el("ListBucketResult", head, el("KeyCount", entries.length), given, next, contents, prefixes);
   }
-  const next = truncated && last ? `<NextMarker>${enc(lastOf(last))}</NextMarker>` : "";
-  return `<ListBucketResult ${NS}>${head}<Marker>${enc(after)}</Marker>${next}${contents}${prefixes}</ListBucketResult>`;
+  const next = truncated && last ? el("NextMarker", enc(lastOf(last))) : undefined;
+  return el("ListBucketResult", head, el("Marker", enc(after)), next, contents, prefixes);
 }

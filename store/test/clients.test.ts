@@ -12,7 +12,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { execa } from "execa";
 import * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { startTestStack, type TestStack } from "../../test/kit/stack.ts";
 
 const SIZE = 33 * 1024 * 1024 + 12345;
 

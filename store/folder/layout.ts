@@ -1,0 +1,59 @@
+// Where things are in the library folder: an object key is a path relative to it, and the store's own area
+// (sidecars, temp files, uploads) sits under .reelpress/store/, never an object.
+import { randomUUID } from "node:crypto";
+import { realpath } from "node:fs/promises";
+import path from "node:path";
+import { s3Error } from "../errors.ts";
+import { unsafeKeyReason } from "../safe-key.ts";
+
+/** The store's own area inside the folder: never an object, never listed. */
+export const STORE_PREFIX = ".reelpress/store/";
+
+export function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+export class FolderLayout {
+  readonly root: string;
+  readonly ownDir: string;
+  readonly tmpDir: string;
+  readonly metaDir: string;
+  readonly uploadsDir: string;
+  readonly ownerFile: string;
+
+  /** `root` is the folder's real path (no links on the way), as assertInside compares against it. */
+  constructor(root: string) {
+    this.root = root;
+    this.ownDir = path.join(root, ...STORE_PREFIX.split("/").filter(Boolean));
+    this.tmpDir = path.join(this.ownDir, "tmp");
+    this.metaDir = path.join(this.ownDir, "meta");
+    this.uploadsDir = path.join(this.ownDir, "uploads");
+    this.ownerFile = path.join(this.ownDir, "owner.json");
+  }
+
+  /** The file of `key`, or S3's 400 for keys that could name anything outside the folder. */
+  fileOf(key: string): string {
+    const unsafe = unsafeKeyReason(key);
+    if (unsafe) throw s3Error("InvalidArgument", `Refused key: ${unsafe}.`);
+    if (key.startsWith(STORE_PREFIX) || `${key}/` === STORE_PREFIX) throw s3Error("InvalidArgument", `Keys under ${STORE_PREFIX} are reserved for the store.`);
+    return path.join(this.root, ...key.split("/"));
+  }
+
+  /** The sidecar that describes the object at `key`. */
+  sidecarOf(key: string): string {
+    return `${path.join(this.metaDir, ...key.split("/"))}.json`;
+  }
+
+  newTempPath(): string {
+    return path.join(this.tmpDir, randomUUID());
+  }
+
+  /** Symlinks may point anywhere: what they lead to must still be inside the folder. */
+  async assertInside(file: string): Promise<void> {
+    // Removed meanwhile (a DELETE racing this read): as S3 would say then, it is not there.
+    const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? s3Error("NoSuchKey") : err));
+    if (real !== this.root && !real.startsWith(this.root + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads outside the library folder.");
+    if (real.startsWith(this.ownDir + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads into the store's own area.");
+  }
+}

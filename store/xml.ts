@@ -1,0 +1,95 @@
+// S3's XML both ways. Responses are built as element trees and escaped in one place, here. Request bodies are
+// read with a real parser: size-limited, refused as MalformedXML unless well-formed, and with no entity
+// expansion beyond XML's five named entities and character references (a DOCTYPE's entities stay text).
+import type { Readable } from "node:stream";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { s3Error } from "./errors.ts";
+
+const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
+/** Request bodies are lists of keys or parts: 1000 keys or 10,000 parts fit well within this. */
+const MAX_XML_BODY = 2 * 1024 * 1024;
+
+export type XmlChild = XmlElement | string | number | boolean | undefined;
+export type XmlElement = { readonly tag: string; readonly children: readonly XmlChild[] };
+
+/** An element; undefined children are left out, so an optional one reads `cond ? el(...) : undefined`. */
+export const el = (tag: string, ...children: Array<XmlChild | readonly XmlChild[]>): XmlElement => ({ tag, children: children.flat() });
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function render(node: XmlChild): string {
+  if (node === undefined) return "";
+  if (typeof node !== "object") return escapeXml(String(node));
+  return `<${node.tag}>${node.children.map(render).join("")}</${node.tag}>`;
+}
+
+/** A whole response body: the declaration, then `root`, in S3's namespace unless it is an error. */
+export function xmlDocument(root: XmlElement, opts: { namespace: boolean } = { namespace: true }): string {
+  const attr = opts.namespace ? ` xmlns="${S3_NAMESPACE}"` : "";
+  return `${DECLARATION}<${root.tag}${attr}>${root.children.map(render).join("")}</${root.tag}>`;
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
+    const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+    if (named[e.toLowerCase()]) return named[e.toLowerCase()];
+    return String.fromCodePoint(e[1].toLowerCase() === "x" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
+  });
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  // Keys keep their spaces and digits stay text: what the client sent, decoded by unescapeXml alone.
+  trimValues: false,
+  parseTagValue: false,
+  processEntities: false,
+  htmlEntities: false,
+  isArray: (tag) => tag === "Object" || tag === "Part",
+});
+
+type Parsed = Record<string, unknown>;
+
+/** Reads a small XML request body and parses it; S3's MalformedXML when it is too large or not well-formed. */
+export async function readXmlBody(body: Readable): Promise<Parsed> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_XML_BODY) throw s3Error("MalformedXML", "The XML you provided is too large.");
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (XMLValidator.validate(text) !== true) throw s3Error("MalformedXML");
+  return parser.parse(text) as Parsed;
+}
+
+/** An element's text, decoded; an element where text belongs is malformed. */
+function textOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw s3Error("MalformedXML");
+  return unescapeXml(value);
+}
+
+const listOf = (value: unknown): Parsed[] => (Array.isArray(value) ? value.filter((v): v is Parsed => typeof v === "object" && v !== null) : []);
+const childOf = (doc: Parsed, tag: string): Parsed => (typeof doc[tag] === "object" && doc[tag] !== null ? (doc[tag] as Parsed) : {});
+
+/** A DeleteObjects body: the keys in order, and whether only errors are reported. */
+export function deleteRequest(doc: Parsed): { quiet: boolean; keys: string[] } {
+  const root = childOf(doc, "Delete");
+  const keys = listOf(root.Object).flatMap((o) => textOf(o.Key) ?? []);
+  return { quiet: textOf(root.Quiet)?.trim().toLowerCase() === "true", keys };
+}
+
+/** A CompleteMultipartUpload body: the parts as listed (a missing or non-numeric part number is malformed). */
+export function completeRequest(doc: Parsed): Array<{ number: number; etag: string }> {
+  return listOf(childOf(doc, "CompleteMultipartUpload").Part).map((p) => {
+    const number = textOf(p.PartNumber)?.trim() ?? "";
+    if (!/^\d+$/.test(number)) throw s3Error("MalformedXML");
+    return { number: Number(number), etag: textOf(p.ETag) ?? "" };
+  });
+}
