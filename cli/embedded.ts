@@ -2,6 +2,7 @@
 // queues only, both behind one port. SQS requests are told apart by their protocol; everything else is S3.
 import { mkdir } from "node:fs/promises";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs } from "fauxqs";
@@ -30,10 +31,34 @@ export type EmbeddedOptions = {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 };
 
-/** SQS speaks JSON with an X-Amz-Target, or the older form-encoded query protocol; S3 does neither. */
-function isSqsRequest(req: http.IncomingMessage): boolean {
+/**
+ * SQS speaks JSON with an X-Amz-Target, or the older form-encoded query protocol, at "/" or a queue URL
+ * ("/<account>/<queue>"). A form POST to the bucket's own path is S3's (a batch delete, say).
+ */
+export function isSqsRequest(req: { method?: string; url?: string; headers: http.IncomingHttpHeaders }, bucket: string): boolean {
   if (String(req.headers["x-amz-target"] ?? "").startsWith("AmazonSQS")) return true;
-  return req.method === "POST" && String(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
+  if (req.method !== "POST" || !String(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) return false;
+  const path = (req.url ?? "/").split("?")[0];
+  return path === "/" || /^\/\d{12}\/[^/]+$/.test(path) && path.split("/")[1] !== bucket;
+}
+
+/**
+ * fauxqs listens on 0.0.0.0 whatever host it is given. Its queues must be reachable only through the
+ * front port, which binds where the store binds and checks signatures as the store does, so its
+ * listen is held to loopback.
+ */
+async function startQueuesOnLoopback(dataDir: string): Promise<Awaited<ReturnType<typeof startFauxqs>>> {
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+    const first = args[0] as { host?: string } | undefined;
+    if (first && typeof first === "object" && first.host === "0.0.0.0") args[0] = { ...first, host: "127.0.0.1" };
+    return (listen as (...a: unknown[]) => net.Server).apply(this, args);
+  } as typeof listen;
+  try {
+    return await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, dataDir });
+  } finally {
+    net.Server.prototype.listen = listen;
+  }
 }
 
 function passThrough(target: number, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -72,8 +97,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     front.once("error", reject);
     front.listen(opts.port, host, () => resolve());
   });
-  const queues = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, dataDir: path.join(dataDir, "state") });
-  route = (req, res) => (isSqsRequest(req) ? passThrough(queues.port, req, res) : handle(req, res));
+  const queues = await startQueuesOnLoopback(path.join(dataDir, "state"));
+  route = (req, res) => (isSqsRequest(req, bucket) ? passThrough(queues.port, req, res) : handle(req, res));
   const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
   const port = (front.address() as AddressInfo).port;
   return {

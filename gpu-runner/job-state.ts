@@ -1,7 +1,7 @@
 // Where a job stands, read from the objects themselves: a redelivered message, or one a killed runner
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
 import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/rules/decision.ts";
-import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, unsafeKeyReason } from "../shared/rules/naming.ts";
+import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, isNthNameOf, unsafeKeyReason } from "../shared/rules/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/io/objects.ts";
 
@@ -30,6 +30,8 @@ export function backupKeyOf(output: ObjectHead, job: EncodeJob, backupPrefix: st
   if (!named) return backupKeyFor(job.key, backupPrefix);
   const unsafe = unsafeKeyReason(named);
   if (unsafe) throw new UnsafeKeyError(named, unsafe);
+  // Derived again from the source key: metadata names one of its backup names, or nothing at all.
+  if (!isNthNameOf(backupKeyFor(job.key, backupPrefix), named)) throw new Error(`${output.key} names ${named} as the backup of ${job.key}, which is not one of its backup names`);
   return named;
 }
 

@@ -42,7 +42,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
     if (inPlace) throw new SourceChangedError(job.key);
     throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
   }
-  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey });
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup });
 }
 
 /**
@@ -52,7 +52,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
 export async function finish(
   clients: Clients,
   job: EncodeJob,
-  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string },
+  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead },
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
@@ -75,9 +75,11 @@ export async function finish(
     const source = await headObject(clients, job.key);
     // A newer upload at the source key is someone's new file: it stays, with its own record.
     if (source && source.etag === job.etag && source.size === job.size) {
-      // Proven here, not only by order: a resumed job reaches this point without having made the backup itself.
+      // The backup this attempt made and proved, while it is still that version; else (a resumed job,
+      // whose output merely names a backup anyone could have written) SHA-256 over both.
       const backup = await headObject(clients, backupKey);
-      if (!backup || !(await sameBytes(clients, source, backup))) throw new Error(`backup ${backupKey} is missing or differs from ${job.key}, which stays`);
+      const ownCopy = backup !== undefined && done.backup?.key === backup.key && done.backup.etag === backup.etag;
+      if (!backup || !(ownCopy || (await sameBytes(clients, source, backup)))) throw new Error(`backup ${backupKey} is missing or differs from ${job.key}, which stays`);
       await deleteObject(clients, job.key, job.etag);
     }
     if (!source || source.etag === job.etag) await deleteRecord(clients, job.key);

@@ -16,6 +16,7 @@ import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
+import { checkJob } from "./job-check.ts";
 import { type JobContext, type Log, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
@@ -179,6 +180,13 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         const reason = `not an EncodeJob: ${job}`;
         await sendToDeadLetter(clients.sqs, deadLetterUrl, message.Body ?? "", reason);
         log("job_invalid", { messageId: message.MessageId, attempt, error: reason });
+        return { kind: "done" };
+      }
+      const refusal = await checkJob(clients, job);
+      if (refusal) {
+        const reason = `refused: ${refusal}`;
+        await sendToDeadLetter(clients.sqs, deadLetterUrl, message.Body ?? "", reason);
+        log("job_refused", { messageId: message.MessageId, key: job.key, jobId: job.jobId, error: reason });
         return { kind: "done" };
       }
       const started = Date.now();

@@ -1,7 +1,7 @@
 /// <reference path="../.sst/platform/config.d.ts" />
 // The whole stack for one stage; sst.config.ts calls this and returns its outputs.
 import { pipelineFunctions } from "./functions.ts";
-import { runnerAccess } from "./runner.ts";
+import { runnerAccess, uploaderPolicy } from "./runner.ts";
 import { flowQueues, libraryBucket, libraryNotifications } from "./storage.ts";
 import { deployOptions, reelpressEnv } from "./topology.ts";
 
@@ -28,6 +28,8 @@ export function deploy() {
     // Signed requests only (IAM): see README, AWS with SST.
     dashboardUrl: dashboard.url,
     runnerPolicy: runner.policy,
+    // Attach to whoever uploads: they may write library keys, never .reelpress/ or the backups.
+    uploaderPolicy: uploaderPolicy(arns, options.backupPrefix),
     ...("user" in runner ? { runnerUser: runner.user } : {}),
     ...("instanceProfile" in runner ? { runnerInstanceProfile: runner.instanceProfile, runnerRole: runner.role } : {}),
     // Paste into /etc/reelpress/runner.env on each runner host (with AWS_REGION).

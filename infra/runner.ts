@@ -2,7 +2,7 @@
 // What GPU runner hosts may do, as a managed policy; optionally an IAM user (keys created by hand,
 // so they never sit in the deploy state) or an EC2 role with an instance profile.
 import { policyFor, type Arns } from "./functions.ts";
-import { RUNNER_GRANTS, type RunnerIdentity } from "./topology.ts";
+import { RUNNER_GRANTS, uploaderGrants, type RunnerIdentity } from "./topology.ts";
 
 export function runnerAccess(arns: Arns, identity: RunnerIdentity) {
   const name = `${$app.name}-${$app.stage}-runner`;
@@ -29,4 +29,13 @@ export function runnerAccess(arns: Arns, identity: RunnerIdentity) {
     return { policy: policy.arn, role: role.arn, instanceProfile: profile.name };
   }
   return { policy: policy.arn };
+}
+
+/** A managed policy for uploaders (people, sync tools): library keys only, see uploaderGrants. */
+export function uploaderPolicy(arns: Arns, backupPrefix: string) {
+  return new aws.iam.Policy("UploaderPolicy", {
+    name: `${$app.name}-${$app.stage}-uploader`,
+    description: "reelpress uploader: library objects, never .reelpress/ or the backup prefix",
+    policy: policyFor(uploaderGrants(backupPrefix), arns).apply((doc) => JSON.stringify(doc)),
+  }).arn;
 }

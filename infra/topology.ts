@@ -14,7 +14,8 @@ export type Target =
   | { kind: "queue"; queue: QueueId }
   | { kind: "dlq"; queue: QueueId };
 
-export type Grant = { actions: readonly string[]; on: readonly Target[] };
+/** An Allow, or with `effect: "Deny"` a refusal no Allow can override (IAM evaluates Deny first). */
+export type Grant = { actions: readonly string[]; on: readonly Target[]; effect?: "Deny" };
 
 export type QueueSpec = {
   /** Who receives from it: a Lambda (through an event source mapping) or the runner hosts. */
@@ -169,6 +170,20 @@ export const RUNNER_GRANTS: readonly Grant[] = [
   { actions: WRITE_AND_MOVE, on: [ALL_OBJECTS] },
 ];
 
+/**
+ * What people and tools that upload may do: write and read library keys, never the pipeline's own.
+ * `.reelpress/` (manifest, reports) and the backup prefix are written only by the pipeline, so an
+ * uploader cannot forge a record, a report or a backup.
+ */
+export function uploaderGrants(backupPrefix: string): Grant[] {
+  const pipelineOwn: Target[] = [{ kind: "objects", prefix: ".reelpress/" }, { kind: "objects", prefix: backupPrefix }];
+  return [
+    { actions: LIST, on: [BUCKET] },
+    { actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], on: [ALL_OBJECTS] },
+    { actions: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], on: pipelineOwn, effect: "Deny" },
+  ];
+}
+
 /** S3 matches suffixes case-sensitively: one rule per extension in lower and in upper case. */
 export function notificationSuffixes(): string[] {
   return VIDEO_EXTENSIONS.flatMap((ext) => [`.${ext}`, `.${ext.toUpperCase()}`]);
@@ -270,6 +285,6 @@ export function policyDocument(
   };
   return {
     Version: "2012-10-17",
-    Statement: grants.map((g) => ({ Effect: "Allow", Action: [...g.actions], Resource: g.on.map(resource) })),
+    Statement: grants.map((g) => ({ Effect: g.effect ?? "Allow", Action: [...g.actions], Resource: g.on.map(resource) })),
   };
 }

@@ -70,17 +70,22 @@ export function isConditionFailed(err: unknown): boolean {
   return status === 412 || status === 409;
 }
 
+function isConflict(err: unknown): boolean {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409;
+}
+
 /**
- * Copies one version of `from` (CopySourceIfMatch on its ETag) to `to`, only while `to` is free. Always a
- * multipart copy: If-None-Match on CompleteMultipartUpload is honoured by every store that does
- * conditional writes, while on CopyObject it is recent and rarer.
+ * Copies one version of `from` (CopySourceIfMatch on its ETag) to `to`, only while `to` is free, and
+ * returns the ETag the store gave the new object. Always a multipart copy: If-None-Match on
+ * CompleteMultipartUpload is honoured by every store that does conditional writes, while on CopyObject
+ * it is recent and rarer.
  */
-async function conditionalCopy({ s3, config }: Clients, source: ObjectHead, to: string): Promise<void> {
+async function conditionalCopy({ s3, config }: Clients, source: ObjectHead, to: string): Promise<string> {
   const Bucket = config.bucket;
   if (source.size === 0) {
     // No range to copy; empty bytes are the same bytes.
-    await s3.send(new PutObjectCommand({ Bucket, Key: to, Body: Buffer.alloc(0), Metadata: source.metadata, IfNoneMatch: "*" }));
-    return;
+    const r = await s3.send(new PutObjectCommand({ Bucket, Key: to, Body: Buffer.alloc(0), Metadata: source.metadata, IfNoneMatch: "*" }));
+    return r.ETag ?? "";
   }
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: to, Metadata: source.metadata, ContentType: source.contentType }));
   try {
@@ -92,28 +97,39 @@ async function conditionalCopy({ s3, config }: Clients, source: ObjectHead, to: 
       );
       parts.push({ PartNumber: n, ETag: r.CopyPartResult!.ETag });
     }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: "*" }));
+    const r = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: to, UploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: "*" }));
+    return r.ETag ?? "";
   } catch (err) {
     await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: to, UploadId })).catch(() => undefined);
     throw err;
   }
 }
 
-/** Checksums that prove equal bytes when equal; CRC32/CRC32C collide too easily to stand for a file's identity. */
-const PROVING = new Set(["CRC64NVME", "SHA256"]);
-
 /**
- * Pure: what the store's own full-object checksums say about two objects: `true` proven equal
- * (SHA-256, or CRC64NVME, plus size), `false` proven different, `undefined` when only reading can tell.
+ * Pure: whether the store's own full-object checksums show two objects differ (or their sizes do). Never
+ * a proof of equality: a CRC is linear, so anyone who may write a key can give other bytes the same one.
  */
-export function checksumVerdict(a: ObjectHead, b: ObjectHead): boolean | undefined {
-  if (a.size !== b.size) return false;
+export function provenDifferent(a: ObjectHead, b: ObjectHead): boolean {
+  if (a.size !== b.size) return true;
   const x = a.checksum;
   const y = b.checksum;
-  if (!x || !y || x.algorithm !== y.algorithm || x.type !== "FULL_OBJECT" || y.type !== "FULL_OBJECT") return undefined;
-  if (x.value !== y.value) return false;
-  return PROVING.has(x.algorithm) ? true : undefined;
+  if (!x || !y || x.algorithm !== y.algorithm || x.type !== "FULL_OBJECT" || y.type !== "FULL_OBJECT") return false;
+  return x.value !== y.value;
 }
+
+/**
+ * Pure: proof rule (a). `copy` is the object this job created itself at a free name (its ETag recorded
+ * from the create), still that version, and the store's full-object checksum of it equals the source's.
+ */
+export function isProvenOwnCopy(source: ObjectHead, copy: ObjectHead, createdEtag: string): boolean {
+  const x = source.checksum;
+  const y = copy.checksum;
+  if (createdEtag === "" || copy.etag !== createdEtag || source.size !== copy.size || !x || !y) return false;
+  return x.algorithm === y.algorithm && x.type === "FULL_OBJECT" && y.type === "FULL_OBJECT" && PROVING.has(x.algorithm) && x.value === y.value;
+}
+
+/** Checksums strong enough against accidents; CRC32/CRC32C collide too easily even for that. */
+const PROVING = new Set(["CRC64NVME", "SHA256"]);
 
 /** SHA-256 of one version of an object, streamed; fails if the object changes meanwhile. */
 export async function objectSha256({ s3, config }: Clients, head: ObjectHead): Promise<string> {
@@ -123,10 +139,12 @@ export async function objectSha256({ s3, config }: Clients, head: ObjectHead): P
   return hash.digest("hex");
 }
 
-/** Whether two objects hold the same bytes, proven by the store's checksums or else by reading both. */
+/**
+ * Proof rule (b): whether two objects hold the same bytes, by SHA-256 computed here over both. The
+ * store's checksums may only show a difference, which saves the reading.
+ */
 export async function sameBytes(clients: Clients, a: ObjectHead, b: ObjectHead): Promise<boolean> {
-  const verdict = checksumVerdict(a, b);
-  if (verdict !== undefined) return verdict;
+  if (provenDifferent(a, b)) return false;
   const [x, y] = await Promise.all([objectSha256(clients, a), objectSha256(clients, b)]);
   return x === y;
 }
@@ -143,36 +161,34 @@ export class SourceChangedError extends Error {
 const MAX_NAMES = 100;
 
 /**
- * Copies `from` (exactly the version `expectEtag`, when given) to `to`, or to `to (2)`, `to (3)`, … when
- * a name holds other bytes: a derived key is never overwritten. A name that already holds the same
- * bytes counts as done, so a repeat finds the earlier copy. Returns the copy's head, proven equal to
- * the source by SHA-256 or a store-computed CRC64NVME plus size.
+ * Copies `from` (exactly the version `expectEtag`, when given) to the first free one of `to`, `to (2)`,
+ * `to (3)`, …: a derived key is never overwritten, and an object found at one is a taken name, never
+ * taken for a copy (anyone who may write there could have put it there). Returns the new object's head,
+ * proven equal to the source by rule (a) or, failing that, (b).
  */
 export async function copyToFreeName(clients: Clients, from: string, to: string, opts: { expectEtag?: string } = {}): Promise<ObjectHead> {
   const source = await headObject(clients, from);
   if (!source) throw new Error(`cannot copy ${from}: it is not there`);
   if (opts.expectEtag !== undefined && source.etag !== opts.expectEtag) throw new SourceChangedError(from);
-  for (let n = 1, tries = 0; n <= MAX_NAMES; n++) {
+  for (let n = 1, races = 0; n <= MAX_NAMES; n++) {
     const name = nthName(to, n);
-    let there = await headObject(clients, name);
-    if (!there) {
-      try {
-        await conditionalCopy(clients, source, name);
-      } catch (err) {
-        if (!isConditionFailed(err)) throw err;
-        if ((await headObject(clients, from))?.etag !== source.etag) throw new SourceChangedError(from);
-      }
-      there = await headObject(clients, name);
-      // Lost a race (409) to a write that did not stay: the name is free again, so try it again, a few times.
-      if (!there) {
-        if (++tries >= 5) throw new Error(`cannot copy ${from} to ${name}: the name keeps changing`);
-        n--;
-        continue;
-      }
+    if (await headObject(clients, name)) continue;
+    let created: string;
+    try {
+      created = await conditionalCopy(clients, source, name);
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      if ((await headObject(clients, from))?.etag !== source.etag) throw new SourceChangedError(from);
+      // 409: a concurrent write to the name, which may not stay; ask again, a few times. 412: taken.
+      if (isConflict(err) && ++races < 5) n--;
+      continue;
     }
-    if (await sameBytes(clients, source, there)) return there;
+    const copy = await headObject(clients, name);
+    if (!copy || copy.etag !== created) throw new Error(`the copy of ${from} at ${name} was replaced as soon as it was made; ${from} stays`);
+    if (isProvenOwnCopy(source, copy, created) || (await sameBytes(clients, source, copy))) return copy;
+    throw new Error(`the copy of ${from} at ${name} does not hold the same bytes; ${from} stays`);
   }
-  throw new Error(`cannot copy ${from}: ${to} and its next ${MAX_NAMES - 1} numbered names all hold other files`);
+  throw new Error(`cannot copy ${from}: ${to} and its next ${MAX_NAMES - 1} numbered names are all taken`);
 }
 
 /** Where `copyToFreeName` put a copy: the first of `to`, `to (2)`, … that `matches`, before the first free name. */

@@ -68,6 +68,13 @@ export function legacyCompressedKeyFor(key: string): string {
   return `${stem(safeKey(key))}_compressed${path.extname(key)}`;
 }
 
+/** Whether `name` is `key` or one of its numbered names (`key (2)`, …): a derived key, derived again. */
+export function isNthNameOf(key: string, name: string): boolean {
+  if (name === key) return true;
+  const m = /^(.*) \(([1-9][0-9]{0,5})\)(\.[^./ ]*)?$/.exec(name);
+  return m !== null && Number(m[2]) >= 2 && nthName(key, Number(m[2])) === name;
+}
+
 /**
  * The n-th name for a derived key (n ≥ 1): `dir/a_skip.mp4`, then `dir/a_skip (2).mp4`, `… (3)…`.
  * Derived keys are never overwritten, so a name taken by other bytes moves the new object to the next one.

@@ -100,13 +100,14 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   // Record first, then send: a runner may take the job at once, and its `encoding` must not be
   // overwritten by a late `planned`. A failed send leaves `planned`, and the redelivered message sends
   // the same job (same id) again; a version a runner has already taken is left alone.
+  const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key));
+  const plan = { jobId: job.jobId, outputKey: job.outputKey };
   const planned = await updateRecord(clients, key, (cur) => {
     const same = isSameVersion(cur, result) ? cur : undefined;
     if (same && TAKEN.has(same.state)) return undefined;
-    return { ...same, ...versionOf(result), key, state: "planned", reason: decision.reason, decision, updatedAt: "" };
+    return { ...same, ...versionOf(result), key, state: "planned", reason: decision.reason, decision, plan, updatedAt: "" };
   });
   if (planned?.state !== "planned") return { key, decision, status: "pending" };
-  const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key));
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.encode), MessageBody: JSON.stringify(job) }));
   return { key, decision, status: "planned", job };
 }

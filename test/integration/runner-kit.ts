@@ -8,7 +8,7 @@ import { fingerprintVideo } from "../../shared/media/fingerprint.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { encodeJobFor } from "../../shared/steps/strategy.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
-import { uploadFile } from "../../shared/io/objects.ts";
+import { headObject, uploadFile } from "../../shared/io/objects.ts";
 import type { VideoSpec } from "../kit/fixtures.ts";
 
 /** A source that cannot shrink: heavy grain at 0.7 Mbit/s, which CRF 23 needs far more bits to keep. */
@@ -28,13 +28,24 @@ function probeOnce(file: string, count: number, timeoutSec: number) {
 }
 
 export async function planJob(clients: Clients, file: string, key: string, override: Partial<EncodeJob> = {}): Promise<EncodeJob> {
-  const { etag, size } = await uploadFile(clients, file, key);
+  await uploadFile(clients, file, key);
+  const job = await recordPlan(clients, file, key, override);
+  await sendJob(clients, job);
+  return job;
+}
+
+/** The manifest record the strategy writes for `key` as it is in the bucket, and the job it would send (not sent). */
+export async function recordPlan(clients: Clients, file: string, key: string, override: Partial<EncodeJob> = {}): Promise<EncodeJob> {
+  const head = await headObject(clients, key);
+  if (!head) throw new Error(`${key} is not in the bucket`);
+  const { etag, size } = head;
   const { media, fingerprints } = await probeOnce(file, clients.config.fingerprintCount, clients.config.probeTimeoutSec);
   const result = { bucket: clients.config.bucket, key, size, etag, media, fingerprints, dryRun: false, probedAt: new Date().toISOString() };
   const decision = decide(media, key, size);
   const job = { ...encodeJobFor(result, decision, new Date().toISOString()), ...override };
-  await patchRecord(clients, key, { size, etag, media, fingerprints, state: "planned", reason: decision.reason, decision });
-  await sendJob(clients, job);
+  // The record the strategy writes, for the job as sent: runners act only on jobs that match it.
+  const plan = { jobId: job.jobId, outputKey: job.outputKey };
+  await patchRecord(clients, key, { size, etag, media, fingerprints, state: "planned", reason: decision.reason, decision: { ...decision, mustSave: job.mustSave, downscale: job.downscale }, plan });
   return job;
 }
 

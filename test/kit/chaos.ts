@@ -11,7 +11,8 @@ import { execa } from "execa";
 import { backupKeyFor, skipKeyFor } from "../../shared/rules/naming.ts";
 import type { EncodeJob } from "../../shared/schemas.ts";
 import { isConditionFailed } from "../../shared/io/objects.ts";
-import { GRAIN, planJob, sendJob } from "../integration/runner-kit.ts";
+import { GRAIN, recordPlan, sendJob } from "../integration/runner-kit.ts";
+import { forgeSameCrc64 } from "./forge-crc.ts";
 import { REELPRESS } from "./cli.ts";
 import { makeVideo, videoFixture } from "./fixtures.ts";
 import type { TestStack } from "./stack.ts";
@@ -35,7 +36,7 @@ export async function honoursConditions(stack: TestStack): Promise<boolean> {
 }
 
 export type TrialResult = {
-  trial: number; runners: number; kills: number; killsMidJob: number; duplicates: number; jobs: number; originalsLost: number; seconds: number; violations: string[];
+  trial: number; runners: number; kills: number; killsMidJob: number; duplicates: number; altered: number; forged: number; jobs: number; originalsLost: number; seconds: number; violations: string[];
 };
 
 /** A runner's JSON log lines so far (a line cut short by a kill is left out). */
@@ -125,27 +126,37 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
 
     // Derived names already taken by other files: the new backups and skips must go to the next free name.
     // They stand for the originals of earlier files of the same name, so they count as originals too.
+    // A hostile writer's are the worst: the original's size and CRC64NVME, other bytes.
     const occupants: string[] = [];
     const kept: Array<{ key: string; sha: string }> = [];
-    for (const src of SOURCES) {
-      for (const key of [backupKeyFor(prefix + src.name, backupPrefix), skipKeyFor(prefix + src.name)]) {
-        if (random() < 0.5) continue;
-        const body = randomBytes(2048);
-        const r = await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const put = (key: string, body: Buffer) => stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumAlgorithm: "CRC64NVME" }));
+    let forged = 0;
+    const sources = await Promise.all(SOURCES.map(async (src) => ({ key: prefix + src.name, file: await src.video() })));
+    for (const src of sources) {
+      const data = await readFile(src.file);
+      for (const key of [backupKeyFor(src.key, backupPrefix), skipKeyFor(src.key)]) {
+        const dice = random();
+        if (dice < 0.4) continue;
+        const body = dice < 0.7 ? randomBytes(2048) : await forgeSameCrc64(data);
+        if (body.length === data.length) forged++;
+        const r = await put(key, body);
         frozen.set(key, r.ETag!);
         occupants.push(key);
         kept.push({ key, sha: sha256(body) });
       }
     }
     const originals: Original[] = [];
-    for (const src of SOURCES) {
-      const file = await src.video();
-      const data = await readFile(file);
-      const job = await planJob(stack, file, prefix + src.name);
+    for (const src of sources) {
+      const data = await readFile(src.file);
+      // With the store's CRC64NVME, as S3 gives every object: what a forged backup imitates.
+      await put(src.key, data);
+      const job = await recordPlan(stack, src.file, src.key);
       originals.push({ key: job.key, sha: sha256(data), job });
       kept.push({ key: job.key, sha: sha256(data) });
-      // Every job is delivered twice.
+      // Every job is delivered twice, and once more altered by someone who can reach the queue.
       await sendJob(stack, job);
+      await sendJob(stack, job);
+      await sendJob(stack, { ...job, outputKey: `${prefix}attacker/${src.key.slice(prefix.length)}.mp4` });
     }
 
     const seen = new Map<string, { sha: string; metadata: Record<string, string> }>();
@@ -235,6 +246,7 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
     await Promise.all(runners.map((r) => r.child));
 
     const objects = await check(`trial ${trial}, at the end`);
+    for (const o of objects.filter((o) => o.key.startsWith(`${prefix}attacker/`))) violations.push(`trial ${trial}: an altered job was obeyed: ${o.key}`);
     for (const orig of originals) {
       const outputs = objects
         .filter((o) => o.metadata["reelpress-source-key"] === encodeURIComponent(orig.key) && o.metadata["reelpress-source-etag"] === orig.job.etag)
@@ -243,7 +255,7 @@ async function trials(stack: TestStack, opts: ChaosOptions, env: NodeJS.ProcessE
       if (outputs.length > 1) violations.push(`trial ${trial}: ${orig.key} has ${outputs.length} tagged outputs (${outputs.join(", ")})`);
       if (outputs.length === 0 && !skipped) violations.push(`trial ${trial}: ${orig.key} was neither compressed nor skipped`);
     }
-    const result = { trial, runners: runnerCount, kills, killsMidJob, duplicates: originals.length, jobs: originals.length, originalsLost: lost.size, seconds: Math.round((Date.now() - started) / 100) / 10, violations };
+    const result = { trial, runners: runnerCount, kills, killsMidJob, duplicates: originals.length, altered: originals.length, forged, jobs: originals.length, originalsLost: lost.size, seconds: Math.round((Date.now() - started) / 100) / 10, violations };
     results.push(result);
     opts.onTrial?.(result);
   }
@@ -259,6 +271,8 @@ export function chaosTable(seed: number, results: TrialResult[]): string {
     ["runner processes", `${Math.min(...results.map((r) => r.runners))}–${Math.max(...results.map((r) => r.runners))} per trial, concurrency 2`],
     ["jobs", String(sum((r) => r.jobs))],
     ["duplicate deliveries", String(sum((r) => r.duplicates))],
+    ["altered jobs sent (hostile)", String(sum((r) => r.altered))],
+    ["CRC-forged files at backup or skip names", String(sum((r) => r.forged))],
     ["kill -9", `${sum((r) => r.kills)} (${sum((r) => r.killsMidJob)} with a job under way)`],
     ["originals lost", String(sum((r) => r.originalsLost))],
     ["violations", String(sum((r) => r.violations.length))],

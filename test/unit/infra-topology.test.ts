@@ -18,6 +18,7 @@ import {
   policyDocument,
   queueName,
   reelpressEnv,
+  uploaderGrants,
   type Grant,
   type QueueId,
 } from "../../infra/topology.ts";
@@ -277,5 +278,24 @@ describe("deploy options", () => {
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_DEDUP_URL_AUTH: "public" })).toThrow(/iam or none/);
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_BACKUP_PREFIX: ".reelpress/old/" })).toThrow(/outside \.reelpress/);
     expect(() => deployOptions({ ...FFMPEG, REELPRESS_NOTIFY_URL: "slack" })).toThrow(/^Bad setting REELPRESS_NOTIFY_URL = "slack": must be an http\(s\) URL/);
+  });
+});
+
+describe("the uploader policy", () => {
+  /** IAM's evaluation: an explicit Deny wins, else any Allow. */
+  const may = (action: string, key: string) => {
+    const doc = policyDocument(uploaderGrants("orig_video_to_delete/"), ARNS);
+    const hits = (effect: string) =>
+      doc.Statement.some((s) => s.Effect === effect && s.Action.includes(action) && s.Resource.some((r) => r === object(key) || (r.endsWith("*") && object(key).startsWith(r.slice(0, -1)))));
+    return !hits("Deny") && hits("Allow");
+  };
+  it("may upload and read library keys, but never write or delete the pipeline's own keys or backups", () => {
+    expect(may("s3:PutObject", "films/a.mkv")).toBe(true);
+    expect(may("s3:GetObject", "films/a.mkv")).toBe(true);
+    for (const key of [".reelpress/manifest/films/a.mkv.json", ".reelpress/reports/latest.json", "orig_video_to_delete/films/a.mkv"]) {
+      expect(may("s3:PutObject", key), key).toBe(false);
+      expect(may("s3:DeleteObject", key), key).toBe(false);
+    }
+    expect(may("s3:DeleteObject", "films/a.mkv")).toBe(false);
   });
 });

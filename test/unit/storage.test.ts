@@ -1,25 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { checksumVerdict, type ObjectHead } from "../../shared/io/objects.ts";
+import { isProvenOwnCopy, provenDifferent, type ObjectHead } from "../../shared/io/objects.ts";
 
 const head = (o: Partial<ObjectHead> = {}): ObjectHead => ({ key: "k", size: 10, etag: '"a"', metadata: {}, ...o });
 const sum = (algorithm: string, value: string, type = "FULL_OBJECT") => ({ algorithm, type, value });
 
-describe("checksumVerdict", () => {
-  it("proves equality only with SHA-256 or CRC64NVME plus size, computed by the store on both sides", () => {
-    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ etag: '"b"', checksum: sum("CRC64NVME", "x") }))).toBe(true);
-    expect(checksumVerdict(head({ checksum: sum("SHA256", "x") }), head({ checksum: sum("SHA256", "x") }))).toBe(true);
-    // Equal CRC32s are too weak to stand for equal bytes: only reading can tell.
-    expect(checksumVerdict(head({ checksum: sum("CRC32", "x") }), head({ checksum: sum("CRC32", "x") }))).toBeUndefined();
-    expect(checksumVerdict(head({ checksum: sum("CRC32C", "x") }), head({ checksum: sum("CRC32C", "x") }))).toBeUndefined();
-    // Equal ETags (MD5) are no proof either.
-    expect(checksumVerdict(head(), head())).toBeUndefined();
-    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x", "COMPOSITE") }), head({ checksum: sum("CRC64NVME", "x", "COMPOSITE") }))).toBeUndefined();
-  });
+describe("provenDifferent", () => {
+  it.each([
+    ["sizes differ", head(), head({ size: 11 }), true],
+    ["same-algorithm full-object checksums differ", head({ checksum: sum("CRC32", "x") }), head({ checksum: sum("CRC32", "y") }), true],
+    ["CRC64NVME differs", head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC64NVME", "y") }), true],
+    ["equal CRC64NVME is never proof of equality", head({ checksum: sum("CRC64NVME", "x") }), head({ etag: '"b"', checksum: sum("CRC64NVME", "x") }), false],
+    ["no checksums", head(), head(), false],
+    ["different algorithms", head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC32", "y") }), false],
+    ["composite checksums depend on part sizes", head({ checksum: sum("CRC64NVME", "x", "COMPOSITE") }), head({ checksum: sum("CRC64NVME", "y", "COMPOSITE") }), false],
+  ])("%s", (_, a, b, expected) => expect(provenDifferent(a, b)).toBe(expected));
+});
 
-  it("proves difference with any differing size or checksum of one algorithm", () => {
-    expect(checksumVerdict(head(), head({ size: 11 }))).toBe(false);
-    expect(checksumVerdict(head({ checksum: sum("CRC32", "x") }), head({ checksum: sum("CRC32", "y") }))).toBe(false);
-    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC64NVME", "y") }))).toBe(false);
-    expect(checksumVerdict(head({ checksum: sum("CRC64NVME", "x") }), head({ checksum: sum("CRC32", "y") }))).toBeUndefined();
-  });
+describe("isProvenOwnCopy (proof rule a)", () => {
+  const source = head({ key: "s", checksum: sum("CRC64NVME", "x") });
+  const copy = head({ key: "c", etag: '"made"', checksum: sum("CRC64NVME", "x") });
+  it.each([
+    ["the copy this job made, still that version, with the source's full-object CRC64NVME", copy, '"made"', true],
+    ["an ETag other than the one the create returned: someone replaced it", copy, '"other"', false],
+    ["no ETag recorded from the create", copy, "", false],
+    ["its checksum differs", head({ key: "c", etag: '"made"', checksum: sum("CRC64NVME", "y") }), '"made"', false],
+    ["no checksum to compare: only SHA-256 over both can tell", head({ key: "c", etag: '"made"' }), '"made"', false],
+    ["CRC32 is too weak even against accidents", head({ key: "c", etag: '"made"', checksum: sum("CRC32", "x") }), '"made"', false],
+    ["sizes differ", head({ key: "c", etag: '"made"', size: 11, checksum: sum("CRC64NVME", "x") }), '"made"', false],
+  ])("%s", (_, c, etag, expected) => expect(isProvenOwnCopy(source, c, etag)).toBe(expected));
+  it("needs the source's checksum too", () => expect(isProvenOwnCopy(head({ key: "s" }), copy, '"made"')).toBe(false));
 });
