@@ -12,11 +12,11 @@ describe("local dedup schedule (reelpress dev)", () => {
   afterAll(() => stack.stop());
 
   it("reads minutes, 0 for off, and refuses anything else in one sentence", () => {
-    expect(dedupIntervalMs(undefined)).toBe(60 * 60_000);
-    expect(dedupIntervalMs("0")).toBe(0);
-    expect(dedupIntervalMs("0.5")).toBe(30_000);
-    expect(() => dedupIntervalMs("soon")).toThrow(UserError);
-    expect(() => dedupIntervalMs("-1")).toThrow(/REELPRESS_DEDUP_INTERVAL/);
+    expect(dedupIntervalMs({})).toBe(60 * 60_000);
+    expect(dedupIntervalMs({ REELPRESS_DEDUP_INTERVAL: "0" })).toBe(0);
+    expect(dedupIntervalMs({ REELPRESS_DEDUP_INTERVAL: "0.5" })).toBe(30_000);
+    expect(() => dedupIntervalMs({ REELPRESS_DEDUP_INTERVAL: "soon" })).toThrow(UserError);
+    expect(() => dedupIntervalMs({ REELPRESS_DEDUP_INTERVAL: "-1" })).toThrow(/REELPRESS_DEDUP_INTERVAL/);
   });
 
   it("builds and stores the report with the dedup function's own handler, again and again", async () => {

@@ -9,7 +9,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/clien
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redrive } from "../../gpu-runner/redrive.ts";
-import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
+import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { isCompressedMedia } from "../../shared/rules/decision.ts";
 import { probeMedia } from "../../shared/media/ffprobe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
@@ -51,7 +51,7 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-runner-"));
     runner = await startRunner(stack, {
       encoder: "auto",
-      settings: { visibilitySec: 3, x264Preset: "ultrafast" },
+      settings: runnerSettings({ REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast" }),
       log: (event, fields) => void events.push({ event, ...fields }),
       workBase: path.join(tmp, "work"),
     });
