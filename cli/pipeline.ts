@@ -17,14 +17,14 @@ export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: Node
 export type Pipeline = { stop(): Promise<void> };
 
 /**
- * Where ObjectCreated events come from: the embedded emulator's own writes, MinIO's listen API, or
+ * Where ObjectCreated events come from: the embedded folder store's own writes, MinIO's listen API, or
  * nothing here (S3 and LocalStack notify the ingest queue themselves).
  */
 async function startEvents(clients: Clients, opts: PipelineOptions): Promise<EventSource | undefined> {
   const chosen = enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
   switch (chosen) {
     case "embedded":
-      if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded emulator (leave out --endpoint).");
+      if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
       return startEmbeddedEvents(clients, opts.embedded, logEvent);
     case "minio":
       return startMinioEvents(clients, logEvent);

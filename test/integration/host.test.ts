@@ -14,7 +14,7 @@ import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
 
-describe("local function host and embedded event source (emulator as a real server)", () => {
+describe("local function host and embedded event source (folder store as a real server)", () => {
   let stack: TestStack;
   beforeAll(async () => void (stack = await startTestStack()));
   afterAll(() => stack.stop());

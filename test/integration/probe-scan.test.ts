@@ -13,7 +13,7 @@ import { reelpress } from "../kit/cli.ts";
 import { videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("reelpress scan (real CLI against the emulator)", () => {
+describe("reelpress scan (real CLI against the folder store)", () => {
   let stack: TestStack;
   const sizes = new Map<string, number>();
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { closing, nextOpening, parseHours } from "../../gpu-runner/hours.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("QueueConsumer (emulator as a real SQS server)", () => {
+describe("QueueConsumer (fauxqs as a real SQS server)", () => {
   let stack: TestStack;
   let n = 0;
   beforeAll(async () => void (stack = await startTestStack()));
@@ -54,7 +54,7 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     await c.stop();
     expect(aborted).toBe(true);
     expect(released).toEqual(["handed back"]);
-    // Released with a 1 s visibility. Polled, not one long poll: the emulator can answer a long poll
+    // Released with a 1 s visibility. Polled, not one long poll: fauxqs can answer a long poll
     // early and empty on a loaded machine (this failed in CI before the folder store as well).
     const [again] = await until("the released message visible again", async () => {
       const got = await peek(url, 1);

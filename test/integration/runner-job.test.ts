@@ -25,7 +25,7 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   return hash.digest("hex");
 }
 
-describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
+describe("runner jobs (folder store as a real server, real ffmpeg)", () => {
   let stack: TestStack;
   let tmp: string;
   let runner: Runner;

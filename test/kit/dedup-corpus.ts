@@ -109,7 +109,7 @@ export async function makeCorpus(): Promise<CorpusItem[]> {
     { key: "bars/master.mp4", file: bars },
     { key: "bars/pillarbox.mov", file: bPillar },
     { key: "bars/small.mp4", file: bSmall },
-    // The emulator takes at most 11 MiB per request: all three go up in parts, of different sizes.
+    // All three go up in parts, of different sizes.
     { key: "test/master.mp4", file: test, partSize: 5 * 1024 ** 2 },
     { key: "test/parts-6m.mp4", file: test, partSize: 6 * 1024 ** 2 },
     { key: "test/parts-8m.mp4", file: test, partSize: 8 * 1024 ** 2 },
