@@ -3,7 +3,7 @@ import { makeDedupHandler } from "../functions/dedup/handler.ts";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { durationMsSetting } from "../shared/settings.ts";
-import type { LogFn } from "../shared/io/lambda-sqs.ts";
+import type { Log } from "../shared/log.ts";
 
 export const DEFAULT_DEDUP_INTERVAL_MIN = 60;
 
@@ -13,7 +13,7 @@ export function dedupIntervalMs(env: NodeJS.ProcessEnv): number {
 }
 
 /** Builds and stores a report every `everyMs`, one at a time; the first one after a full interval. */
-export function startDedupSchedule(clients: Clients, everyMs: number, log: LogFn, env: NodeJS.ProcessEnv = process.env): { stop(): Promise<void> } {
+export function startDedupSchedule(clients: Clients, everyMs: number, log: Log, env: NodeJS.ProcessEnv = process.env): { stop(): Promise<void> } {
   const handler = makeDedupHandler(() => clients, env, log);
   let stopped = false;
   let running: Promise<void> = Promise.resolve();

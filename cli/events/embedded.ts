@@ -7,7 +7,7 @@ import { errorMessage } from "../../shared/errors.ts";
 import { durationMsSetting } from "../../shared/settings.ts";
 import { isSameVersion } from "../../shared/steps/probe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
-import type { LogFn } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
@@ -28,7 +28,7 @@ export function folderEventSettings(env: NodeJS.ProcessEnv): FolderEventSettings
   };
 }
 
-export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: LogFn = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
+export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: Log = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
   const { bucket, backupPrefix } = clients.config;
   const pending = new Map<string, ObjectEvent>();
   let stopped = false;

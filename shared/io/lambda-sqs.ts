@@ -3,6 +3,7 @@
 // reported back, so the event source mapping deletes the rest and redelivers just those.
 import type { z } from "zod";
 import { mapLimit } from "../pool.ts";
+import type { Log } from "../log.ts";
 
 export type SQSRecord = {
   messageId: string;
@@ -89,6 +90,5 @@ export async function processPartialBatch(
   return { batchItemFailures: failures };
 }
 
-/** Where handlers report what they did: JSON lines in Lambda (CloudWatch), the CLI's logger locally. */
-export type LogFn = (event: string, fields: Record<string, unknown>) => void;
-export const jsonLog: LogFn = (event, fields) => console.log(JSON.stringify({ event, ...fields }));
+/** Handlers' log in Lambda: JSON lines for CloudWatch (the CLI passes its own logger). */
+export const jsonLog: Log = (event, fields) => console.log(JSON.stringify({ event, ...fields }));

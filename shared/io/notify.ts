@@ -6,7 +6,7 @@ import { z } from "zod";
 import { errorMessage } from "../errors.ts";
 import { badSetting, textSetting } from "../settings.ts";
 import { formatBytes } from "../rules/format.ts";
-import type { LogFn } from "./lambda-sqs.ts";
+import type { Log } from "../log.ts";
 
 export type NotifyEvent =
   | { event: "file_failed"; bucket: string; key: string; reason: string; error?: string; stage: "probe" | "encode" }
@@ -37,7 +37,7 @@ export type Notifier = {
   idle(): Promise<void>;
 };
 
-export type NotifierOptions = { log: LogFn; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
+export type NotifierOptions = { log: Log; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
 
 const NONE: Notifier = { enabled: false, send: async () => {}, idle: async () => {} };
 
@@ -106,7 +106,7 @@ export function checkNotifyUrl(url: string): string {
 }
 
 /** The notifier REELPRESS_NOTIFY_URL asks for (none when unset); a bad URL stops with one sentence. */
-export function notifierFromEnv(env: NodeJS.ProcessEnv, log: LogFn): Notifier {
+export function notifierFromEnv(env: NodeJS.ProcessEnv, log: Log): Notifier {
   const url = textSetting(env, "REELPRESS_NOTIFY_URL");
   return url ? makeNotifier(checkNotifyUrl(url), { log }) : NONE;
 }
