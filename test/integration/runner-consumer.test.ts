@@ -50,7 +50,7 @@ describe("QueueConsumer (fauxqs as a real SQS server)", () => {
     const released: string[] = [];
     c.on("released", (m) => released.push(m.Body!));
     c.start();
-    while (c.active === 0) await new Promise((r) => setTimeout(r, 20));
+    await until("the handler to start", () => c.active > 0, 10_000, 20);
     await c.stop();
     expect(aborted).toBe(true);
     expect(released).toEqual(["handed back"]);
@@ -101,9 +101,12 @@ describe("QueueConsumer (fauxqs as a real SQS server)", () => {
     // 07:00: the window closes while the job runs; a new message arrives.
     now = new Date(2026, 2, 10, 7, 0, 0);
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "next night" }));
+    // Settle: "the closed window takes nothing new" has no event to wait for; 1.5 s lets the loop
+    // look at the window (and the new message) more than once before the running job ends.
     await new Promise((r) => setTimeout(r, 1500));
     release();
     await until("the running job to finish", () => done.length === 1, 10_000, 20);
+    // Settle, for the same reason: a message taken by mistake would show up within 2.5 s.
     await new Promise((r) => setTimeout(r, 2500));
     expect(handled).toEqual(["late job"]);
     expect(done).toEqual(["late job"]);
