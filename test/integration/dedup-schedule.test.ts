@@ -28,6 +28,7 @@ describe("local dedup schedule (reelpress dev)", () => {
     await schedule.stop();
     expect((await readLatestReport(stack))?.summary.total_groups).toBe(0);
     const after = logged.length;
+    // Settle: after stop() nothing may be logged; a timer left running at 200 ms would log within 500 ms.
     await new Promise((r) => setTimeout(r, 500));
     expect(logged.length).toBe(after);
   });
