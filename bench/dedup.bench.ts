@@ -2,7 +2,7 @@
 // its own process, going through the same decode (JSON → zod → compact entry) as records read from the
 // bucket; 40 % of them carry a full-object checksum. (2) Bytes read per stage against vdedup's approach
 // (partial hash of every file, SHA-256 where partial hashes collide), on the synthetic libraries and on
-// the real accuracy corpus in the emulator.
+// the real accuracy corpus in the folder store.
 import path from "node:path";
 import { execa } from "execa";
 import { FrameStore, entryFrom, type Entry } from "../shared/dedup/entry.ts";
@@ -178,7 +178,7 @@ async function parent(): Promise<void> {
     console.log(`    bytes read: reelpress ${fmt(res.ours.partial + res.ours.full)} (partial ${fmt(res.ours.partial)}, full ${fmt(res.ours.full)}) vs vdedup ${fmt(res.vdedup.partial + res.vdedup.full)} (partial ${fmt(res.vdedup.partial)}, full ${fmt(res.vdedup.full)})`);
   }
 
-  console.log("\nBytes read on the accuracy corpus (real files in the emulator):");
+  console.log("\nBytes read on the accuracy corpus (real files in the folder store):");
   const stack = await startTestStack();
   try {
     const corpus = await makeCorpus();

@@ -1,5 +1,5 @@
 // Ingest bench: bytes the probe step reads per object (counted by an HTTP proxy in front of the
-// emulator, and by ffmpeg's own statistics) against object size, a moov-at-end film's header read, and
+// folder store, and by ffmpeg's own statistics) against object size, a moov-at-end film's header read, and
 // objects ingested per second end to end.
 import { createReadStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -122,7 +122,7 @@ const benchKey = (name: string, file: string) => `bench/${name.replace(/[^\w.-]+
 /** The whole probe step, as ingest runs it: head, one read or range reads, ffprobe, sampling, still, record. */
 async function measure(direct: Clients, clients: Clients, c: Counters, name: string, file: string, target: number): Promise<Row> {
   const key = benchKey(name, file);
-  // 8 MiB parts: the emulator takes at most 11 MiB per request.
+  // 8 MiB parts, as uploadFile uses by default.
   await uploadFile(direct, file, key, { partSize: 8 * MiB });
   const { size } = await stat(file);
   const t0 = performance.now();
@@ -187,7 +187,7 @@ async function bytesRead(): Promise<void> {
   const stack = await startTestStack();
   const proxy = await countingProxy(stack.endpoint);
   const counters = { sent: proxy, read: await ffmpegReadCounter() };
-  // Uploads go straight to the emulator; the probe's requests and presigned URLs go through the proxy.
+  // Uploads go straight to the folder store; the probe's requests and presigned URLs go through the proxy.
   const clients = makeClients(loadConfig({ ...stack.env, AWS_ENDPOINT_URL: proxy.url }));
   const objects: Array<[string, string, number]> = [];
   for (const name of ["mp4_h264_3m", "mp4_h264_noaudio", "mkv_h264", "webm_vp9", "mp4_4k"] as VideoFixture[]) objects.push([name, await videoFixture(name), 1]);

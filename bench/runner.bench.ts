@@ -54,7 +54,7 @@ try {
     const runner = await startRunner(stack, {
       encoder: "x264",
       untilDrained: true,
-      settings: { visibilitySec: 300, x264Preset: PRESET },
+      settings: { visibilitySec: 300, x264Preset: PRESET, chunks: runnerSettings(process.env).chunks },
       log: (event, fields) => void (event === "job_compressed" && done.push(Number(fields.seconds))),
       workBase: path.join(dir, "work"),
     });

@@ -8,6 +8,7 @@ import path from "node:path";
 import http from "node:http";
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3";
 import { execa } from "execa";
+import { mapLimit } from "../shared/pool.ts";
 
 const MiB = 1024 * 1024;
 const SIZES = (process.env.BENCH_STORE_SIZES ?? "64,2048").split(",").map(Number);
@@ -46,10 +47,7 @@ async function multipartUpload(s3: S3Client, endpoint: string, file: string, byt
       req.on("error", reject);
       createReadStream(file, { start, end, highWaterMark: MiB }).pipe(req);
     });
-  let next = 0;
-  await Promise.all([0, 1].map(async () => {
-    while (next < starts.length) await sendPart(next++);
-  }));
+  await mapLimit(starts, 2, (_, i) => sendPart(i));
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: "bench", Key: key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
 }
 

@@ -7,6 +7,7 @@ import { deleteRecord } from "../shared/io/manifest.ts";
 import { backupKeyFor } from "../shared/rules/naming.ts";
 import type { DedupReport } from "../shared/schemas.ts";
 import { deleteObject, findCopy, headObject, renameVerified, sameBytes } from "../shared/io/objects.ts";
+import { mapLimit } from "../shared/pool.ts";
 
 export type ApplyMode = "move" | "delete";
 
@@ -65,14 +66,9 @@ export async function applyAction(clients: Clients, a: PlannedAction): Promise<A
 }
 
 export async function applyAll(clients: Clients, actions: PlannedAction[], onOutcome: (o: ApplyOutcome) => void, concurrency = 4): Promise<ApplyOutcome[]> {
-  const outcomes: ApplyOutcome[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, actions.length) }, async () => {
-    while (next < actions.length) {
-      const o = await applyAction(clients, actions[next++]);
-      outcomes.push(o);
-      onOutcome(o);
-    }
-  }));
-  return outcomes;
+  return mapLimit(actions, concurrency, async (action) => {
+    const o = await applyAction(clients, action);
+    onOutcome(o);
+    return o;
+  });
 }

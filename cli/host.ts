@@ -4,11 +4,12 @@
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import type { LogFn, SQSBatchResponse, SQSEvent, SQSHandler } from "../shared/io/lambda-sqs.ts";
+import type { SQSBatchResponse, SQSEvent, SQSHandler } from "../shared/io/lambda-sqs.ts";
+import type { Log } from "../shared/log.ts";
 
 export type Route = { queue: string; handler: SQSHandler; batchSize?: number };
 export type FunctionHost = { stop(): Promise<void> };
-export type HostOptions = { waitTimeSec?: number; log?: LogFn };
+export type HostOptions = { waitTimeSec?: number; log?: Log };
 
 export function toSqsEvent(messages: Message[], queueArn: string, region: string): SQSEvent {
   return {

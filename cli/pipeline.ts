@@ -4,6 +4,7 @@ import { makeStrategyHandler } from "../functions/strategy/handler.ts";
 import type { Clients } from "../shared/io/clients.ts";
 import type { Embedded } from "./embedded.ts";
 import { UserError } from "../shared/errors.ts";
+import { enumSetting } from "../shared/settings.ts";
 import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
@@ -16,21 +17,19 @@ export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: Node
 export type Pipeline = { stop(): Promise<void> };
 
 /**
- * Where ObjectCreated events come from: the embedded emulator's own writes, MinIO's listen API, or
+ * Where ObjectCreated events come from: the embedded folder store's own writes, MinIO's listen API, or
  * nothing here (S3 and LocalStack notify the ingest queue themselves).
  */
 async function startEvents(clients: Clients, opts: PipelineOptions): Promise<EventSource | undefined> {
-  const chosen = (opts.env ?? process.env).REELPRESS_EVENTS || (opts.embedded ? "embedded" : "queue");
+  const chosen = enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
   switch (chosen) {
     case "embedded":
-      if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded emulator (leave out --endpoint).");
+      if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
       return startEmbeddedEvents(clients, opts.embedded, logEvent);
     case "minio":
       return startMinioEvents(clients, logEvent);
     case "queue":
       return undefined;
-    default:
-      throw new UserError(`Bad setting REELPRESS_EVENTS = "${chosen}": must be embedded, minio or queue.`);
   }
 }
 
@@ -53,7 +52,7 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
 /** Starts each part, adding its stop to `stops` as soon as it runs. */
 async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<void> {
   const env = opts.env ?? process.env;
-  const dedupEveryMs = dedupIntervalMs(env.REELPRESS_DEDUP_INTERVAL);
+  const dedupEveryMs = dedupIntervalMs(env);
   const events = await startEvents(clients, opts);
   if (events) stops.push(() => events.stop());
   const { queues } = clients.config;

@@ -7,7 +7,7 @@ import { RUNNER_REFRESH_MS, deleteRunner, putRunner } from "../shared/io/runners
 import { type ProgressJob, progressId } from "./chunked/plan.ts";
 import type { EncodeJob, RunnerStatus } from "../shared/schemas.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
-import type { Log } from "./job.ts";
+import type { Log } from "../shared/log.ts";
 
 const PROGRESS_MS = 10_000;
 

@@ -1,6 +1,6 @@
 // Pure: encode windows (REELPRESS_RUNNER_HOURS, e.g. "22-07", local time). A runner takes jobs only
 // inside its window; a job running when it closes finishes.
-import { UserError } from "../shared/errors.ts";
+import { badSetting } from "../shared/settings.ts";
 
 /** Minutes after local midnight; `end` ≤ `start` means the window runs over midnight. */
 export type Hours = { start: number; end: number; text: string };
@@ -21,7 +21,7 @@ export function parseHours(value: string | undefined): Hours | undefined {
   const start = minutesOf(a ?? "");
   const end = b === undefined ? undefined : minutesOf(b);
   if (start === undefined || end === undefined || rest.length || start % 1440 === end % 1440) {
-    throw new UserError(`Bad setting REELPRESS_RUNNER_HOURS = "${value}": must be START-END in local time, such as 22-07 or 22:30-06:00, with different START and END (leave it unset for all day).`);
+    throw badSetting("REELPRESS_RUNNER_HOURS", value, "must be START-END in local time, such as 22-07 or 22:30-06:00, with different START and END (leave it unset for all day)");
   }
   return { start: start % 1440, end: end % 1440, text: value.trim() };
 }

@@ -21,8 +21,7 @@ import { claimJob, extendLease, leaseFor, type Lease } from "./claim.ts";
 import { finish, publish, sha256File, skipSource } from "./publish.ts";
 import { cannotSave, sizeBudget } from "./savings.ts";
 import { verifyOutput } from "./verify.ts";
-
-export type Log = (event: string, fields: Record<string, unknown>, text?: string) => void;
+import type { Log } from "../shared/log.ts";
 
 export type JobContext = {
   clients: Clients;

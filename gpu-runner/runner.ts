@@ -1,10 +1,10 @@
 // A runner: picks its encoder, clears what dead runners left, and works the encode queue.
 import os from "node:os";
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/io/clients.ts";
-import { UserError, errorMessage } from "../shared/errors.ts";
+import { errorMessage } from "../shared/errors.ts";
+import { enumSetting, numberSetting } from "../shared/settings.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/io/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "./hours.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
@@ -17,30 +17,29 @@ import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
 import { checkJob } from "./job-check.ts";
-import { type JobContext, type Log, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
+import { type JobContext, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
+import type { Log } from "../shared/log.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
 import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
 import { splitJob } from "./chunked/split.ts";
 
-/** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
-const Settings = z.object({
-  visibilitySec: z.coerce.number().int().min(3, "must be at least 3 seconds").max(43_200, "must be at most 43200 (12 h)"),
-  x264Preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"], {
-    error: "must be an x264 preset (ultrafast … veryslow)",
-  }),
-});
-/** `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. `chunks`: REELPRESS_CHUNK_MIN_SEC and _SEC. */
-export type RunnerSettings = z.infer<typeof Settings> & { hours?: Hours; chunks?: ChunkSettings };
+const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
+
+/**
+ * Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset.
+ * `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. `chunks`: REELPRESS_CHUNK_MIN_SEC and _SEC.
+ */
+export type RunnerSettings = { visibilitySec: number; x264Preset: (typeof X264_PRESETS)[number]; hours?: Hours; chunks: ChunkSettings };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
-  const raw = { visibilitySec: env.REELPRESS_RUNNER_VISIBILITY || String(VISIBILITY_SEC.encode), x264Preset: env.REELPRESS_X264_PRESET || "medium" };
-  const parsed = Settings.safeParse(raw);
-  if (parsed.success) return { ...parsed.data, hours: parseHours(env.REELPRESS_RUNNER_HOURS), chunks: chunkSettings(env) };
-  const issue = parsed.error.issues[0];
-  const name = issue.path[0] === "visibilitySec" ? "REELPRESS_RUNNER_VISIBILITY" : "REELPRESS_X264_PRESET";
-  throw new UserError(`Bad setting ${name} = ${JSON.stringify(raw[issue.path[0] as keyof typeof raw])}: ${issue.message}.`);
+  return {
+    visibilitySec: numberSetting(env, "REELPRESS_RUNNER_VISIBILITY", { fallback: VISIBILITY_SEC.encode, unit: "seconds", integer: true, min: 3, max: 43_200, note: "(12 h)" }),
+    x264Preset: enumSetting(env, "REELPRESS_X264_PRESET", X264_PRESETS, "medium", "must be an x264 preset (ultrafast … veryslow)"),
+    hours: parseHours(env.REELPRESS_RUNNER_HOURS),
+    chunks: chunkSettings(env),
+  };
 }
 
 export type RunnerOptions = {
@@ -127,8 +126,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset, hours } = opts.settings;
-  const chunking = opts.settings.chunks ?? chunkSettings();
+  const { visibilitySec, x264Preset, hours, chunks: chunking } = opts.settings;
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();

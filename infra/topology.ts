@@ -3,6 +3,7 @@
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
 import { MANIFEST_PREFIX, PREVIEWS_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
 import { checkNotifyUrl } from "../shared/io/notify.ts";
+import { badSetting, enumSetting } from "../shared/settings.ts";
 
 export type QueueId = "ingest" | "plan" | "encode";
 export type FunctionId = "probe" | "strategy" | "dedup" | "dashboard";
@@ -241,7 +242,7 @@ export function deployOptions(env: Record<string, string | undefined>): DeployOp
   let ffmpeg: FfmpegSource;
   if (layer && dir) throw new Error("Set REELPRESS_FFMPEG_LAYER_ARN or REELPRESS_FFMPEG_DIR, not both.");
   if (layer) {
-    if (!LAYER_ARN.test(layer)) throw new Error(`REELPRESS_FFMPEG_LAYER_ARN = "${layer}" is not a versioned Lambda layer ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION).`);
+    if (!LAYER_ARN.test(layer)) throw badSetting("REELPRESS_FFMPEG_LAYER_ARN", layer, "must be a versioned Lambda layer ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)");
     ffmpeg = { kind: "layer", arn: layer };
   } else if (dir) {
     ffmpeg = { kind: "dir", path: dir };
@@ -250,18 +251,14 @@ export function deployOptions(env: Record<string, string | undefined>): DeployOp
       "The probe function needs ffmpeg and ffprobe: set REELPRESS_FFMPEG_DIR to a folder with static Linux builds in bin/ (see README, AWS with SST), or REELPRESS_FFMPEG_LAYER_ARN to a layer that has them in bin/.",
     );
   }
-  const identity = env.REELPRESS_RUNNER_IDENTITY || "policy";
-  if (identity !== "policy" && identity !== "user" && identity !== "role") {
-    throw new Error(`REELPRESS_RUNNER_IDENTITY = "${identity}" must be policy, user or role.`);
-  }
+  const identity = enumSetting(env, "REELPRESS_RUNNER_IDENTITY", ["policy", "user", "role"], "policy");
   const schedule = env.REELPRESS_DEDUP_SCHEDULE || "rate(1 day)";
   if (!isSchedule(schedule)) {
-    throw new Error(`REELPRESS_DEDUP_SCHEDULE = "${schedule}" must be an EventBridge expression such as rate(1 day) or cron(0 3 * * ? *).`);
+    throw badSetting("REELPRESS_DEDUP_SCHEDULE", schedule, "must be an EventBridge expression such as rate(1 day) or cron(0 3 * * ? *)");
   }
-  const auth = env.REELPRESS_DEDUP_URL_AUTH || "iam";
-  if (auth !== "iam" && auth !== "none") throw new Error(`REELPRESS_DEDUP_URL_AUTH = "${auth}" must be iam or none.`);
+  const auth = enumSetting(env, "REELPRESS_DEDUP_URL_AUTH", ["iam", "none"], "iam");
   const backupPrefix = env.REELPRESS_BACKUP_PREFIX || "orig_video_to_delete/";
-  if (backupPrefix.startsWith(".reelpress/")) throw new Error(`REELPRESS_BACKUP_PREFIX = "${backupPrefix}" must be outside .reelpress/.`);
+  if (backupPrefix.startsWith(".reelpress/")) throw badSetting("REELPRESS_BACKUP_PREFIX", backupPrefix, "must be outside .reelpress/");
   const notifyUrl = env.REELPRESS_NOTIFY_URL ? checkNotifyUrl(env.REELPRESS_NOTIFY_URL) : undefined;
   return { ffmpeg, runnerIdentity: identity, dedupSchedule: schedule, dedupUrlAuth: auth, backupPrefix, ...(notifyUrl ? { notifyUrl } : {}) };
 }

@@ -1,6 +1,6 @@
 // One validated configuration, from environment variables and command-line flags (flags win).
 import { z } from "zod";
-import { UserError } from "./errors.ts";
+import { badSetting } from "./settings.ts";
 import { normalizePrefix } from "./rules/naming.ts";
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://localhost:4566" });
@@ -72,7 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   const issue = parsed.error.issues[0];
   const field = issue.path.join(".");
   const value = field.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], raw);
-  throw new UserError(`Bad setting ${SOURCES[field] ?? field} = ${JSON.stringify(value)}: ${issue.message}.`);
+  throw badSetting(SOURCES[field] ?? field, value, issue.message);
 }
 
 export function s3EndpointOf(config: Config): string | undefined {

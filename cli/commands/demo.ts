@@ -17,6 +17,7 @@ import { startPipeline } from "../pipeline.ts";
 import { ProgressBar } from "../progress.ts";
 import { renderStatus } from "./status.ts";
 import { planUploads, uploadAll } from "./upload.ts";
+import { mapLimit } from "../../shared/pool.ts";
 
 type Recipe = { input: string; seconds: number; codec: string[] } | { copyOf: string } | { text: string };
 export type Clip = { key: string; shows: string; recipe: Recipe };
@@ -70,17 +71,12 @@ async function makeClip(clip: Clip, root: string): Promise<void> {
 async function makeClips(clips: Clip[], root: string): Promise<void> {
   const bar = process.stderr.isTTY ? new ProgressBar({ total: clips.length, unit: "items", label: "ffmpeg" }) : undefined;
   let done = 0;
-  const step = async (batch: Clip[]) => {
-    const queue = [...batch];
-    const worker = async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        await makeClip(c, root);
-        bar?.update(++done);
-        if (!bar) logEvent("demo.clip", { key: c.key });
-      }
-    };
-    await Promise.all([worker(), worker()]);
-  };
+  const step = (batch: Clip[]) =>
+    mapLimit(batch, 2, async (c) => {
+      await makeClip(c, root);
+      bar?.update(++done);
+      if (!bar) logEvent("demo.clip", { key: c.key });
+    });
   await step(clips.filter((c) => !("copyOf" in c.recipe)));
   await step(clips.filter((c) => "copyOf" in c.recipe));
   bar?.stop();

@@ -62,7 +62,7 @@ const command: Command = {
       // The dashboard has no login: it stays on this machine whatever --host says (reach it over SSH).
       services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined });
     } catch (err) {
-      // A bad setting must end `dev`, not leave the emulator serving with nothing behind it.
+      // A bad setting must end `dev`, not leave the folder store and queues serving with nothing behind it.
       await pipeline?.stop();
       await embedded?.stop();
       throw err;

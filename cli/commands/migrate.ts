@@ -13,6 +13,7 @@ import { bold, dim, logEvent, red, yellow } from "../output.ts";
 import { catchInterrupt } from "../interrupt.ts";
 import { ProgressBar } from "../progress.ts";
 import { listLibrary, remote, requireBucket } from "../remote.ts";
+import { mapLimit } from "../../shared/pool.ts";
 
 export const V2_TAG = "compressed_hevc_v2";
 const V4_TAG = "compressed_h264_v4";
@@ -66,22 +67,19 @@ async function migrateAll(clients: Clients, candidates: ListedObject[], dryRun: 
   const result: Result = { checked: 0, renamed: [], conflicts: [], unreadable: [], errors: [] };
   const bar = process.stderr.isTTY ? new ProgressBar({ total: candidates.length, unit: "items", label: "checking" }) : undefined;
   const show = (event: string, fields: Record<string, unknown>, text: string) => (bar ? bar.log(text) : logEvent(event, fields));
-  const queue = [...candidates];
-  const worker = async () => {
+  await mapLimit(candidates, PROBES_AT_ONCE, async (obj) => {
     // Ctrl+C: renames in flight finish (each is safe to repeat anyway), nothing new starts.
-    for (let obj = queue.shift(); obj && !signal.aborted; obj = queue.shift()) {
-      try {
-        const line = await migrateOne(clients, obj, dryRun, result);
-        if (line) show(...line);
-      } catch (err) {
-        result.errors.push({ key: obj.key, error: errorMessage(err) });
-        show("migrate.error", { key: obj.key, error: errorMessage(err) }, red(`error      ${obj.key}: ${errorMessage(err)}`));
-      }
-      result.checked++;
-      bar?.update(result.checked);
+    if (signal.aborted) return;
+    try {
+      const line = await migrateOne(clients, obj, dryRun, result);
+      if (line) show(...line);
+    } catch (err) {
+      result.errors.push({ key: obj.key, error: errorMessage(err) });
+      show("migrate.error", { key: obj.key, error: errorMessage(err) }, red(`error      ${obj.key}: ${errorMessage(err)}`));
     }
-  };
-  await Promise.all(Array.from({ length: PROBES_AT_ONCE }, worker));
+    result.checked++;
+    bar?.update(result.checked);
+  });
   bar?.stop();
   return result;
 }

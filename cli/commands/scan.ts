@@ -11,6 +11,7 @@ import { listVideoObjects, recordsByKey, type VideoObject } from "../events/reco
 import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
+import { mapLimit } from "../../shared/pool.ts";
 
 /** A version in one of these states has a job queued, running or finished: scanning it again would plan it twice. */
 const NOT_AGAIN: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "ignored"]);
@@ -41,26 +42,20 @@ function line(action: string, object: VideoObject, reason: string): string {
 async function dryRun(clients: Clients, todo: VideoObject[]): Promise<void> {
   const lines: Array<string | undefined> = new Array(todo.length);
   let printed = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const i = next++;
-      const object = todo[i];
-      try {
-        const outcome = await probeObject(clients, object.key, { dryRun: true });
-        if (outcome.status === "probed") {
-          const { decision } = await planProbed(clients, outcome.result);
-          lines[i] = line(decision.action, object, decision.reason);
-        } else {
-          lines[i] = line(outcome.status === "failed" ? "failed" : "ignore", object, outcome.reason);
-        }
-      } catch (err) {
-        lines[i] = line("failed", object, errorMessage(err));
+  await mapLimit(todo, 3, async (object, i) => {
+    try {
+      const outcome = await probeObject(clients, object.key, { dryRun: true });
+      if (outcome.status === "probed") {
+        const { decision } = await planProbed(clients, outcome.result);
+        lines[i] = line(decision.action, object, decision.reason);
+      } else {
+        lines[i] = line(outcome.status === "failed" ? "failed" : "ignore", object, outcome.reason);
       }
-      while (printed < lines.length && lines[printed] !== undefined) console.log(lines[printed++]);
+    } catch (err) {
+      lines[i] = line("failed", object, errorMessage(err));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(3, todo.length) }, worker));
+    while (printed < lines.length && lines[printed] !== undefined) console.log(lines[printed++]);
+  });
 }
 
 const command: Command = {

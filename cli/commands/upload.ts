@@ -11,6 +11,7 @@ import { bold, dim, formatBytes, logEvent, red, yellow } from "../output.ts";
 import { catchInterrupt } from "../interrupt.ts";
 import { ProgressBar } from "../progress.ts";
 import { explainRemote, requireBucket } from "../remote.ts";
+import { mapLimit } from "../../shared/pool.ts";
 
 export type PlannedFile = { path: string; key: string; size: number };
 export type SkippedFile = { path: string; reason: string };
@@ -105,43 +106,38 @@ export async function uploadAll(clients: Clients, files: PlannedFile[], signal: 
     for (const n of loaded.values()) inFlight += n;
     progress.update(finishedBytes + inFlight, outcome.uploaded.length);
   };
-  const queue = [...files];
-  const worker = async () => {
-    for (let f = queue.shift(); f; f = queue.shift()) {
-      // After a failure or Ctrl+C, files not yet started are left alone.
-      if (signal.aborted || outcome.failed.length > 0) {
-        outcome.cancelled.push(f);
-        continue;
-      }
-      try {
-        const file = f;
-        const r = await uploadFile(clients, file.path, file.key, {
-          contentType: CONTENT_TYPES[extensionOf(file.key)],
-          partSize: PART_SIZE,
-          queueSize: PART_QUEUE,
-          signal,
-          onProgress: (n) => {
-            loaded.set(file.key, n);
-            report();
-          },
-        });
-        outcome.uploaded.push({ ...f, etag: r.etag });
-        finishedBytes += f.size;
-        progress.note("upload.file", { path: f.path, key: f.key, bytes: f.size }, `${dim("uploaded")} ${f.key} ${dim(formatBytes(f.size))}`);
-      } catch (err) {
-        if (signal.aborted) outcome.cancelled.push(f);
-        else {
-          const error = explainRemote(err, clients.config) ?? errorMessage(err);
-          outcome.failed.push({ ...f, error });
-          progress.note("upload.failed", { path: f.path, key: f.key, error }, red(`failed   ${f.key}: ${error}`));
-        }
-      } finally {
-        loaded.delete(f.key);
-        report();
-      }
+  await mapLimit(files, FILE_CONCURRENCY, async (f) => {
+    // After a failure or Ctrl+C, files not yet started are left alone.
+    if (signal.aborted || outcome.failed.length > 0) {
+      outcome.cancelled.push(f);
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, files.length) }, worker));
+    try {
+      const r = await uploadFile(clients, f.path, f.key, {
+        contentType: CONTENT_TYPES[extensionOf(f.key)],
+        partSize: PART_SIZE,
+        queueSize: PART_QUEUE,
+        signal,
+        onProgress: (n) => {
+          loaded.set(f.key, n);
+          report();
+        },
+      });
+      outcome.uploaded.push({ ...f, etag: r.etag });
+      finishedBytes += f.size;
+      progress.note("upload.file", { path: f.path, key: f.key, bytes: f.size }, `${dim("uploaded")} ${f.key} ${dim(formatBytes(f.size))}`);
+    } catch (err) {
+      if (signal.aborted) outcome.cancelled.push(f);
+      else {
+        const error = explainRemote(err, clients.config) ?? errorMessage(err);
+        outcome.failed.push({ ...f, error });
+        progress.note("upload.failed", { path: f.path, key: f.key, error }, red(`failed   ${f.key}: ${error}`));
+      }
+    } finally {
+      loaded.delete(f.key);
+      report();
+    }
+  });
   progress.stop();
   return outcome;
 }

@@ -4,9 +4,10 @@
 import type { Clients } from "../../shared/io/clients.ts";
 import type { Embedded } from "../embedded.ts";
 import { errorMessage } from "../../shared/errors.ts";
+import { durationMsSetting } from "../../shared/settings.ts";
 import { isSameVersion } from "../../shared/steps/probe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
-import type { LogFn } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
@@ -19,19 +20,15 @@ const FLUSH_MS = 250;
 
 export type FolderEventSettings = { settleMs: number; scanIntervalMs: number };
 
-/** REELPRESS_SETTLE_SEC (default 5) and REELPRESS_SCAN_INTERVAL (seconds, default 60). */
+/** REELPRESS_SETTLE_SEC (default 5) and REELPRESS_SCAN_INTERVAL (seconds, default 60, at least 1). */
 export function folderEventSettings(env: NodeJS.ProcessEnv): FolderEventSettings {
-  const seconds = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`Bad setting ${name} = "${raw}": must be a number of seconds.`);
-    return n;
+  return {
+    settleMs: durationMsSetting(env, "REELPRESS_SETTLE_SEC", { fallback: 5, unit: "seconds", min: 0 }),
+    scanIntervalMs: Math.max(1000, durationMsSetting(env, "REELPRESS_SCAN_INTERVAL", { fallback: 60, unit: "seconds", min: 0 })),
   };
-  return { settleMs: seconds("REELPRESS_SETTLE_SEC", 5) * 1000, scanIntervalMs: Math.max(1, seconds("REELPRESS_SCAN_INTERVAL", 60)) * 1000 };
 }
 
-export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: LogFn = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
+export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: Log = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
   const { bucket, backupPrefix } = clients.config;
   const pending = new Map<string, ObjectEvent>();
   let stopped = false;

@@ -6,7 +6,7 @@ import { Client, type NotificationPoller } from "minio";
 import type { Clients } from "../../shared/io/clients.ts";
 import { s3EndpointOf } from "../../shared/config.ts";
 import { UserError, errorMessage } from "../../shared/errors.ts";
-import type { LogFn } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { decodeEventKey, keyKind } from "../../shared/rules/naming.ts";
 import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
@@ -40,7 +40,7 @@ export function libraryRecord(raw: unknown, bucket: string, backupPrefix: string
   return keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix) === "video" ? parsed.data : undefined;
 }
 
-export async function startMinioEvents(clients: Clients, log: LogFn = () => undefined): Promise<EventSource> {
+export async function startMinioEvents(clients: Clients, log: Log = () => undefined): Promise<EventSource> {
   const { bucket, prefix, backupPrefix } = clients.config;
   const minio = await minioClient(clients);
   let stopped = false;

@@ -5,7 +5,8 @@ import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { parseDedupOptions, type RawDedupOptions } from "../../shared/dedup/options.ts";
 import { buildAndStoreReport, readLatestReport } from "../../shared/dedup/run.ts";
-import { jsonLog, type LogFn } from "../../shared/io/lambda-sqs.ts";
+import { jsonLog } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 
 const ScheduledEvent = z.object({ "detail-type": z.literal("Scheduled Event") }).loose();
@@ -32,7 +33,7 @@ function settings(env: NodeJS.ProcessEnv, query: Record<string, string | undefin
   };
 }
 
-export function makeDedupHandler(clients: () => Clients, env: NodeJS.ProcessEnv = process.env, log: LogFn = jsonLog, notifier: Notifier = notifierFromEnv(env, log)) {
+export function makeDedupHandler(clients: () => Clients, env: NodeJS.ProcessEnv = process.env, log: Log = jsonLog, notifier: Notifier = notifierFromEnv(env, log)) {
   const build = async (raw: RawDedupOptions) => {
     const parsed = parseDedupOptions(raw);
     if (!parsed.ok) return { error: parsed.error } as const;

@@ -4,14 +4,15 @@ import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { ingestEventRecord } from "../../shared/steps/probe.ts";
 import { ownDeadLetterQueue } from "../../shared/io/dead-letter.ts";
-import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import { jsonLog, parseBody, processPartialBatch, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { type Notifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 import { S3EventMessage } from "../../shared/schemas.ts";
 
 /** Probes run ffprobe and a few ffmpeg seeks each: a handful at once, not the whole batch. */
 const CONCURRENCY = 3;
 
-export function makeProbeHandler(clients: () => Clients, log: LogFn = jsonLog, notifier: Notifier = notifierFromEnv(process.env, log)): SQSHandler {
+export function makeProbeHandler(clients: () => Clients, log: Log = jsonLog, notifier: Notifier = notifierFromEnv(process.env, log)): SQSHandler {
   return (event) =>
     processPartialBatch(
       event,

@@ -3,11 +3,12 @@ import { makeClients, type Clients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { ownDeadLetterQueue } from "../../shared/io/dead-letter.ts";
-import { jsonLog, parseBody, processPartialBatch, type LogFn, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import { jsonLog, parseBody, processPartialBatch, type SQSHandler } from "../../shared/io/lambda-sqs.ts";
+import type { Log } from "../../shared/log.ts";
 import { planProbed } from "../../shared/steps/strategy.ts";
 import { ProbeResult } from "../../shared/schemas.ts";
 
-export function makeStrategyHandler(clients: () => Clients, log: LogFn = jsonLog): SQSHandler {
+export function makeStrategyHandler(clients: () => Clients, log: Log = jsonLog): SQSHandler {
   return (event) =>
     processPartialBatch(
       event,

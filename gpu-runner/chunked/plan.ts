@@ -1,23 +1,16 @@
 // Chunked jobs (distributed-encoding): when a source is long enough to split, where it is cut (at
 // keyframes, about REELPRESS_CHUNK_SEC apart), the order chunks are queued in, and the keys of a job's work.
-import { z } from "zod";
-import { UserError } from "../../shared/errors.ts";
+import { numberSetting } from "../../shared/settings.ts";
 import { SYSTEM_PREFIX } from "../../shared/rules/naming.ts";
 
 export type ChunkSettings = { minSec: number; chunkSec: number };
 
-const Settings = z.object({
-  minSec: z.coerce.number().nonnegative("must be a number of seconds ≥ 0"),
-  chunkSec: z.coerce.number().positive("must be a positive number of seconds"),
-});
-
-export function chunkSettings(env: NodeJS.ProcessEnv = process.env): ChunkSettings {
-  const raw = { minSec: env.REELPRESS_CHUNK_MIN_SEC || "600", chunkSec: env.REELPRESS_CHUNK_SEC || "120" };
-  const parsed = Settings.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue.path[0] as keyof typeof raw;
-  throw new UserError(`Bad setting ${field === "minSec" ? "REELPRESS_CHUNK_MIN_SEC" : "REELPRESS_CHUNK_SEC"} = ${JSON.stringify(raw[field])}: ${issue.message}.`);
+/** REELPRESS_CHUNK_MIN_SEC (default 600) and REELPRESS_CHUNK_SEC (default 120). */
+export function chunkSettings(env: NodeJS.ProcessEnv): ChunkSettings {
+  return {
+    minSec: numberSetting(env, "REELPRESS_CHUNK_MIN_SEC", { fallback: 600, unit: "seconds", min: 0 }),
+    chunkSec: numberSetting(env, "REELPRESS_CHUNK_SEC", { fallback: 120, unit: "seconds", positive: true }),
+  };
 }
 
 /** Split only when it pays: a source longer than the threshold, and long enough for two chunks. */

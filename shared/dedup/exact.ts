@@ -4,6 +4,7 @@
 // only where that leaves a pair open is a partial hash read (head/middle/tail), and a full SHA-256 only
 // where partial hashes agree. One member per cluster of known-equal objects is ever read.
 import type { Entry } from "./entry.ts";
+import { mapLimit } from "../pool.ts";
 
 /** Reads that hash an object; each returns the hash and is expected to record it for next time. */
 export type Hasher = {
@@ -96,13 +97,6 @@ function open(clusters: Cluster[]): Cluster[] {
         out.add(clusters[j]);
       }
   return [...out];
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
 }
 
 /** Merges clusters whose SHA-256 agree (the only hash that proves equality here). */

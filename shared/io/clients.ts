@@ -3,7 +3,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type Config, s3EndpointOf, sqsEndpointOf } from "../config.ts";
 
-/** Local emulators accept any key; AWS itself uses the SDK's own credential chain. */
+/** The folder store, MinIO and LocalStack accept any key; AWS itself uses the SDK's own credential chain. */
 function localCredentials(endpoint: string | undefined) {
   if (!endpoint || process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE) return undefined;
   return { accessKeyId: "test", secretAccessKey: "test" };
@@ -17,7 +17,7 @@ export function makeS3(config: Config): S3Client {
     // MinIO, LocalStack and the emulator serve buckets by path, not by host name.
     forcePathStyle: endpoint !== undefined,
     credentials: localCredentials(endpoint),
-    // Ask for checksums only where an operation needs them: MinIO and the emulator reject some defaults.
+    // Ask for checksums only where an operation needs them: MinIO and the folder store reject some defaults.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });

@@ -2,6 +2,8 @@
 // powertools' BatchProcessor: each record is handled on its own, and only the ones that threw are
 // reported back, so the event source mapping deletes the rest and redelivers just those.
 import type { z } from "zod";
+import { mapLimit } from "../pool.ts";
+import type { Log } from "../log.ts";
 
 export type SQSRecord = {
   messageId: string;
@@ -61,33 +63,24 @@ export async function processPartialBatch(
 ): Promise<SQSBatchResponse> {
   const failures: SQSBatchItemFailure[] = [];
   let firstError: unknown;
-  let next = 0;
   const fail = (record: SQSRecord, err: unknown) => {
     opts.onFailure?.(record, err);
     firstError ??= err;
     failures.push({ itemIdentifier: record.messageId });
   };
-  const worker = async () => {
-    while (next < event.Records.length) {
-      const record = event.Records[next++];
+  await mapLimit(event.Records, Math.max(1, opts.concurrency ?? 1), async (record) => {
+    try {
+      await handle(record);
+    } catch (err) {
+      if (!(err instanceof PermanentError) || !opts.deadLetter) return fail(record, err);
       try {
-        await handle(record);
-      } catch (err) {
-        if (!(err instanceof PermanentError) || !opts.deadLetter) {
-          fail(record, err);
-          continue;
-        }
-        try {
-          await opts.deadLetter(record, err.message);
-          opts.onFailure?.(record, err);
-        } catch (dlqErr) {
-          fail(record, dlqErr);
-        }
+        await opts.deadLetter(record, err.message);
+        opts.onFailure?.(record, err);
+      } catch (dlqErr) {
+        fail(record, dlqErr);
       }
     }
-  };
-  const workers = Math.max(1, Math.min(opts.concurrency ?? 1, event.Records.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
   if (event.Records.length > 0 && failures.length === event.Records.length) {
     throw new Error(`all ${failures.length} record(s) of the batch failed; the first: ${firstError instanceof Error ? firstError.message : String(firstError)}`);
   }
@@ -97,6 +90,5 @@ export async function processPartialBatch(
   return { batchItemFailures: failures };
 }
 
-/** Where handlers report what they did: JSON lines in Lambda (CloudWatch), the CLI's logger locally. */
-export type LogFn = (event: string, fields: Record<string, unknown>) => void;
-export const jsonLog: LogFn = (event, fields) => console.log(JSON.stringify({ event, ...fields }));
+/** Handlers' log in Lambda: JSON lines for CloudWatch (the CLI passes its own logger). */
+export const jsonLog: Log = (event, fields) => console.log(JSON.stringify({ event, ...fields }));

@@ -10,6 +10,7 @@ import { isSystemKey } from "../rules/naming.ts";
 import { listRunners } from "./runners.ts";
 import { StatusSummary } from "../schemas.ts";
 import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
+import { mapLimit } from "../pool.ts";
 
 async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
   let token: string | undefined;
@@ -35,12 +36,9 @@ export async function listLibrary(clients: Clients, concurrency = 8): Promise<Li
     out.push(...page.objects);
     folders.push(...page.folders.filter((f) => !isSystemKey(f, config.backupPrefix)));
   }
-  const worker = async () => {
-    for (let f = folders.shift(); f !== undefined; f = folders.shift()) {
-      for await (const page of listPrefix(clients, f)) out.push(...page.objects);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await mapLimit(folders, concurrency, async (f) => {
+    for await (const page of listPrefix(clients, f)) out.push(...page.objects);
+  });
   return out.filter((o) => !isSystemKey(o.key, config.backupPrefix));
 }
 

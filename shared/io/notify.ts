@@ -3,9 +3,10 @@
 // the sentence; the other fields are for programs. Delivery retries with back-off in the background:
 // callers never wait for it, so a slow or dead receiver never holds up a job.
 import { z } from "zod";
-import { UserError, errorMessage } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
+import { badSetting, textSetting } from "../settings.ts";
 import { formatBytes } from "../rules/format.ts";
-import type { LogFn } from "./lambda-sqs.ts";
+import type { Log } from "../log.ts";
 
 export type NotifyEvent =
   | { event: "file_failed"; bucket: string; key: string; reason: string; error?: string; stage: "probe" | "encode" }
@@ -36,7 +37,7 @@ export type Notifier = {
   idle(): Promise<void>;
 };
 
-export type NotifierOptions = { log: LogFn; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
+export type NotifierOptions = { log: Log; attempts?: number; baseDelayMs?: number; timeoutMs?: number };
 
 const NONE: Notifier = { enabled: false, send: async () => {}, idle: async () => {} };
 
@@ -100,12 +101,12 @@ export function settlingDeliveries<E, R>(notifier: Notifier, handler: (event: E)
 
 /** A REELPRESS_NOTIFY_URL value, or one sentence saying what is wrong with it (also checked at deploy). */
 export function checkNotifyUrl(url: string): string {
-  if (!NotifyUrl.safeParse(url).success) throw new UserError(`Bad setting REELPRESS_NOTIFY_URL = "${url}": must be an http(s) URL, such as a Slack or Discord webhook.`);
+  if (!NotifyUrl.safeParse(url).success) throw badSetting("REELPRESS_NOTIFY_URL", url, "must be an http(s) URL, such as a Slack or Discord webhook");
   return url;
 }
 
 /** The notifier REELPRESS_NOTIFY_URL asks for (none when unset); a bad URL stops with one sentence. */
-export function notifierFromEnv(env: NodeJS.ProcessEnv, log: LogFn): Notifier {
-  const url = env.REELPRESS_NOTIFY_URL;
+export function notifierFromEnv(env: NodeJS.ProcessEnv, log: Log): Notifier {
+  const url = textSetting(env, "REELPRESS_NOTIFY_URL");
   return url ? makeNotifier(checkNotifyUrl(url), { log }) : NONE;
 }

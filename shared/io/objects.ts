@@ -255,8 +255,8 @@ export async function uploadFile({ s3, config }: Clients, file: string, key: str
       IfMatch: opts.condition && "ifMatch" in opts.condition ? opts.condition.ifMatch : undefined,
       IfNoneMatch: opts.condition && "ifNoneMatch" in opts.condition ? opts.condition.ifNoneMatch : undefined,
     },
-    // 8 MiB parts by default: the embedded emulator refuses request bodies over 11 MiB, and S3 allows
-    // 10,000 parts, so very large files get proportionally larger parts.
+    // 8 MiB parts by default, as the AWS CLI uses; S3 allows 10,000 parts, so very large files get
+    // proportionally larger parts.
     partSize: Math.max(5 * 1024 ** 2, opts.partSize ?? 8 * 1024 ** 2, Math.ceil(size / 9000)),
     queueSize: opts.queueSize ?? 4,
     leavePartsOnError: false,

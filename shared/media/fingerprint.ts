@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
 import { PHASH_SIDE, phashOf } from "./phash.ts";
 import type { FrameFingerprint } from "../schemas.ts";
+import { mapLimit } from "../pool.ts";
 
 /** Side of the square grey frame ffmpeg hands over; finer than PHASH_SIDE so borders crop cleanly. */
 export const FINGERPRINT_SIDE = 64;
@@ -158,22 +159,13 @@ export async function fingerprintAt(input: string, times: number[], opts: { time
   const batches: number[][] = [];
   const perProcess = /^https?:/i.test(input) ? 1 : LOCAL_SEEKS_PER_PROCESS;
   for (let i = 0; i < times.length; i += perProcess) batches.push(times.slice(i, i + perProcess));
-  const found: FrameFingerprint[][] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const b = next++;
-      const batch = batches[b];
-      const frames = await grabFrames(input, batch, opts.timeoutSec);
-      if (frames) found[b] = frames.map((grey, i) => fingerprintFrame(grey, batch[i]));
-      else {
-        // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
-        const singles = await Promise.all(batch.map((t) => grabFrames(input, [t], opts.timeoutSec)));
-        found[b] = singles.flatMap((f, i) => (f ? [fingerprintFrame(f[0], batch[i])] : []));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_PROCESSES, batches.length) }, worker));
+  const found = await mapLimit(batches, PARALLEL_PROCESSES, async (batch) => {
+    const frames = await grabFrames(input, batch, opts.timeoutSec);
+    if (frames) return frames.map((grey, i) => fingerprintFrame(grey, batch[i]));
+    // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
+    const singles = await Promise.all(batch.map((t) => grabFrames(input, [t], opts.timeoutSec)));
+    return singles.flatMap((f, i) => (f ? [fingerprintFrame(f[0], batch[i])] : []));
+  });
   const all = found.flat();
   if (all.length === 0) throw new UnreadableMediaError("no frame could be decoded for fingerprints");
   return all;

@@ -8,6 +8,7 @@ import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
 import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes, selectAt } from "./fingerprint.ts";
 import { analysisSize, measurePicture, type AnalysisFrame } from "./picture.ts";
 import type { FrameFingerprint, MediaInfo, PictureStats } from "../schemas.ts";
+import { mapLimit } from "../pool.ts";
 
 export type Sampled = { fingerprints: FrameFingerprint[]; picture: PictureStats; thumbnail?: string };
 
@@ -100,18 +101,11 @@ async function seekEach(input: string, spec: Spec, perProcess: number): Promise<
   };
   const batches: number[] = [];
   for (let i = 0; i < spec.times.length; i += perProcess) batches.push(i);
-  const found: Array<Array<{ t: number; print: Uint8Array; analysis: AnalysisFrame }>> = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const b = next++;
-      const first = batches[b];
-      const times = spec.times.slice(first, first + perProcess);
-      // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
-      found[b] = (await grab(times, first)) ?? (times.length > 1 ? (await Promise.all(times.map((t, i) => grab([t], first + i)))).flatMap((f) => f ?? []) : []);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_PROCESSES, batches.length) }, worker));
+  const found = await mapLimit(batches, PARALLEL_PROCESSES, async (first) => {
+    const times = spec.times.slice(first, first + perProcess);
+    // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
+    return (await grab(times, first)) ?? (times.length > 1 ? (await Promise.all(times.map((t, i) => grab([t], first + i)))).flatMap((f) => f ?? []) : []);
+  });
   return found.flat();
 }
 

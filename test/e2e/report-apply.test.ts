@@ -1,4 +1,4 @@
-// `reelpress report` and `reelpress apply` as a user runs them, against the emulator: dry run, the
+// `reelpress report` and `reelpress apply` as a user runs them, against the folder store: dry run, the
 // refusal without --force off a terminal, moves to the backup prefix, skipped changed files,
 // untouched winners, a second run that changes nothing, and --delete.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

@@ -9,7 +9,7 @@ import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { planJob } from "../integration/runner-kit.ts";
 import { expectHelp, expectOneLineError, hasScript, jsonLines, reelpressInTty } from "./cli-helpers.ts";
 
-describe("reelpress runner and redrive (real CLI, emulator, ffmpeg)", () => {
+describe("reelpress runner and redrive (real CLI, folder store, ffmpeg)", () => {
   let stack: TestStack;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 // The real dedup on a real corpus: generated variants of four sources and hard negatives, uploaded to
-// the emulator with manifest records made by the real probe and fingerprint code.
+// the folder store with manifest records made by the real probe and fingerprint code.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { listRecords } from "../../shared/io/manifest.ts";
@@ -32,7 +32,7 @@ const EXPECTED = [
   "visual: test/master.mp4 test/remux.mkv test/vp9.webm",
 ];
 
-describe("dedup accuracy (real ffmpeg, emulator, manifest)", () => {
+describe("dedup accuracy (real ffmpeg, folder store, manifest)", () => {
   let stack: TestStack;
   let sizes: Map<string, number>;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-// The dedup Lambda handler with real S3 (the emulator): schedule, function URL, bad requests.
+// The dedup Lambda handler with real S3 (the folder store): schedule, function URL, bad requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { makeDedupHandler, type HttpResponse } from "../../functions/dedup/handler.ts";

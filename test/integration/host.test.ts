@@ -14,7 +14,7 @@ import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
 
-describe("local function host and embedded event source (emulator as a real server)", () => {
+describe("local function host and embedded event source (folder store as a real server)", () => {
   let stack: TestStack;
   beforeAll(async () => void (stack = await startTestStack()));
   afterAll(() => stack.stop());
@@ -66,6 +66,7 @@ describe("local function host and embedded event source (emulator as a real serv
       // Written within the last second: the watcher announces it, a moment after start.
       const first: string[] = [];
       await until("the event for what was written while down", async () => (first.push(...(await ingestKeys())), first.length > 0), 5000, 50);
+      // Settle: a repeated event for the same write would arrive within 300 ms (settleMs is 0).
       await new Promise((r) => setTimeout(r, 300));
       first.push(...(await ingestKeys()));
       expect(first).toEqual(["before/while down.mkv"]);
@@ -82,13 +83,14 @@ describe("local function host and embedded event source (emulator as a real serv
       }
       const got: string[] = [];
       await until("four ingest events", async () => (got.push(...(await ingestKeys())), got.length >= 4), 5000, 50);
+      // Settle: events for the system keys or repeats, which must not come, would arrive within 500 ms.
       await new Promise((r) => setTimeout(r, 500));
       got.push(...(await ingestKeys()));
       expect(got.sort()).toEqual(["new/copy.avi", "new/curl.MOV", "new/multipart.mkv", "new/sdk é+1.mp4"]);
     } finally {
       await events.stop();
     }
-    // Stopped: nothing more is emitted.
+    // Stopped: nothing more is emitted (a settle, since there is no event for "no event").
     await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "after/stop.mp4", Body: "z" }));
     await new Promise((r) => setTimeout(r, 500));
     expect(await ingestKeys()).toEqual([]);

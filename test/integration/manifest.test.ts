@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteRecord, listRecords, patchRecord, readRecord, updateRecord } from "../../shared/io/manifest.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("manifest (against the emulator)", () => {
+describe("manifest (against the folder store)", () => {
   let stack: TestStack;
   beforeAll(async () => void (stack = await startTestStack()));
   afterAll(() => stack.stop());

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { objectCreatedRecord } from "../../shared/io/event-records.ts";
 import { makeDedupHandler } from "../../functions/dedup/handler.ts";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
-import { claimLibraryDone, clearLibraryDone, startRunner } from "../../gpu-runner/runner.ts";
+import { claimLibraryDone, clearLibraryDone, runnerSettings, startRunner } from "../../gpu-runner/runner.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { makeNotifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 import { headObject } from "../../shared/io/objects.ts";
@@ -166,7 +166,7 @@ describe("notifications", () => {
   it("a runner says when the library has nothing left to do, once per idle period", async () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-notify-"));
     const notifier = makeNotifier(receiver.url, { log });
-    const runner = await startRunner(stack, { encoder: "x264", concurrency: 1, settings: { visibilitySec: 3, x264Preset: "ultrafast" }, log: () => undefined, workBase: tmp, notifier });
+    const runner = await startRunner(stack, { encoder: "x264", concurrency: 1, settings: runnerSettings({ REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast" }), log: () => undefined, workBase: tmp, notifier });
     try {
       // A job whose source is gone: dropped at once, after which every queue is empty.
       const job = { bucket: "reelpress", key: "gone.avi", size: 10, etag: "\"x\"", jobId: "j-gone", outputKey: "gone.mp4", downscale: false, mustSave: 0, reason: "test", durationSec: 1, fingerprints: [], plannedAt: new Date().toISOString() };

@@ -12,8 +12,9 @@ import { headObject } from "../../shared/io/objects.ts";
 import { reelpress } from "../kit/cli.ts";
 import { videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
 
-describe("reelpress scan (real CLI against the emulator)", () => {
+describe("reelpress scan (real CLI against the folder store)", () => {
   let stack: TestStack;
   const sizes = new Map<string, number>();
   beforeAll(async () => {
@@ -83,13 +84,7 @@ describe("reelpress scan (real CLI against the emulator)", () => {
       { queue: "reelpress-plan", handler: makeStrategyHandler(() => stack, () => undefined) },
     ], { waitTimeSec: 1 });
     try {
-      const deadline = Date.now() + 30_000;
-      for (const key of queued) {
-        while ((await readRecord(stack, key))?.record.state !== "planned") {
-          if (Date.now() > deadline) throw new Error(`${key} was not planned`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      for (const key of queued) await until(`${key} to be planned`, async () => (await readRecord(stack, key))?.record.state === "planned", 30_000, 200);
       const rest = await reelpress(["scan", "--prefix", "lib/"], { env: stack.env });
       expect(rest.exitCode, rest.stderr).toBe(0);
       expect(rest.stdout).toContain("Queued 2 video(s)");
@@ -98,10 +93,7 @@ describe("reelpress scan (real CLI against the emulator)", () => {
       // Every video of the rest must be planned (or skipped) before the host stops, whichever finishes first.
       const others = LIBRARY.filter((k) => !queued.includes(k) && k !== "lib/low.mp4");
       const restPlanned = async () => (await Promise.all(others.map(async (k) => (await readRecord(stack, k))?.record.state === "planned"))).every(Boolean);
-      while (!(await headObject(stack, "lib/low_skip.mp4")) || !(await restPlanned())) {
-        if (Date.now() > deadline) throw new Error("the rest was not planned");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await until("the rest to be planned and lib/low.mp4 skipped", async () => Boolean(await headObject(stack, "lib/low_skip.mp4")) && (await restPlanned()), 30_000, 200);
     } finally {
       await host.stop();
     }

@@ -16,7 +16,7 @@ import { headObject } from "../../shared/io/objects.ts";
 import { BROKEN_FIXTURES, brokenFixture, makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("probe and strategy (emulator as a real server, real ffprobe)", () => {
+describe("probe and strategy (folder store as a real server, real ffprobe)", () => {
   let stack: TestStack;
   beforeAll(async () => void (stack = await startTestStack({ REELPRESS_FINGERPRINTS: "4" })));
   afterAll(() => stack.stop());

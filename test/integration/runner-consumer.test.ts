@@ -5,7 +5,7 @@ import { closing, nextOpening, parseHours } from "../../gpu-runner/hours.ts";
 import { until } from "../kit/wait.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("QueueConsumer (emulator as a real SQS server)", () => {
+describe("QueueConsumer (fauxqs as a real SQS server)", () => {
   let stack: TestStack;
   let n = 0;
   beforeAll(async () => void (stack = await startTestStack()));
@@ -50,11 +50,11 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     const released: string[] = [];
     c.on("released", (m) => released.push(m.Body!));
     c.start();
-    while (c.active === 0) await new Promise((r) => setTimeout(r, 20));
+    await until("the handler to start", () => c.active > 0, 10_000, 20);
     await c.stop();
     expect(aborted).toBe(true);
     expect(released).toEqual(["handed back"]);
-    // Released with a 1 s visibility. Polled, not one long poll: the emulator can answer a long poll
+    // Released with a 1 s visibility. Polled, not one long poll: fauxqs can answer a long poll
     // early and empty on a loaded machine (this failed in CI before the folder store as well).
     const [again] = await until("the released message visible again", async () => {
       const got = await peek(url, 1);
@@ -101,9 +101,12 @@ describe("QueueConsumer (emulator as a real SQS server)", () => {
     // 07:00: the window closes while the job runs; a new message arrives.
     now = new Date(2026, 2, 10, 7, 0, 0);
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "next night" }));
+    // Settle: "the closed window takes nothing new" has no event to wait for; 1.5 s lets the loop
+    // look at the window (and the new message) more than once before the running job ends.
     await new Promise((r) => setTimeout(r, 1500));
     release();
     await until("the running job to finish", () => done.length === 1, 10_000, 20);
+    // Settle, for the same reason: a message taken by mistake would show up within 2.5 s.
     await new Promise((r) => setTimeout(r, 2500));
     expect(handled).toEqual(["late job"]);
     expect(done).toEqual(["late job"]);

@@ -45,6 +45,8 @@ describe("runner with an encode window (fake clock)", () => {
     }, 10_000);
     expect(paused).toMatchObject({ id: runner.id, encoder: "x264", hours: "22-07", paused_until: resumesAt, jobs: [] });
     expect(events).toContainEqual(expect.objectContaining({ event: "runner_paused", resumes_at: resumesAt }));
+    // Settle: a paused runner taking the message has no event of its own to wait for; 2 s is two
+    // of its looks at the window (once a second), and the message would show up as job_invalid.
     await new Promise((r) => setTimeout(r, 2000));
     expect(events.map((e) => e.event)).not.toContain("job_invalid");
     const { summary } = await gatherStatus(stack);

@@ -9,7 +9,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/clien
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redrive } from "../../gpu-runner/redrive.ts";
-import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
+import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { isCompressedMedia } from "../../shared/rules/decision.ts";
 import { probeMedia } from "../../shared/media/ffprobe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
@@ -17,6 +17,7 @@ import { backupKeyFor } from "../../shared/rules/naming.ts";
 import { headObject, presignedGetUrl } from "../../shared/io/objects.ts";
 import { makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
+import { until } from "../kit/wait.ts";
 import { GRAIN, planJob, sendJob } from "./runner-kit.ts";
 
 async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
@@ -25,20 +26,15 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   return hash.digest("hex");
 }
 
-describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
+describe("runner jobs (folder store as a real server, real ffmpeg)", () => {
   let stack: TestStack;
   let tmp: string;
   let runner: Runner;
   type Event = { event: string } & Record<string, unknown>;
   const events: Event[] = [];
-  /** Resolves with the first log event (from `from` on) that matches. */
-  const waitFor = async (match: (e: Event) => boolean, from = 0): Promise<Event> => {
-    for (;;) {
-      const found = events.slice(from).find(match);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  /** Resolves with the first log event (from `from` on) that matches; fails, naming the match, before the test times out. */
+  const waitFor = (match: (e: Event) => boolean, from = 0): Promise<Event> =>
+    until(`a log event matching ${String(match)}`, () => events.slice(from).find(match), 100_000, 50);
   /** The outcome event of the next job for `key`: compressed, skipped, dropped, or its last failure. */
   const outcomeFor = (key: string, from = events.length) =>
     waitFor((e) => e.key === key && (/^job_(compressed|skipped|dropped)$/.test(e.event) || (e.event === "job_failed" && e.final === true)), from);
@@ -51,7 +47,7 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-runner-"));
     runner = await startRunner(stack, {
       encoder: "auto",
-      settings: { visibilitySec: 3, x264Preset: "ultrafast" },
+      settings: runnerSettings({ REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast" }),
       log: (event, fields) => void events.push({ event, ...fields }),
       workBase: path.join(tmp, "work"),
     });
@@ -167,7 +163,7 @@ describe("runner jobs (emulator as a real server, real ffmpeg)", () => {
     const dlq = await stack.queueUrl(stack.config.queues.encodeDlq);
     // The queue moves it on the next receive after the third.
     const dlqDepth = async () => (await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["ApproximateNumberOfMessages"] }))).Attributes!.ApproximateNumberOfMessages;
-    while ((await dlqDepth()) !== "1") await new Promise((r) => setTimeout(r, 200));
+    await until("the job in the dead-letter queue", async () => (await dlqDepth()) === "1", 30_000, 200);
     expect(await objectSha("lib/taken.avi")).toBe(await fileSha(await videoFixture("avi_mpeg4")));
 
     // Once the other file is out of the way, the redriven job goes through.

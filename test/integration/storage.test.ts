@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyToFreeName, headObject, presignedGetUrl, renameVerified, uploadFile } from "../../shared/io/objects.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-describe("storage (against the emulator)", () => {
+describe("storage (against the folder store)", () => {
   let stack: TestStack;
   beforeAll(async () => void (stack = await startTestStack()));
   afterAll(() => stack.stop());

@@ -13,6 +13,7 @@ import { sampleTimes } from "../../shared/media/fingerprint.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { sampleVideo } from "../../shared/media/sample.ts";
 import { headObject, uploadFile } from "../../shared/io/objects.ts";
+import { mapLimit } from "../../shared/pool.ts";
 import { FIXTURE_DIR } from "./fixtures.ts";
 
 // A keyframe a second, as cameras and encoders commonly write: seeks decode at most a second.
@@ -108,7 +109,7 @@ export async function makeCorpus(): Promise<CorpusItem[]> {
     { key: "bars/master.mp4", file: bars },
     { key: "bars/pillarbox.mov", file: bPillar },
     { key: "bars/small.mp4", file: bSmall },
-    // The emulator takes at most 11 MiB per request: all three go up in parts, of different sizes.
+    // All three go up in parts, of different sizes.
     { key: "test/master.mp4", file: test, partSize: 5 * 1024 ** 2 },
     { key: "test/parts-6m.mp4", file: test, partSize: 6 * 1024 ** 2 },
     { key: "test/parts-8m.mp4", file: test, partSize: 8 * 1024 ** 2 },
@@ -125,27 +126,22 @@ export async function makeCorpus(): Promise<CorpusItem[]> {
 
 /** Uploads the corpus and writes each object's manifest record as ingest would. */
 export async function uploadCorpus(clients: Clients, items: CorpusItem[], fingerprintCount = 16): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await uploadFile(clients, item.file, item.key, { partSize: item.partSize ?? 8 * 1024 ** 2 });
-      const head = (await headObject(clients, item.key))!;
-      const media = await probeMedia(item.file, { timeoutSec: 30, sizeBytes: head.size });
-      const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-corpus-"));
-      const { fingerprints, picture } = await sampleVideo(item.file, media, { times: sampleTimes(media.durationSec, fingerprintCount), timeoutSec: 30, dir });
-      await rm(dir, { recursive: true, force: true });
-      await patchRecord(clients, item.key, {
-        size: head.size,
-        etag: head.etag,
-        lastModified: head.lastModified?.toISOString(),
-        checksum: head.checksum,
-        state: "probed",
-        media,
-        fingerprints,
-        picture,
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await mapLimit(items, 4, async (item) => {
+    await uploadFile(clients, item.file, item.key, { partSize: item.partSize ?? 8 * 1024 ** 2 });
+    const head = (await headObject(clients, item.key))!;
+    const media = await probeMedia(item.file, { timeoutSec: 30, sizeBytes: head.size });
+    const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-corpus-"));
+    const { fingerprints, picture } = await sampleVideo(item.file, media, { times: sampleTimes(media.durationSec, fingerprintCount), timeoutSec: 30, dir });
+    await rm(dir, { recursive: true, force: true });
+    await patchRecord(clients, item.key, {
+      size: head.size,
+      etag: head.etag,
+      lastModified: head.lastModified?.toISOString(),
+      checksum: head.checksum,
+      state: "probed",
+      media,
+      fingerprints,
+      picture,
+    });
+  });
 }

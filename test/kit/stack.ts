@@ -1,4 +1,4 @@
-// One embedded emulator per test file: a real HTTP server on a free port, data in a temp folder.
+// One embedded stack (folder store and fauxqs) per test file: a real HTTP server on a free port, data in a temp folder.
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -13,30 +13,32 @@ const job: EncodeJob = {
 const head = (key: string, over: Partial<ObjectHead> = {}): ObjectHead => ({ key, size: 1000, etag: '"e1"', metadata: {}, ...over });
 const ours = head(job.outputKey, { size: 600, etag: '"o1"', metadata: outputMetadata(job, "ab".repeat(32), "bk/a.avi") });
 
-describe("jobState", () => {
-  it("is ready for an untouched source", () => {
-    expect(jobState(job, { source: head(job.key) }).kind).toBe("ready");
+const inPlace = { ...job, key: "v.mp4", outputKey: "v.mp4" };
+const replacedInPlace = head("v.mp4", { size: 600, etag: '"o1"', metadata: outputMetadata(inPlace, "00".repeat(32), "bk/v.mp4") });
+// Its own output from an older version of the same source may be replaced.
+const olderOutput = head(job.outputKey, { metadata: outputMetadata({ ...job, etag: '"e0"' }, "00".repeat(32), "bk/a.avi") });
+
+describe("jobState: every case", () => {
+  it.each([
+    // [case, job, what the store holds, state]
+    ["an untouched source", job, { source: head(job.key) }, "ready"],
+    ["this version's output already up", job, { source: head(job.key), output: ours }, "published"],
+    ["this version's output up, source gone", job, { output: ours }, "published"],
+    ["this version's output up, source replaced in place", inPlace, { source: replacedInPlace, output: replacedInPlace }, "published"],
+    ["a source whose ETag changed", job, { source: head(job.key, { etag: '"e2"' }) }, "changed"],
+    ["a source whose size changed", job, { source: head(job.key, { size: 999 }) }, "changed"],
+    ["a source that went away", job, {}, "gone"],
+    ["an earlier skip", job, { skip: head("dir/a b_skip.avi") }, "skipped"],
+    ["someone else's object at the output key", job, { source: head(job.key), output: head(job.outputKey, { etag: '"x"' }) }, "output-taken"],
+    ["its own output of an older version", job, { source: head(job.key), output: olderOutput }, "ready"],
+  ] as const)("%s → %s", (_, j, seen, kind) => {
+    expect(jobState(j, seen).kind).toBe(kind);
   });
-  it("resumes when this version's output is already up, even if the source is gone or was replaced in place", () => {
-    expect(jobState(job, { source: head(job.key), output: ours }).kind).toBe("published");
-    expect(jobState(job, { output: ours }).kind).toBe("published");
-    const inPlace = { ...job, key: "v.mp4", outputKey: "v.mp4" };
-    const replaced = head("v.mp4", { size: 600, etag: '"o1"', metadata: outputMetadata(inPlace, "00".repeat(32), "bk/v.mp4") });
-    expect(jobState(inPlace, { source: replaced, output: replaced }).kind).toBe("published");
+
+  it("does not count an older version's output as published", () => {
+    expect(isPublishedFor(olderOutput, job)).toBe(false);
   });
-  it("drops a job whose source changed or went away, and notices an earlier skip", () => {
-    expect(jobState(job, { source: head(job.key, { etag: '"e2"' }) }).kind).toBe("changed");
-    expect(jobState(job, { source: head(job.key, { size: 999 }) }).kind).toBe("changed");
-    expect(jobState(job, {}).kind).toBe("gone");
-    expect(jobState(job, { skip: head("dir/a b_skip.avi") }).kind).toBe("skipped");
-  });
-  it("never takes over an output key holding someone else's object", () => {
-    expect(jobState(job, { source: head(job.key), output: head(job.outputKey, { etag: '"x"' }) }).kind).toBe("output-taken");
-    // Its own output from an older version of the same source may be replaced.
-    const older = head(job.outputKey, { metadata: outputMetadata({ ...job, etag: '"e0"' }, "00".repeat(32), "bk/a.avi") });
-    expect(jobState(job, { source: head(job.key), output: older }).kind).toBe("ready");
-    expect(isPublishedFor(older, job)).toBe(false);
-  });
+
   it("stores the source and backup keys URL-encoded, so metadata stays ASCII, and reads the backup back", () => {
     const meta = outputMetadata({ ...job, key: "été/ä.avi" }, "x", "bk/é (2).avi");
     expect(meta["reelpress-source-key"]).toBe("%C3%A9t%C3%A9%2F%C3%A4.avi");
