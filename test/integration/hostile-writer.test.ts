@@ -7,7 +7,7 @@ import path from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRunner, type Runner } from "../../gpu-runner/runner.ts";
+import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { DEAD_LETTER_REASON } from "../../shared/io/dead-letter.ts";
 import { headObject } from "../../shared/io/objects.ts";
 import { backupKeyFor, manifestKeyFor, nthName } from "../../shared/rules/naming.ts";
@@ -39,7 +39,7 @@ describe("a hostile writer (folder store as a real server, real ffmpeg, a real r
     tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-hostile-"));
     runner = await startRunner(stack, {
       encoder: "x264",
-      settings: { visibilitySec: 5, x264Preset: "ultrafast" },
+      settings: runnerSettings({ REELPRESS_RUNNER_VISIBILITY: "5", REELPRESS_X264_PRESET: "ultrafast" }),
       log: (event, fields) => void events.push({ event, ...fields }),
       workBase: path.join(tmp, "work"),
     });
