@@ -41,7 +41,8 @@ describe("the README's NAS quick start, verbatim, from a fresh clone", () => {
     // `npm install` in the clone would fetch what this checkout has already: its node_modules stands in.
     await symlink(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"));
     const prefix = path.join(tmp, "npm-prefix");
-    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_prefix: prefix, PATH: `${path.join(prefix, "bin")}${path.delimiter}${process.env.PATH}` };
+    // Its own dev file: another test's `reelpress dev` must not be the one found.
+    const env: NodeJS.ProcessEnv = { ...process.env, REELPRESS_DEV_FILE: path.join(tmp, "dev.json"), npm_config_prefix: prefix, PATH: `${path.join(prefix, "bin")}${path.delimiter}${process.env.PATH}` };
     await execa(link[0], link.slice(1), { cwd: clone, env });
 
     const videos = path.join(tmp, "videos");
