@@ -2,7 +2,8 @@
 // listing and the queue depths.
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/io/clients.ts";
-import type { Config } from "../shared/config.ts";
+import { type Config, s3EndpointOf } from "../shared/config.ts";
+import { findLocalDev } from "./local-dev.ts";
 import { UserError } from "../shared/errors.ts";
 import { explainRemote } from "../shared/io/remote-errors.ts";
 
@@ -12,12 +13,18 @@ export { explainRemote } from "../shared/io/remote-errors.ts";
 
 type AwsError = { $metadata?: { httpStatusCode?: number } };
 
+/** No credentials, no endpoint and no `reelpress dev` here: the user most likely forgot to start dev. */
+function noStoreAtAll(err: unknown, config: Config): string | undefined {
+  if ((err as { name?: string }).name !== "CredentialsProviderError" || s3EndpointOf(config) !== undefined || findLocalDev()) return undefined;
+  return "No reelpress dev is running on this machine, and no other store is set: start 'reelpress dev --library DIR' in another terminal, or set AWS_ENDPOINT_URL (or AWS credentials, for S3 itself).";
+}
+
 /** Runs `fn`, turning a recognised S3/SQS failure into a one-sentence UserError. */
 export async function remote<T>(config: Config, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const sentence = explainRemote(err, config);
+    const sentence = noStoreAtAll(err, config) ?? explainRemote(err, config);
     throw sentence ? new UserError(sentence) : err;
   }
 }

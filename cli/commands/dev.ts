@@ -45,7 +45,7 @@ const command: Command = {
         });
       } catch (err) {
         const msg = errorMessage(err);
-        if (msg.includes("EADDRINUSE")) throw new UserError(`Port ${port} is in use; pick another with --port.`);
+        if (msg.includes("EADDRINUSE")) throw new UserError(`Port ${port} is in use (another reelpress dev?); pick another with --port N, or --port 0 for any free one.`);
         throw err;
       }
     }

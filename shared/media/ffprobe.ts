@@ -1,6 +1,6 @@
 // ffprobe over a file or a (presigned) URL, with protocol and container whitelists, into MediaInfo.
-import { execa } from "execa";
 import { MediaInfo } from "../schemas.ts";
+import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
 
 /** Network protocols for presigned URLs, file for local paths; nothing a playlist could smuggle in. */
 export const PROTOCOL_WHITELIST = "file,http,https,tcp,tls,crypto";
@@ -95,19 +95,22 @@ function reasonFrom(stderr: string, input: string): string {
 
 export async function probeMedia(input: string, opts: { timeoutSec: number; sizeBytes?: number }): Promise<MediaInfo> {
   if (opts.sizeBytes === 0) throw new UnreadableMediaError("empty object (0 bytes)");
-  const r = await execa(
+  const r = await runMedia(
     "ffprobe",
     ["-v", "error", "-rw_timeout", String(Math.round(opts.timeoutSec * 1e6)), "-show_format", "-show_streams", "-of", "json", ...safeInputArgs(input)],
-    { reject: false, timeout: opts.timeoutSec * 1000, stripFinalNewline: true },
+    { stallSec: opts.timeoutSec, stripFinalNewline: true },
   );
-  if (r.timedOut) throw new UnreadableMediaError(`ffprobe took longer than ${opts.timeoutSec}s`);
+  if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${opts.timeoutSec}s`);
+  if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, "ffprobe");
   if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), input));
   return mediaInfoFrom(JSON.parse(String(r.stdout)) as RawProbe, opts.sizeBytes);
 }
 
 /** Packets of the first video stream, counted by reading the file without decoding (a frame each, as av1an counts). */
 export async function countVideoFrames(file: string, timeoutSec: number): Promise<number> {
-  const r = await execa("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "V:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", ...safeInputArgs(file)], { reject: false, timeout: timeoutSec * 1000 });
+  const r = await runMedia("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "V:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", ...safeInputArgs(file)], { stallSec: timeoutSec });
+  if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${timeoutSec}s counting frames`);
+  if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, "ffprobe counting frames");
   const n = Number(String(r.stdout).trim());
   if (r.exitCode !== 0 || !Number.isInteger(n)) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
   return n;
@@ -115,7 +118,8 @@ export async function countVideoFrames(file: string, timeoutSec: number): Promis
 
 /** Frame (packet) times of the first video stream in order, its keyframes, where it ends, and the container's start. */
 export async function videoFrameTimes(file: string, timeoutSec: number): Promise<{ times: number[]; keyframes: number[]; endSec: number; formatStartSec: number }> {
-  const r = await execa("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,duration_time,flags:format=start_time", "-of", "json", ...safeInputArgs(file)], { reject: false, timeout: timeoutSec * 1000 });
+  const r = await runMedia("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,duration_time,flags:format=start_time", "-of", "json", ...safeInputArgs(file)], { stallSec: timeoutSec });
+  if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${timeoutSec}s reading frame times`);
   if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
   const raw = JSON.parse(String(r.stdout)) as { packets?: Array<{ pts_time?: string; duration_time?: string; flags?: string }>; format?: { start_time?: string } };
   const times: number[] = [];

@@ -1,7 +1,7 @@
 // Frame fingerprints: a pHash per sampled frame, taken after cropping black borders, so re-encodes,
 // rescales, letterboxed/pillarboxed and (with `flip`) mirrored copies hash alike.
-import { execa } from "execa";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
+import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
 import { PHASH_SIDE, phashOf } from "./phash.ts";
 import type { FrameFingerprint } from "../schemas.ts";
 import { mapLimit } from "../pool.ts";
@@ -139,8 +139,9 @@ function ffmpegArgs(input: string, times: number[], timeoutSec: number): string[
 
 /** The frames at `times`, or undefined when any of them is missing (then nobody knows which). */
 async function grabFrames(input: string, times: number[], timeoutSec: number): Promise<Uint8Array[] | undefined> {
-  const r = await execa("ffmpeg", ffmpegArgs(input, times, timeoutSec), { reject: false, timeout: timeoutSec * 1000, encoding: "buffer", stripFinalNewline: false });
-  if (r.timedOut) throw new UnreadableMediaError(`ffmpeg took longer than ${timeoutSec}s to seek to ${times.join(", ")}s`);
+  const r = await runMedia("ffmpeg", ffmpegArgs(input, times, timeoutSec), { stallSec: timeoutSec, encoding: "buffer", stripFinalNewline: false });
+  if (r.stalled) throw new MediaStalledError(`ffmpeg made no progress for ${timeoutSec}s seeking to ${times.join(", ")}s`);
+  if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, `ffmpeg seeking to ${times.join(", ")}s`);
   const out = r.stdout as Uint8Array;
   if (r.exitCode !== 0 || out.length !== times.length * N * N) return undefined;
   return times.map((_, i) => out.subarray(i * N * N, (i + 1) * N * N));

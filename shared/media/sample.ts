@@ -3,8 +3,8 @@
 // sampling by `select`; a longer one, or a URL, is sampled by seeks.
 import path from "node:path";
 import { readFile, stat } from "node:fs/promises";
-import { execa } from "execa";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
+import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
 import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes, selectAt } from "./fingerprint.ts";
 import { analysisSize, measurePicture, type AnalysisFrame } from "./picture.ts";
 import type { FrameFingerprint, MediaInfo, PictureStats } from "../schemas.ts";
@@ -53,13 +53,13 @@ function outputsFrom(spec: Spec, thumb: number | undefined): { graph: string; ar
 type Frames = { prints: Uint8Array[]; analysis: AnalysisFrame[] };
 
 async function runFfmpeg(args: string[], spec: Spec, what: string): Promise<Frames | undefined> {
-  const r = await execa("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", ...args], {
-    reject: false,
-    timeout: spec.timeoutSec * 1000,
+  const r = await runMedia("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", ...args], {
+    stallSec: spec.timeoutSec,
     encoding: "buffer",
     stdio: ["ignore", "pipe", "pipe", "pipe"],
   });
-  if (r.timedOut) throw new UnreadableMediaError(`ffmpeg took longer than ${spec.timeoutSec}s to ${what}`);
+  if (r.stalled) throw new MediaStalledError(`ffmpeg made no progress for ${spec.timeoutSec}s to ${what}`);
+  if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, `ffmpeg, to ${what}`);
   if (r.exitCode !== 0) return undefined;
   const fp = r.stdout as Uint8Array;
   const an = r.stdio[3] as Uint8Array;

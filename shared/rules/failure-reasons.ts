@@ -19,7 +19,7 @@ export const FAILURE_RULES: readonly Rule[] = [
   { match: /video stream has no dimensions/, sentence: "damaged video stream (it has no picture size)" },
   { match: /no frame could be decoded|Invalid NAL unit|error while decoding|corrupt/i, sentence: "damaged video: its pictures do not decode" },
   { match: /Decoder \(codec \w+\) not found|Unknown decoder|unsupported codec/i, sentence: "its video codec is not one this ffmpeg can decode" },
-  { match: /took longer than \d+(\.\d+)?s/, sentence: "reading it took too long (a damaged file or a slow store); REELPRESS_PROBE_TIMEOUT allows more time" },
+  { match: /made no progress for \d+(\.\d+)?s/, sentence: "reading it made no progress, the same way on every try (a damaged file, or a store that stopped answering)" },
   { match: /Server returned 403|Forbidden/i, sentence: "the store refused to let it be read (403)" },
   { match: /Server returned 404|404 Not Found/i, sentence: "it was gone before it could be read" },
   { match: /Connection refused|Connection timed out|Network is unreachable/i, sentence: "the store could not be reached while reading it" },

@@ -10,6 +10,7 @@ import type { Clients } from "../io/clients.ts";
 import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "../rules/decision.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
 import { UnreadableMediaError, probeMedia } from "../media/ffprobe.ts";
+import { MediaStalledError } from "../media/run.ts";
 import { sampleTimes } from "../media/fingerprint.ts";
 import { patchRecord, readRecord } from "../io/manifest.ts";
 import { decodeEventKey, keyKind, thumbnailKeyFor } from "../rules/naming.ts";
@@ -23,8 +24,11 @@ export type IngestOutcome =
   | { key: string; status: "failed"; reason: string; error: string }
   | { key: string; status: "probed"; result: ProbeResult };
 
-/** States in which this version of an object needs no new probe: its job is queued, running or done. */
-const SETTLED: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped"]);
+/**
+ * States in which this version of an object needs no new probe: its job is queued, running or done, or
+ * it failed (a new version of the file is probed again; a rescan neither probes nor notifies again).
+ */
+const SETTLED: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "failed"]);
 
 const bareEtag = (etag: string) => etag.replace(/"/g, "");
 
@@ -65,7 +69,7 @@ export const SINGLE_READ_BYTES = 64 * 1024 ** 2;
  * Probes one object: filters, HeadObject with checksum, ffprobe, then fingerprints, picture stats and
  * a thumbnail from one sampling of its frames, and the manifest record. Returns what happened; throws only for errors worth a retry (network, store).
  */
-export async function probeObject(clients: Clients, key: string, opts: { dryRun?: boolean } = {}): Promise<IngestOutcome> {
+export async function probeObject(clients: Clients, key: string, opts: { dryRun?: boolean; lastTry?: boolean } = {}): Promise<IngestOutcome> {
   const { config } = clients;
   const filtered = keyFilterReason(key, config.backupPrefix) ?? (key.startsWith(config.prefix) ? undefined : `outside the library prefix ${config.prefix}`);
   if (filtered) return { key, status: "ignored", reason: filtered };
@@ -108,7 +112,8 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
     };
     return { key, status: "probed", result };
   } catch (err) {
-    if (!(err instanceof UnreadableMediaError)) throw err;
+    // A stall is retried (the queue's visibility is the back-off); only the last try makes it a verdict.
+    if (!(err instanceof UnreadableMediaError) && !(err instanceof MediaStalledError && opts.lastTry)) throw err;
     const reason = readableReason(err.message, key);
     await patchRecord(clients, key, { ...identity, state: "failed", reason, error: err.message });
     return { key, status: "failed", reason, error: err.message };
@@ -118,11 +123,11 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
 }
 
 /** The probe function's work for one S3 event record: probe, then hand the result to the strategy step. */
-export async function ingestEventRecord(clients: Clients, record: S3EventRecord): Promise<IngestOutcome> {
+export async function ingestEventRecord(clients: Clients, record: S3EventRecord, opts: { lastTry?: boolean } = {}): Promise<IngestOutcome> {
   const key = decodeEventKey(record.s3.object.key);
   if (!isCreation(record.eventName)) return { key, status: "ignored", reason: `event ${record.eventName}` };
   if (record.s3.bucket.name !== clients.config.bucket) return { key, status: "ignored", reason: `bucket ${record.s3.bucket.name} is not the library` };
-  const outcome = await probeObject(clients, key);
+  const outcome = await probeObject(clients, key, opts);
   if (outcome.status === "probed") {
     await clients.sqs.send(
       new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.plan), MessageBody: JSON.stringify(outcome.result) }),

@@ -52,7 +52,7 @@ describe("reelpress dev (embedded default)", () => {
     const r = await reelpress(["dev", "--data-dir", dataDir, "--port", String(port)], { env: { ...process.env, AWS_ENDPOINT_URL: "" } });
     srv.close();
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.trim()).toBe(`Port ${port} is in use; pick another with --port.`);
+    expect(r.stderr.trim()).toBe(`Port ${port} is in use (another reelpress dev?); pick another with --port N, or --port 0 for any free one.`);
   });
 
   it("ends with one line, not a half-started server, when a pipeline setting is bad", async () => {

@@ -9,7 +9,7 @@ describe("readable failure reasons", () => {
     ["Protocol 'file' not on whitelist 'http,https'!", "a playlist or other reference file named like a video; only real video files are read"],
     ["no video stream", "no picture: the file holds no video stream (audio only, or data)"],
     ["empty object (0 bytes)", "empty file (0 bytes)"],
-    ["ffprobe took longer than 60s", "reading it took too long (a damaged file or a slow store); REELPRESS_PROBE_TIMEOUT allows more time"],
+    ["ffprobe made no progress for 60s", "reading it made no progress, the same way on every try (a damaged file, or a store that stopped answering)"],
     ["output failed verification: content differs: 1/4 frames match", "the encoded copy failed its checks, so it was not published; the original is untouched"],
     ["Invalid data found when processing input", "not a video file, or damaged beyond reading"],
   ])("%s → a sentence", (raw, sentence) => {
