@@ -8,13 +8,13 @@ import { execa } from "execa";
 import { type ProgressJob, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/io/objects.ts";
+import { createJson, headObject, listKeys, readJson } from "../../shared/io/objects.ts";
 import { classifyTestEncode } from "../encoder.ts";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import type { JobContext, JobOutcome } from "../job.ts";
 import { chunkEncodeArgs, chunkKeyframeTimes } from "./args.ts";
 import { mergeChunks } from "./merge.ts";
-import { createFromFile, createJson, downloadChecked, listKeys, readJson } from "./work.ts";
+import { createFromFile, downloadChecked } from "./work.ts";
 
 type Chunk = ChunkPlan["chunks"][number];
 

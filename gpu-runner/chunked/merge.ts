@@ -8,7 +8,7 @@ import { workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia } from "../../shared/media/ffprobe.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
 import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
-import { presignedGetUrl } from "../../shared/io/objects.ts";
+import { presignedGetUrl, readJson } from "../../shared/io/objects.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { pickVerifyTimes } from "../encode-args.ts";
 import { runPass } from "../encode.ts";
@@ -18,7 +18,7 @@ import { cannotSave, sizeBudget } from "../savings.ts";
 import { VerifyError, verifyOutput } from "../verify.ts";
 import { CONCAT_LIST, buildMerge, concatList } from "./args.ts";
 import { encodeChunk } from "./chunk.ts";
-import { downloadChecked, readJson, removeWork } from "./work.ts";
+import { downloadChecked, removeWork } from "./work.ts";
 
 const PRESIGN_SEC = 24 * 3600;
 

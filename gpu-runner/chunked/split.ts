@@ -8,12 +8,12 @@ import { execa } from "execa";
 import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
-import { downloadFile, headObject } from "../../shared/io/objects.ts";
+import { createJson, downloadFile, headObject, readJson } from "../../shared/io/objects.ts";
 import { targetSize } from "../encode-args.ts";
 import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
 import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
-import { createFromFile, createJson, readJson } from "./work.ts";
+import { createFromFile } from "./work.ts";
 
 /** Pure: segment start times from the segmenter's CSV list ("seg-0001.mkv,2.021000,4.021000"). */
 export function segmentStarts(csv: string): number[] {

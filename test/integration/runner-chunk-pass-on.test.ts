@@ -3,7 +3,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASS_ON_DELAY_SEC, passOn, runChunk } from "../../gpu-runner/chunked/chunk.ts";
-import { createJson } from "../../gpu-runner/chunked/work.ts";
+import { createJson } from "../../shared/io/objects.ts";
 import type { JobContext } from "../../gpu-runner/job.ts";
 import { workKeys } from "../../gpu-runner/chunked/plan.ts";
 import type { ChunkJob, ChunkPlan } from "../../shared/schemas.ts";
