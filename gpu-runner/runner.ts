@@ -2,7 +2,6 @@
 import os from "node:os";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/io/clients.ts";
 import { UserError, errorMessage } from "../shared/errors.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/io/resources.ts";
@@ -11,7 +10,7 @@ import { readableReason } from "../shared/rules/failure-reasons.ts";
 import { gatherStatus, queueDepths } from "../shared/io/library.ts";
 import { SYSTEM_PREFIX } from "../shared/rules/naming.ts";
 import { type Notifier, notifierFromEnv } from "../shared/io/notify.ts";
-import { isConditionFailed } from "../shared/io/objects.ts";
+import { createMarker, deleteObject } from "../shared/io/objects.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
@@ -77,19 +76,13 @@ const FLOW_QUEUES = ["ingest", "plan", "encode"];
 export const LIBRARY_DONE_KEY = `${SYSTEM_PREFIX}notify/library_done`;
 
 /** True for the one caller that announces this idle period. */
-export async function claimLibraryDone({ s3, config }: Clients): Promise<boolean> {
-  try {
-    await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY, Body: Buffer.alloc(0), IfNoneMatch: "*" }));
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+export function claimLibraryDone(clients: Clients): Promise<boolean> {
+  return createMarker(clients, LIBRARY_DONE_KEY);
 }
 
 /** Work arrived: the next idle period is announced again. */
-export async function clearLibraryDone({ s3, config }: Clients): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY }));
+export function clearLibraryDone(clients: Clients): Promise<void> {
+  return deleteObject(clients, LIBRARY_DONE_KEY);
 }
 
 function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {

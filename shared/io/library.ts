@@ -1,8 +1,8 @@
 // The library as operators see it: one listing per top-level folder, the queue depths, and the status
 // built from them and the manifest. Used by `reelpress status`, the dashboard and the runner alike.
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
+import { listPages } from "./objects.ts";
 import type { Config } from "../config.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
@@ -10,18 +10,6 @@ import { isSystemKey } from "../rules/naming.ts";
 import { listRunners } from "./runners.ts";
 import { StatusSummary } from "../schemas.ts";
 import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
-
-async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-    yield {
-      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
-      folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
-    };
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-}
 
 /**
  * Every object under the library prefix, one listing per top-level folder in parallel; the manifest
@@ -31,13 +19,13 @@ export async function listLibrary(clients: Clients, concurrency = 8): Promise<Li
   const { config } = clients;
   const out: ListedObject[] = [];
   const folders: string[] = [];
-  for await (const page of listPrefix(clients, config.prefix, "/")) {
+  for await (const page of listPages(clients, config.prefix, "/")) {
     out.push(...page.objects);
     folders.push(...page.folders.filter((f) => !isSystemKey(f, config.backupPrefix)));
   }
   const worker = async () => {
     for (let f = folders.shift(); f !== undefined; f = folders.shift()) {
-      for await (const page of listPrefix(clients, f)) out.push(...page.objects);
+      for await (const page of listPages(clients, f)) out.push(...page.objects);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
