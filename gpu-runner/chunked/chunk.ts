@@ -3,12 +3,12 @@
 // the queue redelivers it after a crash), merges. Duplicated chunk messages only encode a chunk twice.
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { type ProgressJob, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
 import { createJson, headObject, listKeys, readJson } from "../../shared/io/objects.ts";
+import { sendJson } from "../../shared/io/queues.ts";
 import { classifyTestEncode } from "../encoder.ts";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import type { JobContext, JobOutcome } from "../job.ts";
@@ -73,8 +73,7 @@ const MAX_PASSES = 288;
 export async function passOn(clients: JobContext["clients"], job: ChunkJob, delaySec: number): Promise<number> {
   const passedOn = (job.passedOn ?? 0) + 1;
   if (passedOn > MAX_PASSES) throw new Error(`chunk ${job.chunk.index} of ${job.key} needs NVENC, and no runner with NVENC took it in ${MAX_PASSES} tries`);
-  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ ...job, passedOn }), DelaySeconds: delaySec }));
+  await sendJson(clients, clients.config.queues.encode, { ...job, passedOn }, { delaySec });
   return passedOn;
 }
 

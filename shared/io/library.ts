@@ -1,8 +1,8 @@
 // The library as operators see it: one listing per top-level folder, the queue depths, and the status
 // built from them and the manifest. Used by `reelpress status`, the dashboard and the runner alike.
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
 import { listPages } from "./objects.ts";
+import { queueDepth } from "./queues.ts";
 import type { Config } from "../config.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
@@ -42,12 +42,7 @@ export function queueRoles(config: Config): Record<string, string> {
 export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: string[]): Promise<Record<string, QueueDepth>> {
   const entries = await Promise.all(
     Object.entries(queueRoles(config)).filter(([role]) => !roles || roles.includes(role)).map(async ([role, name]) => {
-      const r = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: await queueUrl(name),
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }));
-      const a = r.Attributes ?? {};
-      return [role, { visible: Number(a.ApproximateNumberOfMessages ?? 0), in_flight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) }] as const;
+      return [role, await queueDepth(sqs, await queueUrl(name))] as const;
     }),
   );
   return Object.fromEntries(entries);
