@@ -8,7 +8,7 @@ import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { updateRecord } from "../shared/io/manifest.ts";
 import { skipKeyFor } from "../shared/rules/naming.ts";
-import { EncodeJob } from "../shared/schemas.ts";
+import type { EncodeJob } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -38,16 +38,6 @@ export type JobContext = {
   log: Log;
   onProgress?(job: EncodeJob, p: EncodeProgress | undefined): void;
 };
-
-/** The job in a message body, or why it is not one. */
-export function parseJob(body: string | undefined): EncodeJob | string {
-  try {
-    const parsed = EncodeJob.safeParse(JSON.parse(body ?? ""));
-    return parsed.success ? parsed.data : parsed.error.issues[0].message;
-  } catch (err) {
-    return errorMessage(err);
-  }
-}
 
 export type JobOutcome =
   /** `resumed`: an earlier attempt had published it; only the last steps ran. */

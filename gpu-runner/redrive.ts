@@ -3,10 +3,19 @@
 import type { Clients } from "../shared/io/clients.ts";
 import { updateRecord } from "../shared/io/manifest.ts";
 import { deleteMessage, receiveMessages, sendMessage } from "../shared/io/queues.ts";
-import { parseJob } from "./job.ts";
 import { workKeys } from "./chunked/plan.ts";
-import { parseChunkJob } from "./chunked/chunk.ts";
 import { handOverClaim } from "./chunked/work.ts";
+import { parseBody } from "../shared/io/lambda-sqs.ts";
+import { EncodeQueueMessage } from "../shared/schemas.ts";
+
+/** The message in a dead letter's body; undefined for one that never parsed (it moves all the same). */
+function messageOf(body: string | undefined): EncodeQueueMessage | undefined {
+  try {
+    return parseBody(EncodeQueueMessage, body ?? "");
+  } catch {
+    return undefined;
+  }
+}
 
 export type RedriveResult = { moved: number; keys: string[] };
 
@@ -22,12 +31,12 @@ export async function redrive(clients: Clients): Promise<RedriveResult> {
     for (const m of messages) {
       // Sent before it is deleted: a crash in between leaves a duplicate, never a loss (jobs are idempotent).
       const sentId = await sendMessage(sqs, to, m.Body!);
-      const chunk = parseChunkJob(m.Body);
-      if (chunk) await handOverClaim(clients, workKeys(chunk.jobId).mergeClaim, chunk.chunk.index, sentId);
+      const received = messageOf(m.Body);
+      if (received?.kind === "chunk") await handOverClaim(clients, workKeys(received.job.jobId).mergeClaim, received.job.chunk.index, sentId);
       await deleteMessage(sqs, from, m.ReceiptHandle!);
       result.moved++;
-      const job = parseJob(m.Body);
-      if (typeof job === "string") continue;
+      if (!received) continue;
+      const { job } = received;
       result.keys.push(job.key);
       await updateRecord(clients, job.key, (cur) => (cur && cur.state === "failed" && cur.etag === job.etag ? { ...cur, state: "planned" } : undefined));
     }

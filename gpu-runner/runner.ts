@@ -15,11 +15,13 @@ import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
-import { type JobContext, type Log, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
+import { parseBody } from "../shared/io/lambda-sqs.ts";
+import { EncodeQueueMessage } from "../shared/schemas.ts";
+import { type JobContext, type Log, newClaim, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
-import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
+import { runChunk } from "./chunked/chunk.ts";
 import { splitJob } from "./chunked/split.ts";
 
 /** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
@@ -166,22 +168,24 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     window,
     async handle(message, signal) {
       const attempt = receiveCountOf(message);
-      const job = parseJob(message.Body);
-      if (typeof job === "string") {
+      let received: EncodeQueueMessage;
+      try {
+        received = parseBody(EncodeQueueMessage, message.Body ?? "");
+      } catch (err) {
         // It never will parse: straight to the dead-letter queue, where someone can look at it.
-        const reason = `not an EncodeJob: ${job}`;
+        const reason = `not an EncodeJob: ${errorMessage(err)}`;
         await sendToDeadLetter(clients.sqs, deadLetterUrl, message.Body ?? "", reason);
         log("job_invalid", { messageId: message.MessageId, attempt, error: reason });
         return { kind: "done" };
       }
+      const { job } = received;
       const started = Date.now();
       const claim = newClaim();
       log("job_started", { key: job.key, jobId: job.jobId, attempt, claim });
-      const chunk = parseChunkJob(message.Body);
-      announcer.jobStarted(chunk ?? job);
+      announcer.jobStarted(job);
       try {
-        const outcome = chunk
-          ? await runChunk(ctx, chunk, message.MessageId!, claim, signal)
+        const outcome = received.kind === "chunk"
+          ? await runChunk(ctx, received.job, message.MessageId!, claim, signal)
           : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
@@ -193,7 +197,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
       } finally {
-        announcer.jobEnded(chunk ?? job);
+        announcer.jobEnded(job);
       }
     },
   });

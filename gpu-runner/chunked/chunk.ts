@@ -6,7 +6,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { type ProgressJob, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
-import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
+import { type ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
 import { createJson, headObject, listKeys, readJson } from "../../shared/io/objects.ts";
 import { sendJson } from "../../shared/io/queues.ts";
 import { classifyTestEncode } from "../encoder.ts";
@@ -17,16 +17,6 @@ import { mergeChunks } from "./merge.ts";
 import { createFromFile, downloadChecked } from "./work.ts";
 
 type Chunk = ChunkPlan["chunks"][number];
-
-/** The ChunkJob in a message body; undefined for anything else (an EncodeJob, or what parseJob rejects). */
-export function parseChunkJob(body: string | undefined): ChunkJob | undefined {
-  try {
-    const parsed = ChunkJob.safeParse(JSON.parse(body ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Encodes chunk `chunk` of `plan` into `dir`, checked to hold as many frames as its segment; returns the
