@@ -16,12 +16,13 @@ import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
 import { parseBody } from "../shared/io/lambda-sqs.ts";
-import { EncodeQueueMessage } from "../shared/schemas.ts";
-import { type JobContext, type Log, newClaim, recordUnfinished, runJob } from "./job.ts";
+import { type ChunkJob, EncodeQueueMessage } from "../shared/schemas.ts";
+import { type JobContext, type JobOutcome, type Log, newClaim, recordUnfinished, runJob } from "./job.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
 import { runChunk } from "./chunked/chunk.ts";
+import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
 
 /** Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset. */
@@ -85,6 +86,12 @@ export function claimLibraryDone(clients: Clients): Promise<boolean> {
 /** Work arrived: the next idle period is announced again. */
 export function clearLibraryDone(clients: Clients): Promise<void> {
   return deleteObject(clients, LIBRARY_DONE_KEY);
+}
+
+/** A chunk message: its chunk, then the merge when the merge claim names this message. */
+async function chunkThenMerge(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+  const outcome = await runChunk(ctx, job, messageId, signal);
+  return outcome.kind === "merge" ? mergeChunks(ctx, job, outcome.merging, claim, signal) : outcome;
 }
 
 function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
@@ -185,7 +192,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       announcer.jobStarted(job);
       try {
         const outcome = received.kind === "chunk"
-          ? await runChunk(ctx, received.job, message.MessageId!, claim, signal)
+          ? await chunkThenMerge(ctx, received.job, message.MessageId!, claim, signal)
           : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };

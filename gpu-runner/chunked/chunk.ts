@@ -1,6 +1,7 @@
 // One ChunkJob: encode the chunk unless it is stored already, store it (If-None-Match), and when it was
 // the last one, claim the merge (If-None-Match). The claim names this message: it, and only it (also when
-// the queue redelivers it after a crash), merges. Duplicated chunk messages only encode a chunk twice.
+// the queue redelivers it after a crash), merges; the runner runs the merge (merge.ts). Duplicated chunk
+// messages only encode a chunk twice.
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -13,7 +14,6 @@ import { classifyTestEncode } from "../encoder.ts";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import type { JobContext, JobOutcome } from "../job.ts";
 import { chunkEncodeArgs, chunkKeyframeTimes } from "./args.ts";
-import { mergeChunks } from "./merge.ts";
 import { createFromFile, downloadChecked } from "./work.ts";
 
 type Chunk = ChunkPlan["chunks"][number];
@@ -67,13 +67,15 @@ export async function passOn(clients: JobContext["clients"], job: ChunkJob, dela
   return passedOn;
 }
 
-/** `claim`: this attempt's, for the job's record if this message merges. */
-export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+/** A chunk's outcome, or "merge now": the merge claim names this message (`merging`). */
+export type ChunkOutcome = JobOutcome | { kind: "merge"; merging: MergeClaim };
+
+export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, signal: AbortSignal): Promise<ChunkOutcome> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
   const { index, total } = job.chunk;
   const merging = await readJson(clients, keys.mergeClaim, MergeClaim);
-  if (merging?.messageId === messageId) return mergeChunks(ctx, job, merging, claim, signal);
+  if (merging?.messageId === messageId) return { kind: "merge", merging };
   // A merge claim exists only once every chunk is stored, so this one is too.
   if (merging) return { kind: "chunk", index, done: total, total };
   const plan = await readJson(clients, keys.plan, ChunkPlan);
@@ -98,6 +100,6 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   const done = (await listKeys(clients, keys.outputPrefix)).length;
   if (done < plan.chunks.length) return { kind: "chunk", index, done, total: plan.chunks.length };
   const mine: MergeClaim = { messageId, index, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
-  if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, claim, signal);
+  if (await createJson(clients, keys.mergeClaim, mine)) return { kind: "merge", merging: mine };
   return { kind: "chunk", index, done, total: plan.chunks.length };
 }

@@ -33,7 +33,7 @@ describe("chunks of an NVENC job on a runner without NVENC", () => {
       clients: stack, encoder: "x264", x264Preset: "medium", runnerId: "cpu-only", leaseSec: 60, busyRetryMs: 0, log: () => undefined,
       jobDir: () => Promise.reject(new Error("this runner must not encode the chunk")),
     };
-    const outcome = await runChunk(ctx, job, "message-1", "claim-1", new AbortController().signal);
+    const outcome = await runChunk(ctx, job, "message-1", new AbortController().signal);
     expect(outcome).toMatchObject({ kind: "dropped", reason: expect.stringMatching(/^chunk 0 needs NVENC .*put back on the queue for a runner with NVENC \(1\. time\)$/) });
     const attrs = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: await encodeQueue(), AttributeNames: ["ApproximateNumberOfMessagesDelayed"] }));
     expect(Number(attrs.Attributes?.ApproximateNumberOfMessagesDelayed)).toBe(1);
