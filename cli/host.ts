@@ -1,8 +1,8 @@
 // The local function host: what Lambda's SQS event source mapping does, for `reelpress dev`.
 // It long-polls each queue, hands the batch to the same handler Lambda runs, deletes the messages
 // that succeeded and leaves the failed ones to reappear after their visibility timeout.
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import type { Clients } from "../shared/io/clients.ts";
+import { type Message, deleteMessages, queueAttribute, receiveMessages } from "../shared/io/queues.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { SQSBatchResponse, SQSEvent, SQSHandler } from "../shared/io/lambda-sqs.ts";
 import type { Log } from "../shared/log.ts";
@@ -50,22 +50,11 @@ export function startFunctionHost(clients: Clients, routes: Route[], opts: HostO
 
   async function poll(route: Route): Promise<void> {
     const queueUrl = await clients.queueUrl(route.queue);
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
-    const queueArn = attrs.Attributes?.QueueArn ?? route.queue;
+    const queueArn = (await queueAttribute(sqs, queueUrl, "QueueArn")) ?? route.queue;
     while (!abort.signal.aborted) {
       let messages: Message[];
       try {
-        const r = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: route.batchSize ?? 10,
-            WaitTimeSeconds: opts.waitTimeSec ?? 20,
-            MessageSystemAttributeNames: ["All"],
-            MessageAttributeNames: ["All"],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = r.Messages ?? [];
+        messages = await receiveMessages(sqs, queueUrl, { max: route.batchSize ?? 10, waitSec: opts.waitTimeSec ?? 20, attributes: "All", signal: abort.signal });
       } catch (err) {
         if (abort.signal.aborted) return;
         log("host.receive-error", { queue: route.queue, error: errorMessage(err) });
@@ -83,8 +72,7 @@ export function startFunctionHost(clients: Clients, routes: Route[], opts: HostO
       }
       const done = event.Records.filter((r) => !failed.has(r.messageId));
       if (done.length > 0) {
-        await sqs
-          .send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }))
+        await deleteMessages(sqs, queueUrl, done.map((r) => r.receiptHandle))
           .catch((err) => log("host.delete-error", { queue: route.queue, error: errorMessage(err) }));
       }
     }

@@ -1,7 +1,7 @@
 // The store as the operator commands see it: clear one-sentence errors, the bucket check, the library
 // listing and the queue depths.
-import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "../shared/io/clients.ts";
+import { headBucket, isNotFound } from "../shared/io/objects.ts";
 import { type Config, s3EndpointOf } from "../shared/config.ts";
 import { findLocalDev } from "./local-dev.ts";
 import { UserError } from "../shared/errors.ts";
@@ -10,8 +10,6 @@ import { explainRemote } from "../shared/io/remote-errors.ts";
 // Commands list the library, read queue depths and explain failures through here.
 export { listLibrary, queueDepths, queueRoles } from "../shared/io/library.ts";
 export { explainRemote } from "../shared/io/remote-errors.ts";
-
-type AwsError = { $metadata?: { httpStatusCode?: number } };
 
 /** No credentials, no endpoint and no `reelpress dev` here: the user most likely forgot to start dev. */
 function noStoreAtAll(err: unknown, config: Config): string | undefined {
@@ -30,13 +28,13 @@ export async function remote<T>(config: Config, fn: () => Promise<T>): Promise<T
 }
 
 /** Fails early, with a clear sentence, when the bucket is not there or not ours to use. */
-export async function requireBucket({ s3, config }: Clients): Promise<void> {
-  await remote(config, async () => {
+export async function requireBucket(clients: Clients): Promise<void> {
+  await remote(clients.config, async () => {
     try {
-      await s3.send(new HeadBucketCommand({ Bucket: config.bucket }));
+      await headBucket(clients);
     } catch (err) {
       // HeadBucket has no body, so a missing bucket comes back as a bare 404.
-      if ((err as AwsError).$metadata?.httpStatusCode === 404) throw Object.assign(err as object, { name: "NoSuchBucket" });
+      if (isNotFound(err)) throw Object.assign(err as object, { name: "NoSuchBucket" });
       throw err;
     }
   });

@@ -3,11 +3,9 @@
 // log and measure without touching the loop.
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
-  type Message, type SQSClient,
-} from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { errorMessage } from "../shared/errors.ts";
+import { type Message, changeVisibility, deleteMessage, queueDepth, receiveMessages } from "../shared/io/queues.ts";
 
 /** What a handler decides: delete the message, or make it visible again after `retryAfterSec`. */
 export type HandlerResult = { kind: "done" } | { kind: "retry"; retryAfterSec: number };
@@ -116,19 +114,15 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   async #receive(max: number, openMs = Infinity): Promise<Message[]> {
     try {
-      const r = await this.#opts.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.#opts.queueUrl,
-          MaxNumberOfMessages: max,
-          // Draining mode asks often whether the queue is empty; otherwise a long poll.
-          // A long poll never reaches past the end of the encode window.
-          WaitTimeSeconds: Math.min(this.#opts.untilDrained ? 1 : 20, Math.floor(openMs / 1000)),
-          VisibilityTimeout: this.#opts.visibilitySec,
-          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-        }),
-        { abortSignal: this.#polling.signal },
-      );
-      return r.Messages ?? [];
+      return await receiveMessages(this.#opts.sqs, this.#opts.queueUrl, {
+        max,
+        // Draining mode asks often whether the queue is empty; otherwise a long poll.
+        // A long poll never reaches past the end of the encode window.
+        waitSec: Math.min(this.#opts.untilDrained ? 1 : 20, Math.floor(openMs / 1000)),
+        visibilitySec: this.#opts.visibilitySec,
+        attributes: "ApproximateReceiveCount",
+        signal: this.#polling.signal,
+      });
     } catch (err) {
       if (this.#stopping) return [];
       this.emit("queue_error", err);
@@ -139,11 +133,8 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
 
   async #drained(): Promise<boolean> {
     try {
-      const r = await this.#opts.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.#opts.queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
-      );
-      const a = r.Attributes ?? {};
-      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) === 0;
+      const depth = await queueDepth(this.#opts.sqs, this.#opts.queueUrl);
+      return depth.visible + depth.in_flight === 0;
     } catch (err) {
       this.emit("queue_error", err);
       return false;
@@ -180,7 +171,7 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
         await this.#setVisibility(message, RELEASE_SEC);
         this.emit("released", message);
       } else if (result.kind === "done") {
-        await this.#opts.sqs.send(new DeleteMessageCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        await deleteMessage(this.#opts.sqs, this.#opts.queueUrl, message.ReceiptHandle!);
         this.emit("done", message);
       } else {
         await this.#setVisibility(message, Math.max(RELEASE_SEC, result.retryAfterSec));
@@ -192,8 +183,6 @@ export class QueueConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   #setVisibility(message: Message, seconds: number) {
-    return this.#opts.sqs.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: Math.round(seconds) }),
-    );
+    return changeVisibility(this.#opts.sqs, this.#opts.queueUrl, message.ReceiptHandle!, seconds);
   }
 }

@@ -8,7 +8,7 @@ import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { updateRecord } from "../shared/io/manifest.ts";
 import { skipKeyFor } from "../shared/rules/naming.ts";
-import { EncodeJob } from "../shared/schemas.ts";
+import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -37,16 +37,6 @@ export type JobContext = {
   log: Log;
   onProgress?(job: EncodeJob, p: EncodeProgress | undefined): void;
 };
-
-/** The job in a message body, or why it is not one. */
-export function parseJob(body: string | undefined): EncodeJob | string {
-  try {
-    const parsed = EncodeJob.safeParse(JSON.parse(body ?? ""));
-    return parsed.success ? parsed.data : parsed.error.issues[0].message;
-  } catch (err) {
-    return errorMessage(err);
-  }
-}
 
 export type JobOutcome =
   /** `resumed`: an earlier attempt had published it; only the last steps ran. */
@@ -134,41 +124,69 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
+/** The encode cannot save what the job must: the source becomes `_skip`. */
+export async function skipJob(clients: Clients, job: EncodeJob, why: string, stoppedAtSec?: number): Promise<JobOutcome> {
+  const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
+  return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
+}
+
+/** Runs `work` in a fresh job folder, removed afterwards with the job's progress entry. */
+export async function inJobDir<T>(ctx: JobContext, job: EncodeJob, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await ctx.jobDir();
+  try {
+    return await work(dir);
+  } finally {
+    ctx.onProgress?.(job, undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export type PassCheck = {
+  /** The plan the pass ran; the output is verified against it and the source's `media`. */
+  plan: PassPlan;
+  media: MediaInfo;
+  budget: number | undefined;
+  /** A further check of the output (a merge counts its frames), run beside the verification. */
+  check?(output: string): Promise<void>;
+};
+
+/**
+ * The end every encode shares, one pass or a merge: skip when the output cannot save enough, verify it
+ * against the source, publish. After the abort check it runs to the end.
+ */
+export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: PassResult, spec: PassCheck, signal: AbortSignal): Promise<JobOutcome> {
+  const { clients } = ctx;
+  const { budget } = spec;
+  if (pass.kind === "cannot-save") return skipJob(clients, job, pass.reason, pass.atSec);
+  const { size } = await stat(pass.output);
+  if (budget !== undefined && size > budget) return skipJob(clients, job, `output ${size} bytes, over the ${budget}-byte budget`);
+  // The last moment a stop hands the job back; once publishing starts it runs to the end.
+  signal.throwIfAborted();
+  const [sha256, outMedia] = await Promise.all([
+    sha256File(pass.output),
+    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),
+    spec.check?.(pass.output),
+  ]);
+  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+  return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
+}
+
 async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
-  const timeoutSec = clients.config.probeTimeoutSec;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
-  const media = await probeMedia(url, { timeoutSec, sizeBytes: job.size });
+  const media = await probeMedia(url, { timeoutSec: clients.config.probeTimeoutSec, sizeBytes: job.size });
   const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints), x264Preset: ctx.x264Preset });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);
-  const skip = async (why: string, stoppedAtSec?: number): Promise<JobOutcome> => {
-    const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
-    return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
-  };
-  const dir = await ctx.jobDir();
-  try {
+  return inJobDir(ctx, job, async (dir) => {
     const pass = await encodeWithRetry(ctx, plan, {
       dir,
       signal,
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    if (pass.kind === "cannot-save") return await skip(pass.reason, pass.atSec);
-    const { size } = await stat(pass.output);
-    if (budget !== undefined && size > budget) return await skip(`output ${size} bytes, over the ${budget}-byte budget`);
-    // The last moment a stop hands the job back; once publishing starts it runs to the end.
-    signal.throwIfAborted();
-    const [sha256, outMedia] = await Promise.all([
-      sha256File(pass.output),
-      verifyOutput(pass.output, { source: media, plan, sourceFingerprints: job.fingerprints, timeoutSec }),
-    ]);
-    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
-    return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
-  } finally {
-    ctx.onProgress?.(job, undefined);
-    await rm(dir, { recursive: true, force: true });
-  }
+    return verifyAndPublish(ctx, job, pass, { plan, media, budget }, signal);
+  });
 }
 
 /** Everything but `ready` settles the job without encoding; undefined means there is work to do. */

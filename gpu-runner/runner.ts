@@ -1,7 +1,7 @@
 // A runner: picks its encoder, clears what dead runners left, and works the encode queue.
 import os from "node:os";
 import { randomBytes } from "node:crypto";
-import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { z } from "zod";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { enumSetting, numberSetting } from "../shared/settings.ts";
@@ -11,18 +11,21 @@ import { readableReason } from "../shared/rules/failure-reasons.ts";
 import { gatherStatus, queueDepths } from "../shared/io/library.ts";
 import { SYSTEM_PREFIX } from "../shared/rules/naming.ts";
 import { type Notifier, notifierFromEnv } from "../shared/io/notify.ts";
-import { isConditionFailed } from "../shared/io/objects.ts";
+import { createMarker, deleteObject } from "../shared/io/objects.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
+import { parseBody } from "../shared/io/lambda-sqs.ts";
+import { type ChunkJob, EncodeQueueMessage } from "../shared/schemas.ts";
 import { checkJob } from "./job-check.ts";
-import { type JobContext, newClaim, parseJob, recordUnfinished, runJob } from "./job.ts";
+import { type JobContext, type JobOutcome, newClaim, recordUnfinished, runJob } from "./job.ts";
 import type { Log } from "../shared/log.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
 import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
-import { parseChunkJob, runChunk } from "./chunked/chunk.ts";
+import { runChunk } from "./chunked/chunk.ts";
+import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
@@ -77,19 +80,19 @@ const FLOW_QUEUES = ["ingest", "plan", "encode"];
 export const LIBRARY_DONE_KEY = `${SYSTEM_PREFIX}notify/library_done`;
 
 /** True for the one caller that announces this idle period. */
-export async function claimLibraryDone({ s3, config }: Clients): Promise<boolean> {
-  try {
-    await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY, Body: Buffer.alloc(0), IfNoneMatch: "*" }));
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+export function claimLibraryDone(clients: Clients): Promise<boolean> {
+  return createMarker(clients, LIBRARY_DONE_KEY);
 }
 
 /** Work arrived: the next idle period is announced again. */
-export async function clearLibraryDone({ s3, config }: Clients): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: LIBRARY_DONE_KEY }));
+export function clearLibraryDone(clients: Clients): Promise<void> {
+  return deleteObject(clients, LIBRARY_DONE_KEY);
+}
+
+/** A chunk message: its chunk, then the merge when the merge claim names this message. */
+async function chunkThenMerge(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+  const outcome = await runChunk(ctx, job, messageId, signal);
+  return outcome.kind === "merge" ? mergeChunks(ctx, job, outcome.merging, claim, signal) : outcome;
 }
 
 function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
@@ -172,14 +175,17 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     window,
     async handle(message, signal) {
       const attempt = receiveCountOf(message);
-      const job = parseJob(message.Body);
-      if (typeof job === "string") {
+      let received: EncodeQueueMessage;
+      try {
+        received = parseBody(EncodeQueueMessage, message.Body ?? "");
+      } catch (err) {
         // It never will parse: straight to the dead-letter queue, where someone can look at it.
-        const reason = `not an EncodeJob: ${job}`;
+        const reason = `not an EncodeJob: ${errorMessage(err)}`;
         await sendToDeadLetter(clients.sqs, deadLetterUrl, message.Body ?? "", reason);
         log("job_invalid", { messageId: message.MessageId, attempt, error: reason });
         return { kind: "done" };
       }
+      const { job } = received;
       const refusal = await checkJob(clients, job);
       if (refusal) {
         const reason = `refused: ${refusal}`;
@@ -190,11 +196,10 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       const started = Date.now();
       const claim = newClaim();
       log("job_started", { key: job.key, jobId: job.jobId, attempt, claim });
-      const chunk = parseChunkJob(message.Body);
-      announcer.jobStarted(chunk ?? job);
+      announcer.jobStarted(job);
       try {
-        const outcome = chunk
-          ? await runChunk(ctx, chunk, message.MessageId!, claim, signal)
+        const outcome = received.kind === "chunk"
+          ? await chunkThenMerge(ctx, received.job, message.MessageId!, claim, signal)
           : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
@@ -206,7 +211,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         if (final && error) void notifier.send({ event: "file_failed", bucket: clients.config.bucket, key: job.key, reason: readableReason(error, job.key), error, stage: "encode" });
         throw err;
       } finally {
-        announcer.jobEnded(chunk ?? job);
+        announcer.jobEnded(job);
       }
     },
   });

@@ -127,6 +127,16 @@ export const ChunkJob = EncodeJob.extend({
 });
 export type ChunkJob = z.infer<typeof ChunkJob>;
 
+/**
+ * What the encode queue carries, told apart by `chunk`: a whole job, or one chunk of a split job (the
+ * chunk whose message the merge claim names also merges). A malformed `chunk` makes no whole job.
+ */
+export type EncodeQueueMessage = { kind: "encode"; job: EncodeJob } | { kind: "chunk"; job: ChunkJob };
+export const EncodeQueueMessage = EncodeJob.extend({ chunk: ChunkJob.shape.chunk.optional(), passedOn: ChunkJob.shape.passedOn }).transform(
+  ({ chunk, passedOn, ...job }): EncodeQueueMessage =>
+    chunk ? { kind: "chunk", job: { ...job, chunk, ...(passedOn !== undefined && { passedOn }) } } : { kind: "encode", job },
+);
+
 /** A chunked job's plan, written once (If-None-Match) by the runner that split the source; never changed. */
 export const ChunkPlan = z.object({
   jobId: z.string(),

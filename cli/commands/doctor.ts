@@ -1,10 +1,10 @@
 // `reelpress doctor`: checks what reelpress needs on this host and says, per check, what to do about it.
-import { HeadBucketCommand } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import http from "node:http";
 import https from "node:https";
 import { execa } from "execa";
 import type { Clients } from "../../shared/io/clients.ts";
+import { headBucket, isNotFound } from "../../shared/io/objects.ts";
+import { queueAttribute } from "../../shared/io/queues.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { testEncode } from "../../gpu-runner/encoder.ts";
@@ -82,13 +82,14 @@ async function checkCredentials({ s3 }: Clients): Promise<Check> {
   }
 }
 
-async function checkBucket({ s3, config }: Clients): Promise<Check> {
+async function checkBucket(clients: Clients): Promise<Check> {
+  const { config } = clients;
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: config.bucket }), { abortSignal: AbortSignal.timeout(NETWORK_TIMEOUT_MS) });
+    await headBucket(clients, { signal: AbortSignal.timeout(NETWORK_TIMEOUT_MS) });
     return { name: "bucket", status: "ok", detail: `${config.bucket} is there and readable` };
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404) return { name: "bucket", status: "fail", detail: `${config.bucket} does not exist`, fix: "'reelpress dev' creates it, 'sst deploy' on AWS; or set REELPRESS_BUCKET / --bucket" };
+    if (isNotFound(err)) return { name: "bucket", status: "fail", detail: `${config.bucket} does not exist`, fix: "'reelpress dev' creates it, 'sst deploy' on AWS; or set REELPRESS_BUCKET / --bucket" };
     if (status === 403) return { name: "bucket", status: "fail", detail: `access to ${config.bucket} denied`, fix: "give these credentials s3:ListBucket, GetObject, PutObject and DeleteObject on it" };
     return { name: "bucket", status: "fail", detail: explainRemote(err, config) ?? errorMessage(err) };
   }
@@ -101,8 +102,8 @@ async function checkQueues({ sqs, config, queueUrl }: Clients): Promise<Check> {
     try {
       const url = await queueUrl(name);
       if (role === "encode") {
-        const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["RedrivePolicy"] }), { abortSignal: AbortSignal.timeout(NETWORK_TIMEOUT_MS) });
-        dlqWired = (a.Attributes?.RedrivePolicy ?? "").includes(`:${config.queues.encodeDlq}"`);
+        const policy = await queueAttribute(sqs, url, "RedrivePolicy", { signal: AbortSignal.timeout(NETWORK_TIMEOUT_MS) });
+        dlqWired = (policy ?? "").includes(`:${config.queues.encodeDlq}"`);
       }
     } catch (err) {
       const why = explainRemote(err, config);

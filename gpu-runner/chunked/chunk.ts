@@ -1,32 +1,22 @@
 // One ChunkJob: encode the chunk unless it is stored already, store it (If-None-Match), and when it was
 // the last one, claim the merge (If-None-Match). The claim names this message: it, and only it (also when
-// the queue redelivers it after a crash), merges. Duplicated chunk messages only encode a chunk twice.
+// the queue redelivers it after a crash), merges; the runner runs the merge (merge.ts). Duplicated chunk
+// messages only encode a chunk twice.
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { type ProgressJob, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
-import { ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
-import { headObject } from "../../shared/io/objects.ts";
+import { type ChunkJob, ChunkPlan, MergeClaim } from "../../shared/schemas.ts";
+import { createJson, headObject, listKeys, readJson } from "../../shared/io/objects.ts";
+import { sendJson } from "../../shared/io/queues.ts";
 import { classifyTestEncode } from "../encoder.ts";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import type { JobContext, JobOutcome } from "../job.ts";
 import { chunkEncodeArgs, chunkKeyframeTimes } from "./args.ts";
-import { mergeChunks } from "./merge.ts";
-import { createFromFile, createJson, downloadChecked, listKeys, readJson } from "./work.ts";
+import { createFromFile, downloadChecked } from "./work.ts";
 
 type Chunk = ChunkPlan["chunks"][number];
-
-/** The ChunkJob in a message body; undefined for anything else (an EncodeJob, or what parseJob rejects). */
-export function parseChunkJob(body: string | undefined): ChunkJob | undefined {
-  try {
-    const parsed = ChunkJob.safeParse(JSON.parse(body ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Encodes chunk `chunk` of `plan` into `dir`, checked to hold as many frames as its segment; returns the
@@ -73,18 +63,19 @@ const MAX_PASSES = 288;
 export async function passOn(clients: JobContext["clients"], job: ChunkJob, delaySec: number): Promise<number> {
   const passedOn = (job.passedOn ?? 0) + 1;
   if (passedOn > MAX_PASSES) throw new Error(`chunk ${job.chunk.index} of ${job.key} needs NVENC, and no runner with NVENC took it in ${MAX_PASSES} tries`);
-  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ ...job, passedOn }), DelaySeconds: delaySec }));
+  await sendJson(clients, clients.config.queues.encode, { ...job, passedOn }, { delaySec });
   return passedOn;
 }
 
-/** `claim`: this attempt's, for the job's record if this message merges. */
-export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, claim: string, signal: AbortSignal): Promise<JobOutcome> {
+/** A chunk's outcome, or "merge now": the merge claim names this message (`merging`). */
+export type ChunkOutcome = JobOutcome | { kind: "merge"; merging: MergeClaim };
+
+export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string, signal: AbortSignal): Promise<ChunkOutcome> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
   const { index, total } = job.chunk;
   const merging = await readJson(clients, keys.mergeClaim, MergeClaim);
-  if (merging?.messageId === messageId) return mergeChunks(ctx, job, merging, claim, signal);
+  if (merging?.messageId === messageId) return { kind: "merge", merging };
   // A merge claim exists only once every chunk is stored, so this one is too.
   if (merging) return { kind: "chunk", index, done: total, total };
   const plan = await readJson(clients, keys.plan, ChunkPlan);
@@ -109,6 +100,6 @@ export async function runChunk(ctx: JobContext, job: ChunkJob, messageId: string
   const done = (await listKeys(clients, keys.outputPrefix)).length;
   if (done < plan.chunks.length) return { kind: "chunk", index, done, total: plan.chunks.length };
   const mine: MergeClaim = { messageId, index, runnerId: ctx.runnerId, chunks: plan.chunks.length, claimedAt: new Date().toISOString() };
-  if (await createJson(clients, keys.mergeClaim, mine)) return mergeChunks(ctx, job, mine, claim, signal);
+  if (await createJson(clients, keys.mergeClaim, mine)) return { kind: "merge", merging: mine };
   return { kind: "chunk", index, done, total: plan.chunks.length };
 }

@@ -2,23 +2,22 @@
 // any job (state check, `encoding` record, resume after a crash), with the one-pass encode replaced by
 // joining the stored chunks. Then the normal path: early abort, verification (the frame count equal to the
 // source's too), publish. The work objects are removed at the end, whatever the outcome.
-import { rename, rm, stat, writeFile } from "node:fs/promises";
+import { rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia } from "../../shared/media/ffprobe.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
 import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
-import { presignedGetUrl } from "../../shared/io/objects.ts";
+import { presignedGetUrl, readJson } from "../../shared/io/objects.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { pickVerifyTimes } from "../encode-args.ts";
 import { runPass } from "../encode.ts";
-import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
-import { publish, sha256File, skipSource } from "../publish.ts";
+import { type JobContext, type JobOutcome, type JobWork, inJobDir, runJob, skipJob, verifyAndPublish } from "../job.ts";
 import { cannotSave, sizeBudget } from "../savings.ts";
-import { VerifyError, verifyOutput } from "../verify.ts";
+import { VerifyError } from "../verify.ts";
 import { CONCAT_LIST, buildMerge, concatList } from "./args.ts";
 import { encodeChunk } from "./chunk.ts";
-import { downloadChecked, readJson, removeWork } from "./work.ts";
+import { downloadChecked, removeWork } from "./work.ts";
 
 const PRESIGN_SEC = 24 * 3600;
 
@@ -45,18 +44,13 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
     const { clients } = ctx;
     const timeoutSec = clients.config.probeTimeoutSec;
     const budget = sizeBudget(job.size, job.mustSave);
-    const skip = async (why: string, stoppedAtSec?: number): Promise<JobOutcome> => {
-      const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
-      return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
-    };
     const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
     // The duration the chunks placed their keyframes by (the probe's), for the same montage times.
     const media = { ...(await probeMedia(url, { timeoutSec, sizeBytes: job.size })), durationSec: job.durationSec };
-    const dir = await ctx.jobDir();
-    try {
+    return inJobDir(ctx, job, async (dir) => {
       const files = await fetchChunks(ctx, job, plan, dir, signal);
       const chunksBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
-      if (budget !== undefined && chunksBytes > budget) return await skip(`the encoded chunks hold ${chunksBytes} bytes, over the ${budget}-byte budget`);
+      if (budget !== undefined && chunksBytes > budget) return skipJob(clients, job, `the encoded chunks hold ${chunksBytes} bytes, over the ${budget}-byte budget`);
       await writeFile(path.join(dir, CONCAT_LIST), concatList(plan.chunks.map((c, i) => ({ ...c, file: path.basename(files[i]) }))));
       const mergePlan = buildMerge({
         source: url, media, size: plan, videoOffsetSec: plan.chunks[0].startSec - plan.formatStartSec,
@@ -64,24 +58,14 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
       });
       for (const note of mergePlan.notes) ctx.log("job_note", { key: job.key, note });
       const pass = await runPass(mergePlan, { dir, signal, onProgress: (p) => ctx.onProgress?.(job, p), shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
-      if (pass.kind === "cannot-save") return await skip(pass.reason, pass.atSec);
-      const { size } = await stat(pass.output);
-      if (budget !== undefined && size > budget) return await skip(`output ${size} bytes, over the ${budget}-byte budget`);
-      signal.throwIfAborted();
       const expected = plan.chunks.reduce((n, c) => n + c.frames, 0);
-      const [sha256, outMedia, frames] = await Promise.all([
-        sha256File(pass.output),
-        verifyOutput(pass.output, { source: media, plan: mergePlan, sourceFingerprints: job.fingerprints, timeoutSec }),
-        countVideoFrames(pass.output, timeoutSec),
-      ]);
       // av1an's "FRAME MISMATCH": a chunk that lost or gained frames shifts everything after it.
-      if (frames !== expected) throw new VerifyError(`output failed verification: ${frames} frames, the source has ${expected}`);
-      const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
-      return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
-    } finally {
-      ctx.onProgress?.(job, undefined);
-      await rm(dir, { recursive: true, force: true });
-    }
+      const countFrames = async (output: string) => {
+        const frames = await countVideoFrames(output, timeoutSec);
+        if (frames !== expected) throw new VerifyError(`output failed verification: ${frames} frames, the source has ${expected}`);
+      };
+      return verifyAndPublish(ctx, job, pass, { plan: mergePlan, media, budget, check: countFrames }, signal);
+    });
   };
 }
 

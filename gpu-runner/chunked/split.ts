@@ -3,17 +3,17 @@
 // per chunk, longest first. Every step finds what an earlier attempt stored and reuses it.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { execa } from "execa";
 import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
-import { downloadFile, headObject } from "../../shared/io/objects.ts";
+import { createJson, downloadFile, headObject, readJson } from "../../shared/io/objects.ts";
+import { sendJsonBatch } from "../../shared/io/queues.ts";
 import { targetSize } from "../encode-args.ts";
 import { type JobContext, type JobOutcome, type JobWork, runJob } from "../job.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
 import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
-import { createFromFile, createJson, readJson } from "./work.ts";
+import { createFromFile } from "./work.ts";
 
 /** Pure: segment start times from the segmenter's CSV list ("seg-0001.mkv,2.021000,4.021000"). */
 export function segmentStarts(csv: string): number[] {
@@ -53,14 +53,9 @@ async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings
 
 async function sendChunks(ctx: JobContext, job: EncodeJob, plan: ChunkPlan): Promise<void> {
   const { clients } = ctx;
-  const QueueUrl = await clients.queueUrl(clients.config.queues.encode);
   const total = plan.chunks.length;
   const messages = encodeOrder(plan.chunks).map((c): ChunkJob => ({ ...job, chunk: { index: c.index, total } }));
-  for (let i = 0; i < messages.length; i += 10) {
-    const batch = messages.slice(i, i + 10);
-    const r = await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: batch.map((m) => ({ Id: String(m.chunk.index), MessageBody: JSON.stringify(m) })) }));
-    if (r.Failed?.length) throw new Error(`queueing chunks of ${job.key} failed: ${r.Failed[0].Message ?? r.Failed[0].Code}`);
-  }
+  await sendJsonBatch(clients, clients.config.queues.encode, messages);
 }
 
 /** The work of a long EncodeJob (in place of the one-pass encode): split, store, queue the chunks. */

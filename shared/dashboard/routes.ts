@@ -2,8 +2,9 @@
 // Lambda behind its function URL: the page, GET /api/status (exactly `reelpress status --json`),
 // GET /api/overview, and GET /api/montage for preview images only.
 import { readFile } from "node:fs/promises";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { buffer } from "node:stream/consumers";
 import type { Clients } from "../io/clients.ts";
+import { getObject, isNotFound } from "../io/objects.ts";
 import { errorMessage } from "../errors.ts";
 import { PREVIEWS_PREFIX } from "../rules/naming.ts";
 import { explainRemote } from "../io/remote-errors.ts";
@@ -54,13 +55,13 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
         const key = query.key ?? "";
         // Only previews: the page must not become a way to read the library itself.
         if (!key.startsWith(PREVIEWS_PREFIX) || key.includes("..")) return json(400, { error: `not a preview key: ${key}` });
-        const obj = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
-        if ((obj.ContentLength ?? 0) > MAX_PREVIEW_BYTES) {
-          await obj.Body?.transformToWebStream().cancel();
+        const obj = await getObject(clients, key);
+        if (obj.size > MAX_PREVIEW_BYTES) {
+          obj.body.destroy();
           return json(413, { error: `preview ${key} is larger than the dashboard serves (${MAX_PREVIEW_BYTES} bytes)` });
         }
-        const body = Buffer.from(await obj.Body!.transformToByteArray());
-        return { status: 200, headers: { "content-type": obj.ContentType ?? "image/jpeg", "cache-control": "max-age=3600" }, body };
+        const body = await buffer(obj.body);
+        return { status: 200, headers: { "content-type": obj.contentType ?? "image/jpeg", "cache-control": "max-age=3600" }, body };
       }
       default:
         return json(404, { error: `no such page: ${path}` });
@@ -72,7 +73,7 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
     try {
       return await route(path, query);
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 ? 404 : 502;
+      const status = isNotFound(err) ? 404 : 502;
       return json(status, { error: explainRemote(err, clients.config) ?? errorMessage(err).split("\n")[0] });
     }
   };

@@ -1,12 +1,12 @@
 // The effects around the pure stages: read the manifest, hash objects with range GETs (only the
 // version the record describes, by If-Match), write computed hashes back, store the report.
 import { createHash } from "node:crypto";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { buffer } from "node:stream/consumers";
 import type { Clients } from "../io/clients.ts";
 import { listRecords, updateRecord } from "../io/manifest.ts";
 import { REPORTS_PREFIX } from "../rules/naming.ts";
 import { DedupReport, type ManifestRecord } from "../schemas.ts";
-import { headObject, presignedGetUrl } from "../io/objects.ts";
+import { getObject, headObject, presignedGetUrl, putJson, readJson } from "../io/objects.ts";
 import { FrameStore, entryFrom, isCandidate, type Entry } from "./entry.ts";
 import type { DedupOptions } from "./options.ts";
 import { findDuplicates, type CountingHasher } from "./pipeline.ts";
@@ -27,11 +27,9 @@ type Hash = ReturnType<typeof createHash>;
 
 /** Streams one range (or the whole object) of exactly this version into `hashes`; returns bytes read. */
 async function readInto(clients: Clients, e: Entry, hashes: Hash[], range?: [number, number]): Promise<number> {
-  const res = await clients.s3.send(
-    new GetObjectCommand({ Bucket: clients.config.bucket, Key: e.key, IfMatch: e.etag, Range: range ? `bytes=${range[0]}-${range[1]}` : undefined }),
-  );
+  const { body } = await getObject(clients, e.key, { ifMatch: e.etag, range });
   let n = 0;
-  for await (const chunk of res.Body as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
     for (const h of hashes) h.update(chunk);
     n += chunk.length;
   }
@@ -88,10 +86,6 @@ export async function readEntries(clients: Clients): Promise<{ entries: Entry[];
   return { entries, records };
 }
 
-async function putJson(clients: Clients, key: string, body: unknown): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: clients.config.bucket, Key: key, Body: JSON.stringify(body), ContentType: "application/json" }));
-}
-
 /** Builds a report from the manifest and stores it as <ISO time>.json and latest.json. */
 export async function buildAndStoreReport(clients: Clients, options: DedupOptions): Promise<{ report: DedupReport; key: string }> {
   const startedAt = new Date();
@@ -108,15 +102,8 @@ export async function buildAndStoreReport(clients: Clients, options: DedupOption
 }
 
 /** The latest stored report, or undefined when none was built yet. */
-export async function readLatestReport(clients: Clients): Promise<DedupReport | undefined> {
-  try {
-    const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: LATEST_REPORT_KEY }));
-    return DedupReport.parse(JSON.parse(await res.Body!.transformToString()));
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
+export function readLatestReport(clients: Clients): Promise<DedupReport | undefined> {
+  return readJson(clients, LATEST_REPORT_KEY, DedupReport);
 }
 
 /** Montages up to this size go into the page itself; larger ones by presigned URL. */
@@ -140,9 +127,8 @@ export async function montageImages(clients: Clients, report: DedupReport): Prom
         images[key] = await presignedGetUrl(clients, key, 7 * 24 * 3600);
         return;
       }
-      const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
-      const body = await res.Body!.transformToByteArray();
-      images[key] = `data:${res.ContentType ?? "image/jpeg"};base64,${Buffer.from(body).toString("base64")}`;
+      const res = await getObject(clients, key);
+      images[key] = `data:${res.contentType ?? "image/jpeg"};base64,${(await buffer(res.body)).toString("base64")}`;
     }),
   );
   return images;

@@ -1,7 +1,8 @@
 // S3 and SQS clients for AWS, MinIO, LocalStack and the embedded emulator.
 import { S3Client } from "@aws-sdk/client-s3";
-import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { type Config, s3EndpointOf, sqsEndpointOf } from "../config.ts";
+import { lookupQueueUrl } from "./queues.ts";
 
 /** The folder store, MinIO and LocalStack accept any key; AWS itself uses the SDK's own credential chain. */
 function localCredentials(endpoint: string | undefined) {
@@ -37,7 +38,7 @@ export function makeClients(config: Config): Clients {
   const queueUrl = (name: string) => {
     let url = urls.get(name);
     if (!url) {
-      url = sqs.send(new GetQueueUrlCommand({ QueueName: name })).then((r) => r.QueueUrl!);
+      url = lookupQueueUrl(sqs, name);
       url.catch(() => urls.delete(name));
       urls.set(name, url);
     }

@@ -1,18 +1,13 @@
 // A message that can never succeed (its body does not parse) goes to the dead-letter queue on its
 // first receive, with the reason, instead of failing once per receive until the queue gives up.
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { lookupQueueUrl, queueAttribute, sendMessage } from "./queues.ts";
 
 /** The message attribute that says why a message was dead-lettered at once. */
 export const DEAD_LETTER_REASON = "reelpress-reason";
 
 export async function sendToDeadLetter(sqs: SQSClient, dlqUrl: string, body: string, reason: string): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: dlqUrl,
-      MessageBody: body,
-      MessageAttributes: { [DEAD_LETTER_REASON]: { DataType: "String", StringValue: reason.slice(0, 1000) || "unknown" } },
-    }),
-  );
+  await sendMessage(sqs, dlqUrl, body, { attributes: { [DEAD_LETTER_REASON]: reason.slice(0, 1000) || "unknown" } });
 }
 
 /** `arn:aws:sqs:region:account:name` → its parts. */
@@ -30,12 +25,11 @@ export function deadLetterUrlOf(sqs: SQSClient, queueArn: string): Promise<strin
   if (!url) {
     url = (async () => {
       const queue = queueArnParts(queueArn);
-      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue.name, QueueOwnerAWSAccountId: queue.account }));
-      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["RedrivePolicy"] }));
-      const target = JSON.parse(attrs.Attributes?.RedrivePolicy ?? "{}").deadLetterTargetArn as string | undefined;
+      const queueUrl = await lookupQueueUrl(sqs, queue.name, queue.account);
+      const target = JSON.parse((await queueAttribute(sqs, queueUrl, "RedrivePolicy")) ?? "{}").deadLetterTargetArn as string | undefined;
       if (!target) throw new Error(`queue ${queue.name} has no dead-letter queue`);
       const dlq = queueArnParts(target);
-      return (await sqs.send(new GetQueueUrlCommand({ QueueName: dlq.name, QueueOwnerAWSAccountId: dlq.account }))).QueueUrl!;
+      return lookupQueueUrl(sqs, dlq.name, dlq.account);
     })();
     url.catch(() => byArn.delete(queueArn));
     byArn.set(queueArn, url);

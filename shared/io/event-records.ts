@@ -1,6 +1,6 @@
 // Puts S3 event records on the ingest queue, one record per message, exactly as S3 would.
-import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
+import { sendJsonBatch } from "./queues.ts";
 import type { S3EventRecord } from "../schemas.ts";
 
 /** S3 URL-encodes keys in events, "+" for space, "/" kept; decodeEventKey undoes it. */
@@ -20,11 +20,5 @@ export function objectCreatedRecord(bucket: string, obj: CreatedObject, eventNam
 }
 
 export async function sendEventRecords(clients: Clients, records: S3EventRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  const queueUrl = await clients.queueUrl(clients.config.queues.ingest);
-  for (let i = 0; i < records.length; i += 10) {
-    const entries = records.slice(i, i + 10).map((r, j) => ({ Id: String(j), MessageBody: JSON.stringify({ Records: [r] }) }));
-    const res = await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    if (res.Failed?.length) throw new Error(`the ingest queue refused ${res.Failed.length} event(s): ${res.Failed[0].Message}`);
-  }
+  await sendJsonBatch(clients, clients.config.queues.ingest, records.map((r) => ({ Records: [r] })));
 }

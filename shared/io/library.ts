@@ -1,8 +1,8 @@
 // The library as operators see it: one listing per top-level folder, the queue depths, and the status
 // built from them and the manifest. Used by `reelpress status`, the dashboard and the runner alike.
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "./clients.ts";
+import { listPages } from "./objects.ts";
+import { queueDepth } from "./queues.ts";
 import type { Config } from "../config.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
@@ -12,18 +12,6 @@ import { StatusSummary } from "../schemas.ts";
 import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
 import { mapLimit } from "../pool.ts";
 
-async function* listPrefix({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-    yield {
-      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
-      folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
-    };
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-}
-
 /**
  * Every object under the library prefix, one listing per top-level folder in parallel; the manifest
  * and backup folders are never listed (on a big library they are as large as the library itself).
@@ -32,12 +20,12 @@ export async function listLibrary(clients: Clients, concurrency = 8): Promise<Li
   const { config } = clients;
   const out: ListedObject[] = [];
   const folders: string[] = [];
-  for await (const page of listPrefix(clients, config.prefix, "/")) {
+  for await (const page of listPages(clients, config.prefix, "/")) {
     out.push(...page.objects);
     folders.push(...page.folders.filter((f) => !isSystemKey(f, config.backupPrefix)));
   }
   await mapLimit(folders, concurrency, async (f) => {
-    for await (const page of listPrefix(clients, f)) out.push(...page.objects);
+    for await (const page of listPages(clients, f)) out.push(...page.objects);
   });
   return out.filter((o) => !isSystemKey(o.key, config.backupPrefix));
 }
@@ -52,12 +40,7 @@ export function queueRoles(config: Config): Record<string, string> {
 export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: string[]): Promise<Record<string, QueueDepth>> {
   const entries = await Promise.all(
     Object.entries(queueRoles(config)).filter(([role]) => !roles || roles.includes(role)).map(async ([role, name]) => {
-      const r = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: await queueUrl(name),
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }));
-      const a = r.Attributes ?? {};
-      return [role, { visible: Number(a.ApproximateNumberOfMessages ?? 0), in_flight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) }] as const;
+      return [role, await queueDepth(sqs, await queueUrl(name))] as const;
     }),
   );
   return Object.fromEntries(entries);

@@ -2,26 +2,16 @@
 // Writers read, change and write back with a conditional put (If-Match / If-None-Match), retrying when
 // another writer got there first, so no writer loses another's fields: the condition is the guard
 // between processes. A per-key lock orders the writers of one process, which spares them lost races.
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Clients } from "./clients.ts";
+import { createJson, deleteObject, listPages, readJsonVersion, replaceJson } from "./objects.ts";
 import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "../rules/naming.ts";
 import { ManifestRecord } from "../schemas.ts";
 
 const MAX_ATTEMPTS = 8;
 
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
-export async function readRecord({ s3, config }: Clients, key: string): Promise<{ record: ManifestRecord; etag: string } | undefined> {
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: manifestKeyFor(key) }));
-    const record = ManifestRecord.parse(JSON.parse(await res.Body!.transformToString()));
-    return { record, etag: res.ETag! };
-  } catch (err) {
-    if (httpStatus(err) === 404 || (err as Error).name === "NoSuchKey") return undefined;
-    throw err;
-  }
+export async function readRecord(clients: Clients, key: string): Promise<{ record: ManifestRecord; etag: string } | undefined> {
+  const read = await readJsonVersion(clients, manifestKeyFor(key), ManifestRecord);
+  return read && { record: read.value, etag: read.etag };
 }
 
 const locks = new Map<string, Promise<unknown>>();
@@ -51,22 +41,11 @@ export function updateRecord(
       const next = change(current?.record);
       if (!next) return current?.record;
       const record = ManifestRecord.parse({ ...next, key, updatedAt: new Date().toISOString() });
-      try {
-        await clients.s3.send(
-          new PutObjectCommand({
-            Bucket: clients.config.bucket,
-            Key: manifestKeyFor(key),
-            Body: JSON.stringify(record),
-            ContentType: "application/json",
-            ...(current ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
-          }),
-        );
-        return record;
-      } catch (err) {
-        const status = httpStatus(err);
-        if ((status === 412 || status === 409) && attempt < MAX_ATTEMPTS) continue;
-        throw err;
-      }
+      const written = current
+        ? await replaceJson(clients, manifestKeyFor(key), record, current.etag)
+        : await createJson(clients, manifestKeyFor(key), record);
+      if (written) return record;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} writes lost to other writers`);
     }
   });
 }
@@ -88,8 +67,8 @@ export function patchRecord(
   });
 }
 
-export async function deleteRecord({ s3, config }: Clients, key: string): Promise<void> {
-  await withKeyLock(key, () => s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: manifestKeyFor(key) })));
+export async function deleteRecord(clients: Clients, key: string): Promise<void> {
+  await withKeyLock(key, () => deleteObject(clients, manifestKeyFor(key)));
 }
 
 /** Every record under a library prefix, read page by page with `concurrency` GETs in flight. */
@@ -98,16 +77,11 @@ export async function* listRecords(
   prefix = "",
   concurrency = 32,
 ): AsyncGenerator<ManifestRecord> {
-  let token: string | undefined;
-  do {
-    const page = await clients.s3.send(
-      new ListObjectsV2Command({ Bucket: clients.config.bucket, Prefix: `${MANIFEST_PREFIX}${prefix}`, ContinuationToken: token }),
-    );
-    const keys = (page.Contents ?? []).map((o) => keyFromManifestKey(o.Key!)).filter((k): k is string => k !== undefined);
+  for await (const page of listPages(clients, `${MANIFEST_PREFIX}${prefix}`)) {
+    const keys = page.objects.map((o) => keyFromManifestKey(o.key)).filter((k): k is string => k !== undefined);
     for (let i = 0; i < keys.length; i += concurrency) {
       const batch = await Promise.all(keys.slice(i, i + concurrency).map((k) => readRecord(clients, k)));
       for (const r of batch) if (r) yield r.record;
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
 }

@@ -1,17 +1,20 @@
-// Object operations with the checks that keep files safe: verified copies and renames, streamed uploads.
+// The one door to object storage: every S3 call of reelpress goes through here, with the checks that
+// keep files safe (conditional writes, verified copies and renames, streamed uploads).
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { stat } from "node:fs/promises";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand,
-  GetObjectCommand, HeadObjectCommand, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
+  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand,
+  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { pipeline } from "node:stream/promises";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { z } from "zod";
 import type { Clients } from "./clients.ts";
 import { nthName } from "../rules/naming.ts";
+import type { ListedObject } from "../rules/status.ts";
 import type { ObjectChecksum } from "../schemas.ts";
 
 /** Parts of a server-side copy (S3 allows up to 5 GiB each, 10,000 of them). */
@@ -21,7 +24,8 @@ export type ObjectHead = {
   key: string; size: number; etag: string; lastModified?: Date; contentType?: string; metadata: Record<string, string>; checksum?: ObjectChecksum;
 };
 
-function isNotFound(err: unknown): boolean {
+/** The key (or bucket) is not there: 404, whichever name the store gives it. */
+export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
 }
@@ -54,9 +58,109 @@ export function presignedGetUrl({ s3, config }: Clients, key: string, expiresInS
 }
 
 /** Streams one version of an object (`etag`) to a local file: one read, whatever reads the file next. */
-export async function downloadFile({ s3, config }: Clients, key: string, etag: string, file: string): Promise<void> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key, IfMatch: etag }));
-  await pipeline(res.Body as Readable, createWriteStream(file));
+export async function downloadFile(clients: Clients, key: string, etag: string, file: string): Promise<void> {
+  const { body } = await getObject(clients, key, { ifMatch: etag });
+  await pipeline(body, createWriteStream(file));
+}
+
+export type ObjectBody = { body: Readable; etag: string; size: number; contentType?: string };
+
+/** GET of `key` (only while it is version `ifMatch`, when given; `range`: inclusive bytes); throws when it is not there. */
+export async function getObject({ s3, config }: Clients, key: string, opts: { ifMatch?: string; range?: [number, number] } = {}): Promise<ObjectBody> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key, IfMatch: opts.ifMatch, Range: opts.range && `bytes=${opts.range[0]}-${opts.range[1]}` }));
+  return { body: res.Body as Readable, etag: res.ETag ?? "", size: res.ContentLength ?? 0, contentType: res.ContentType };
+}
+
+/** A small JSON object parsed by `schema`, with the ETag a replace is conditioned on; undefined when it is not there. */
+export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string } | undefined> {
+  try {
+    const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
+    return { value: schema.parse(JSON.parse(await res.Body!.transformToString())), etag: res.ETag! };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function readJson<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  return (await readJsonVersion(clients, key, schema))?.value;
+}
+
+type WriteCondition = { ifMatch: string } | { ifNoneMatch: "*" };
+
+function putJsonObject({ s3, config }: Clients, key: string, value: unknown, condition?: WriteCondition) {
+  return s3.send(new PutObjectCommand({
+    Bucket: config.bucket, Key: key, Body: JSON.stringify(value), ContentType: "application/json",
+    IfMatch: condition && "ifMatch" in condition ? condition.ifMatch : undefined,
+    IfNoneMatch: condition && "ifNoneMatch" in condition ? condition.ifNoneMatch : undefined,
+  }));
+}
+
+/** Writes `key` whatever is there: for objects only one writer ever writes (a runner's own status, a report). */
+export async function putJson(clients: Clients, key: string, value: unknown): Promise<void> {
+  await putJsonObject(clients, key, value);
+}
+
+/** A write refused by its condition is `false`; anything else that goes wrong throws. */
+async function conditionalPut(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Creates `key` only where nothing is (If-None-Match: *); true when this call created it. */
+export function createJson(clients: Clients, key: string, value: unknown): Promise<boolean> {
+  return conditionalPut(putJsonObject(clients, key, value, { ifNoneMatch: "*" }));
+}
+
+/** Replaces `key` only while it is version `etag` (If-Match); false when another writer got there first. */
+export function replaceJson(clients: Clients, key: string, value: unknown, etag: string): Promise<boolean> {
+  return conditionalPut(putJsonObject(clients, key, value, { ifMatch: etag }));
+}
+
+/** An empty marker object, created only where nothing is; true when this call created it. */
+export function createMarker({ s3, config }: Clients, key: string): Promise<boolean> {
+  return conditionalPut(s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: Buffer.alloc(0), IfNoneMatch: "*" })));
+}
+
+/** Every object under `prefix`, a listing page at a time; with `delimiter`, the folders below it too. */
+export async function* listPages({ s3, config }: Clients, prefix: string, delimiter?: string): AsyncGenerator<{ objects: ListedObject[]; folders: string[] }> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+    yield {
+      objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified })),
+      folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix!),
+    };
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+export async function listKeys(clients: Clients, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of listPages(clients, prefix)) keys.push(...page.objects.map((o) => o.key));
+  return keys;
+}
+
+/** Deletes `keys` whatever they hold, a thousand (S3's most) per request. */
+export async function deleteObjects({ s3, config }: Clients, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    await s3.send(new DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+  }
+}
+
+/** Throws when the bucket is not there (a bare 404: HeadBucket has no body) or not ours to read. */
+export async function headBucket({ s3, config }: Clients, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  await s3.send(new HeadBucketCommand({ Bucket: config.bucket }), { abortSignal: opts.signal });
+}
+
+export async function createBucket({ s3, config }: Clients): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: config.bucket }));
 }
 
 /** S3 copy sources are "bucket/key" with the key URL-encoded. */

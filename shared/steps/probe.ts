@@ -5,7 +5,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "../io/clients.ts";
 import { COMPRESSED_MARK, isCompressedMedia, isCompressedMetadata } from "../rules/decision.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
@@ -17,6 +16,7 @@ import { decodeEventKey, keyKind, thumbnailKeyFor } from "../rules/naming.ts";
 import { sampleVideo } from "../media/sample.ts";
 import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "../schemas.ts";
 import { downloadFile, headObject, presignedGetUrl, uploadFile } from "../io/objects.ts";
+import { sendJson } from "../io/queues.ts";
 
 export type IngestOutcome =
   | { key: string; status: "ignored" | "compressed"; reason: string }
@@ -129,9 +129,7 @@ export async function ingestEventRecord(clients: Clients, record: S3EventRecord,
   if (record.s3.bucket.name !== clients.config.bucket) return { key, status: "ignored", reason: `bucket ${record.s3.bucket.name} is not the library` };
   const outcome = await probeObject(clients, key, opts);
   if (outcome.status === "probed") {
-    await clients.sqs.send(
-      new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.plan), MessageBody: JSON.stringify(outcome.result) }),
-    );
+    await sendJson(clients, clients.config.queues.plan, outcome.result);
   }
   return outcome;
 }

@@ -1,6 +1,5 @@
 // The strategy step: a ProbeResult and the decision table become a `_skip` rename or an EncodeJob.
 import { createHash } from "node:crypto";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "../io/clients.ts";
 import { decide } from "../rules/decision.ts";
 import { isSameVersion } from "./probe.ts";
@@ -8,6 +7,7 @@ import { deleteRecord, patchRecord, readRecord, updateRecord } from "../io/manif
 import { nthName, outputKeyFor, skipKeyFor } from "../rules/naming.ts";
 import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "../schemas.ts";
 import { findCopy, headObject, renameVerified } from "../io/objects.ts";
+import { sendJson } from "../io/queues.ts";
 
 export type PlanOutcome = {
   key: string;
@@ -108,7 +108,7 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
     return { ...same, ...versionOf(result), key, state: "planned", reason: decision.reason, decision, plan, updatedAt: "" };
   });
   if (planned?.state !== "planned") return { key, decision, status: "pending" };
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl: await clients.queueUrl(clients.config.queues.encode), MessageBody: JSON.stringify(job) }));
+  await sendJson(clients, clients.config.queues.encode, job);
   return { key, decision, status: "planned", job };
 }
 

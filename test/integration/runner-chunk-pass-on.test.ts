@@ -3,7 +3,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASS_ON_DELAY_SEC, passOn, runChunk } from "../../gpu-runner/chunked/chunk.ts";
-import { createJson } from "../../gpu-runner/chunked/work.ts";
+import { createJson } from "../../shared/io/objects.ts";
 import type { JobContext } from "../../gpu-runner/job.ts";
 import { workKeys } from "../../gpu-runner/chunked/plan.ts";
 import type { ChunkJob, ChunkPlan } from "../../shared/schemas.ts";
@@ -33,7 +33,7 @@ describe("chunks of an NVENC job on a runner without NVENC", () => {
       clients: stack, encoder: "x264", x264Preset: "medium", runnerId: "cpu-only", leaseSec: 60, busyRetryMs: 0, log: () => undefined,
       jobDir: () => Promise.reject(new Error("this runner must not encode the chunk")),
     };
-    const outcome = await runChunk(ctx, job, "message-1", "claim-1", new AbortController().signal);
+    const outcome = await runChunk(ctx, job, "message-1", new AbortController().signal);
     expect(outcome).toMatchObject({ kind: "dropped", reason: expect.stringMatching(/^chunk 0 needs NVENC .*put back on the queue for a runner with NVENC \(1\. time\)$/) });
     const attrs = await stack.sqs.send(new GetQueueAttributesCommand({ QueueUrl: await encodeQueue(), AttributeNames: ["ApproximateNumberOfMessagesDelayed"] }));
     expect(Number(attrs.Attributes?.ApproximateNumberOfMessagesDelayed)).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DedupReport, EncodeJob, FrameFingerprint, ManifestRecord, S3EventMessage, StatusSummary } from "../../shared/schemas.ts";
+import { DedupReport, EncodeJob, EncodeQueueMessage, FrameFingerprint, ManifestRecord, S3EventMessage, StatusSummary } from "../../shared/schemas.ts";
 
 describe("schemas", () => {
   it("parses S3 and MinIO notifications and S3's test event", () => {
@@ -22,6 +22,16 @@ describe("schemas", () => {
     expect(EncodeJob.parse(job)).toEqual(job);
     expect(EncodeJob.safeParse({ ...job, etag: undefined }).success).toBe(false);
     expect(EncodeJob.safeParse({ ...job, mustSave: 2 }).success).toBe(false);
+  });
+
+  it("tells the encode queue's messages apart by `chunk`, and makes no whole job of a malformed chunk", () => {
+    const job = { bucket: "b", key: "a.avi", size: 10, etag: "e", jobId: "j", outputKey: "a.mp4", downscale: false, mustSave: 0, reason: "r", durationSec: 3, fingerprints: [], plannedAt: "t" };
+    expect(EncodeQueueMessage.parse(job)).toEqual({ kind: "encode", job });
+    expect(EncodeQueueMessage.parse({ ...job, passedOn: 2 })).toEqual({ kind: "encode", job });
+    const chunk = { ...job, chunk: { index: 1, total: 3 } };
+    expect(EncodeQueueMessage.parse(chunk)).toEqual({ kind: "chunk", job: chunk });
+    expect(EncodeQueueMessage.parse({ ...chunk, passedOn: 2 })).toEqual({ kind: "chunk", job: { ...chunk, passedOn: 2 } });
+    expect(EncodeQueueMessage.safeParse({ ...job, chunk: { index: -1, total: 3 } }).success).toBe(false);
   });
 
   it("validates manifest records, reports and status", () => {
