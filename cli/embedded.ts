@@ -86,7 +86,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   }
   const library = path.resolve(opts.library ?? path.join(dataDir, "library"));
   await mkdir(dataDir, { recursive: true });
-  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials: isLoopback(host) ? undefined : opts.credentials }).catch((err) => {
+  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials: isLoopback(host) || !opts.credentials ? undefined : [opts.credentials] }).catch((err) => {
     throw err instanceof FolderTakenError ? new UserError(err.message) : err;
   });
   const imported = await importOldStore(dataDir, store, bucket);

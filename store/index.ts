@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { FolderStore } from "./folder.ts";
 import { Multipart } from "./multipart.ts";
 import { S3Handler } from "./server.ts";
-import type { Credentials } from "./sigv4.ts";
+import type { StoreCredential } from "./sigv4.ts";
 
 export { FolderStore, FolderTakenError, type ObjectEvent } from "./folder.ts";
 export { watchFolder, type FolderWatch } from "./watch.ts";
@@ -15,8 +15,9 @@ export type FolderStoreOptions = {
   /** The library folder: its files are the bucket's objects. */
   folder: string;
   bucket: string;
-  /** Required whenever the store listens beyond this machine; requests must then carry SigV4 signatures. */
-  credentials?: Credentials;
+  /** Required whenever the store listens beyond this machine; requests must then carry SigV4 signatures by one of them. */
+  credentials?: readonly StoreCredential[];
+  /** The region signatures must name; us-east-1 by default. */
   region?: string;
 };
 

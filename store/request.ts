@@ -3,6 +3,7 @@ import type http from "node:http";
 import type { Readable } from "node:stream";
 import { s3Error } from "./errors.ts";
 import { STORED_HEADERS, type WriteConditions } from "./folder.ts";
+import type { Signed } from "./sigv4.ts";
 import type { XmlElement } from "./xml.ts";
 
 export type Req = {
@@ -11,6 +12,8 @@ export type Req = {
   bucket: string;
   key: string;
   query: URLSearchParams;
+  /** Who signed it, on a store that requires signatures. */
+  signed?: Signed;
   header(name: string): string | undefined;
 };
 
@@ -30,11 +33,12 @@ export function target(rawUrl: string): { bucket: string; key: string; query: UR
   return { bucket: decodeURIComponent(bucket), key, query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)) };
 }
 
-export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnType<typeof target>): Req {
+export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnType<typeof target>, signed?: Signed): Req {
   return {
     raw,
     method,
     ...t,
+    signed,
     header: (name) => {
       const v = raw.headers[name];
       if (v !== undefined) return Array.isArray(v) ? v.join(",") : v;
