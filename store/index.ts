@@ -10,6 +10,8 @@ import type { StoreCredential } from "./sigv4.ts";
 export { FolderStore, FolderTakenError, type ObjectEvent } from "./folder.ts";
 export { watchFolder, type FolderWatch } from "./watch.ts";
 export { unsafeKeyReason } from "./safe-key.ts";
+export { S3Error, s3Error } from "./errors.ts";
+export { type Credentials, type Signed, type StoreCredential, verifySigV4 } from "./sigv4.ts";
 
 export type FolderStoreOptions = {
   /** The library folder: its files are the bucket's objects. */

@@ -35,12 +35,14 @@ const command: Command = {
     if (!external) {
       try {
         const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+        const settings = loadConfig(env, { bucket: values.bucket as string | undefined, region: values.region as string | undefined });
         embedded = await startEmbedded({
           dataDir: String(values["data-dir"]),
           library: values.library as string | undefined,
           port,
           host: String(values.host),
-          bucket: (values.bucket as string | undefined) ?? env.REELPRESS_BUCKET,
+          bucket: settings.bucket,
+          region: settings.region,
           credentials,
         });
       } catch (err) {
