@@ -11,9 +11,11 @@ import { startFauxqs } from "fauxqs";
 import {
   FolderTakenError,
   S3Error,
+  admit,
   createS3HttpServer,
   openFolderStore,
   verifySigV4,
+  type ConnectionLimits,
   type Credentials,
   type FolderStore,
   type StoreCredential,
@@ -42,6 +44,7 @@ export type EmbeddedOptions = {
   credentials?: Credentials;
   /** The region signatures must name; us-east-1 by default. */
   region?: string;
+  limits?: Partial<ConnectionLimits>;
 };
 
 /** SQS takes messages up to 1 MiB; a form-encoded call carries a little more around one. */
@@ -127,6 +130,7 @@ async function forwardSignedSqs(target: number, req: http.IncomingMessage, res: 
     }
     const bodySha256 = createHash("sha256").update(body).digest("hex");
     verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers }, credentials, { region, service: "sqs" }, { bodySha256 });
+    admit(req.socket);
     forward(target, req, res, body);
   } catch (err) {
     if (res.headersSent) res.destroy();
@@ -160,7 +164,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   const imported = await importOldStore(dataDir, store, bucket);
   // Listen on the public port first, so a taken port fails before anything else starts.
   let route: http.RequestListener = (_req, res) => res.writeHead(503).end();
-  const front = createS3HttpServer((req, res) => route(req, res));
+  const front = createS3HttpServer((req, res) => route(req, res), opts.limits);
   await new Promise<void>((resolve, reject) => {
     front.once("error", reject);
     front.listen(opts.port, host, () => resolve());
@@ -168,7 +172,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   const queues = await startQueuesOnLoopback(path.join(dataDir, "state"));
   const sqs: http.RequestListener = pipeline
     ? (req, res) => void forwardSignedSqs(queues.port, req, res, credentials!, region)
-    : (req, res) => forward(queues.port, req, res);
+    : (req, res) => {
+        admit(req.socket);
+        forward(queues.port, req, res);
+      };
   route = (req, res) => (isSqsRequest(req, bucket) ? sqs(req, res) : handle(req, res));
   const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
   const port = (front.address() as AddressInfo).port;

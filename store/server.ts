@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { StoreContext } from "./actions/context.ts";
+import { admit } from "./connections.ts";
 import { S3Error, s3Error } from "./errors.ts";
 import type { FolderStore } from "./folder.ts";
 import { Multipart } from "./multipart.ts";
@@ -34,6 +35,7 @@ export class S3Handler {
     try {
       let signed: Signed | undefined;
       if (this.credentials) signed = verifySigV4({ method, url: raw.url ?? "/", headers: raw.headers }, this.credentials, { region: this.region, service: "s3" });
+      admit(raw.socket);
       const t = target(raw.url ?? "/");
       resource = t.key ? `/${t.bucket}/${t.key}` : `/${t.bucket}`;
       const reply = await route(this.ctx, requestOf(raw, method, t, signed));
