@@ -14,6 +14,7 @@ import {
   admit,
   createS3HttpServer,
   openFolderStore,
+  s3Error,
   verifySigV4,
   type ConnectionLimits,
   type Credentials,
@@ -42,6 +43,8 @@ export type EmbeddedOptions = {
   bucket?: string;
   /** The pipeline's: required (and checked with SigV4) when the store listens beyond this machine. */
   credentials?: Credentials;
+  /** Credentials to give out for uploads: no queue calls, and no writes under `refusedWritePrefixes`. */
+  uploader?: StoreCredential;
   /** The region signatures must name; us-east-1 by default. */
   region?: string;
   limits?: Partial<ConnectionLimits>;
@@ -119,9 +122,9 @@ async function readSmallBody(req: http.IncomingMessage, max: number): Promise<Bu
 
 /**
  * Checks an SQS call's signature as the store checks S3's (scope service `sqs`), over its buffered body,
- * then forwards that body.
+ * then forwards that body. Only the pipeline's credentials may call the queues.
  */
-async function forwardSignedSqs(target: number, req: http.IncomingMessage, res: http.ServerResponse, credentials: readonly StoreCredential[], region: string) {
+async function forwardSignedSqs(target: number, req: http.IncomingMessage, res: http.ServerResponse, pipeline: Credentials, credentials: readonly StoreCredential[], region: string) {
   try {
     const body = await readSmallBody(req, MAX_SQS_BODY);
     if (!body) {
@@ -129,8 +132,9 @@ async function forwardSignedSqs(target: number, req: http.IncomingMessage, res: 
       return;
     }
     const bodySha256 = createHash("sha256").update(body).digest("hex");
-    verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers }, credentials, { region, service: "sqs" }, { bodySha256 });
+    const signed = verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers }, credentials, { region, service: "sqs" }, { bodySha256 });
     admit(req.socket);
+    if (signed.credential.accessKeyId !== pipeline.accessKeyId) throw s3Error("AccessDenied", "These credentials may not call the queues.");
     forward(target, req, res, body);
   } catch (err) {
     if (res.headersSent) res.destroy();
@@ -157,7 +161,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   await mkdir(dataDir, { recursive: true });
   const region = opts.region ?? "us-east-1";
   const pipeline = isLoopback(host) ? undefined : opts.credentials;
-  const credentials = pipeline && [pipeline];
+  const credentials = pipeline && [pipeline, ...(opts.uploader ? [opts.uploader] : [])];
   const { store, handle } = await openFolderStore({ folder: library, bucket, credentials, region }).catch((err) => {
     throw err instanceof FolderTakenError ? new UserError(err.message) : err;
   });
@@ -171,7 +175,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   });
   const queues = await startQueuesOnLoopback(path.join(dataDir, "state"));
   const sqs: http.RequestListener = pipeline
-    ? (req, res) => void forwardSignedSqs(queues.port, req, res, credentials!, region)
+    ? (req, res) => void forwardSignedSqs(queues.port, req, res, pipeline, credentials!, region)
     : (req, res) => {
         admit(req.socket);
         forward(queues.port, req, res);

@@ -48,6 +48,19 @@ export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnTy
   };
 }
 
+/**
+ * S3's AccessDenied unless the request's credentials may write or delete `key`. Prefixes compare without
+ * case (a NAS share may not tell case apart), and the prefix's own name is refused too: a file there would
+ * keep its folder from ever being made.
+ */
+export function assertMayWrite(req: Req, key: string): void {
+  const lower = key.toLowerCase();
+  for (const prefix of req.signed?.credential.refusedWritePrefixes ?? []) {
+    const p = prefix.toLowerCase();
+    if (lower.startsWith(p) || `${lower}/` === p) throw s3Error("AccessDenied", `These credentials may not write or delete keys under ${prefix}.`);
+  }
+}
+
 export function conditions(req: Req): WriteConditions {
   return { ifMatch: req.header("if-match"), ifNoneMatch: req.header("if-none-match") };
 }

@@ -4,7 +4,7 @@ import { rm } from "node:fs/promises";
 import { checksumAlgorithm } from "../checksums.ts";
 import { S3Error, s3Error } from "../errors.ts";
 import { bareEtag, type ObjectInfo } from "../folder.ts";
-import { type Reply, type Req, conditions, headersAndMetadata } from "../request.ts";
+import { type Reply, type Req, assertMayWrite, conditions, headersAndMetadata } from "../request.ts";
 import { deleteRequest, el, type XmlElement } from "../xml.ts";
 import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
@@ -147,6 +147,7 @@ export async function deleteObjects(ctx: StoreContext, req: Req): Promise<Reply>
   const results: XmlElement[] = [];
   for (const key of keys) {
     try {
+      assertMayWrite(req, key);
       await ctx.store.remove(key);
       if (!quiet) results.push(el("Deleted", el("Key", key)));
     } catch (err) {
