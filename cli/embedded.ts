@@ -1,12 +1,26 @@
 // The embedded default: the library folder served over S3 by the folder store (store/), and fauxqs for the
 // queues only, both behind one port. SQS requests are told apart by their protocol; everything else is S3.
+// When the store requires signatures, SQS calls are checked with the same SigV4 before fauxqs sees them.
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startFauxqs } from "fauxqs";
-import { FolderTakenError, createS3HttpServer, openFolderStore, type FolderStore } from "../store/index.ts";
+import {
+  FolderTakenError,
+  S3Error,
+  admit,
+  createS3HttpServer,
+  openFolderStore,
+  s3Error,
+  verifySigV4,
+  type ConnectionLimits,
+  type Credentials,
+  type FolderStore,
+  type StoreCredential,
+} from "../store/index.ts";
 import { UserError } from "../shared/errors.ts";
 import { importOldStore } from "./old-store.ts";
 
@@ -27,9 +41,17 @@ export type EmbeddedOptions = {
   port: number;
   host?: string;
   bucket?: string;
-  /** Required (and checked with SigV4) when the store listens beyond this machine. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The pipeline's: required (and checked with SigV4) when the store listens beyond this machine. */
+  credentials?: Credentials;
+  /** Credentials to give out for uploads: no queue calls, and no writes under `refusedWritePrefixes`. */
+  uploader?: StoreCredential;
+  /** The region signatures must name; us-east-1 by default. */
+  region?: string;
+  limits?: Partial<ConnectionLimits>;
 };
+
+/** SQS takes messages up to 1 MiB; a form-encoded call carries a little more around one. */
+const MAX_SQS_BODY = 1024 * 1024 + 64 * 1024;
 
 /**
  * SQS speaks JSON with an X-Amz-Target, or the older form-encoded query protocol, at "/" or a queue URL
@@ -61,8 +83,10 @@ async function startQueuesOnLoopback(dataDir: string): Promise<Awaited<ReturnTyp
   }
 }
 
-function passThrough(target: number, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers }, (up) => {
+function forward(target: number, req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer): void {
+  const { "transfer-encoding": _, ...rest } = req.headers;
+  const headers = body ? { ...rest, "content-length": String(body.length) } : req.headers;
+  const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers }, (up) => {
     res.writeHead(up.statusCode ?? 502, up.headers);
     up.pipe(res);
   });
@@ -70,7 +94,56 @@ function passThrough(target: number, req: http.IncomingMessage, res: http.Server
     if (!res.headersSent) res.writeHead(502);
     res.end();
   });
-  req.pipe(upstream);
+  if (body) upstream.end(body);
+  else req.pipe(upstream);
+}
+
+/** An SQS error in the protocol the call used: JSON with an X-Amz-Target, else the query protocol's XML. */
+function sqsError(req: http.IncomingMessage, res: http.ServerResponse, err: S3Error): void {
+  const json = req.headers["x-amz-target"] !== undefined;
+  const body = json
+    ? JSON.stringify({ __type: err.code, message: err.message })
+    : `<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>${err.code}</Code><Message>${err.message.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)}</Message></Error></ErrorResponse>`;
+  res.writeHead(err.status, { "content-type": json ? "application/x-amz-json-1.0" : "text/xml", "x-amzn-query-error": `${err.code};Sender`, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function readSmallBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+  if (Number(req.headers["content-length"] ?? 0) > max) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Checks an SQS call's signature as the store checks S3's (scope service `sqs`), over its buffered body,
+ * then forwards that body. Only the pipeline's credentials may call the queues.
+ */
+async function forwardSignedSqs(target: number, req: http.IncomingMessage, res: http.ServerResponse, pipeline: Credentials, credentials: readonly StoreCredential[], region: string) {
+  try {
+    const body = await readSmallBody(req, MAX_SQS_BODY);
+    if (!body) {
+      res.writeHead(413, { connection: "close" }).end();
+      return;
+    }
+    const bodySha256 = createHash("sha256").update(body).digest("hex");
+    const signed = verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers }, credentials, { region, service: "sqs" }, { bodySha256 });
+    admit(req.socket);
+    if (signed.credential.accessKeyId !== pipeline.accessKeyId) throw s3Error("AccessDenied", "These credentials may not call the queues.");
+    forward(target, req, res, body);
+  } catch (err) {
+    if (res.headersSent) res.destroy();
+    else if (err instanceof S3Error) sqsError(req, res, err);
+    else {
+      console.error(`queues: ${(err as Error)?.stack ?? err}`);
+      res.writeHead(500).end();
+    }
+  }
 }
 
 export function isLoopback(host: string): boolean {
@@ -86,19 +159,28 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   }
   const library = path.resolve(opts.library ?? path.join(dataDir, "library"));
   await mkdir(dataDir, { recursive: true });
-  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials: isLoopback(host) ? undefined : opts.credentials }).catch((err) => {
+  const region = opts.region ?? "us-east-1";
+  const pipeline = isLoopback(host) ? undefined : opts.credentials;
+  const credentials = pipeline && [pipeline, ...(opts.uploader ? [opts.uploader] : [])];
+  const { store, handle } = await openFolderStore({ folder: library, bucket, credentials, region }).catch((err) => {
     throw err instanceof FolderTakenError ? new UserError(err.message) : err;
   });
   const imported = await importOldStore(dataDir, store, bucket);
   // Listen on the public port first, so a taken port fails before anything else starts.
   let route: http.RequestListener = (_req, res) => res.writeHead(503).end();
-  const front = createS3HttpServer((req, res) => route(req, res));
+  const front = createS3HttpServer((req, res) => route(req, res), opts.limits);
   await new Promise<void>((resolve, reject) => {
     front.once("error", reject);
     front.listen(opts.port, host, () => resolve());
   });
   const queues = await startQueuesOnLoopback(path.join(dataDir, "state"));
-  route = (req, res) => (isSqsRequest(req, bucket) ? passThrough(queues.port, req, res) : handle(req, res));
+  const sqs: http.RequestListener = pipeline
+    ? (req, res) => void forwardSignedSqs(queues.port, req, res, pipeline, credentials!, region)
+    : (req, res) => {
+        admit(req.socket);
+        forward(queues.port, req, res);
+      };
+  route = (req, res) => (isSqsRequest(req, bucket) ? sqs(req, res) : handle(req, res));
   const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
   const port = (front.address() as AddressInfo).port;
   return {

@@ -4,6 +4,7 @@
 const ERRORS = {
   AccessDenied: [403, "Access Denied."],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed (only AWS4-HMAC-SHA256 is accepted)."],
+  AuthorizationQueryParametersError: [400, "Error parsing the presigned URL's authorization parameters."],
   BadDigest: [400, "The Content-MD5 you specified did not match what we received."],
   BucketNotEmpty: [409, "The bucket you tried to delete is not empty."],
   ConditionalRequestConflict: [409, "The object changed during the request; try again."],
@@ -17,6 +18,7 @@ const ERRORS = {
   InvalidPartOrder: [400, "The list of parts was not in ascending order."],
   InvalidRange: [416, "The requested range is not satisfiable."],
   InvalidRequest: [400, "Invalid Request."],
+  MalformedTrailerError: [400, "The request contained trailing data that was not well-formed or did not conform to our published schema."],
   MalformedXML: [400, "The XML you provided was not well-formed."],
   MethodNotAllowed: [405, "The specified method is not allowed against this resource."],
   NoSuchBucket: [404, "The specified bucket does not exist."],

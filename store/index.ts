@@ -5,19 +5,26 @@ import type { AddressInfo } from "node:net";
 import { FolderStore } from "./folder.ts";
 import { Multipart } from "./multipart.ts";
 import { S3Handler } from "./server.ts";
-import type { Credentials } from "./sigv4.ts";
+import { type ConnectionLimits, createLimitedServer } from "./connections.ts";
+import type { StoreCredential } from "./sigv4.ts";
 
 export { FolderStore, FolderTakenError, type ObjectEvent } from "./folder.ts";
 export { watchFolder, type FolderWatch } from "./watch.ts";
 export { unsafeKeyReason } from "./safe-key.ts";
+export { admit, type ConnectionLimits } from "./connections.ts";
+export { S3Error, s3Error } from "./errors.ts";
+export { type Credentials, type Signed, type StoreCredential, verifySigV4 } from "./sigv4.ts";
 
 export type FolderStoreOptions = {
   /** The library folder: its files are the bucket's objects. */
   folder: string;
   bucket: string;
-  /** Required whenever the store listens beyond this machine; requests must then carry SigV4 signatures. */
-  credentials?: Credentials;
+  /** Required whenever the store listens beyond this machine; requests must then carry SigV4 signatures by one of them. */
+  credentials?: readonly StoreCredential[];
+  /** The region signatures must name; us-east-1 by default. */
   region?: string;
+  /** Time and connection limits for slow or unauthenticated clients. */
+  limits?: Partial<ConnectionLimits>;
 };
 
 /** Unfinished multipart uploads are removed after a week, as a lifecycle rule would. */
@@ -31,15 +38,17 @@ export async function openFolderStore(opts: FolderStoreOptions): Promise<{ store
   return { store, handle: (req, res) => void handler.handle(req, res) };
 }
 
-/** An HTTP server whose uploads may take as long as they need (Node's default would cut them at 5 minutes). */
-export function createS3HttpServer(handle: http.RequestListener): http.Server {
-  const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, handle);
-  return server;
+/**
+ * An HTTP server whose uploads may take as long as they need while they move (Node's default would cut
+ * them at 5 minutes), under `limits` for clients that stall or never authenticate.
+ */
+export function createS3HttpServer(handle: http.RequestListener, limits?: Partial<ConnectionLimits>): http.Server {
+  return createLimitedServer(handle, limits);
 }
 
 export async function serveFolder(opts: FolderStoreOptions & { port: number; host?: string }) {
   const { store, handle } = await openFolderStore(opts);
-  const server = createS3HttpServer(handle);
+  const server = createS3HttpServer(handle, opts.limits);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host ?? "127.0.0.1", () => resolve());

@@ -3,6 +3,7 @@ import type http from "node:http";
 import type { Readable } from "node:stream";
 import { s3Error } from "./errors.ts";
 import { STORED_HEADERS, type WriteConditions } from "./folder.ts";
+import type { Signed } from "./sigv4.ts";
 import type { XmlElement } from "./xml.ts";
 
 export type Req = {
@@ -11,6 +12,8 @@ export type Req = {
   bucket: string;
   key: string;
   query: URLSearchParams;
+  /** Who signed it, on a store that requires signatures. */
+  signed?: Signed;
   header(name: string): string | undefined;
 };
 
@@ -30,11 +33,12 @@ export function target(rawUrl: string): { bucket: string; key: string; query: UR
   return { bucket: decodeURIComponent(bucket), key, query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)) };
 }
 
-export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnType<typeof target>): Req {
+export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnType<typeof target>, signed?: Signed): Req {
   return {
     raw,
     method,
     ...t,
+    signed,
     header: (name) => {
       const v = raw.headers[name];
       if (v !== undefined) return Array.isArray(v) ? v.join(",") : v;
@@ -42,6 +46,19 @@ export function requestOf(raw: http.IncomingMessage, method: string, t: ReturnTy
       return name.startsWith("x-amz-") ? (t.query.get(name) ?? undefined) : undefined;
     },
   };
+}
+
+/**
+ * S3's AccessDenied unless the request's credentials may write or delete `key`. Prefixes compare without
+ * case (a NAS share may not tell case apart), and the prefix's own name is refused too: a file there would
+ * keep its folder from ever being made.
+ */
+export function assertMayWrite(req: Req, key: string): void {
+  const lower = key.toLowerCase();
+  for (const prefix of req.signed?.credential.refusedWritePrefixes ?? []) {
+    const p = prefix.toLowerCase();
+    if (lower.startsWith(p) || `${lower}/` === p) throw s3Error("AccessDenied", `These credentials may not write or delete keys under ${prefix}.`);
+  }
 }
 
 export function conditions(req: Req): WriteConditions {

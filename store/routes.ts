@@ -6,7 +6,7 @@ import { listObjects } from "./actions/listing.ts";
 import * as multipart from "./actions/multipart.ts";
 import * as objects from "./actions/objects.ts";
 import { s3Error } from "./errors.ts";
-import type { Reply, Req } from "./request.ts";
+import { type Reply, type Req, assertMayWrite } from "./request.ts";
 
 type Level = "service" | "bucket" | "object";
 type QueryTest = (q: URLSearchParams) => boolean;
@@ -70,6 +70,8 @@ export function route(ctx: StoreContext, req: Req): Promise<Reply> {
   }
   // A key that could name a file outside the folder is refused before any action sees it.
   if (level === "object") ctx.store.fileOf(req.key);
+  // Every object-level call but a read writes or deletes its key (a copy's destination, a part, an upload).
+  if (level === "object" && req.method !== "GET" && req.method !== "HEAD") assertMayWrite(req, req.key);
   const found = ROUTES.find((r) => matches(r, req, level));
   if (!found) throw level === "service" ? s3Error("MethodNotAllowed") : s3Error("NotImplemented");
   return found.action(ctx, req);

@@ -5,23 +5,26 @@ import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { StoreContext } from "./actions/context.ts";
+import { admit } from "./connections.ts";
 import { S3Error, s3Error } from "./errors.ts";
 import type { FolderStore } from "./folder.ts";
 import { Multipart } from "./multipart.ts";
 import { type Reply, requestOf, target } from "./request.ts";
 import { route } from "./routes.ts";
-import { type Credentials, verifySigV4 } from "./sigv4.ts";
+import { type Signed, type StoreCredential, verifySigV4 } from "./sigv4.ts";
 import { el, xmlDocument } from "./xml.ts";
 
-export type S3ServerOptions = { bucket: string; credentials?: Credentials; region?: string };
+export type S3ServerOptions = { bucket: string; credentials?: readonly StoreCredential[]; region?: string };
 
 export class S3Handler {
   private readonly ctx: StoreContext;
-  private readonly credentials?: Credentials;
+  private readonly credentials?: readonly StoreCredential[];
+  private readonly region: string;
 
   constructor(store: FolderStore, opts: S3ServerOptions) {
     this.ctx = { store, multipart: new Multipart(store), bucket: opts.bucket, region: opts.region };
     this.credentials = opts.credentials;
+    this.region = opts.region ?? "us-east-1";
   }
 
   /** Answers one HTTP request; never throws. */
@@ -30,10 +33,12 @@ export class S3Handler {
     const method = raw.method ?? "GET";
     let resource = raw.url ?? "/";
     try {
-      if (this.credentials) verifySigV4(method, raw.url ?? "/", raw.headers, this.credentials);
+      let signed: Signed | undefined;
+      if (this.credentials) signed = verifySigV4({ method, url: raw.url ?? "/", headers: raw.headers }, this.credentials, { region: this.region, service: "s3" });
+      admit(raw.socket);
       const t = target(raw.url ?? "/");
       resource = t.key ? `/${t.bucket}/${t.key}` : `/${t.bucket}`;
-      const reply = await route(this.ctx, requestOf(raw, method, t));
+      const reply = await route(this.ctx, requestOf(raw, method, t, signed));
       await send(res, method, reply, requestId);
     } catch (err) {
       const s3err = err instanceof S3Error ? err : s3Error("InternalError");

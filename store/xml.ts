@@ -1,14 +1,13 @@
 // S3's XML both ways. Responses are built as element trees and escaped in one place, here. Request bodies are
 // read with a real parser: size-limited, refused as MalformedXML unless well-formed, and with no entity
 // expansion beyond XML's five named entities and character references (a DOCTYPE's entities stay text).
-import type { Readable } from "node:stream";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { s3Error } from "./errors.ts";
 
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 /** Request bodies are lists of keys or parts: 1000 keys or 10,000 parts fit well within this. */
-const MAX_XML_BODY = 2 * 1024 * 1024;
+export const MAX_XML_BODY = 2 * 1024 * 1024;
 
 export type XmlChild = XmlElement | string | number | boolean | undefined;
 export type XmlElement = { readonly tag: string; readonly children: readonly XmlChild[] };
@@ -54,16 +53,10 @@ const parser = new XMLParser({
 
 type Parsed = Record<string, unknown>;
 
-/** Reads a small XML request body and parses it; S3's MalformedXML when it is too large or not well-formed. */
-export async function readXmlBody(body: Readable): Promise<Parsed> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_XML_BODY) throw s3Error("MalformedXML", "The XML you provided is too large.");
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+/** Parses a small XML request body; S3's MalformedXML when it is too large or not well-formed. */
+export function parseXmlBody(bytes: Buffer): Parsed {
+  if (bytes.length > MAX_XML_BODY) throw s3Error("MalformedXML", "The XML you provided is too large.");
+  const text = bytes.toString("utf8");
   if (XMLValidator.validate(text) !== true) throw s3Error("MalformedXML");
   return parser.parse(text) as Parsed;
 }

@@ -4,9 +4,24 @@ import { startEmbedded, type Embedded } from "../embedded.ts";
 import { ensureResources } from "../../shared/io/resources.ts";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
 import type { Command } from "../command.ts";
+import type { StoreCredential } from "../../store/index.ts";
 import { startPipeline } from "../pipeline.ts";
 import { requireMediaTools, startDevServices } from "../local-dev.ts";
 import { bold, dim } from "../output.ts";
+
+/**
+ * Uploader credentials (REELPRESS_UPLOADER_ACCESS_KEY_ID / _SECRET_ACCESS_KEY) for people and cameras that
+ * add videos: they read and write the library, but never the pipeline's own keys or the backups, and never
+ * call the queues.
+ */
+function uploaderOf(env: NodeJS.ProcessEnv, pipeline: { accessKeyId: string } | undefined, backupPrefix: string): StoreCredential | undefined {
+  const accessKeyId = env.REELPRESS_UPLOADER_ACCESS_KEY_ID;
+  const secretAccessKey = env.REELPRESS_UPLOADER_SECRET_ACCESS_KEY;
+  if (!accessKeyId && !secretAccessKey) return undefined;
+  if (!accessKeyId || !secretAccessKey) throw new UserError("Set both REELPRESS_UPLOADER_ACCESS_KEY_ID and REELPRESS_UPLOADER_SECRET_ACCESS_KEY, or neither.");
+  if (accessKeyId === pipeline?.accessKeyId) throw new UserError("REELPRESS_UPLOADER_ACCESS_KEY_ID must differ from AWS_ACCESS_KEY_ID: the uploader's key may not do what the pipeline's does.");
+  return { accessKeyId, secretAccessKey, refusedWritePrefixes: [".reelpress/", backupPrefix] };
+}
 
 const command: Command = {
   summary: "Run everything on this machine: a library folder served over S3, embedded queues, functions, one runner and a dashboard.",
@@ -23,6 +38,7 @@ const command: Command = {
     "reelpress dev",
     "reelpress dev --library /mnt/nas/videos   # serve a NAS share in place",
     "AWS_ACCESS_KEY_ID=me AWS_SECRET_ACCESS_KEY=secret reelpress dev --library /srv/videos --host 0.0.0.0",
+    "REELPRESS_UPLOADER_ACCESS_KEY_ID=cam REELPRESS_UPLOADER_SECRET_ACCESS_KEY=… AWS_ACCESS_KEY_ID=me AWS_SECRET_ACCESS_KEY=secret reelpress dev --host 0.0.0.0",
     "AWS_ENDPOINT_URL_S3=http://localhost:9000 AWS_ENDPOINT_URL_SQS=http://localhost:4566 reelpress dev   # MinIO + LocalStack",
   ],
   async run(values) {
@@ -35,13 +51,16 @@ const command: Command = {
     if (!external) {
       try {
         const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined;
+        const settings = loadConfig(env, { bucket: values.bucket as string | undefined, region: values.region as string | undefined });
         embedded = await startEmbedded({
           dataDir: String(values["data-dir"]),
           library: values.library as string | undefined,
           port,
           host: String(values.host),
-          bucket: (values.bucket as string | undefined) ?? env.REELPRESS_BUCKET,
+          bucket: settings.bucket,
+          region: settings.region,
           credentials,
+          uploader: uploaderOf(env, credentials, settings.backupPrefix),
         });
       } catch (err) {
         const msg = errorMessage(err);

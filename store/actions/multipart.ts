@@ -5,8 +5,8 @@ import { checksumAlgorithm } from "../checksums.ts";
 import { s3Error } from "../errors.ts";
 import { MAX_PART_BYTES } from "../multipart.ts";
 import { type Reply, type Req, conditions, headersAndMetadata } from "../request.ts";
-import { completeRequest, el, readXmlBody } from "../xml.ts";
-import { checksumHeaders, receiveBody } from "./body.ts";
+import { completeRequest, el } from "../xml.ts";
+import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
 import { copySourceObject, parseRange } from "./objects.ts";
 
@@ -44,7 +44,7 @@ export async function uploadPartCopy(ctx: StoreContext, req: Req): Promise<Reply
 
 export async function completeUpload(ctx: StoreContext, req: Req): Promise<Reply> {
   const uploadId = req.query.get("uploadId")!;
-  const listed = completeRequest(await readXmlBody(req.raw));
+  const listed = completeRequest(await readXmlRequest(req));
   const info = await ctx.multipart.complete(req.key, uploadId, listed, conditions(req));
   return {
     xml: el("CompleteMultipartUploadResult", el("Location", `/${ctx.bucket}/${req.key}`), el("Bucket", ctx.bucket), el("Key", req.key), el("ETag", info.etag)),

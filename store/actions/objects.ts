@@ -4,9 +4,9 @@ import { rm } from "node:fs/promises";
 import { checksumAlgorithm } from "../checksums.ts";
 import { S3Error, s3Error } from "../errors.ts";
 import { bareEtag, type ObjectInfo } from "../folder.ts";
-import { type Reply, type Req, conditions, headersAndMetadata } from "../request.ts";
-import { deleteRequest, el, readXmlBody, type XmlElement } from "../xml.ts";
-import { checksumHeaders, receiveBody } from "./body.ts";
+import { type Reply, type Req, assertMayWrite, conditions, headersAndMetadata } from "../request.ts";
+import { deleteRequest, el, type XmlElement } from "../xml.ts";
+import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
 
 function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string, string | number> {
@@ -142,11 +142,12 @@ export async function deleteObject(ctx: StoreContext, req: Req): Promise<Reply> 
 }
 
 export async function deleteObjects(ctx: StoreContext, req: Req): Promise<Reply> {
-  const { quiet, keys } = deleteRequest(await readXmlBody(req.raw));
+  const { quiet, keys } = deleteRequest(await readXmlRequest(req, { digestRequired: true }));
   if (keys.length > 1000) throw s3Error("MalformedXML", "At most 1000 keys can be deleted at once.");
   const results: XmlElement[] = [];
   for (const key of keys) {
     try {
+      assertMayWrite(req, key);
       await ctx.store.remove(key);
       if (!quiet) results.push(el("Deleted", el("Key", key)));
     } catch (err) {

@@ -1,7 +1,9 @@
 // The folder store against S3 clients nobody here wrote, each uploading and downloading a file above 32 MiB
 // byte for byte: the AWS SDK v3 with its defaults (aws-chunked bodies with CRC32 trailers), the AWS CLI,
 // s3cmd (15 MiB multipart parts), rclone (single PUT, and multipart past a lowered cutoff), the minio
-// package and curl with presigned URLs. A client that is not installed skips with a visible line.
+// package and curl with presigned URLs. The store requires signatures, as `reelpress dev --host 0.0.0.0`
+// does, so each client's signing (headers, aws-chunked trailers, presigned URLs) is checked in full. A
+// client that is not installed skips with a visible line.
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile, mkdtemp, mkdir, rm } from "node:fs/promises";
 import os from "node:os";
@@ -12,7 +14,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { execa } from "execa";
 import * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStack, type TestStack } from "../../test/kit/stack.ts";
+import { serveFolder } from "../index.ts";
 
 const SIZE = 33 * 1024 * 1024 + 12345;
 
@@ -22,7 +24,9 @@ async function has(cmd: string): Promise<boolean> {
 }
 
 describe("folder store with third-party S3 clients", () => {
-  let stack: TestStack;
+  let server: Awaited<ReturnType<typeof serveFolder>>;
+  let library: string;
+  let endpoint: string;
   let dir: string;
   let original: Buffer;
   let file: string;
@@ -31,27 +35,29 @@ describe("folder store with third-party S3 clients", () => {
     const { AWS_CA_BUNDLE: _, AWS_ENDPOINT_URL: __, ...rest } = process.env;
     return { ...rest, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_DEFAULT_REGION: "us-east-1", AWS_REGION: "us-east-1", AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" };
   };
-  const inLibrary = (key: string) => readFile(path.join(stack.embedded.library, ...key.split("/")));
+  const inLibrary = (key: string) => readFile(path.join(library, ...key.split("/")));
   const expectSame = (got: Buffer, what: string) => {
     expect(got.length, what).toBe(original.length);
     expect(got.equals(original), what).toBe(true);
   };
 
   beforeAll(async () => {
-    stack = await startTestStack();
-    port = new URL(stack.endpoint).port;
     dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-clients-"));
+    library = path.join(dir, "library");
+    server = await serveFolder({ folder: library, bucket: "reelpress", port: 0, credentials: [{ accessKeyId: "test", secretAccessKey: "test" }] });
+    port = String(server.port);
+    endpoint = `http://127.0.0.1:${port}`;
     original = randomBytes(SIZE);
     file = path.join(dir, "source.bin");
     await writeFile(file, original);
   });
   afterAll(async () => {
-    await stack.stop();
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   it("AWS SDK v3 with default settings: PutObject (aws-chunked, CRC32 trailer), multipart Upload, GetObject with checksum mode", async () => {
-    const s3 = new S3Client({ endpoint: stack.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const s3 = new S3Client({ endpoint: endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     await s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "sdk/put.bin", Body: await readFile(file) }));
     expectSame(await inLibrary("sdk/put.bin"), "sdk put on disk");
     await new Upload({ client: s3, params: { Bucket: "reelpress", Key: "sdk/multipart.bin", Body: (await import("node:fs")).createReadStream(file) }, partSize: 8 * 1024 * 1024 }).done();
@@ -63,7 +69,7 @@ describe("folder store with third-party S3 clients", () => {
 
   it("AWS CLI: s3 cp both ways and s3 sync", async (ctx) => {
     if (!(await has("aws"))) return ctx.skip("aws (Debian's awscli) is not installed");
-    const aws = (...args: string[]) => execa("aws", ["--endpoint-url", stack.endpoint, ...args], { env: clientEnv(), extendEnv: false });
+    const aws = (...args: string[]) => execa("aws", ["--endpoint-url", endpoint, ...args], { env: clientEnv(), extendEnv: false });
     await aws("s3", "cp", file, "s3://reelpress/cli/copy.bin");
     expectSame(await inLibrary("cli/copy.bin"), "aws s3 cp up");
     await aws("s3", "cp", "s3://reelpress/cli/copy.bin", path.join(dir, "cli-down.bin"));
@@ -100,7 +106,7 @@ describe("folder store with third-party S3 clients", () => {
       ...clientEnv(),
       RCLONE_CONFIG: "/dev/null",
       RCLONE_S3_PROVIDER: "Other",
-      RCLONE_S3_ENDPOINT: stack.endpoint,
+      RCLONE_S3_ENDPOINT: endpoint,
       RCLONE_S3_ACCESS_KEY_ID: "test",
       RCLONE_S3_SECRET_ACCESS_KEY: "test",
       RCLONE_S3_FORCE_PATH_STYLE: "true",
@@ -126,7 +132,7 @@ describe("folder store with third-party S3 clients", () => {
   it("curl with presigned PUT and GET URLs", async (ctx) => {
     if (!(await has("curl"))) return ctx.skip("curl is not installed");
     // With default settings the SDK presigns a CRC32 of the empty body, which S3 (and this store) refuse for any other body.
-    const s3 = new S3Client({ endpoint: stack.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" }, requestChecksumCalculation: "WHEN_REQUIRED" });
+    const s3 = new S3Client({ endpoint: endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" }, requestChecksumCalculation: "WHEN_REQUIRED" });
     const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: "reelpress", Key: "curl/put.bin" }), { expiresIn: 600 });
     await execa("curl", ["-sSf", "-T", file, put]);
     expectSame(await inLibrary("curl/put.bin"), "curl put");

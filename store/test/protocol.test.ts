@@ -183,7 +183,7 @@ describe("folder store protocol", () => {
   it("with credentials, takes only requests signed with them (headers or presigned query)", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-auth-"));
     const creds = { accessKeyId: "owner", secretAccessKey: "s3cr3t" };
-    const guarded = await serveFolder({ folder: dir, bucket: BUCKET, port: 0, credentials: creds });
+    const guarded = await serveFolder({ folder: dir, bucket: BUCKET, port: 0, credentials: [creds] });
     try {
       const good = client(guarded.port, creds);
       await good.send(new PutObjectCommand({ Bucket: BUCKET, Key: "a b+é.txt", Body: "ok" }));

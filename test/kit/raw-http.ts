@@ -4,7 +4,7 @@ import http from "node:http";
 export type RawResponse = { status: number; body: string };
 
 /** `body` undefined sends no body (and no Content-Length). */
-export function rawRequest(endpoint: string, method: string, rawPath: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
+export function rawRequest(endpoint: string, method: string, rawPath: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawResponse> {
   const url = new URL(endpoint);
   const withLength = body === undefined ? headers : { "content-length": String(Buffer.byteLength(body)), ...headers };
   return new Promise((resolve, reject) => {
