@@ -40,10 +40,16 @@ describe("jobState: every case", () => {
   });
 
   it("stores the source and backup keys URL-encoded, so metadata stays ASCII, and reads the backup back", () => {
-    const meta = outputMetadata({ ...job, key: "été/ä.avi" }, "x", "bk/é (2).avi");
+    const accented = { ...job, key: "été/ä.avi" };
+    const meta = outputMetadata(accented, "x", "bk/été/ä (2).avi");
     expect(meta["reelpress-source-key"]).toBe("%C3%A9t%C3%A9%2F%C3%A4.avi");
-    expect(backupKeyOf(head("o.mp4", { metadata: meta }), job, "bk/")).toBe("bk/é (2).avi");
+    expect(backupKeyOf(head("o.mp4", { metadata: meta }), accented, "bk/")).toBe("bk/été/ä (2).avi");
     expect(backupKeyOf(head("o.mp4"), job, "bk/")).toBe(`bk/${job.key}`);
+  });
+
+  it("refuses an output that names as its backup anything but one of its source's backup names", () => {
+    const meta = outputMetadata(job, "x", "films/someone else's.avi");
+    expect(() => backupKeyOf(head("o.mp4", { metadata: meta }), job, "bk/")).toThrow(/not one of its backup names/);
   });
 });
 
