@@ -94,6 +94,10 @@ function forward(target: number, req: http.IncomingMessage, res: http.ServerResp
     if (!res.headersSent) res.writeHead(502);
     res.end();
   });
+  // A client that hangs up (a stopped runner's long poll) ends its forwarded call too.
+  res.on("close", () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
   if (body) upstream.end(body);
   else req.pipe(upstream);
 }

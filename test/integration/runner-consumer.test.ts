@@ -61,7 +61,9 @@ describe("QueueConsumer (fauxqs as a real SQS server)", () => {
       return got.length > 0 ? got : undefined;
     }, 10_000, 100);
     expect(again.Body).toBe("handed back");
-    expect(receiveCountOf(again)).toBe(2);
+    // 2, or 3 when fauxqs answered the stopped consumer's abandoned long poll with it first: either
+    // way the message came back, which is what stop() promises.
+    expect(receiveCountOf(again)).toBeGreaterThanOrEqual(2);
   });
 
   it("retries a failed message and counts the receives", async () => {
