@@ -6,7 +6,7 @@ import { probeMedia } from "../../shared/media/ffprobe.ts";
 import { deleteRecord } from "../../shared/io/manifest.ts";
 import { isLegacyCompressedKey, keyKind, legacyCompressedKeyFor } from "../../shared/rules/naming.ts";
 import type { ListedObject } from "../../shared/rules/status.ts";
-import { headObject, presignedGetUrl, renameVerified, sameBytes } from "../../shared/io/objects.ts";
+import { deleteObject, headObject, presignedGetUrl, renameVerified, sameBytes } from "../../shared/io/objects.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, logEvent, red, yellow } from "../output.ts";
@@ -48,7 +48,9 @@ async function migrateOne(clients: Clients, obj: ListedObject, dryRun: boolean, 
   // Never overwrite another object: a different one already at the new name stays, and so does this one.
   const existing = await headObject(clients, to);
   const source = await headObject(clients, obj.key);
-  if (existing && source && !(await sameBytes(clients, source, existing))) {
+  // SHA-256 over both (proof rule b): the same bytes there are a rename cut short, finished by the delete.
+  const done = existing !== undefined && source !== undefined && (await sameBytes(clients, source, existing));
+  if (existing && source && !done) {
     result.conflicts.push({ key: obj.key, to });
     return ["migrate.conflict", { key: obj.key, to }, red(`conflict   ${obj.key}: ${to} already exists and differs; left both as they are`)];
   }
@@ -56,7 +58,8 @@ async function migrateOne(clients: Clients, obj: ListedObject, dryRun: boolean, 
     result.renamed.push({ from: obj.key, to });
     return ["migrate.would_rename", { from: obj.key, to }, `${yellow("would rename")} ${obj.key} → ${to}`];
   }
-  await renameVerified(clients, obj.key, to);
+  if (done) await deleteObject(clients, obj.key, source.etag);
+  else await renameVerified(clients, obj.key, to);
   // The old key's record describes an object that is gone; the new key gets its own when it is probed.
   await deleteRecord(clients, obj.key);
   result.renamed.push({ from: obj.key, to });
