@@ -255,6 +255,15 @@ export const StatusSummary = z.object({
   remaining: CountBytes,
   failed: CountBytes,
   saved_bytes: z.number(),
+  /** What the bucket holds now: `saved_bytes` is not freed while backups keep the originals. */
+  disk: z.object({
+    total_bytes: z.number().nonnegative(),
+    library_bytes: z.number().nonnegative(),
+    backup_bytes: z.number().nonnegative(),
+    system_bytes: z.number().nonnegative(),
+    /** Backups tied to a verified output, which `reelpress purge` may remove. */
+    reclaimable_bytes: z.number().nonnegative(),
+  }),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
   runners: z.array(RunnerStatus),
 });
