@@ -1,12 +1,8 @@
-import { createHash } from "node:crypto";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { outputMetadata } from "../../gpu-runner/job-state.ts";
-import { patchRecord } from "../../shared/io/manifest.ts";
-import { copyToFreeName, deleteObject, headObject } from "../../shared/io/objects.ts";
-import { backupKeyFor } from "../../shared/rules/naming.ts";
-import type { EncodeJob } from "../../shared/schemas.ts";
+import { headObject } from "../../shared/io/objects.ts";
 import { reelpress } from "../kit/cli.ts";
+import { publishedOutput } from "../kit/published.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { expectHelp, expectOneLineError } from "./cli-helpers.ts";
 
@@ -17,26 +13,10 @@ describe("reelpress purge", () => {
   const put = async (key: string, body: Buffer, metadata?: Record<string, string>) =>
     (await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: body, Metadata: metadata }))).ETag!;
 
-  /** What a runner leaves after publishing `source` as `output`: a proven backup, the tagged output, its record; the source gone. */
-  async function published(source: string, output: string, sourceSize: number, outputSize: number) {
-    const etag = await put(source, Buffer.alloc(sourceSize, source));
-    const backup = await copyToFreeName(stack, source, backupKeyFor(source, BACKUPS), { expectEtag: etag });
-    const bytes = Buffer.alloc(outputSize, output);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const job = { key: source, size: sourceSize, etag } as EncodeJob;
-    const outEtag = await put(output, bytes, outputMetadata(job, sha256, backup.key));
-    await patchRecord(stack, output, {
-      size: outputSize, etag: outEtag, state: "compressed", sha256, savedBytes: sourceSize - outputSize,
-      source: { key: source, size: sourceSize, etag, backupKey: backup.key, backupEtag: backup.etag },
-    });
-    await deleteObject(stack, source, etag);
-    return backup.key;
-  }
-
   beforeAll(async () => {
     stack = await startTestStack();
-    await published("lib/a.avi", "lib/a.mp4", 3000, 1000);
-    await published("lib/c.mkv", "lib/c.mp4", 2000, 500);
+    await publishedOutput(stack, "lib/a.avi", "lib/a.mp4", 3000, 1000);
+    await publishedOutput(stack, "lib/c.mkv", "lib/c.mp4", 2000, 500);
     // Replaced after the publish by other bytes of the same size: not the backup the publish proved.
     await put(`${BACKUPS}lib/c.mkv`, Buffer.alloc(2000, "other"));
     // An apply move and a file someone put there: nothing ties them to an output.
