@@ -2,10 +2,15 @@
 // (shared/rules/purge.ts decides). Used by `reelpress purge`, the runner's retention and status.
 import type { Clients } from "./clients.ts";
 import { listRecords } from "./manifest.ts";
-import { deleteIfUnchanged, headObject, listPages } from "./objects.ts";
+import { createMarker, deleteIfUnchanged, headObject, listPages } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
 import { type OutputHead, type PurgeDecision, type PurgeRecord, planPurge } from "../rules/purge.ts";
 import type { ListedObject } from "../rules/status.ts";
+import { SYSTEM_PREFIX } from "../rules/naming.ts";
+
+/** Made by the runner that runs the day's retention purge; one older than a day lets the next one run. */
+export const RETENTION_MARKER_KEY = `${SYSTEM_PREFIX}notify/backup_retention`;
+const DAY_MS = 86_400_000;
 
 /** Every backup of the library prefix's originals, in one listing. */
 export async function listBackups(clients: Clients): Promise<ListedObject[]> {
@@ -43,4 +48,19 @@ export async function purgeBackups(clients: Clients, decisions: PurgeDecision[],
     out.push(o);
   }
   return out;
+}
+
+/**
+ * REELPRESS_BACKUP_RETENTION_DAYS: the same purge as `reelpress purge --older-than DAYS --yes`, at most
+ * once a day whichever runner goes idle; undefined when another ran it within the day.
+ */
+export async function retentionPurge(clients: Clients, days: number, now = new Date()): Promise<PurgeOutcome[] | undefined> {
+  const marker = await headObject(clients, RETENTION_MARKER_KEY);
+  if (marker) {
+    if (!marker.lastModified || now.getTime() - marker.lastModified.getTime() < DAY_MS) return undefined;
+    if (!(await deleteIfUnchanged(clients, RETENTION_MARKER_KEY, marker.etag))) return undefined;
+  }
+  // Of runners idle together, the one that creates the marker purges.
+  if (!(await createMarker(clients, RETENTION_MARKER_KEY))) return undefined;
+  return purgeBackups(clients, await planBackupPurge(clients, days, now));
 }
