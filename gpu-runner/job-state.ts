@@ -4,13 +4,9 @@ import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/rules/decision.ts
 import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, isNthNameOf, unsafeKeyReason } from "../shared/rules/naming.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/io/objects.ts";
+import { BACKUP_KEY, SHA256, SOURCE_ETAG, SOURCE_KEY, SOURCE_SIZE } from "../shared/rules/output-metadata.ts";
 
-export const SOURCE_KEY = "reelpress-source-key";
-export const SOURCE_SIZE = "reelpress-source-size";
-export const SOURCE_ETAG = "reelpress-source-etag";
-export const SHA256 = "reelpress-sha256";
-/** Where the verified backup of the source went (the next free name when the usual one was taken). */
-export const BACKUP_KEY = "reelpress-backup-key";
+export { BACKUP_KEY, SHA256, SOURCE_ETAG, SOURCE_KEY, SOURCE_SIZE };
 
 /** User metadata is ASCII only: keys are stored URL-encoded. */
 export function outputMetadata(job: EncodeJob, sha256: string, backupKey: string): Record<string, string> {

@@ -56,6 +56,8 @@ export async function finish(
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
+  // Known only when this attempt made the backup; a resumed job leaves it unrecorded.
+  const backupEtag = done.backup?.key === backupKey ? done.backup.etag : undefined;
   await patchRecord(clients, job.outputKey, {
     size: done.output.size,
     etag: done.output.etag,
@@ -67,7 +69,7 @@ export async function finish(
     sha256: done.sha256,
     montageKey: done.montageKey,
     savedBytes,
-    source: { key: job.key, size: job.size, etag: job.etag, backupKey },
+    source: { key: job.key, size: job.size, etag: job.etag, backupKey, backupEtag },
     runner: undefined,
     error: undefined,
   });

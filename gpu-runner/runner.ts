@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import { enumSetting, numberSetting } from "../shared/settings.ts";
+import { enumSetting, numberSetting, textSetting } from "../shared/settings.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/io/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "./hours.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
@@ -12,6 +12,7 @@ import { gatherStatus, queueDepths } from "../shared/io/library.ts";
 import { SYSTEM_PREFIX } from "../shared/rules/naming.ts";
 import { type Notifier, notifierFromEnv } from "../shared/io/notify.ts";
 import { createMarker, deleteObject } from "../shared/io/objects.ts";
+import { retentionPurge } from "../shared/io/backups.ts";
 import { RunnerAnnouncer } from "./announce.ts";
 import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
@@ -34,7 +35,13 @@ const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "m
  * Settings a host sets in its environment; tests shorten the visibility and use a fast x264 preset.
  * `hours`: the encode window (REELPRESS_RUNNER_HOURS); none means always. `chunks`: REELPRESS_CHUNK_MIN_SEC and _SEC.
  */
-export type RunnerSettings = { visibilitySec: number; x264Preset: (typeof X264_PRESETS)[number]; hours?: Hours; chunks: ChunkSettings };
+export type RunnerSettings = {
+  visibilitySec: number; x264Preset: (typeof X264_PRESETS)[number]; hours?: Hours; chunks: ChunkSettings;
+  /** REELPRESS_BACKUP_RETENTION_DAYS: purge older backups when the library goes idle; none means never. */
+  retentionDays?: number;
+  /** REELPRESS_NOTIFY_RECLAIMABLE_GB, in bytes: say when purgeable backups pass it; none means never. */
+  reclaimableNotifyBytes?: number;
+};
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
   return {
@@ -42,7 +49,17 @@ export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSett
     x264Preset: enumSetting(env, "REELPRESS_X264_PRESET", X264_PRESETS, "medium", "must be an x264 preset (ultrafast … veryslow)"),
     hours: parseHours(env.REELPRESS_RUNNER_HOURS),
     chunks: chunkSettings(env),
+    retentionDays: optionalNumber(env, "REELPRESS_BACKUP_RETENTION_DAYS", "days"),
+    reclaimableNotifyBytes: (() => {
+      const gib = optionalNumber(env, "REELPRESS_NOTIFY_RECLAIMABLE_GB", "GiB");
+      return gib === undefined ? undefined : Math.round(gib * 1024 ** 3);
+    })(),
   };
+}
+
+/** Off when unset; else a positive number. */
+function optionalNumber(env: NodeJS.ProcessEnv, name: string, unit: string): number | undefined {
+  return textSetting(env, name) === undefined ? undefined : numberSetting(env, name, { fallback: 0, unit, positive: true, note: "(unset turns it off)" });
 }
 
 export type RunnerOptions = {
@@ -95,7 +112,37 @@ async function chunkThenMerge(ctx: JobContext, job: ChunkJob, messageId: string,
   return outcome.kind === "merge" ? mergeChunks(ctx, job, outcome.merging, claim, signal) : outcome;
 }
 
-function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log) {
+/** Made when purgeable backups pass REELPRESS_NOTIFY_RECLAIMABLE_GB, removed when they fall below: one message per crossing. */
+export const RECLAIMABLE_KEY = `${SYSTEM_PREFIX}notify/backups_reclaimable`;
+
+type IdleSettings = Pick<RunnerSettings, "retentionDays" | "reclaimableNotifyBytes">;
+
+/** Once per idle period: the retention purge, then "nothing left to do" and the reclaimable threshold. */
+async function whenIdle(clients: Clients, notifier: Notifier, log: Log, settings: IdleSettings): Promise<void> {
+  const { retentionDays, reclaimableNotifyBytes: threshold } = settings;
+  if (retentionDays !== undefined) {
+    const purged = await retentionPurge(clients, retentionDays);
+    if (purged) {
+      const deleted = purged.filter((o) => o.deleted);
+      log("backups_purged", { older_than_days: retentionDays, deleted: deleted.length, bytes: deleted.reduce((n, o) => n + o.size, 0), changed: purged.length - deleted.length });
+    }
+  }
+  if (!notifier.enabled) return;
+  const { summary } = await gatherStatus(clients);
+  const { bucket, prefix, backupPrefix } = clients.config;
+  const { disk } = summary;
+  await notifier.send({
+    event: "library_done", bucket, prefix, compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, saved_bytes: summary.saved_bytes,
+    disk_bytes: disk.total_bytes, backup_bytes: disk.backup_bytes, reclaimable_bytes: disk.reclaimable_bytes,
+  });
+  if (threshold === undefined) return;
+  if (disk.reclaimable_bytes < threshold) return void (await deleteObject(clients, RECLAIMABLE_KEY));
+  if (await createMarker(clients, RECLAIMABLE_KEY)) {
+    await notifier.send({ event: "backups_reclaimable", bucket, backup_prefix: backupPrefix, reclaimable_bytes: disk.reclaimable_bytes, backup_bytes: disk.backup_bytes, disk_bytes: disk.total_bytes, threshold_bytes: threshold });
+  }
+}
+
+function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifier, log: Log, settings: IdleSettings) {
   let busy = false;
   return {
     busy: () => {
@@ -111,9 +158,7 @@ function drainWatch(clients: Clients, consumer: QueueConsumer, notifier: Notifie
         if (waiting > 0 || !busy || consumer.active > 0) return;
         busy = false;
         if (!(await claimLibraryDone(clients))) return;
-        const { summary } = await gatherStatus(clients);
-        const { bucket, prefix } = clients.config;
-        await notifier.send({ event: "library_done", bucket, prefix, compressed: summary.compressed.count, skipped: summary.skipped.count, failed: summary.failed.count, saved_bytes: summary.saved_bytes });
+        await whenIdle(clients, notifier, log, settings);
       })().catch((err) => log("notify.error", { error: errorMessage(err) }));
     },
   };
@@ -216,9 +261,9 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     },
   });
   consumer.on("released", (m) => log("job_handed_back", { messageId: m.MessageId }));
-  // Watching costs queue and store reads, so only when someone is told.
-  if (notifier.enabled) {
-    const whenDrained = drainWatch(clients, consumer, notifier, log);
+  // Watching costs queue and store reads, so only when someone is told or a retention is set.
+  if (notifier.enabled || opts.settings.retentionDays !== undefined) {
+    const whenDrained = drainWatch(clients, consumer, notifier, log, opts.settings);
     consumer.on("received", whenDrained.busy);
     consumer.on("done", whenDrained.check);
     consumer.on("retry", whenDrained.check);

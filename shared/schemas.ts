@@ -188,7 +188,8 @@ export const ManifestRecord = z.object({
   /** The live claim while `encoding`: who holds the job, for which attempt (`claim`), until when. */
   runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */
-  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string() }).optional(),
+  /** `backupEtag`: the backup's version when the publish proved it (purge deletes only that version). */
+  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string(), backupEtag: z.string().optional() }).optional(),
   sha256: z.string().optional(),
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),
@@ -254,6 +255,15 @@ export const StatusSummary = z.object({
   remaining: CountBytes,
   failed: CountBytes,
   saved_bytes: z.number(),
+  /** What the bucket holds now: `saved_bytes` is not freed while backups keep the originals. */
+  disk: z.object({
+    total_bytes: z.number().nonnegative(),
+    library_bytes: z.number().nonnegative(),
+    backup_bytes: z.number().nonnegative(),
+    system_bytes: z.number().nonnegative(),
+    /** Backups tied to a verified output, which `reelpress purge` may remove. */
+    reclaimable_bytes: z.number().nonnegative(),
+  }),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
   runners: z.array(RunnerStatus),
 });

@@ -1,14 +1,13 @@
 // `reelpress apply REPORT`: moves a report's losers under the backup prefix (or deletes them), after
 // a dry run or a confirmation; winners are never touched and changed files are skipped.
 import { readFile } from "node:fs/promises";
-import { createInterface } from "node:readline/promises";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
 import { applyAll, planApply, type ApplyOutcome } from "../dedup-apply.ts";
 import { readLatestReport } from "../../shared/dedup/run.ts";
 import { DedupReport } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
-import { bold, dim, formatBytes, green, yellow } from "../output.ts";
+import { bold, confirm, dim, formatBytes, green, yellow } from "../output.ts";
 import { remote, requireBucket } from "../remote.ts";
 
 async function loadReport(source: string, latest: () => Promise<DedupReport | undefined>): Promise<DedupReport> {
@@ -32,15 +31,6 @@ async function loadReport(source: string, latest: () => Promise<DedupReport | un
   const parsed = DedupReport.safeParse(json);
   if (!parsed.success) throw new UserError(`${source} is not a reelpress report (${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}).`);
   return parsed.data;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 function line(o: ApplyOutcome): string {

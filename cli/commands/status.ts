@@ -45,6 +45,12 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
     lines.push(`  ${colour(label.padEnd(12))} ${String(count).padStart(7)}  ${formatBytes(bytes).padStart(10)}`);
   }
   lines.push(`  ${"saved".padEnd(12)} ${formatBytes(summary.saved_bytes).padStart(18)}`);
+  // Saved is not freed while the backups keep the originals: say what the bucket holds.
+  const { disk } = summary;
+  lines.push("", bold("Disk"));
+  lines.push(`  ${"on disk now".padEnd(16)} ${formatBytes(disk.total_bytes).padStart(14)}  ${dim(`library ${formatBytes(disk.library_bytes)}, backups ${formatBytes(disk.backup_bytes)}, .reelpress ${formatBytes(disk.system_bytes)}`)}`);
+  lines.push(`  ${"in backups".padEnd(16)} ${formatBytes(disk.backup_bytes).padStart(14)}`);
+  lines.push(`  ${"purge would free".padEnd(16)} ${formatBytes(disk.reclaimable_bytes).padStart(14)}${disk.reclaimable_bytes > 0 ? `  ${dim("'reelpress purge --older-than DAYS' lists them")}` : ""}`);
   lines.push("", `${bold("Queues")}${" ".repeat(14)}waiting  in flight`);
   for (const [role, d] of Object.entries(summary.queues)) {
     lines.push(`  ${role.padEnd(16)} ${String(d.visible).padStart(7)}  ${String(d.in_flight).padStart(9)}`);
@@ -70,7 +76,7 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
 }
 
 const command: Command = {
-  summary: "Counts and bytes per state (compressed, skipped, in progress, remaining, failed), bytes saved, queue depths.",
+  summary: "Counts and bytes per state (compressed, skipped, in progress, remaining, failed), bytes saved and on disk, queue depths.",
   usage: "[--prefix P] [--json]",
   options: {
     prefix: { type: "string" },

@@ -6,10 +6,11 @@ import { queueDepth } from "./queues.ts";
 import type { Config } from "../config.ts";
 import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
-import { isSystemKey } from "../rules/naming.ts";
+import { SYSTEM_PREFIX, isSystemKey } from "../rules/naming.ts";
+import { listBackups } from "./backups.ts";
 import { listRunners } from "./runners.ts";
 import { StatusSummary } from "../schemas.ts";
-import { emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
+import { diskUsage, emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
 import { mapLimit } from "../pool.ts";
 
 /**
@@ -28,6 +29,13 @@ export async function listLibrary(clients: Clients, concurrency = 8): Promise<Li
     for await (const page of listPages(clients, f)) out.push(...page.objects);
   });
   return out.filter((o) => !isSystemKey(o.key, config.backupPrefix));
+}
+
+/** Everything under .reelpress/, for its size: the manifest, reports, previews and the store's own. */
+async function listSystem(clients: Clients): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  for await (const page of listPages(clients, SYSTEM_PREFIX)) out.push(...page.objects);
+  return out;
 }
 
 /** Role → queue name; the JSON of `status` uses the roles, which do not change between stages. */
@@ -61,14 +69,16 @@ function folderOf(key: string, prefix: string): string {
 export async function gatherStatus(clients: Clients, now = new Date()): Promise<LibraryStatus> {
   const { config } = clients;
   const records = new Map<string, RecordBrief & { error?: string; reason?: string; updatedAt?: string }>();
-  const [objects, queues, runners] = await Promise.all([
+  const [objects, backups, system, queues, runners] = await Promise.all([
     listLibrary(clients),
+    listBackups(clients),
+    listSystem(clients),
     queueDepths(clients),
     listRunners(clients, now),
     (async () => {
       // Keep only what status needs: records also carry fingerprints and media details.
       for await (const r of listRecords(clients, config.prefix)) {
-        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
+        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, sha256: r.sha256, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
       }
     })(),
   ]);
@@ -89,6 +99,7 @@ export async function gatherStatus(clients: Clients, now = new Date()): Promise<
       failures.push({ key: obj.key, reason, error: record?.error, at: record?.updatedAt });
     }
   }
+  summary.disk = diskUsage([...objects, ...backups, ...system], records.values(), config.backupPrefix);
   return {
     summary: StatusSummary.parse(summary),
     failures: failures.sort((a, b) => a.key.localeCompare(b.key)),

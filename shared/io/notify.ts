@@ -1,5 +1,5 @@
 // REELPRESS_NOTIFY_URL: a JSON POST when a file ends `failed`, when the library has nothing left to
-// do, and when a new dedup report has bytes to reclaim. `text` (Slack) and `content` (Discord) carry
+// do, when a new dedup report has bytes to reclaim, and when purgeable backups pass a threshold. `text` (Slack) and `content` (Discord) carry
 // the sentence; the other fields are for programs. Delivery retries with back-off in the background:
 // callers never wait for it, so a slow or dead receiver never holds up a job.
 import { z } from "zod";
@@ -10,7 +10,12 @@ import type { Log } from "../log.ts";
 
 export type NotifyEvent =
   | { event: "file_failed"; bucket: string; key: string; reason: string; error?: string; stage: "probe" | "encode" }
-  | { event: "library_done"; bucket: string; prefix: string; compressed: number; skipped: number; failed: number; saved_bytes: number }
+  | {
+    event: "library_done"; bucket: string; prefix: string; compressed: number; skipped: number; failed: number; saved_bytes: number;
+    /** Saved is not freed while backups hold the originals: what the bucket holds now. */
+    disk_bytes: number; backup_bytes: number; reclaimable_bytes: number;
+  }
+  | { event: "backups_reclaimable"; bucket: string; backup_prefix: string; reclaimable_bytes: number; backup_bytes: number; disk_bytes: number; threshold_bytes: number }
   | { event: "report_ready"; bucket: string; report_key: string; groups: number; losers: number; bytes_reclaimable: number };
 
 /** Pure: the POST body for an event. */
@@ -20,7 +25,9 @@ export function notificationBody(e: NotifyEvent): Record<string, unknown> {
       case "file_failed":
         return `reelpress: s3://${e.bucket}/${e.key} failed: ${e.reason}`;
       case "library_done":
-        return `reelpress: s3://${e.bucket}/${e.prefix} has nothing left to do: ${e.compressed} compressed, ${e.skipped} skipped, ${e.failed} failed; ${formatBytes(e.saved_bytes)} saved`;
+        return `reelpress: s3://${e.bucket}/${e.prefix} has nothing left to do: ${e.compressed} compressed, ${e.skipped} skipped, ${e.failed} failed; ${formatBytes(e.saved_bytes)} saved; ${formatBytes(e.disk_bytes)} on disk, ${formatBytes(e.backup_bytes)} of it in backups (${formatBytes(e.reclaimable_bytes)} a purge would free)`;
+      case "backups_reclaimable":
+        return `reelpress: backups in s3://${e.bucket}/${e.backup_prefix} hold ${formatBytes(e.reclaimable_bytes)} that a purge would free (over ${formatBytes(e.threshold_bytes)}); 'reelpress purge --older-than DAYS --dry-run' lists them`;
       case "report_ready":
         return `reelpress: new duplicate report for s3://${e.bucket}/: ${e.groups} group(s), ${e.losers} file(s) to remove, ${formatBytes(e.bytes_reclaimable)} to reclaim ('reelpress apply latest --dry-run' lists them)`;
     }

@@ -332,6 +332,17 @@ export async function deleteObject({ s3, config }: Clients, key: string, etag?: 
   }
 }
 
+/** Deletes `key` only while it is version `etag`; false when it changed (or went) meanwhile, and it stays. */
+export async function deleteIfUnchanged({ s3, config }: Clients, key: string, etag: string): Promise<boolean> {
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key, IfMatch: etag }));
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err) || isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 export type UploadOptions = {
   metadata?: Record<string, string>;
   contentType?: string;

@@ -1,11 +1,12 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
-import { backupKeyFor, isSkipKey, keyKind, outputKeyFor } from "./naming.ts";
+import { SYSTEM_PREFIX, backupKeyFor, isSkipKey, keyKind, normalizePrefix, outputKeyFor } from "./naming.ts";
+import { reclaimableBytes, tieBackups } from "./purge.ts";
 import { StatusSummary, type ManifestRecord, type RunnerStatus } from "../schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
 export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };
 export type QueueDepth = { visible: number; in_flight: number };
-export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source">;
+export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256">;
 export type LibraryState = "compressed" | "skipped" | "in_progress" | "remaining" | "failed";
 
 const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, "");
@@ -43,7 +44,29 @@ function savedBy(record: RecordBrief): number {
 
 export function emptySummary(queues: Record<string, QueueDepth>, runners: RunnerStatus[] = []): StatusSummary {
   const zero = () => ({ count: 0, bytes: 0 });
-  return { compressed: zero(), skipped: zero(), in_progress: zero(), remaining: zero(), failed: zero(), saved_bytes: 0, queues, runners };
+  const disk = { total_bytes: 0, library_bytes: 0, backup_bytes: 0, system_bytes: 0, reclaimable_bytes: 0 };
+  return { compressed: zero(), skipped: zero(), in_progress: zero(), remaining: zero(), failed: zero(), saved_bytes: 0, disk, queues, runners };
+}
+
+/** Bytes on disk by where they lie (library, backups, .reelpress/), and the backups a purge may remove. */
+export function diskUsage(objects: Iterable<ListedObject>, records: Iterable<RecordBrief>, backupPrefix: string): StatusSummary["disk"] {
+  const disk = { total_bytes: 0, library_bytes: 0, backup_bytes: 0, system_bytes: 0, reclaimable_bytes: 0 };
+  const backups: ListedObject[] = [];
+  const library = new Map<string, ListedObject>();
+  const backup = normalizePrefix(backupPrefix);
+  for (const o of objects) {
+    disk.total_bytes += o.size;
+    if (o.key.startsWith(SYSTEM_PREFIX)) disk.system_bytes += o.size;
+    else if (o.key.startsWith(backup)) {
+      disk.backup_bytes += o.size;
+      backups.push(o);
+    } else {
+      disk.library_bytes += o.size;
+      library.set(o.key, o);
+    }
+  }
+  disk.reclaimable_bytes = reclaimableBytes(tieBackups(backups, records, library, backupPrefix));
+  return disk;
 }
 
 /** Adds one listed object to `summary`; returns its state, or undefined when it is not a library video. */
@@ -66,7 +89,9 @@ export function summarizeStatus(input: {
   const byKey = new Map<string, RecordBrief>();
   for (const r of input.records) byKey.set(r.key, r);
   const summary = emptySummary(input.queues);
-  for (const obj of input.objects) tally(summary, obj, byKey.get(obj.key), input.backupPrefix);
+  const objects = [...input.objects];
+  for (const obj of objects) tally(summary, obj, byKey.get(obj.key), input.backupPrefix);
+  summary.disk = diskUsage(objects, byKey.values(), input.backupPrefix);
   return StatusSummary.parse(summary);
 }
 

@@ -59,7 +59,8 @@ describe("reelpress demo", () => {
 
   it("explains a stalled pipeline from the queues rather than waiting forever", () => {
     const zero = { count: 0, bytes: 0 };
-    const base = { compressed: zero, skipped: zero, in_progress: zero, remaining: { count: 2, bytes: 9 }, failed: zero, saved_bytes: 0, runners: [] };
+    const base = { compressed: zero, skipped: zero, in_progress: zero, remaining: { count: 2, bytes: 9 }, failed: zero, saved_bytes: 0, runners: [],
+      disk: { total_bytes: 9, library_bytes: 9, backup_bytes: 0, system_bytes: 0, reclaimable_bytes: 0 } };
     const q = (encode: number, plan = 0) => ({ ingest: { visible: 0, in_flight: 0 }, plan: { visible: plan, in_flight: 0 }, encode: { visible: encode, in_flight: 0 }, encode_dlq: { visible: 0, in_flight: 0 } });
     expect(stallReason({ ...base, queues: q(2) })).toMatch(/^2 encode job\(s\) wait in the encode queue and no runner takes them/);
     expect(stallReason({ ...base, queues: q(0, 1) })).toMatch(/plan queue and the strategy function does not take them/);

@@ -58,13 +58,16 @@ describe("reelpress status", () => {
     const r = await reelpress(["status", "--json"], { env: stack.env });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
-    expect(JSON.parse(r.stdout)).toEqual({
+    const status = JSON.parse(r.stdout);
+    expect(status).toEqual({
       compressed: { count: 2, bytes: 1700 },
       skipped: { count: 1, bytes: 80 },
       in_progress: { count: 1, bytes: 2000 },
       remaining: { count: 2, bytes: 60 },
       failed: { count: 1, bytes: 300 },
       saved_bytes: 4500,
+      // The backup of other/d.avi is not reclaimable: its output's record holds no SHA-256.
+      disk: { total_bytes: expect.any(Number), library_bytes: 4145, backup_bytes: 1200, system_bytes: expect.any(Number), reclaimable_bytes: 0 },
       queues: {
         ingest: { visible: 2, in_flight: 0 },
         plan: { visible: 0, in_flight: 0 },
@@ -73,6 +76,8 @@ describe("reelpress status", () => {
       },
       runners: [PAUSED_RUNNER],
     });
+    expect(status.disk.system_bytes).toBeGreaterThan(0);
+    expect(status.disk.total_bytes).toBe(4145 + 1200 + status.disk.system_bytes);
   });
 
   it("--prefix counts only that folder", async () => {
@@ -94,6 +99,7 @@ describe("reelpress status", () => {
     expect(r.stdout).toMatch(/^Library s3:\/\/reelpress\/  7 video\(s\)\n/);
     expect(r.stdout).toMatch(/\n  compressed\s+2\s+1\.7 KiB\n/);
     expect(r.stdout).toMatch(/\n  saved\s+4\.4 KiB\n/);
+    expect(r.stdout).toMatch(/\nDisk\n  on disk now\s+[\d.]+ KiB  library 4\.0 KiB, backups 1\.2 KiB, \.reelpress [\d.]+ KiB\n  in backups\s+1\.2 KiB\n  purge would free\s+0 B\n/);
     expect(r.stdout).toMatch(/\n  encode_dlq\s+3\s+0\n/);
     expect(r.stdout).toContain("3 job(s) in the dead-letter queue: 'reelpress redrive' sends them back");
     // The readable sentence, not ffmpeg's words (those stay in the record).

@@ -84,6 +84,9 @@ describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Ch
     }
     expect(api.compressed.count).toBe(3);
     expect(await page.locator(".state[data-state=saved] .count").textContent()).toBe(formatBytes(api.saved_bytes));
+    for (const [k, field] of [["total", "total_bytes"], ["backups", "backup_bytes"], ["reclaimable", "reclaimable_bytes"]] as const) {
+      expect(await page.locator(`.state[data-disk=${k}] .count`).textContent(), k).toBe(formatBytes(api.disk[field]));
+    }
     for (const [role, d] of Object.entries(api.queues)) {
       expect(await page.locator(`tr[data-queue=${role}] .visible`).textContent(), role).toBe(String(d.visible));
       expect(await page.locator(`tr[data-queue=${role}] .in-flight`).textContent(), role).toBe(String(d.in_flight));

@@ -11,13 +11,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { objectCreatedRecord } from "../../shared/io/event-records.ts";
 import { makeDedupHandler } from "../../functions/dedup/handler.ts";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
-import { claimLibraryDone, clearLibraryDone, runnerSettings, startRunner } from "../../gpu-runner/runner.ts";
+import { RECLAIMABLE_KEY, claimLibraryDone, clearLibraryDone, runnerSettings, startRunner } from "../../gpu-runner/runner.ts";
+import { RETENTION_MARKER_KEY } from "../../shared/io/backups.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { makeNotifier, notifierFromEnv, settlingDeliveries } from "../../shared/io/notify.ts";
 import { headObject } from "../../shared/io/objects.ts";
 import { brokenFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { until } from "../kit/wait.ts";
+import { publishedOutput } from "../kit/published.ts";
 
 type Mode = "ok" | "hang" | { fail: number; status: number };
 
@@ -173,12 +175,50 @@ describe("notifications", () => {
       await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify(job) }));
       const done = () => receiver.bodies.filter((b) => b.event === "library_done");
       await until("the done message", () => done().length === 1, 20_000);
-      expect(done()[0]).toMatchObject({ bucket: "reelpress", failed: 1, text: expect.stringMatching(/^reelpress: s3:\/\/reelpress\/ has nothing left to do: \d+ compressed, \d+ skipped, 1 failed; 0 B saved$/) });
+      expect(done()[0]).toMatchObject({ bucket: "reelpress", failed: 1, text: expect.stringMatching(/^reelpress: s3:\/\/reelpress\/ has nothing left to do: \d+ compressed, \d+ skipped, 1 failed; 0 B saved; [\d.]+ \w*B on disk, 0 B of it in backups \(0 B a purge would free\)$/) });
       // A job after the announcement is new work: its end is the end of another idle period.
       await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify({ ...job, jobId: "j-gone-2" }) }));
       await until("the second done message", () => done().length === 2, 20_000);
     } finally {
       await runner.stop();
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("says once per crossing when purgeable backups pass the threshold, and purges by retention once a day", async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "reelpress-retention-"));
+    const backupKey = await publishedOutput(stack, "kept/a.avi", "kept/a.mp4", 3000, 1000);
+    const job = { bucket: "reelpress", key: "gone.avi", size: 10, etag: "\"x\"", jobId: "j-r", outputKey: "gone.mp4", downscale: false, mustSave: 0, reason: "test", durationSec: 1, fingerprints: [], plannedAt: new Date().toISOString() };
+    const idle = async (env: Record<string, string>, n: number) => {
+      const notifier = makeNotifier(receiver.url, { log });
+      const settings = runnerSettings({ REELPRESS_RUNNER_VISIBILITY: "3", REELPRESS_X264_PRESET: "ultrafast", ...env });
+      const runner = await startRunner(stack, { encoder: "x264", concurrency: 1, settings, log: () => undefined, workBase: tmp, notifier });
+      try {
+        await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: JSON.stringify({ ...job, jobId: `j-r-${n}` }) }));
+        await until("the done message", () => receiver.bodies.filter((b) => b.event === "library_done").length === n, 20_000);
+        await notifier.idle();
+      } finally {
+        await runner.stop();
+      }
+    };
+    const reclaimable = () => receiver.bodies.filter((b) => b.event === "backups_reclaimable");
+    try {
+      // 3000 bytes of backup a purge may remove, over a threshold of about 1 KiB: said once over two idle periods.
+      const threshold = { REELPRESS_NOTIFY_RECLAIMABLE_GB: String(1 / 1024 ** 2) };
+      await idle(threshold, 1);
+      await idle(threshold, 2);
+      expect(reclaimable()).toEqual([expect.objectContaining({ reclaimable_bytes: 3000, backup_bytes: 3000, threshold_bytes: 1024, backup_prefix: "orig_video_to_delete/" })]);
+      expect(reclaimable()[0].text).toMatch(/hold 2\.9 KiB that a purge would free \(over 1\.0 KiB\); 'reelpress purge --older-than DAYS --dry-run' lists them$/);
+      expect(await headObject(stack, backupKey)).toBeDefined();
+      // A retention of about a millisecond: the backup goes when the library goes idle, and the threshold re-arms.
+      await new Promise((r) => setTimeout(r, 50));
+      await idle({ ...threshold, REELPRESS_BACKUP_RETENTION_DAYS: String(1 / 86_400_000) }, 3);
+      expect(await headObject(stack, backupKey)).toBeUndefined();
+      expect(await headObject(stack, "kept/a.mp4")).toBeDefined();
+      expect(await headObject(stack, RECLAIMABLE_KEY)).toBeUndefined();
+      expect(await headObject(stack, RETENTION_MARKER_KEY)).toBeDefined();
+      expect(receiver.bodies.filter((b) => b.event === "library_done").at(-1)).toMatchObject({ reclaimable_bytes: 0, backup_bytes: 0 });
+    } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   });

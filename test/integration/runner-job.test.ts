@@ -13,6 +13,7 @@ import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runne
 import { isCompressedMedia } from "../../shared/rules/decision.ts";
 import { probeMedia } from "../../shared/media/ffprobe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
+import { planBackupPurge } from "../../shared/io/backups.ts";
 import { backupKeyFor } from "../../shared/rules/naming.ts";
 import { headObject, presignedGetUrl } from "../../shared/io/objects.ts";
 import { makeVideo, videoFixture } from "../kit/fixtures.ts";
@@ -97,7 +98,11 @@ describe("runner jobs (folder store as a real server, real ffmpeg)", () => {
       expect(rec!.sha256).toBe(await objectSha(job.outputKey));
       expect(rec!.fingerprints!.map((f) => f.t)).toEqual(job.fingerprints.map((f) => f.t));
       expect((await headObject(stack, rec!.montageKey!))?.size).toBeGreaterThan(1000);
+      expect(rec!.source!.backupEtag).toBe((await headObject(stack, rec!.source!.backupKey))?.etag);
     }
+    // Each backup is tied to its verified output: a purge of any age may remove it.
+    const plan = await planBackupPurge(stack, 0);
+    for (const job of jobs) expect(plan.find((d) => d.key === backupKeyFor(job.key, stack.config.backupPrefix))).toMatchObject({ action: "delete", output: job.outputKey });
     const media = async (key: string) => probeMedia(await presignedGetUrl(stack, key), { timeoutSec: 30 });
     expect((await media("lib/rotated.mp4")).video.rotation).toBe(90);
     expect((await media("lib/rotated.mp4")).audio).toEqual([expect.objectContaining({ codec: "aac" })]);

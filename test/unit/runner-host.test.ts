@@ -28,6 +28,13 @@ describe("gpu-runner/runner.env.example", () => {
     expect(runnerSettings(envExample).visibilitySec).toBe(Number(envExample.REELPRESS_RUNNER_VISIBILITY));
   });
 
+  it("leaves backup retention and the reclaimable notice off unless set, and refuses a bad value in one sentence", () => {
+    expect(runnerSettings({})).toMatchObject({ retentionDays: undefined, reclaimableNotifyBytes: undefined });
+    expect(runnerSettings({ REELPRESS_BACKUP_RETENTION_DAYS: "30", REELPRESS_NOTIFY_RECLAIMABLE_GB: "10" })).toMatchObject({ retentionDays: 30, reclaimableNotifyBytes: 10 * 1024 ** 3 });
+    expect(() => runnerSettings({ REELPRESS_BACKUP_RETENTION_DAYS: "0" })).toThrow(/^Bad setting REELPRESS_BACKUP_RETENTION_DAYS = "0": must be a positive number of days \(unset turns it off\)\.$/);
+    expect(() => runnerSettings({ REELPRESS_NOTIFY_RECLAIMABLE_GB: "lots" })).toThrow(/^Bad setting REELPRESS_NOTIFY_RECLAIMABLE_GB = "lots"/);
+  });
+
   it("sets every variable the deploy prints as runnerEnv", () => {
     const deployed = Object.keys(reelpressEnv("reelpress", "prod", "bucket-name", { backupPrefix: "orig_video_to_delete/" }));
     for (const name of deployed) expect(Object.keys(envExample), name).toContain(name);

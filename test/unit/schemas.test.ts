@@ -41,6 +41,7 @@ describe("schemas", () => {
     expect(DedupReport.parse(report).summary).toHaveProperty("stages");
     expect(DedupReport.safeParse({ ...report, groups: [{ ...report.groups[0], type: "fuzzy" }] }).success).toBe(false);
     const cb = { count: 0, bytes: 0 };
-    expect(StatusSummary.safeParse({ compressed: cb, skipped: cb, in_progress: cb, remaining: cb, failed: cb, saved_bytes: 0, queues: { encode: { visible: 1, in_flight: 0 } }, runners: [] }).success).toBe(true);
+    const disk = { total_bytes: 0, library_bytes: 0, backup_bytes: 0, system_bytes: 0, reclaimable_bytes: 0 };
+    expect(StatusSummary.safeParse({ compressed: cb, skipped: cb, in_progress: cb, remaining: cb, failed: cb, saved_bytes: 0, disk, queues: { encode: { visible: 1, in_flight: 0 } }, runners: [] }).success).toBe(true);
   });
 });

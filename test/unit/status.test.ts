@@ -43,6 +43,8 @@ describe("status summary", () => {
       remaining: { count: 2, bytes: 15 },
       failed: { count: 1, bytes: 70 },
       saved_bytes: 930,
+      // Every listed byte, by where it lies; notes.txt is the library's too.
+      disk: { total_bytes: 3669, library_bytes: 1671, backup_bytes: 999, system_bytes: 999, reclaimable_bytes: 0 },
       queues: QUEUES,
       runners: [],
     });
