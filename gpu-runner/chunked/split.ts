@@ -20,6 +20,17 @@ export function segmentStarts(csv: string): number[] {
   return csv.split("\n").filter(Boolean).map((line) => Number(line.split(",")[1]));
 }
 
+/** Pure: a frame's length, the median step between frame times (a VFR stretch does not widen it); 1/25 s without two frames. */
+export function frameStepSec(times: number[]): number {
+  const steps = times.slice(1).map((t, i) => t - times[i]).filter((d) => d > 0).sort((a, b) => a - b);
+  return steps.length ? steps[Math.floor(steps.length / 2)] : 1 / 25;
+}
+
+/** Pure: whether the split cut where planned: one segment per span, each after the first starting within half a frame of its keyframe. */
+export function cutsMatch(starts: number[], spans: Array<{ startSec: number }>, frameSec: number): boolean {
+  return starts.length === spans.length && spans.every((s, i) => i === 0 || Math.abs(starts[i] - s.startSec) < frameSec / 2);
+}
+
 async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings, signal: AbortSignal): Promise<ChunkPlan> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
@@ -35,8 +46,7 @@ async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings
   signal.throwIfAborted();
   if (r.exitCode !== 0) throw new Error(`splitting ${job.key} failed: ${String(r.stderr).split("\n")[0]}`);
   const starts = segmentStarts(await readFile(path.join(dir, SEGMENT_LIST), "utf8"));
-  const cutsMissed = starts.length !== spans.length || spans.some((s, i) => i > 0 && Math.abs(starts[i] - s.startSec) > 0.002);
-  if (cutsMissed) throw new Error(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
+  if (!cutsMatch(starts, spans, frameStepSec(frames.times))) throw new Error(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
   const chunks: ChunkPlan["chunks"] = [];
   for (const span of spans) {
     const file = path.join(dir, segmentFile(span.index));
