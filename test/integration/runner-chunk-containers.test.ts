@@ -20,17 +20,14 @@ const video = () => ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration
 const x264 = (gop = 50) => ["-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-bf", "2", "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-pix_fmt", "yuv420p"];
 const sine = (freq: number, durationSec = 8) => ["-f", "lavfi", "-i", `sine=frequency=${freq}:duration=${durationSec}`];
 
-/** `broken`: a known bug; the case is expected to fail until it is fixed (then drop the mark). */
-type Case = { name: string; key: string; expect: "chunked" | "one pass"; args: string[]; broken?: string };
-/** Source fingerprints are taken by input seeks (-ss before -i), and in MPEG-TS those land on the next keyframe. */
-const TS_SEEK = "MPEG-TS source fingerprints come from the wrong frames";
+type Case = { name: string; key: string; expect: "chunked" | "one pass"; args: string[] };
 const CASES: Case[] = [
   // The reported case: Matroska, x264 2 s GOP with B-frames (first DTS -0.08 s), FLAC audio.
   { name: "MKV x264 2 s GOP + FLAC", key: "films/mkv-flac.mkv", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "flac"] },
   { name: "MP4 with B-frames + AAC", key: "films/bframes.mp4", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "aac", "-b:a", "96k"] },
   // A DVR recording: MPEG-TS starts at about 1.4 s.
-  { name: "MPEG-TS (.ts) + AAC", key: "dvr/news.ts", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "aac", "-b:a", "96k", "-f", "mpegts"], broken: TS_SEEK },
-  { name: "AVCHD-like .m2ts + AC-3", key: "AVCHD/00001.m2ts", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "ac3", "-b:a", "128k", "-f", "mpegts", "-mpegts_m2ts_mode", "1"], broken: TS_SEEK },
+  { name: "MPEG-TS (.ts) + AAC", key: "dvr/news.ts", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "aac", "-b:a", "96k", "-f", "mpegts"] },
+  { name: "AVCHD-like .m2ts + AC-3", key: "AVCHD/00001.m2ts", expect: "chunked", args: [...video(), ...sine(440), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "ac3", "-b:a", "128k", "-f", "mpegts", "-mpegts_m2ts_mode", "1"] },
   { name: "MKV with two audio tracks", key: "films/two-audio.mkv", expect: "chunked", args: [...video(), ...sine(440), ...sine(660), "-map", "0:v", "-map", "1:a", "-map", "2:a", ...x264(), "-c:a", "aac", "-b:a", "96k"] },
   { name: "MKV with audio starting 1 s after video", key: "films/late-audio.mkv", expect: "chunked", args: [...video(), "-itsoffset", "1", ...sine(440, 7), "-map", "0:v", "-map", "1:a", ...x264(), "-c:a", "aac", "-b:a", "96k"] },
   // One keyframe in 8 s: nothing to cut at, so the one-pass encode, not a failure.
@@ -117,8 +114,5 @@ describe("chunked jobs across containers (embedded store, real ffmpeg)", () => {
       expect(Math.abs(b.audio[i].offset - want.offset), `audio ${i} start`).toBeLessThan(0.05);
     }
   };
-  for (const c of CASES) {
-    if (c.broken) it.fails(`${c.name} (known: ${c.broken})`, () => check(c));
-    else it(c.name, () => check(c));
-  }
+  for (const c of CASES) it(c.name, () => check(c));
 });
