@@ -171,7 +171,8 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
-async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
+/** The one-pass encode; also what a long source that cannot be split exactly gets (chunked/split.ts). */
+export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
   const media = await probeMedia(url, { timeoutSec: clients.config.probeTimeoutSec, sizeBytes: job.size });

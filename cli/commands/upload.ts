@@ -3,7 +3,7 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Clients } from "../../shared/io/clients.ts";
 import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
-import { extensionOf, isSystemKey, isVideoKey } from "../../shared/rules/naming.ts";
+import { VIDEO_EXTENSIONS, extensionOf, isSystemKey, isVideoKey } from "../../shared/rules/naming.ts";
 import { uploadFile } from "../../shared/io/objects.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
@@ -24,6 +24,7 @@ const PART_SIZE = 8 * 1024 ** 2;
 const CONTENT_TYPES: Record<string, string> = {
   mp4: "video/mp4", m4v: "video/mp4", mkv: "video/x-matroska", webm: "video/webm", avi: "video/x-msvideo",
   mov: "video/quicktime", wmv: "video/x-ms-wmv", flv: "video/x-flv", mpeg: "video/mpeg", mpg: "video/mpeg",
+  ts: "video/mp2t", mts: "video/mp2t", m2ts: "video/mp2t",
 };
 
 async function statOrNull(p: string) {
@@ -172,7 +173,7 @@ const command: Command = {
     if (!values.json) {
       for (const s of skipped) logEvent("upload.skipped", { path: s.path, reason: s.reason }, `${yellow("skipped")}  ${s.path}  ${dim(s.reason)}`);
     }
-    if (files.length === 0) throw new UserError(`No supported videos among ${positionals.join(", ")} (supported: .mp4 .mkv .avi .mov .wmv .flv .webm .m4v .mpeg .mpg).`);
+    if (files.length === 0) throw new UserError(`No supported videos among ${positionals.join(", ")} (supported: ${VIDEO_EXTENSIONS.map((e) => `.${e}`).join(" ")}).`);
     await requireBucket(clients);
     const started = Date.now();
     const interrupt = catchInterrupt("aborting uploads in flight");

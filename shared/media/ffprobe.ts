@@ -111,7 +111,8 @@ export async function countVideoFrames(file: string, timeoutSec: number): Promis
   const r = await runMedia("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "V:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", ...safeInputArgs(file)], { stallSec: timeoutSec });
   if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${timeoutSec}s counting frames`);
   if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, "ffprobe counting frames");
-  const n = Number(String(r.stdout).trim());
+  // An MPEG-TS lists the stream twice (under its program, then alone): the first count is the one.
+  const n = Number(String(r.stdout).split("\n").find((l) => l.trim()) ?? "");
   if (r.exitCode !== 0 || !Number.isInteger(n)) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
   return n;
 }

@@ -124,11 +124,26 @@ export function sampleTimes(durationSec: number, count: number): number[] {
  * ends and an idle connection still fills its socket buffers with bytes nobody reads.
  */
 const LOCAL_SEEKS_PER_PROCESS = 4;
+
+/**
+ * An MPEG transport stream has no index: an input seek there lands on the keyframe after the target, not
+ * the one before. So it seeks this much earlier and keeps the first frame at or after the target.
+ */
+export function seekBackSec(formatName: string | undefined): number {
+  return /mpegts/.test(formatName ?? "") ? 10 : 0;
+}
+
+/** Pure: where the input seek goes, and the filter that keeps the first frame at or after `t` from there. */
+export function seekTo(t: number, backSec = 0): { ss: string; pick: string } {
+  const from = Math.max(0, Math.round((t - backSec) * 1000) / 1000);
+  return { ss: from.toFixed(3), pick: backSec > 0 ? `select='gte(t,${(t - from - 1e-6).toFixed(6)})',` : "" };
+}
 const PARALLEL_PROCESSES = 4;
 
-function ffmpegArgs(input: string, times: number[], timeoutSec: number): string[] {
-  const inputs = times.flatMap((t) => ["-rw_timeout", String(Math.round(timeoutSec * 1e6)), "-ss", t.toFixed(3), ...safeInputArgs(input)]);
-  const chains = times.map((_, i) => `[${i}:v:0]trim=end_frame=1,${FINGERPRINT_FILTER}[f${i}]`);
+function ffmpegArgs(input: string, times: number[], timeoutSec: number, backSec = 0): string[] {
+  const seeks = times.map((t) => seekTo(t, backSec));
+  const inputs = seeks.flatMap((s) => ["-rw_timeout", String(Math.round(timeoutSec * 1e6)), "-ss", s.ss, ...safeInputArgs(input)]);
+  const chains = seeks.map((s, i) => `[${i}:v:0]${s.pick}trim=end_frame=1,${FINGERPRINT_FILTER}[f${i}]`);
   const joined = `${times.map((_, i) => `[f${i}]`).join("")}concat=n=${times.length}:v=1:a=0,setpts=N/TB[out]`;
   return [
     "-hide_banner", "-nostdin", "-v", "error", ...inputs,
@@ -138,8 +153,8 @@ function ffmpegArgs(input: string, times: number[], timeoutSec: number): string[
 }
 
 /** The frames at `times`, or undefined when any of them is missing (then nobody knows which). */
-async function grabFrames(input: string, times: number[], timeoutSec: number): Promise<Uint8Array[] | undefined> {
-  const r = await runMedia("ffmpeg", ffmpegArgs(input, times, timeoutSec), { stallSec: timeoutSec, encoding: "buffer", stripFinalNewline: false });
+async function grabFrames(input: string, times: number[], timeoutSec: number, backSec?: number): Promise<Uint8Array[] | undefined> {
+  const r = await runMedia("ffmpeg", ffmpegArgs(input, times, timeoutSec, backSec), { stallSec: timeoutSec, encoding: "buffer", stripFinalNewline: false });
   if (r.stalled) throw new MediaStalledError(`ffmpeg made no progress for ${timeoutSec}s seeking to ${times.join(", ")}s`);
   if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, `ffmpeg seeking to ${times.join(", ")}s`);
   const out = r.stdout as Uint8Array;
@@ -151,20 +166,20 @@ async function grabFrames(input: string, times: number[], timeoutSec: number): P
  * Fingerprints of `count` frames sampled across a local file or presigned URL. Times where no frame
  * decodes are left out; a video where none does is unreadable.
  */
-export function fingerprintVideo(input: string, opts: { durationSec: number; count: number; timeoutSec: number }): Promise<FrameFingerprint[]> {
+export function fingerprintVideo(input: string, opts: { durationSec: number; count: number; timeoutSec: number; seekBackSec?: number }): Promise<FrameFingerprint[]> {
   return fingerprintAt(input, sampleTimes(opts.durationSec, opts.count), opts);
 }
 
 /** Fingerprints of the frames shown at `times` (seconds); times past the end are left out. */
-export async function fingerprintAt(input: string, times: number[], opts: { timeoutSec: number }): Promise<FrameFingerprint[]> {
+export async function fingerprintAt(input: string, times: number[], opts: { timeoutSec: number; seekBackSec?: number }): Promise<FrameFingerprint[]> {
   const batches: number[][] = [];
   const perProcess = /^https?:/i.test(input) ? 1 : LOCAL_SEEKS_PER_PROCESS;
   for (let i = 0; i < times.length; i += perProcess) batches.push(times.slice(i, i + perProcess));
   const found = await mapLimit(batches, PARALLEL_PROCESSES, async (batch) => {
-    const frames = await grabFrames(input, batch, opts.timeoutSec);
+    const frames = await grabFrames(input, batch, opts.timeoutSec, opts.seekBackSec);
     if (frames) return frames.map((grey, i) => fingerprintFrame(grey, batch[i]));
     // One seek came back empty (near the end, or a damaged stretch): take the others one by one.
-    const singles = await Promise.all(batch.map((t) => grabFrames(input, [t], opts.timeoutSec)));
+    const singles = await Promise.all(batch.map((t) => grabFrames(input, [t], opts.timeoutSec, opts.seekBackSec)));
     return singles.flatMap((f, i) => (f ? [fingerprintFrame(f[0], batch[i])] : []));
   });
   const all = found.flat();

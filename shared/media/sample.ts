@@ -5,7 +5,7 @@ import path from "node:path";
 import { readFile, stat } from "node:fs/promises";
 import { safeInputArgs, UnreadableMediaError } from "./ffprobe.ts";
 import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
-import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes, selectAt } from "./fingerprint.ts";
+import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes, seekBackSec, seekTo, selectAt } from "./fingerprint.ts";
 import { analysisSize, measurePicture, type AnalysisFrame } from "./picture.ts";
 import type { FrameFingerprint, MediaInfo, PictureStats } from "../schemas.ts";
 import { mapLimit } from "../pool.ts";
@@ -30,6 +30,8 @@ type Spec = {
   timeoutSec: number;
   /** Where the thumbnail and frame times are written. */
   dir: string;
+  /** How far before each time a seek starts (fingerprint.ts seekBackSec). */
+  seekBackSec: number;
 };
 
 /** Frames as shown: ffmpeg's autorotate turns quarter-rotated pictures upright. */
@@ -91,8 +93,9 @@ async function decodeOnce(file: string, spec: Spec): Promise<Array<{ t: number; 
 async function seekEach(input: string, spec: Spec, perProcess: number): Promise<Array<{ t: number; print: Uint8Array; analysis: AnalysisFrame }>> {
   const middle = Math.floor(spec.times.length / 2);
   const grab = async (times: number[], first: number) => {
-    const inputs = times.flatMap((t) => ["-rw_timeout", String(Math.round(spec.timeoutSec * 1e6)), "-ss", t.toFixed(3), ...safeInputArgs(input)]);
-    const trims = times.map((_, i) => `[${i}:v:0]trim=end_frame=1[t${i}]`);
+    const seeks = times.map((t) => seekTo(t, spec.seekBackSec));
+    const inputs = seeks.flatMap((s) => ["-rw_timeout", String(Math.round(spec.timeoutSec * 1e6)), "-ss", s.ss, ...safeInputArgs(input)]);
+    const trims = seeks.map((s, i) => `[${i}:v:0]${s.pick}trim=end_frame=1[t${i}]`);
     const joined = `${times.map((_, i) => `[t${i}]`).join("")}concat=n=${times.length}:v=1:a=0,setpts=N/TB[s]`;
     const thumb = middle >= first && middle < first + times.length ? middle - first : undefined;
     const out = outputsFrom(spec, thumb);
@@ -115,7 +118,7 @@ async function seekEach(input: string, spec: Spec, perProcess: number): Promise<
  * does is unreadable.
  */
 export async function sampleVideo(input: string, media: MediaInfo, opts: { times: number[]; timeoutSec: number; dir: string }): Promise<Sampled> {
-  const spec: Spec = { ...opts, ...shownSize(media) };
+  const spec: Spec = { ...opts, ...shownSize(media), seekBackSec: seekBackSec(media.formatName) };
   const local = !/^https?:/i.test(input);
   const frames = media.durationSec * (media.video.fps ?? 30);
   const taken = !local ? await seekEach(input, spec, 1) : frames <= FULL_DECODE_FRAMES ? await decodeOnce(input, spec) : await seekEach(input, spec, spec.times.length);

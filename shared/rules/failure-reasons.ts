@@ -6,7 +6,7 @@ type Rule = { match: RegExp; sentence: string | ((container: string | undefined)
 
 const CONTAINERS: Record<string, string> = {
   mkv: "Matroska", webm: "WebM", mp4: "MP4", m4v: "MP4", mov: "QuickTime", avi: "AVI", wmv: "Windows Media",
-  flv: "Flash Video", mpeg: "MPEG", mpg: "MPEG",
+  flv: "Flash Video", mpeg: "MPEG", mpg: "MPEG", ts: "MPEG-TS", mts: "MPEG-TS", m2ts: "MPEG-TS",
 };
 
 /** First match wins, so the specific rules come before the generic ones. */

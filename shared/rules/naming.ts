@@ -4,7 +4,8 @@ import { safeKey, unsafeKeyReason } from "../../store/safe-key.ts";
 
 export { UnsafeKeyError, unsafeKeyReason } from "../../store/safe-key.ts";
 
-export const VIDEO_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg"] as const;
+/** `ts`, `mts`, `m2ts`: MPEG transport streams (DVR recordings, AVCHD) on NAS shares; a library holds videos, not TypeScript. */
+export const VIDEO_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg", "ts", "mts", "m2ts"] as const;
 export const SYSTEM_PREFIX = ".reelpress/";
 export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
 export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;

@@ -4,7 +4,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Clients } from "../../shared/io/clients.ts";
 import { decide } from "../../shared/rules/decision.ts";
 import { probeMedia } from "../../shared/media/ffprobe.ts";
-import { fingerprintVideo } from "../../shared/media/fingerprint.ts";
+import { fingerprintVideo, seekBackSec } from "../../shared/media/fingerprint.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { encodeJobFor } from "../../shared/steps/strategy.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../../shared/schemas.ts";
@@ -21,7 +21,7 @@ function probeOnce(file: string, count: number, timeoutSec: number) {
   if (!probed.has(id)) {
     probed.set(id, (async () => {
       const media = await probeMedia(file, { timeoutSec });
-      return { media, fingerprints: await fingerprintVideo(file, { durationSec: media.durationSec, count, timeoutSec }) };
+      return { media, fingerprints: await fingerprintVideo(file, { durationSec: media.durationSec, count, timeoutSec, seekBackSec: seekBackSec(media.formatName) }) };
     })());
   }
   return probed.get(id)!;

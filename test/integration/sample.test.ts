@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnreadableMediaError, probeMedia } from "../../shared/media/ffprobe.ts";
-import { fingerprintVideo, sampleTimes } from "../../shared/media/fingerprint.ts";
+import { fingerprintVideo, sampleTimes, seekBackSec } from "../../shared/media/fingerprint.ts";
 import { sampleVideo } from "../../shared/media/sample.ts";
 import { presignedGetUrl, uploadFile } from "../../shared/io/objects.ts";
 import { brokenFixture, makeVideo } from "../kit/fixtures.ts";
@@ -34,6 +34,19 @@ describe("sampleVideo (real ffmpeg)", () => {
     expect(remote.fingerprints).toEqual(local.fingerprints);
     expect(remote.picture).toEqual(local.picture);
     expect((await stat(remote.thumbnail!)).size).toBeGreaterThan(1000);
+  });
+
+  it("takes the same frames from an MPEG-TS by seeks as by one decode (a TS seek lands after its target)", async () => {
+    // A DVR-like stream: B-frames, a keyframe every 2 s, a start time of about 1.4 s.
+    const file = await makeVideo({ ext: "ts", vcodec: "libx264", durationSec: 8, fps: 25, audio: true, extra: ["-bf", "2", "-g", "50", "-sc_threshold", "0"] });
+    const media = await probeMedia(file, { timeoutSec: 30 });
+    expect(media.formatName).toBe("mpegts");
+    const times = sampleTimes(media.durationSec, 6);
+    const local = await sampleVideo(file, media, { times, timeoutSec: 30, dir: await workDir("ts-local-") });
+    await uploadFile(stack, file, "s/a.ts");
+    const remote = await sampleVideo(await presignedGetUrl(stack, "s/a.ts"), media, { times, timeoutSec: 30, dir: await workDir("ts-remote-") });
+    expect(remote.fingerprints).toEqual(local.fingerprints);
+    expect(await fingerprintVideo(file, { durationSec: media.durationSec, count: 6, timeoutSec: 30, seekBackSec: seekBackSec(media.formatName) })).toEqual(local.fingerprints);
   });
 
   it("leaves out times past the end; a file with no frame is unreadable", async () => {

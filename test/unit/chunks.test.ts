@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runnerLine } from "../../cli/commands/status.ts";
 import { buildMerge, chunkEncodeArgs, chunkKeyframeTimes, concatList, segmentArgs } from "../../gpu-runner/chunked/args.ts";
-import { segmentStarts } from "../../gpu-runner/chunked/split.ts";
+import { cutsMatch, frameStepSec, segmentStarts } from "../../gpu-runner/chunked/split.ts";
 import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../gpu-runner/chunked/plan.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
@@ -83,6 +83,18 @@ describe("chunked ffmpeg commands", () => {
     expect(args).toMatch(/-map 0:V:0 -c copy -an -sn -dn/);
     expect(args).toMatch(/-fflags \+bitexact -f segment -segment_times 2\.021000,4\.021000 /);
     expect(segmentStarts("seg-0000.mkv,0.000000,2.021000\nseg-0001.mkv,2.021000,4.021000\n")).toEqual([0, 2.021]);
+    // In the source's own timestamps: no start subtracted, no shift by the B-frame delay.
+    expect(args).toMatch(/-copyts .*-avoid_negative_ts disabled /);
+  });
+
+  it("accepts cuts within half a frame of the planned keyframes, and nothing else", () => {
+    const spans = [{ startSec: 0 }, { startSec: 8 }, { startSec: 16 }];
+    const step = frameStepSec([0, 0.04, 0.08, 0.12, 0.5, 0.54]);
+    expect(step).toBeCloseTo(0.04, 6);
+    expect(cutsMatch([0, 8.001, 15.999], spans, step)).toBe(true);
+    // The reported MKV: every cut listed 0.08 s (two frames) late.
+    expect(cutsMatch([0, 8.08, 16.08], spans, step)).toBe(false);
+    expect(cutsMatch([0, 8], spans, step)).toBe(false);
   });
 
   it("encodes a chunk with the job's encoder, every frame at its own time, keyframes where asked", () => {

@@ -21,6 +21,8 @@ describe("decide: every row of the decision table", () => {
     ["a.mkv", "hevc", 3840, 2160, 9e6, "encode", true, 0, /not MP4 \(\.mkv\), 4K 3840×2160: H\.264, downscale/],
     ["a.avi", "mpeg4", 320, 240, 9e5, "encode", false, 0, /not MP4 \(\.avi\), below 4K: H\.264 MP4/],
     ["a.mov", "h264", 1920, 1080, 1e5, "encode", false, 0, /not MP4 \(\.mov\), below 4K/],
+    ["rec/show.ts", "mpeg2video", 720, 576, 5e6, "encode", false, 0, /not MP4 \(\.ts\), below 4K: H\.264 MP4/],
+    ["a.m2ts", "h264", 1920, 1080, 2e7, "encode", false, 0, /not MP4 \(\.m2ts\), below 4K: H\.264 MP4/],
     ["a.mp4", "vp9", 3840, 2160, 1e5, "encode", true, 0, /MP4 VP9, 4K 3840×2160: H\.264, downscale/],
     ["a.mp4", "h264", 3840, 2160, 1e5, "encode", true, 0, /MP4 H\.264, 4K/],
     ["a.mp4", "hevc", 1920, 1080, 1e5, "encode", false, 0, /MP4 HEVC: H\.264 for compatibility/],

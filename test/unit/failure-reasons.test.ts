@@ -19,6 +19,7 @@ describe("readable failure reasons", () => {
   it("names the container the file's extension promises, where ffmpeg only says the data is invalid", () => {
     expect(readableReason("Invalid data found when processing input", "home/list.mkv")).toBe("not a video file (damaged or not Matroska)");
     expect(readableReason("Invalid data found when processing input", "a/b.AVI")).toBe("not a video file (damaged or not AVI)");
+    expect(readableReason("Invalid data found when processing input", "dvr/show.ts")).toBe("not a video file (damaged or not MPEG-TS)");
     expect(readableReason("Invalid data found when processing input", "a/b.xyz")).toBe("not a video file, or damaged beyond reading");
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, contentBox, fingerprintFrame, sampleTimes } from "../../shared/media/fingerprint.ts";
+import { FINGERPRINT_FILTER, FINGERPRINT_SIDE, contentBox, fingerprintFrame, sampleTimes, seekBackSec, seekTo } from "../../shared/media/fingerprint.ts";
 import { hammingDistance } from "../../shared/media/phash.ts";
 import { FrameFingerprint } from "../../shared/schemas.ts";
 
@@ -51,6 +51,16 @@ describe("fingerprintFrame", () => {
   it("rejects frames of the wrong size", () => {
     expect(() => fingerprintFrame(new Uint8Array(32 * 32), 0)).toThrow(/64×64/);
     expect(FINGERPRINT_FILTER).toContain(`scale=${N}:${N}`);
+  });
+});
+
+describe("seekTo", () => {
+  it("seeks an MPEG-TS 10 s early and keeps the first frame at or after the time; other containers seek straight", () => {
+    expect(seekBackSec("mpegts")).toBe(10);
+    expect(seekBackSec("matroska,webm")).toBe(0);
+    expect(seekTo(1.003)).toEqual({ ss: "1.003", pick: "" });
+    expect(seekTo(12.5, 10)).toEqual({ ss: "2.500", pick: "select='gte(t,9.999999)'," });
+    expect(seekTo(3, 10)).toEqual({ ss: "0.000", pick: "select='gte(t,2.999999)'," });
   });
 });
 

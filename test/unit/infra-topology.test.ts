@@ -29,7 +29,7 @@ const ARNS = {
   queue: { ingest: "arn:aws:sqs:us-east-1:1:ingest", plan: "arn:aws:sqs:us-east-1:1:plan", encode: "arn:aws:sqs:us-east-1:1:encode" },
   dlq: { ingest: "arn:aws:sqs:us-east-1:1:ingest-dlq", plan: "arn:aws:sqs:us-east-1:1:plan-dlq", encode: "arn:aws:sqs:us-east-1:1:encode-dlq" },
 };
-const LIBRARY_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg"];
+const LIBRARY_EXTENSIONS = ["mp4", "mkv", "avi", "mov", "wmv", "flv", "webm", "m4v", "mpeg", "mpg", "ts", "mts", "m2ts"];
 const FFMPEG = { REELPRESS_FFMPEG_DIR: "/opt/ffmpeg" };
 
 /** Every (action, resource ARN) pair a list of grants allows. */

@@ -13,6 +13,8 @@ describe("naming", () => {
     ["deep/er/still/x y+z%20#1.mov", "deep/er/still/x y+z%20#1.mp4"],
     ["films/été 日本.webm", "films/été 日本.mp4"],
     ["a.b.c.mp4", "a.b.c.mp4"],
+    ["dvr/news.ts", "dvr/news.mp4"],
+    ["AVCHD/00001.M2TS", "AVCHD/00001.mp4"],
   ])("output key of %s is %s", (key, out) => expect(outputKeyFor(key)).toBe(out));
 
   it.each([
@@ -37,7 +39,7 @@ describe("naming", () => {
   });
 
   it("recognises video extensions in any case and nothing else", () => {
-    for (const k of ["a.mp4", "a.MP4", "b/c.Mkv", "d.mpeg", "e.MPG", "f.m4v", "g.wmv", "h.flv", "i.webm", "j.avi", "k.mov"]) expect(isVideoKey(k)).toBe(true);
+    for (const k of ["a.mp4", "a.MP4", "b/c.Mkv", "d.mpeg", "e.MPG", "f.m4v", "g.wmv", "h.flv", "i.webm", "j.avi", "k.mov", "rec/show.ts", "l.MTS", "m.m2ts"]) expect(isVideoKey(k)).toBe(true);
     for (const k of ["a.txt", "mp4", "a.mp4.part", "dir.mp4/readme", "a.m3u8", ""]) expect(isVideoKey(k)).toBe(false);
   });
 
