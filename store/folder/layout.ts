@@ -9,6 +9,15 @@ import { unsafeKeyReason } from "../safe-key.ts";
 /** The store's own area inside the folder: never an object, never listed. */
 export const STORE_PREFIX = ".reelpress/store/";
 
+/**
+ * Whether `key` (or a folder prefix "dir/") lies in the store's own area. Case-blind: on a case-insensitive
+ * share `.REELPRESS/store/` is the same folder.
+ */
+export function isStoreKey(key: string): boolean {
+  const lower = key.toLowerCase();
+  return lower.startsWith(STORE_PREFIX) || `${lower}/` === STORE_PREFIX;
+}
+
 export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === "ENOENT" || code === "ENOTDIR";
@@ -36,7 +45,7 @@ export class FolderLayout {
   fileOf(key: string): string {
     const unsafe = unsafeKeyReason(key);
     if (unsafe) throw s3Error("InvalidArgument", `Refused key: ${unsafe}.`);
-    if (key.startsWith(STORE_PREFIX) || `${key}/` === STORE_PREFIX) throw s3Error("InvalidArgument", `Keys under ${STORE_PREFIX} are reserved for the store.`);
+    if (isStoreKey(key)) throw s3Error("InvalidArgument", `Keys under ${STORE_PREFIX} are reserved for the store.`);
     return path.join(this.root, ...key.split("/"));
   }
 
@@ -54,6 +63,6 @@ export class FolderLayout {
     // Removed meanwhile (a DELETE racing this read): as S3 would say then, it is not there.
     const real = await realpath(file).catch((err) => Promise.reject(isMissing(err) ? s3Error("NoSuchKey") : err));
     if (real !== this.root && !real.startsWith(this.root + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads outside the library folder.");
-    if (real.startsWith(this.ownDir + path.sep)) throw s3Error("InvalidArgument", "Refused key: it leads into the store's own area.");
+    if (isStoreKey(path.relative(this.root, real).split(path.sep).join("/"))) throw s3Error("InvalidArgument", "Refused key: it leads into the store's own area.");
   }
 }

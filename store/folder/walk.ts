@@ -4,7 +4,7 @@ import type { Dirent, Stats } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { unsafeKeyReason } from "../safe-key.ts";
-import { type FolderLayout, STORE_PREFIX } from "./layout.ts";
+import { type FolderLayout, isStoreKey } from "./layout.ts";
 
 /**
  * Every object key under `prefix` greater than `after`, in S3's order (UTF-8 bytes). `skip(dirPrefix)`
@@ -18,7 +18,7 @@ export async function* keys(layout: FolderLayout, prefix: string, after = "", sk
 }
 
 async function* walk(layout: FolderLayout, dirPrefix: string, prefix: string, after: string, skip: (dirPrefix: string) => boolean): AsyncGenerator<{ key: string; st: Stats }> {
-  if (dirPrefix === STORE_PREFIX) return;
+  if (isStoreKey(dirPrefix)) return;
   let dirents: Dirent[];
   try {
     dirents = await readdir(path.join(layout.root, ...dirPrefix.split("/").filter(Boolean)), { withFileTypes: true });
