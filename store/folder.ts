@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Stats } from "node:fs";
 import { mkdir, realpath, rm, stat, unlink } from "node:fs/promises";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
@@ -160,6 +161,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       const current = await this.head(key);
       if (cond.ifMatch !== undefined) checkWriteConditions(current, { ifMatch: cond.ifMatch });
       if (!current) return;
+      await this.layout.assertRealFolder(path.dirname(file));
       await unlink(file).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
       await removeSidecar(this.layout, key);
       this.emit("removed", { key });

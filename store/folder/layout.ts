@@ -30,6 +30,8 @@ export class FolderLayout {
   readonly metaDir: string;
   readonly uploadsDir: string;
   readonly ownerFile: string;
+  /** Symbolic links the walk has already logged as skipped (one line each). */
+  readonly noticed = new Set<string>();
 
   /** `root` is the folder's real path (no links on the way), as assertInside compares against it. */
   constructor(root: string) {
@@ -56,6 +58,16 @@ export class FolderLayout {
 
   newTempPath(): string {
     return path.join(this.tmpDir, randomUUID());
+  }
+
+  /**
+   * Refuses to write or delete through a linked folder: `linked/x` would name the file `x` of the folder the
+   * link leads to, a file that is kept under its own key. (A link as the key's last segment is fine: a
+   * rename or unlink replaces the link itself, never what it leads to.)
+   */
+  async assertRealFolder(dir: string): Promise<void> {
+    const real = await realpath(dir).catch((err) => Promise.reject(isMissing(err) ? s3Error("NoSuchKey") : err));
+    if (real !== dir) throw s3Error("InvalidArgument", "Refused key: one of its folders is a symbolic link; write or delete the file under its own key.");
   }
 
   /** Symlinks may point anywhere: what they lead to must still be inside the folder. */

@@ -79,7 +79,7 @@ async function prepareParent(layout: FolderLayout, file: string): Promise<void> 
     if (code === "EEXIST" || code === "ENOTDIR") throw s3Error("InvalidArgument", "A file already has the name of one of this key's folders.");
     throw err;
   }
-  await layout.assertInside(dir);
+  await layout.assertRealFolder(dir);
 }
 
 /** Renames the temp file `tmp` to `file` (the key's) if `cond` holds for what is there now. */
