@@ -157,6 +157,7 @@ export class Multipart {
       metadata: upload.metadata,
       checksums: {},
       partsCount: chosen.length,
+      partSizes: chosen.map((p) => p.size),
     };
     const info = await this.store.commit(key, tmp, object, cond, "ObjectCreated:CompleteMultipartUpload");
     await rm(dir, { recursive: true, force: true });

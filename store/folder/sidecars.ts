@@ -21,12 +21,14 @@ export type Sidecar = {
   metadata: Record<string, string>;
   checksums: Checksums;
   partsCount?: number;
+  /** Each part's size, in order, for GET ?partNumber=N (objects completed from parts). */
+  partSizes?: number[];
 };
 
 export type ObjectInfo = Omit<Sidecar, "mtimeMs" | "ino"> & { key: string; lastModified: Date; file: string };
 
 /** What a write brings besides the bytes; size and identity (inode, mtime) come from the file itself. */
-export type NewObject = { etag: string; headers: Record<string, string>; metadata: Record<string, string>; checksums: Checksums; partsCount?: number };
+export type NewObject = { etag: string; headers: Record<string, string>; metadata: Record<string, string>; checksums: Checksums; partsCount?: number; partSizes?: number[] };
 
 export const identityOf = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}`;
 
