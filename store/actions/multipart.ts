@@ -8,7 +8,19 @@ import { type Reply, type Req, conditions, headersAndMetadata } from "../request
 import { completeRequest, el, readXmlBody } from "../xml.ts";
 import { checksumHeaders, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
-import { copySourceObject, parseRange } from "./objects.ts";
+import { copySourceObject } from "./objects.ts";
+
+/**
+ * x-amz-copy-source-range: unlike a GET's Range, S3 takes only "bytes=first-last", both given and within the
+ * source; anything else is refused rather than read as "the whole source" or cut to fit.
+ */
+function copyRange(header: string, size: number): { start: number; end: number } {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (!m) throw s3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy.");
+  const [start, end] = [Number(m[1]), Number(m[2])];
+  if (start > end || end >= size) throw s3Error("InvalidRange", `The x-amz-copy-source-range is not within the source object (${size} bytes).`);
+  return { start, end };
+}
 
 export async function createUpload(ctx: StoreContext, req: Req): Promise<Reply> {
   req.raw.resume();
@@ -34,8 +46,7 @@ export async function uploadPartCopy(ctx: StoreContext, req: Req): Promise<Reply
   await ctx.multipart.upload(req.key, uploadId);
   const source = await copySourceObject(ctx, req);
   const rangeHeader = req.header("x-amz-copy-source-range");
-  const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
-  const { start, end } = range ?? { start: 0, end: source.size - 1 };
+  const { start, end } = rangeHeader ? copyRange(rangeHeader, source.size) : { start: 0, end: source.size - 1 };
   if (end - start + 1 > MAX_PART_BYTES) throw s3Error("InvalidArgument", "A copied part may be at most 5 GiB.");
   const got = await ctx.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
   const part = await ctx.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);

@@ -1,12 +1,12 @@
 // Where the folder store strayed from S3 (found by Ceph's s3-tests and by review), each pinned by the
 // answer S3 gives: driven with the AWS SDK or raw HTTP against a real server over a temp folder.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
   CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client,
-  UploadPartCommand,
+  UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveFolder } from "../index.ts";
@@ -72,5 +72,17 @@ describe("folder store: S3 conformance", () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "single.txt", Body: "body" }));
     expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "single.txt", PartNumber: 1 }))).Body!.transformToString()).toBe("body");
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "single.txt", PartNumber: 2 })))).toMatchObject({ status: 416 });
+  });
+
+  it("UploadPartCopy refuses a malformed copy range (400) and one past the source's end (416), copying nothing", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "five.bin", Body: "12345" }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "copied.bin" }));
+    const copy = (CopySourceRange: string) => s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: "copied.bin", UploadId, PartNumber: 1, CopySource: `${BUCKET}/five.bin`, CopySourceRange }));
+    for (const bad of ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar", "bytes=hello-", "bytes=0-2,3-5", "bytes=-2", "bytes=1-"]) {
+      expect(await failure(copy(bad)), bad).toEqual({ name: "InvalidArgument", status: 400 });
+    }
+    for (const outside of ["bytes=0-5", "bytes=0-21", "bytes=3-2"]) expect(await failure(copy(outside)), outside).toEqual({ name: "InvalidRange", status: 416 });
+    const ok = await copy("bytes=1-3");
+    expect(ok.CopyPartResult?.ETag).toBe(`"${createHash("md5").update("234").digest("hex")}"`);
   });
 });
