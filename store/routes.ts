@@ -2,7 +2,7 @@
 // bottom, first match wins. The level is what the path names: the service, the bucket or an object.
 import * as bucket from "./actions/bucket.ts";
 import type { Action, StoreContext } from "./actions/context.ts";
-import { listObjects } from "./actions/listing.ts";
+import { listObjectVersions, listObjects } from "./actions/listing.ts";
 import * as multipart from "./actions/multipart.ts";
 import * as objects from "./actions/objects.ts";
 import { s3Error } from "./errors.ts";
@@ -38,6 +38,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", level: "bucket", query: has("versioning"), action: bucket.getBucketVersioning },
   { method: "GET", level: "bucket", query: has("uploads"), action: multipart.listUploads },
   { method: "POST", level: "bucket", query: has("delete"), action: objects.deleteObjects },
+  { method: "GET", level: "bucket", query: has("versions"), action: listObjectVersions },
   { method: "GET", level: "bucket", query: without(...BUCKET_SUBRESOURCES), action: listObjects },
   { method: "DELETE", level: "bucket", action: bucket.deleteBucket },
 

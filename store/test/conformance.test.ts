@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,5 +84,18 @@ describe("folder store: S3 conformance", () => {
     for (const outside of ["bytes=0-5", "bytes=0-21", "bytes=3-2"]) expect(await failure(copy(outside)), outside).toEqual({ name: "InvalidRange", status: 416 });
     const ok = await copy("bytes=1-3");
     expect(ok.CopyPartResult?.ETag).toBe(`"${createHash("md5").update("234").digest("hex")}"`);
+  });
+
+  it("ListObjectVersions lists each object once, as an unversioned bucket: VersionId null, IsLatest", async () => {
+    for (const Key of ["v/a.txt", "v/b.txt", "v/sub/c.txt"]) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }));
+    const page1 = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "v/", MaxKeys: 2 }));
+    expect(page1.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest, v.Size])).toEqual([["v/a.txt", "null", true, 7], ["v/b.txt", "null", true, 7]]);
+    expect([page1.IsTruncated, page1.NextKeyMarker]).toEqual([true, "v/b.txt"]);
+    const page2 = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "v/", KeyMarker: page1.NextKeyMarker }));
+    expect(page2.Versions?.map((v) => v.Key)).toEqual(["v/sub/c.txt"]);
+    expect(page2.IsTruncated).toBe(false);
+    const folders = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "v/", Delimiter: "/" }));
+    expect(folders.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["v/sub/"]);
+    expect(folders.DeleteMarkers ?? []).toEqual([]);
   });
 });
