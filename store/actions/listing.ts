@@ -99,7 +99,8 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   } else {
     after = q.get("marker") ?? "";
   }
-  const { entries, truncated } = await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
+  // Asked for nothing, S3 answers nothing and no more to come (a page of 0 with a token would loop).
+  const { entries, truncated } = max === 0 ? { entries: [], truncated: false } : await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
   const contents = entries.flatMap((e) =>
     "key" in e ? [el("Contents", el("Key", enc(e.key)), el("LastModified", e.lastModified.toISOString()), el("ETag", e.etag), el("Size", e.size), el("StorageClass", "STANDARD"))] : [],
   );

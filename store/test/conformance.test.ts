@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,5 +97,13 @@ describe("folder store: S3 conformance", () => {
     const folders = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: "v/", Delimiter: "/" }));
     expect(folders.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["v/sub/"]);
     expect(folders.DeleteMarkers ?? []).toEqual([]);
+  });
+
+  it("max-keys=0 lists nothing and is not truncated (a truncated page with no token would loop)", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "mk/a.txt", Body: "a" }));
+    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "mk/", MaxKeys: 0 }));
+    expect([v2.IsTruncated, v2.KeyCount, v2.NextContinuationToken, v2.Contents]).toEqual([false, 0, undefined, undefined]);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, Prefix: "mk/", MaxKeys: 0 }));
+    expect([v1.IsTruncated, v1.Contents]).toEqual([false, undefined]);
   });
 });
