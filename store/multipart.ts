@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { once } from "node:events";
-import type { ChecksumAlgorithm } from "./checksums.ts";
+import { BodyDigests, type ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
 import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
 
@@ -47,6 +47,14 @@ async function joinWithStreams(files: string[], handle: FileHandle): Promise<voi
   for (const file of files) {
     for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await handle.write(chunk as Buffer);
   }
+}
+
+/** S3's composite checksum of an upload: `algorithm` over the parts' own checksums, then "-<parts>". */
+async function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: PartInfo[]): Promise<{ algorithm: ChecksumAlgorithm; value: string } | undefined> {
+  if (!algorithm || algorithm === "crc64nvme" || !parts.every((p) => p.checksums[algorithm])) return undefined;
+  const digests = new BodyDigests([algorithm]);
+  for (const p of parts) digests.update(Buffer.from(p.checksums[algorithm], "base64"));
+  return { algorithm, value: `${(await digests.finish()).checksums[algorithm]}-${parts.length}` };
 }
 
 export class Multipart {
@@ -128,8 +136,12 @@ export class Multipart {
     return out;
   }
 
-  /** Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s. */
-  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>, cond: WriteConditions): Promise<ObjectInfo> {
+  /**
+   * Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s.
+   * With the upload's checksum algorithm on every part, `composite` is S3's checksum of the parts'
+   * checksums ("<base64>-N"): a check of the parts, not of the whole object, so it is answered, not kept.
+   */
+  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<ObjectInfo & { composite?: { algorithm: ChecksumAlgorithm; value: string } }> {
     const upload = await this.upload(key, uploadId);
     if (listed.length === 0) throw s3Error("MalformedXML", "The XML you provided did not list any parts.");
     const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
@@ -138,6 +150,9 @@ export class Multipart {
       if (i > 0 && want.number <= listed[i - 1].number) throw s3Error("InvalidPartOrder");
       const part = stored.get(want.number);
       if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw s3Error("InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
+      for (const [alg, value] of Object.entries(want.checksums ?? {})) {
+        if (part.checksums[alg] !== value) throw s3Error("InvalidPart", `Part ${want.number}'s ${alg.toUpperCase()} does not match the one it was uploaded with.`);
+      }
       if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw s3Error("EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
       chosen.push(part);
     }
@@ -161,7 +176,7 @@ export class Multipart {
     };
     const info = await this.store.commit(key, tmp, object, cond, "ObjectCreated:CompleteMultipartUpload");
     await rm(dir, { recursive: true, force: true });
-    return info;
+    return { ...info, composite: await compositeChecksum(upload.algorithm, chosen) };
   }
 
   /** Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start). */

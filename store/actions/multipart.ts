@@ -58,7 +58,7 @@ export async function completeUpload(ctx: StoreContext, req: Req): Promise<Reply
   const listed = completeRequest(await readXmlBody(req.raw));
   const info = await ctx.multipart.complete(req.key, uploadId, listed, conditions(req));
   return {
-    xml: el("CompleteMultipartUploadResult", el("Location", `/${ctx.bucket}/${req.key}`), el("Bucket", ctx.bucket), el("Key", req.key), el("ETag", info.etag)),
+    xml: el("CompleteMultipartUploadResult", el("Location", `/${ctx.bucket}/${req.key}`), el("Bucket", ctx.bucket), el("Key", req.key), el("ETag", info.etag), info.composite ? [el(`Checksum${info.composite.algorithm.toUpperCase()}`, info.composite.value), el("ChecksumType", "COMPOSITE")] : []),
   };
 }
 
@@ -73,7 +73,9 @@ export async function listParts(ctx: StoreContext, req: Req): Promise<Reply> {
   const max = Math.min(1000, Number(req.query.get("max-parts") ?? 1000));
   const all = (await ctx.multipart.parts(req.key, uploadId)).filter((p) => p.number > marker);
   const page = all.slice(0, max);
-  const parts = page.map((p) => el("Part", el("PartNumber", p.number), el("LastModified", p.lastModified), el("ETag", p.etag), el("Size", p.size)));
+  const parts = page.map((p) =>
+    el("Part", el("PartNumber", p.number), el("LastModified", p.lastModified), el("ETag", p.etag), el("Size", p.size), Object.entries(p.checksums).map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v))),
+  );
   return {
     xml: el(
       "ListPartsResult",

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,5 +105,26 @@ describe("folder store: S3 conformance", () => {
     expect([v2.IsTruncated, v2.KeyCount, v2.NextContinuationToken, v2.Contents]).toEqual([false, 0, undefined, undefined]);
     const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, Prefix: "mk/", MaxKeys: 0 }));
     expect([v1.IsTruncated, v1.Contents]).toEqual([false, undefined]);
+  });
+
+  it("checks each part's checksum, and gives it back in ListParts and (composite) in CompleteMultipartUpload", async () => {
+    const Key = "sums.bin";
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest();
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key, ChecksumAlgorithm: "SHA256" }));
+    const bodies = [randomBytes(5 * MiB), randomBytes(100)];
+    const wrong = sha(Buffer.from("other bytes")).toString("base64");
+    expect(await failure(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: 1, Body: bodies[0], ChecksumSHA256: wrong })))).toEqual({ name: "BadDigest", status: 400 });
+    const parts = [];
+    for (const [i, Body] of bodies.entries()) {
+      const sent = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: i + 1, Body, ChecksumSHA256: sha(Body).toString("base64") }));
+      expect(sent.ChecksumSHA256).toBe(sha(Body).toString("base64"));
+      parts.push({ PartNumber: i + 1, ETag: sent.ETag, ChecksumSHA256: sent.ChecksumSHA256 });
+    }
+    const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }));
+    expect(listed.Parts?.map((p) => p.ChecksumSHA256)).toEqual(parts.map((p) => p.ChecksumSHA256));
+    // A Complete naming a part's checksum wrongly is refused, as S3 does.
+    expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: [parts[0], { ...parts[1], ChecksumSHA256: wrong }] } })))).toMatchObject({ name: "InvalidPart", status: 400 });
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: parts } }));
+    expect(done.ChecksumSHA256).toBe(`${sha(Buffer.concat(bodies.map(sha))).toString("base64")}-2`);
   });
 });
