@@ -17,7 +17,7 @@ import { releaseFolder, takeFolder } from "./folder/owner.ts";
 import { head, openObject } from "./folder/reads.ts";
 import { type NewObject, type ObjectInfo, type Sidecar, describe, identityOf, removeSidecar, writeSidecar } from "./folder/sidecars.ts";
 import { keys } from "./folder/walk.ts";
-import { checksumOfFile, copyToTemp, placeFile, receive } from "./folder/writes.ts";
+import { checksumOfFile, copyToTemp, placeFile, receive, removeEmptyFolders } from "./folder/writes.ts";
 
 export { bareEtag, type WriteConditions } from "./folder/conditions.ts";
 export { FolderTakenError } from "./folder/owner.ts";
@@ -164,6 +164,7 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       await this.layout.assertRealFolder(path.dirname(file));
       await unlink(file).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
       await removeSidecar(this.layout, key);
+      await removeEmptyFolders(this.layout, path.dirname(file));
       this.emit("removed", { key });
     });
   }

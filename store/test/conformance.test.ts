@@ -1,11 +1,11 @@
 // Where the folder store strayed from S3 (found by Ceph's s3-tests and by review), each pinned by the
 // answer S3 gives: driven with the AWS SDK or raw HTTP against a real server over a temp folder.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -126,5 +126,29 @@ describe("folder store: S3 conformance", () => {
     expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: [parts[0], { ...parts[1], ChecksumSHA256: wrong }] } })))).toMatchObject({ name: "InvalidPart", status: 400 });
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: parts } }));
     expect(done.ChecksumSHA256).toBe(`${sha(Buffer.concat(bodies.map(sha))).toString("base64")}-2`);
+  });
+
+  it("removes the folders a delete leaves empty, so a key with the folder's name can be written", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "d1/d2/x", Body: "x" }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "d1/keep", Body: "k" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d1/d2/x" }));
+    expect(await readdir(path.join(folder, "d1"))).toEqual(["keep"]);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "d1/d2", Body: "now a file" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d1/d2" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d1/keep" }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "d1", Body: "a file named d1" }));
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "d1" }))).Body!.transformToString()).toBe("a file named d1");
+    // The library folder itself stays, however empty.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d1" }));
+    expect(await readdir(folder)).toContain(".reelpress");
+  });
+
+  it("a write racing deletes that empty its folder still lands", async () => {
+    for (let round = 0; round < 5; round++) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `race-dir/old${round}`, Body: "o" }));
+      await Promise.all([s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `race-dir/old${round}` })), s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `race-dir/new${round}`, Body: "n" }))]);
+      expect(await readdir(path.join(folder, "race-dir"))).toEqual([`new${round}`]);
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `race-dir/new${round}` }));
+    }
   });
 });
