@@ -27,7 +27,26 @@ const none: QueryTest = (q) => [...q.keys()].length === 0;
 const onlySigning: QueryTest = (q) => [...q.keys()].every((k) => k === "x-id" || k.toLowerCase().startsWith("x-amz-"));
 
 /** Bucket subresources this store does not keep: a GET on them is not a listing. */
-const BUCKET_SUBRESOURCES = ["acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication"];
+const BUCKET_SUBRESOURCES = [
+  "acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication", "object-lock",
+  "ownershipControls", "publicAccessBlock", "requestPayment", "accelerate", "analytics", "metrics", "inventory", "intelligent-tiering",
+];
+
+/**
+ * What a write may ask that the folder cannot honour: encryption (it would store plaintext, readable without
+ * the key), tags, another storage class, object lock (a "locked" file could be deleted at once). S3-compatible
+ * stores refuse these with 501 rather than answer 200 and ignore them; so does this one.
+ */
+function refuseUnhonoured(req: Req): void {
+  for (const name of Object.keys(req.raw.headers)) {
+    if (/^x-amz-(copy-source-)?server-side-encryption/.test(name)) throw s3Error("NotImplemented", "Server-side encryption is not supported by this store.");
+    if (name.startsWith("x-amz-object-lock-")) throw s3Error("NotImplemented", "Object lock is not supported by this store.");
+  }
+  if (req.method !== "PUT" && req.method !== "POST") return;
+  if (req.header("x-amz-tagging")) throw s3Error("NotImplemented", "Object tags are not supported by this store.");
+  const storageClass = req.header("x-amz-storage-class");
+  if (storageClass && storageClass.toUpperCase() !== "STANDARD") throw s3Error("NotImplemented", "Only the STANDARD storage class is supported by this store.");
+}
 
 export const ROUTES: readonly Route[] = [
   { method: "GET", level: "service", action: bucket.listBuckets },
@@ -71,6 +90,7 @@ export function route(ctx: StoreContext, req: Req): Promise<Reply> {
   }
   // A key that could name a file outside the folder is refused before any action sees it.
   if (level === "object") ctx.store.fileOf(req.key);
+  refuseUnhonoured(req);
   const found = ROUTES.find((r) => matches(r, req, level));
   if (!found) throw level === "service" ? s3Error("MethodNotAllowed") : s3Error("NotImplemented");
   return found.action(ctx, req);

@@ -151,4 +151,34 @@ describe("folder store: S3 conformance", () => {
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `race-dir/new${round}` }));
     }
   });
+
+  it("refuses with 501 what it cannot honour (encryption, tags, storage classes, object lock) instead of ignoring it", async () => {
+    const sseC = { "x-amz-server-side-encryption-customer-algorithm": "AES256", "x-amz-server-side-encryption-customer-key": "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=", "x-amz-server-side-encryption-customer-key-md5": "DWygnHRtgiJ77HCm+1rvHw==" };
+    const refused: Array<[string, string, Record<string, string>, string?]> = [
+      ["PUT", "/nope/ssec", sseC, "secret"],
+      ["PUT", "/nope/kms", { "x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "k" }, "x"],
+      ["PUT", "/nope/sse-s3", { "x-amz-server-side-encryption": "AES256" }, "x"],
+      ["PUT", "/nope/tagged", { "x-amz-tagging": "a=b" }, "x"],
+      ["PUT", "/nope/glacier", { "x-amz-storage-class": "GLACIER" }, "x"],
+      ["PUT", "/nope/locked", { "x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": "2099-01-01T00:00:00Z" }, "x"],
+      ["PUT", "/nope/held", { "x-amz-object-lock-legal-hold": "ON" }, "x"],
+      ["POST", "/nope/mpu?uploads", { "x-amz-server-side-encryption": "aws:kms" }],
+      ["PUT", "/copy-dst", { "x-amz-copy-source": `/${BUCKET}/single.txt`, "x-amz-tagging-directive": "REPLACE", "x-amz-tagging": "a=b" }],
+      ["GET", "/single.txt", sseC],
+      ["PUT", "/single.txt?tagging", {}, "<Tagging><TagSet/></Tagging>"],
+      ["PUT", "/single.txt?retention", {}, "<Retention/>"],
+      ["PUT", "/single.txt?legal-hold", {}, "<LegalHold/>"],
+      ["PUT", "?object-lock", {}, "<ObjectLockConfiguration/>"],
+      ["PUT", "?encryption", {}, "<ServerSideEncryptionConfiguration/>"],
+      ["GET", "?object-lock", {}],
+    ];
+    for (const [method, p, headers, body] of refused) {
+      const r = await rawRequest(url, method, `/${BUCKET}${p}`, headers, body);
+      expect([r.status, /<Code>(\w+)<\/Code>/.exec(r.body)?.[1]], `${method} ${p}`).toEqual([501, "NotImplemented"]);
+    }
+    expect(await readdir(folder)).not.toContain("nope");
+    // What clients send by default still works: STANDARD (s3cmd sends it), and reading an empty tag set.
+    expect((await rawRequest(url, "PUT", `/${BUCKET}/std`, { "x-amz-storage-class": "STANDARD" }, "x")).status).toBe(200);
+    expect((await rawRequest(url, "GET", `/${BUCKET}/std?tagging`)).status).toBe(200);
+  });
 });
