@@ -8,7 +8,7 @@ import path from "node:path";
 import { once } from "node:events";
 import { BodyDigests, type ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
-import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
+import { bareEtag, syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
 
 export const MIN_PART_BYTES = 5 * 1024 ** 2;
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -18,6 +18,10 @@ export type UploadInfo = { key: string; initiated: string; headers: Record<strin
 export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string> };
 
 const ID = /^[0-9a-f]{32}$/;
+
+/** What a completed upload answered; kept beside the uploads for a while to answer a retry alike. */
+export type Completed = { key: string; etag: string; composite?: { algorithm: ChecksumAlgorithm; value: string }; parts: string[]; at: number };
+const COMPLETED_KEPT_MS = 24 * 3600_000;
 
 /** Parts per `cat`: well inside any system's limit on a command line. */
 const CAT_BATCH = 256;
@@ -141,8 +145,14 @@ export class Multipart {
    * With the upload's checksum algorithm on every part, `composite` is S3's checksum of the parts'
    * checksums ("<base64>-N"): a check of the parts, not of the whole object, so it is answered, not kept.
    */
-  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<ObjectInfo & { composite?: { algorithm: ChecksumAlgorithm; value: string } }> {
-    const upload = await this.upload(key, uploadId);
+  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<Completed> {
+    const upload = await this.upload(key, uploadId).catch(async (err) => {
+      // A retried Complete (its answer lost on the way) gets the same answer, as S3 gives it.
+      const done = await this.completed(key, uploadId, listed);
+      if (done) return undefined;
+      throw err;
+    });
+    if (!upload) return (await this.completed(key, uploadId, listed))!;
     if (listed.length === 0) throw s3Error("MalformedXML", "The XML you provided did not list any parts.");
     const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
     const chosen: PartInfo[] = [];
@@ -175,14 +185,36 @@ export class Multipart {
       partSizes: chosen.map((p) => p.size),
     };
     const info = await this.store.commit(key, tmp, object, cond, "ObjectCreated:CompleteMultipartUpload");
+    const done: Completed = { key, etag: info.etag, composite: await compositeChecksum(upload.algorithm, chosen), parts: listed.map((p) => `${p.number}:${bareEtag(p.etag)}`), at: Date.now() };
+    await writeFile(this.doneFileOf(uploadId), JSON.stringify(done));
     await rm(dir, { recursive: true, force: true });
-    return { ...info, composite: await compositeChecksum(upload.algorithm, chosen) };
+    return done;
   }
 
-  /** Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start). */
+  private doneFileOf(uploadId: string): string {
+    return `${this.dirOf(uploadId)}.done.json`;
+  }
+
+  /** The record of `uploadId` completed at `key` from the same parts, if it was. */
+  private async completed(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>): Promise<Completed | undefined> {
+    const done = await readFile(this.doneFileOf(uploadId), "utf8").then((t) => JSON.parse(t) as Completed, () => undefined);
+    const parts = listed.map((p) => `${p.number}:${bareEtag(p.etag)}`);
+    return done && done.key === key && done.parts.join(",") === parts.join(",") ? done : undefined;
+  }
+
+  /**
+   * Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start), and
+   * records of completed uploads older than a day (kept only to answer a retried Complete).
+   */
   async sweep(maxAgeMs: number): Promise<void> {
     for (const u of await this.list()) {
       if (Date.now() - Date.parse(u.initiated) > maxAgeMs) await rm(this.dirOf(u.uploadId), { recursive: true, force: true });
+    }
+    for (const name of await readdir(this.store.uploadsDir)) {
+      if (!name.endsWith(".done.json")) continue;
+      const file = path.join(this.store.uploadsDir, name);
+      const done = await readFile(file, "utf8").then((t) => JSON.parse(t) as Completed, () => undefined);
+      if (!done || Date.now() - done.at > COMPLETED_KEPT_MS) await rm(file, { force: true });
     }
   }
 }

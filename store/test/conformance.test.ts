@@ -181,4 +181,18 @@ describe("folder store: S3 conformance", () => {
     expect((await rawRequest(url, "PUT", `/${BUCKET}/std`, { "x-amz-storage-class": "STANDARD" }, "x")).status).toBe(200);
     expect((await rawRequest(url, "GET", `/${BUCKET}/std?tagging`)).status).toBe(200);
   });
+
+  it("answers a retried CompleteMultipartUpload of a just-completed upload with 200 and the same result", async () => {
+    const Key = "retried.bin";
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: 1, Body: "only part" }));
+    const complete = (Parts: Array<{ PartNumber: number; ETag?: string }>) => s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts } }));
+    const first = await complete([{ PartNumber: 1, ETag }]);
+    const again = await complete([{ PartNumber: 1, ETag }]);
+    expect(again.ETag).toBe(first.ETag);
+    expect(again.$metadata.httpStatusCode).toBe(200);
+    // Other parts than those completed, or another key, are still no such upload.
+    expect(await failure(complete([{ PartNumber: 2, ETag }]))).toMatchObject({ name: "NoSuchUpload", status: 404 });
+    expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "other.bin", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } })))).toMatchObject({ status: 404 });
+  });
 });
