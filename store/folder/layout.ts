@@ -1,6 +1,6 @@
 // Where things are in the library folder: an object key is a path relative to it, and the store's own area
 // (sidecars, temp files, uploads) sits under .reelpress/store/, never an object.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { s3Error } from "../errors.ts";
@@ -17,6 +17,9 @@ export function isStoreKey(key: string): boolean {
   const lower = key.toLowerCase();
   return lower.startsWith(STORE_PREFIX) || `${lower}/` === STORE_PREFIX;
 }
+
+/** The longest name most file systems take for one file (NAME_MAX). */
+const MAX_NAME_BYTES = 255;
 
 export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -51,9 +54,16 @@ export class FolderLayout {
     return path.join(this.root, ...key.split("/"));
   }
 
-  /** The sidecar that describes the object at `key`. */
+  /**
+   * The sidecar that describes the object at `key`: its path under meta/ plus ".json", or, where that would
+   * pass the file system's 255-byte limit on a name, a hash of the last segment (a sidecar is trusted only
+   * while it matches its file's inode, size and mtime, so even a colliding name could not pass for another's).
+   */
   sidecarOf(key: string): string {
-    return `${path.join(this.metaDir, ...key.split("/"))}.json`;
+    const segments = key.split("/");
+    const last = segments.pop()!;
+    const name = Buffer.byteLength(last) + ".json".length <= MAX_NAME_BYTES ? `${last}.json` : `${createHash("sha256").update(last).digest("hex")}.long.json`;
+    return path.join(this.metaDir, ...segments, name);
   }
 
   newTempPath(): string {

@@ -51,8 +51,13 @@ export async function writeSidecar(layout: FolderLayout, key: string, side: Side
   const target = layout.sidecarOf(key);
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = layout.newTempPath();
-  await writeFile(tmp, JSON.stringify(side));
-  await rename(tmp, target);
+  try {
+    await writeFile(tmp, JSON.stringify(side));
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 export async function removeSidecar(layout: FolderLayout, key: string): Promise<void> {

@@ -1,11 +1,11 @@
 // Where the folder store strayed from S3 (found by Ceph's s3-tests and by review), each pinned by the
 // answer S3 gives: driven with the AWS SDK or raw HTTP against a real server over a temp folder.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -194,5 +194,24 @@ describe("folder store: S3 conformance", () => {
     // Other parts than those completed, or another key, are still no such upload.
     expect(await failure(complete([{ PartNumber: 2, ETag }]))).toMatchObject({ name: "NoSuchUpload", status: 404 });
     expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "other.bin", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } })))).toMatchObject({ status: 404 });
+  });
+
+  it("takes keys whose last segment is 251-255 bytes, uploaded or copied into the folder, and leaks no temp file", async () => {
+    const long = (n: number) => `long/${"é".repeat(Math.floor((n - 4) / 2))}${"x".repeat((n - 4) % 2)}.mp4`;
+    for (const n of [251, 255]) {
+      const Key = long(n);
+      expect(Buffer.byteLength(Key.split("/")[1])).toBe(n);
+      const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: "put", Metadata: { n: String(n) } }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key }));
+      expect([head.ETag, head.Metadata?.n]).toEqual([put.ETag, String(n)]);
+    }
+    // A file copied in behind the store's back: its sidecar is first written when a checksum is asked for.
+    const copiedIn = long(254).replace("long/", "copied/");
+    await mkdir(path.join(folder, "copied"));
+    await writeFile(path.join(folder, copiedIn), "copied in");
+    const copy = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "copied/short.mp4", CopySource: encodeURI(`${BUCKET}/${copiedIn}`), ChecksumAlgorithm: "SHA256" }));
+    expect(copy.CopyObjectResult?.ChecksumSHA256).toBe(createHash("sha256").update("copied in").digest("base64"));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: copiedIn, ChecksumMode: "ENABLED" }))).ChecksumSHA256).toBe(copy.CopyObjectResult?.ChecksumSHA256);
+    expect(await readdir(path.join(folder, ".reelpress/store/tmp"))).toEqual([]);
   });
 });
