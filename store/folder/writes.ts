@@ -1,5 +1,6 @@
 // Writing an object: the body streams into a temp file, is fsynced, and is renamed into place; the sidecar
-// is written first, so until the rename it describes no file. Callers hold the key's lock (store/folder.ts).
+// is written first and describes both the file there and the one coming, so a crash between the two leaves
+// the key described either way. Callers hold the key's lock (store/folder.ts).
 import { type Stats, constants, createReadStream, createWriteStream, fdatasync } from "node:fs";
 import { copyFile, mkdir, open, rename, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
@@ -110,8 +111,9 @@ export async function placeFile(layout: FolderLayout, key: string, file: string,
   await prepareParent(layout, file);
   const st = await stat(tmp);
   const side: Sidecar = { ...object, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-  // Sidecar first: until the rename it describes no file (another inode), so a crash between the two is harmless.
-  await writeSidecar(layout, key, side);
+  // Sidecar first, describing both the file there now and the one coming: a crash before the rename
+  // leaves the old file described as it was, one after it the new one.
+  await writeSidecar(layout, key, side, await stat(file).catch(() => undefined));
   for (let attempt = 1; ; attempt++) {
     try {
       await rename(tmp, file);
