@@ -15,6 +15,7 @@ const ERRORS = {
   InvalidAccessKeyId: [403, "The AWS Access Key Id you provided does not exist in our records."],
   InvalidArgument: [400, "Invalid Argument."],
   InvalidPart: [400, "One or more of the specified parts could not be found."],
+  InvalidPartNumber: [416, "The requested partnumber is not satisfiable."],
   InvalidPartOrder: [400, "The list of parts was not in ascending order."],
   InvalidRange: [416, "The requested range is not satisfiable."],
   InvalidRequest: [400, "Invalid Request."],

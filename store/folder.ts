@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Stats } from "node:fs";
 import { mkdir, realpath, rm, stat, unlink } from "node:fs/promises";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
@@ -16,7 +17,7 @@ import { releaseFolder, takeFolder } from "./folder/owner.ts";
 import { head, openObject } from "./folder/reads.ts";
 import { type NewObject, type ObjectInfo, type Sidecar, describe, identityOf, removeSidecar, writeSidecar } from "./folder/sidecars.ts";
 import { keys } from "./folder/walk.ts";
-import { checksumOfFile, copyToTemp, placeFile, receive } from "./folder/writes.ts";
+import { checksumOfFile, copyToTemp, placeFile, receive, removeEmptyFolders } from "./folder/writes.ts";
 
 export { bareEtag, type WriteConditions } from "./folder/conditions.ts";
 export { FolderTakenError } from "./folder/owner.ts";
@@ -160,8 +161,10 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
       const current = await this.head(key);
       if (cond.ifMatch !== undefined) checkWriteConditions(current, { ifMatch: cond.ifMatch });
       if (!current) return;
+      await this.layout.assertRealFolder(path.dirname(file));
       await unlink(file).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
       await removeSidecar(this.layout, key);
+      await removeEmptyFolders(this.layout, path.dirname(file));
       this.emit("removed", { key });
     });
   }

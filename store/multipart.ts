@@ -6,9 +6,9 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { once } from "node:events";
-import type { ChecksumAlgorithm } from "./checksums.ts";
+import { BodyDigests, type ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
-import { syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
+import { bareEtag, syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
 
 export const MIN_PART_BYTES = 5 * 1024 ** 2;
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -18,6 +18,10 @@ export type UploadInfo = { key: string; initiated: string; headers: Record<strin
 export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string> };
 
 const ID = /^[0-9a-f]{32}$/;
+
+/** What a completed upload answered; kept beside the uploads for a while to answer a retry alike. */
+export type Completed = { key: string; etag: string; composite?: { algorithm: ChecksumAlgorithm; value: string }; parts: string[]; at: number };
+const COMPLETED_KEPT_MS = 24 * 3600_000;
 
 /** Parts per `cat`: well inside any system's limit on a command line. */
 const CAT_BATCH = 256;
@@ -47,6 +51,14 @@ async function joinWithStreams(files: string[], handle: FileHandle): Promise<voi
   for (const file of files) {
     for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await handle.write(chunk as Buffer);
   }
+}
+
+/** S3's composite checksum of an upload: `algorithm` over the parts' own checksums, then "-<parts>". */
+async function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: PartInfo[]): Promise<{ algorithm: ChecksumAlgorithm; value: string } | undefined> {
+  if (!algorithm || algorithm === "crc64nvme" || !parts.every((p) => p.checksums[algorithm])) return undefined;
+  const digests = new BodyDigests([algorithm]);
+  for (const p of parts) digests.update(Buffer.from(p.checksums[algorithm], "base64"));
+  return { algorithm, value: `${(await digests.finish()).checksums[algorithm]}-${parts.length}` };
 }
 
 export class Multipart {
@@ -128,9 +140,19 @@ export class Multipart {
     return out;
   }
 
-  /** Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s. */
-  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>, cond: WriteConditions): Promise<ObjectInfo> {
-    const upload = await this.upload(key, uploadId);
+  /**
+   * Joins the listed parts on disk and commits them at the key; S3's ETag is the MD5 of the parts' MD5s.
+   * With the upload's checksum algorithm on every part, `composite` is S3's checksum of the parts'
+   * checksums ("<base64>-N"): a check of the parts, not of the whole object, so it is answered, not kept.
+   */
+  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<Completed> {
+    const upload = await this.upload(key, uploadId).catch(async (err) => {
+      // A retried Complete (its answer lost on the way) gets the same answer, as S3 gives it.
+      const done = await this.completed(key, uploadId, listed);
+      if (done) return undefined;
+      throw err;
+    });
+    if (!upload) return (await this.completed(key, uploadId, listed))!;
     if (listed.length === 0) throw s3Error("MalformedXML", "The XML you provided did not list any parts.");
     const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
     const chosen: PartInfo[] = [];
@@ -138,6 +160,9 @@ export class Multipart {
       if (i > 0 && want.number <= listed[i - 1].number) throw s3Error("InvalidPartOrder");
       const part = stored.get(want.number);
       if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw s3Error("InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
+      for (const [alg, value] of Object.entries(want.checksums ?? {})) {
+        if (part.checksums[alg] !== value) throw s3Error("InvalidPart", `Part ${want.number}'s ${alg.toUpperCase()} does not match the one it was uploaded with.`);
+      }
       if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw s3Error("EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
       chosen.push(part);
     }
@@ -157,16 +182,39 @@ export class Multipart {
       metadata: upload.metadata,
       checksums: {},
       partsCount: chosen.length,
+      partSizes: chosen.map((p) => p.size),
     };
     const info = await this.store.commit(key, tmp, object, cond, "ObjectCreated:CompleteMultipartUpload");
+    const done: Completed = { key, etag: info.etag, composite: await compositeChecksum(upload.algorithm, chosen), parts: listed.map((p) => `${p.number}:${bareEtag(p.etag)}`), at: Date.now() };
+    await writeFile(this.doneFileOf(uploadId), JSON.stringify(done));
     await rm(dir, { recursive: true, force: true });
-    return info;
+    return done;
   }
 
-  /** Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start). */
+  private doneFileOf(uploadId: string): string {
+    return `${this.dirOf(uploadId)}.done.json`;
+  }
+
+  /** The record of `uploadId` completed at `key` from the same parts, if it was. */
+  private async completed(key: string, uploadId: string, listed: Array<{ number: number; etag: string }>): Promise<Completed | undefined> {
+    const done = await readFile(this.doneFileOf(uploadId), "utf8").then((t) => JSON.parse(t) as Completed, () => undefined);
+    const parts = listed.map((p) => `${p.number}:${bareEtag(p.etag)}`);
+    return done && done.key === key && done.parts.join(",") === parts.join(",") ? done : undefined;
+  }
+
+  /**
+   * Removes uploads older than `maxAgeMs` (S3 leaves that to a lifecycle rule; here it runs at start), and
+   * records of completed uploads older than a day (kept only to answer a retried Complete).
+   */
   async sweep(maxAgeMs: number): Promise<void> {
     for (const u of await this.list()) {
       if (Date.now() - Date.parse(u.initiated) > maxAgeMs) await rm(this.dirOf(u.uploadId), { recursive: true, force: true });
+    }
+    for (const name of await readdir(this.store.uploadsDir)) {
+      if (!name.endsWith(".done.json")) continue;
+      const file = path.join(this.store.uploadsDir, name);
+      const done = await readFile(file, "utf8").then((t) => JSON.parse(t) as Completed, () => undefined);
+      if (!done || Date.now() - done.at > COMPLETED_KEPT_MS) await rm(file, { force: true });
     }
   }
 }

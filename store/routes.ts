@@ -2,7 +2,7 @@
 // bottom, first match wins. The level is what the path names: the service, the bucket or an object.
 import * as bucket from "./actions/bucket.ts";
 import type { Action, StoreContext } from "./actions/context.ts";
-import { listObjects } from "./actions/listing.ts";
+import { listObjectVersions, listObjects } from "./actions/listing.ts";
 import * as multipart from "./actions/multipart.ts";
 import * as objects from "./actions/objects.ts";
 import { s3Error } from "./errors.ts";
@@ -27,7 +27,26 @@ const none: QueryTest = (q) => [...q.keys()].length === 0;
 const onlySigning: QueryTest = (q) => [...q.keys()].every((k) => k === "x-id" || k.toLowerCase().startsWith("x-amz-"));
 
 /** Bucket subresources this store does not keep: a GET on them is not a listing. */
-const BUCKET_SUBRESOURCES = ["acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication"];
+const BUCKET_SUBRESOURCES = [
+  "acl", "policy", "lifecycle", "cors", "tagging", "notification", "encryption", "website", "logging", "replication", "object-lock",
+  "ownershipControls", "publicAccessBlock", "requestPayment", "accelerate", "analytics", "metrics", "inventory", "intelligent-tiering",
+];
+
+/**
+ * What a write may ask that the folder cannot honour: encryption (it would store plaintext, readable without
+ * the key), tags, another storage class, object lock (a "locked" file could be deleted at once). S3-compatible
+ * stores refuse these with 501 rather than answer 200 and ignore them; so does this one.
+ */
+function refuseUnhonoured(req: Req): void {
+  for (const name of Object.keys(req.raw.headers)) {
+    if (/^x-amz-(copy-source-)?server-side-encryption/.test(name)) throw s3Error("NotImplemented", "Server-side encryption is not supported by this store.");
+    if (name.startsWith("x-amz-object-lock-")) throw s3Error("NotImplemented", "Object lock is not supported by this store.");
+  }
+  if (req.method !== "PUT" && req.method !== "POST") return;
+  if (req.header("x-amz-tagging")) throw s3Error("NotImplemented", "Object tags are not supported by this store.");
+  const storageClass = req.header("x-amz-storage-class");
+  if (storageClass && storageClass.toUpperCase() !== "STANDARD") throw s3Error("NotImplemented", "Only the STANDARD storage class is supported by this store.");
+}
 
 export const ROUTES: readonly Route[] = [
   { method: "GET", level: "service", action: bucket.listBuckets },
@@ -38,6 +57,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", level: "bucket", query: has("versioning"), action: bucket.getBucketVersioning },
   { method: "GET", level: "bucket", query: has("uploads"), action: multipart.listUploads },
   { method: "POST", level: "bucket", query: has("delete"), action: objects.deleteObjects },
+  { method: "GET", level: "bucket", query: has("versions"), action: listObjectVersions },
   { method: "GET", level: "bucket", query: without(...BUCKET_SUBRESOURCES), action: listObjects },
   { method: "DELETE", level: "bucket", action: bucket.deleteBucket },
 
@@ -72,6 +92,7 @@ export function route(ctx: StoreContext, req: Req): Promise<Reply> {
   if (level === "object") ctx.store.fileOf(req.key);
   // Every object-level call but a read writes or deletes its key (a copy's destination, a part, an upload).
   if (level === "object" && req.method !== "GET" && req.method !== "HEAD") assertMayWrite(req, req.key);
+  refuseUnhonoured(req);
   const found = ROUTES.find((r) => matches(r, req, level));
   if (!found) throw level === "service" ? s3Error("MethodNotAllowed") : s3Error("NotImplemented");
   return found.action(ctx, req);

@@ -78,11 +78,16 @@ export function deleteRequest(doc: Parsed): { quiet: boolean; keys: string[] } {
   return { quiet: textOf(root.Quiet)?.trim().toLowerCase() === "true", keys };
 }
 
-/** A CompleteMultipartUpload body: the parts as listed (a missing or non-numeric part number is malformed). */
-export function completeRequest(doc: Parsed): Array<{ number: number; etag: string }> {
+/**
+ * A CompleteMultipartUpload body: the parts as listed, with any Checksum<ALG> they name (lower-case
+ * algorithm → value); a missing or non-numeric part number is malformed.
+ */
+export function completeRequest(doc: Parsed): Array<{ number: number; etag: string; checksums: Record<string, string> }> {
   return listOf(childOf(doc, "CompleteMultipartUpload").Part).map((p) => {
     const number = textOf(p.PartNumber)?.trim() ?? "";
     if (!/^\d+$/.test(number)) throw s3Error("MalformedXML");
-    return { number: Number(number), etag: textOf(p.ETag) ?? "" };
+    const checksums: Record<string, string> = {};
+    for (const [tag, value] of Object.entries(p)) if (tag.startsWith("Checksum") && tag !== "ChecksumType") checksums[tag.slice("Checksum".length).toLowerCase()] = textOf(value)?.trim() ?? "";
+    return { number: Number(number), etag: textOf(p.ETag) ?? "", checksums };
   });
 }

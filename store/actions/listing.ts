@@ -1,4 +1,4 @@
-// ListObjectsV2 and ListObjects (v1) over the folder walk: prefix, delimiter, continuation, start-after,
+// ListObjectsV2, ListObjects (v1) and ListObjectVersions over the folder walk: prefix, delimiter, continuation, start-after,
 // URL encoding of keys, in S3's UTF-8 byte order.
 import { s3Error } from "../errors.ts";
 import type { FolderStore } from "../folder.ts";
@@ -37,6 +37,45 @@ export async function listPage(store: FolderStore, prefix: string, delimiter: st
   return { entries, truncated: false };
 }
 
+/**
+ * ListObjectVersions (GET ?versions): the folder keeps one version of each key, as an unversioned bucket
+ * does, so each object is listed once with S3's VersionId "null" and IsLatest true.
+ */
+export async function listObjectVersions(ctx: StoreContext, req: Req): Promise<Reply> {
+  const q = req.query;
+  const prefix = q.get("prefix") ?? "";
+  const delimiter = q.get("delimiter") ?? "";
+  const urlEncoded = q.get("encoding-type") === "url";
+  const max = maxKeys(q);
+  const enc = (s: string) => (urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
+  const after = q.get("key-marker") ?? "";
+  const { entries, truncated } = max === 0 ? { entries: [], truncated: false } : await listPage(ctx.store, prefix, delimiter, after, Math.min(max, 1000));
+  const versions = entries.flatMap((e) =>
+    "key" in e
+      ? [el("Version", el("Key", enc(e.key)), el("VersionId", "null"), el("IsLatest", true), el("LastModified", e.lastModified.toISOString()), el("ETag", e.etag), el("Size", e.size), el("StorageClass", "STANDARD"))]
+      : [],
+  );
+  const prefixes = entries.flatMap((e) => ("commonPrefix" in e ? [el("CommonPrefixes", el("Prefix", enc(e.commonPrefix)))] : []));
+  const last = entries.at(-1);
+  return {
+    xml: el(
+      "ListVersionsResult",
+      [el("Name", ctx.bucket), el("Prefix", enc(prefix)), el("KeyMarker", enc(after)), el("VersionIdMarker", q.get("version-id-marker") ?? "")],
+      truncated && last ? [el("NextKeyMarker", enc(lastOf(last))), el("NextVersionIdMarker", "null")] : [],
+      [el("MaxKeys", max), delimiter ? el("Delimiter", enc(delimiter)) : undefined, urlEncoded ? el("EncodingType", "url") : undefined, el("IsTruncated", truncated)],
+      versions,
+      prefixes,
+    ),
+  };
+}
+
+function maxKeys(q: URLSearchParams): number {
+  const raw = q.get("max-keys");
+  const max = raw === null ? 1000 : Number(raw);
+  if (!Number.isInteger(max) || max < 0) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer.");
+  return max;
+}
+
 const lastOf = (e: Entry) => ("key" in e ? e.key : e.commonPrefix);
 
 /** ListObjectsV2 (list-type=2) or ListObjects: a GET on the bucket. */
@@ -49,9 +88,7 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   const prefix = q.get("prefix") ?? "";
   const delimiter = q.get("delimiter") ?? "";
   const urlEncoded = q.get("encoding-type") === "url";
-  const maxRaw = q.get("max-keys");
-  const max = maxRaw === null ? 1000 : Number(maxRaw);
-  if (!Number.isInteger(max) || max < 0) throw s3Error("InvalidArgument", "max-keys must be a non-negative integer.");
+  const max = maxKeys(q);
   const enc = (s: string) => (urlEncoded ? encodeURIComponent(s).replace(/%2F/g, "/") : s);
   let after: string;
   const token = q.get("continuation-token");
@@ -62,7 +99,8 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   } else {
     after = q.get("marker") ?? "";
   }
-  const { entries, truncated } = await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
+  // Asked for nothing, S3 answers nothing and no more to come (a page of 0 with a token would loop).
+  const { entries, truncated } = max === 0 ? { entries: [], truncated: false } : await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
   const contents = entries.flatMap((e) =>
     "key" in e ? [el("Contents", el("Key", enc(e.key)), el("LastModified", e.lastModified.toISOString()), el("ETag", e.etag), el("Size", e.size), el("StorageClass", "STANDARD"))] : [],
   );

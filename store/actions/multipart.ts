@@ -8,7 +8,19 @@ import { type Reply, type Req, conditions, headersAndMetadata } from "../request
 import { completeRequest, el } from "../xml.ts";
 import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
-import { copySourceObject, parseRange } from "./objects.ts";
+import { copySourceObject } from "./objects.ts";
+
+/**
+ * x-amz-copy-source-range: unlike a GET's Range, S3 takes only "bytes=first-last", both given and within the
+ * source; anything else is refused rather than read as "the whole source" or cut to fit.
+ */
+function copyRange(header: string, size: number): { start: number; end: number } {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (!m) throw s3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy.");
+  const [start, end] = [Number(m[1]), Number(m[2])];
+  if (start > end || end >= size) throw s3Error("InvalidRange", `The x-amz-copy-source-range is not within the source object (${size} bytes).`);
+  return { start, end };
+}
 
 export async function createUpload(ctx: StoreContext, req: Req): Promise<Reply> {
   req.raw.resume();
@@ -34,8 +46,7 @@ export async function uploadPartCopy(ctx: StoreContext, req: Req): Promise<Reply
   await ctx.multipart.upload(req.key, uploadId);
   const source = await copySourceObject(ctx, req);
   const rangeHeader = req.header("x-amz-copy-source-range");
-  const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
-  const { start, end } = range ?? { start: 0, end: source.size - 1 };
+  const { start, end } = rangeHeader ? copyRange(rangeHeader, source.size) : { start: 0, end: source.size - 1 };
   if (end - start + 1 > MAX_PART_BYTES) throw s3Error("InvalidArgument", "A copied part may be at most 5 GiB.");
   const got = await ctx.store.receive(createReadStream(source.file, { start, end: Math.max(start, end), highWaterMark: 1024 * 1024 }), [], { durable: false });
   const part = await ctx.multipart.putPart(req.key, uploadId, Number(req.query.get("partNumber")), got);
@@ -47,7 +58,7 @@ export async function completeUpload(ctx: StoreContext, req: Req): Promise<Reply
   const listed = completeRequest(await readXmlRequest(req));
   const info = await ctx.multipart.complete(req.key, uploadId, listed, conditions(req));
   return {
-    xml: el("CompleteMultipartUploadResult", el("Location", `/${ctx.bucket}/${req.key}`), el("Bucket", ctx.bucket), el("Key", req.key), el("ETag", info.etag)),
+    xml: el("CompleteMultipartUploadResult", el("Location", `/${ctx.bucket}/${req.key}`), el("Bucket", ctx.bucket), el("Key", req.key), el("ETag", info.etag), info.composite ? [el(`Checksum${info.composite.algorithm.toUpperCase()}`, info.composite.value), el("ChecksumType", "COMPOSITE")] : []),
   };
 }
 
@@ -62,7 +73,9 @@ export async function listParts(ctx: StoreContext, req: Req): Promise<Reply> {
   const max = Math.min(1000, Number(req.query.get("max-parts") ?? 1000));
   const all = (await ctx.multipart.parts(req.key, uploadId)).filter((p) => p.number > marker);
   const page = all.slice(0, max);
-  const parts = page.map((p) => el("Part", el("PartNumber", p.number), el("LastModified", p.lastModified), el("ETag", p.etag), el("Size", p.size)));
+  const parts = page.map((p) =>
+    el("Part", el("PartNumber", p.number), el("LastModified", p.lastModified), el("ETag", p.etag), el("Size", p.size), Object.entries(p.checksums).map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v))),
+  );
   return {
     xml: el(
       "ListPartsResult",

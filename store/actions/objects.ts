@@ -26,6 +26,19 @@ function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string,
   return h;
 }
 
+/**
+ * The byte range of part `n` (GET ?partNumber=N): a part of a completed multipart upload, or part 1 = the
+ * whole of any other object.
+ */
+function partRange(info: ObjectInfo, raw: string): { start: number; end: number } {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 10_000) throw s3Error("InvalidArgument", "Part number must be an integer between 1 and 10000.");
+  const sizes = info.partSizes ?? [info.size];
+  if (n > sizes.length) throw s3Error("InvalidPartNumber");
+  const start = sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
+  return { start, end: start + sizes[n - 1] - 1 };
+}
+
 /** Parses "bytes=a-b", "bytes=a-" and "bytes=-n" against `size`; S3 answers anything else with the whole object. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
   if (!header) return undefined;
@@ -58,18 +71,20 @@ export async function getObject(ctx: StoreContext, req: Req): Promise<Reply> {
     const notModified = { status: 304, headers: { etag: info.etag, "last-modified": info.lastModified.toUTCString() } };
     if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((e) => bareEtag(e.trim()) === etag || e.trim() === "*")) return notModified;
     if (ifNoneMatch === undefined && ifModified && info.lastModified.getTime() <= Date.parse(ifModified)) return notModified;
-    const range = parseRange(req.header("range"), info.size);
+    const partNumber = req.query.get("partNumber");
+    if (partNumber !== null && req.header("range")) throw s3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter.");
+    const range = partNumber !== null ? partRange(info, partNumber) : parseRange(req.header("range"), info.size);
     const wantChecksums = req.header("x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && !range;
     const headers = objectHeaders(info, wantChecksums);
     for (const [param, header] of [["response-content-type", "content-type"], ["response-content-disposition", "content-disposition"], ["response-cache-control", "cache-control"]]) {
       const v = req.query.get(param);
       if (v) headers[header] = v;
     }
-    if (req.method === "HEAD") return { headers: { ...headers, "content-length": info.size } };
     if (info.size === 0) return { headers: { ...headers, "content-length": 0 } };
     const { start, end } = range ?? { start: 0, end: info.size - 1 };
     headers["content-length"] = end - start + 1;
     if (range) headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
+    if (req.method === "HEAD") return { status: range ? 206 : 200, headers };
     keepOpen = true;
     return { status: range ? 206 : 200, headers, body: handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 }) };
   } finally {
@@ -130,7 +145,7 @@ export async function copyObject(ctx: StoreContext, req: Req): Promise<Reply> {
       await rm(tmp, { force: true });
       throw s3Error("InternalError", "The copy's checksum does not match its source's; nothing was written.");
     }
-    info = await ctx.store.commit(req.key, tmp, { etag: source.etag, headers, metadata, checksums, partsCount: source.partsCount }, conditions(req), "ObjectCreated:Copy");
+    info = await ctx.store.commit(req.key, tmp, { etag: source.etag, headers, metadata, checksums, partsCount: source.partsCount, partSizes: source.partSizes }, conditions(req), "ObjectCreated:Copy");
   }
   const sums = Object.entries(info.checksums).map(([a, v]) => el(`Checksum${a.toUpperCase()}`, v));
   return { xml: el("CopyObjectResult", el("LastModified", info.lastModified.toISOString()), el("ETag", info.etag), sums) };

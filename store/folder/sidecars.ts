@@ -21,12 +21,14 @@ export type Sidecar = {
   metadata: Record<string, string>;
   checksums: Checksums;
   partsCount?: number;
+  /** Each part's size, in order, for GET ?partNumber=N (objects completed from parts). */
+  partSizes?: number[];
 };
 
 export type ObjectInfo = Omit<Sidecar, "mtimeMs" | "ino"> & { key: string; lastModified: Date; file: string };
 
 /** What a write brings besides the bytes; size and identity (inode, mtime) come from the file itself. */
-export type NewObject = { etag: string; headers: Record<string, string>; metadata: Record<string, string>; checksums: Checksums; partsCount?: number };
+export type NewObject = { etag: string; headers: Record<string, string>; metadata: Record<string, string>; checksums: Checksums; partsCount?: number; partSizes?: number[] };
 
 export const identityOf = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}`;
 
@@ -37,20 +39,39 @@ function fileEtag(st: Stats): string {
   return `"${createHash("md5").update(`${st.ino}:${st.size}:${st.mtimeMs}`).digest("hex")}-1"`;
 }
 
-async function readSidecar(layout: FolderLayout, key: string): Promise<Sidecar | undefined> {
+/**
+ * A sidecar file holds the description of the file at its key now and, while a write replaces that file,
+ * of the one coming: the write puts both in the sidecar before it renames its file into place, so a
+ * crash between the two leaves the old file still described (its ETag and metadata kept), and
+ * describe() picks whichever entry matches the file found.
+ */
+type SidecarFile = { versions: Sidecar[] };
+
+async function readSidecars(layout: FolderLayout, key: string): Promise<Sidecar[]> {
   try {
-    return JSON.parse(await readFile(layout.sidecarOf(key), "utf8")) as Sidecar;
+    const parsed = JSON.parse(await readFile(layout.sidecarOf(key), "utf8")) as SidecarFile | Sidecar;
+    return "versions" in parsed ? parsed.versions : [parsed];
   } catch {
-    return undefined;
+    return [];
   }
 }
 
-export async function writeSidecar(layout: FolderLayout, key: string, side: Sidecar): Promise<void> {
+/**
+ * Writes `side` as the description of the file at `key`; `replacing` is the file there now, whose own
+ * description is kept beside it until the next write (see SidecarFile).
+ */
+export async function writeSidecar(layout: FolderLayout, key: string, side: Sidecar, replacing?: Stats): Promise<void> {
   const target = layout.sidecarOf(key);
   await mkdir(path.dirname(target), { recursive: true });
+  const kept = replacing ? (await readSidecars(layout, key)).filter((s) => sameFile(s, replacing) && !(s.ino === side.ino && s.size === side.size && s.mtimeMs === side.mtimeMs)) : [];
   const tmp = layout.newTempPath();
-  await writeFile(tmp, JSON.stringify(side));
-  await rename(tmp, target);
+  try {
+    await writeFile(tmp, JSON.stringify({ versions: [side, ...kept.slice(0, 1)] } satisfies SidecarFile));
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 export async function removeSidecar(layout: FolderLayout, key: string): Promise<void> {
@@ -59,8 +80,8 @@ export async function removeSidecar(layout: FolderLayout, key: string): Promise<
 
 /** What S3 would say about the file `st` at `key`. */
 export async function describe(layout: FolderLayout, key: string, file: string, st: Stats): Promise<ObjectInfo> {
-  const side = await readSidecar(layout, key);
-  const base = side && sameFile(side, st) ? side : { etag: fileEtag(st), size: st.size, headers: {}, metadata: {}, checksums: {} };
+  const side = (await readSidecars(layout, key)).find((s) => sameFile(s, st));
+  const base = side ?? { etag: fileEtag(st), size: st.size, headers: {}, metadata: {}, checksums: {} };
   const { mtimeMs: _m, ino: _i, ...kept } = base as Sidecar;
   // Whole seconds as S3 keeps them, rounded up: a sync client must never see an upload as older than its source.
   return { ...kept, size: st.size, key, file, lastModified: new Date(Math.ceil(st.mtimeMs / 1000) * 1000) };

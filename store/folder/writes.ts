@@ -1,12 +1,13 @@
 // Writing an object: the body streams into a temp file, is fsynced, and is renamed into place; the sidecar
-// is written first, so until the rename it describes no file. Callers hold the key's lock (store/folder.ts).
+// is written first and describes both the file there and the one coming, so a crash between the two leaves
+// the key described either way. Callers hold the key's lock (store/folder.ts).
 import { type Stats, constants, createReadStream, createWriteStream, fdatasync } from "node:fs";
-import { copyFile, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, rename, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BodyDigests, type ChecksumAlgorithm } from "../checksums.ts";
-import { s3Error } from "../errors.ts";
+import { S3Error, s3Error } from "../errors.ts";
 import { type WriteConditions, checkWriteConditions } from "./conditions.ts";
 import type { FolderLayout } from "./layout.ts";
 import { head } from "./reads.ts";
@@ -72,14 +73,36 @@ export async function receive(
 /** Makes the folders above `file`; a file in the way, or a way out of the folder, is S3's 400. */
 async function prepareParent(layout: FolderLayout, file: string): Promise<void> {
   const dir = path.dirname(file);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" || code === "ENOTDIR") throw s3Error("InvalidArgument", "A file already has the name of one of this key's folders.");
-    throw err;
+  // A delete of another key may remove a folder it emptied at any moment: make it again, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dir, { recursive: true });
+      await layout.assertRealFolder(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" || code === "ENOTDIR") throw s3Error("InvalidArgument", "A file already has the name of one of this key's folders.");
+      const gone = code === "ENOENT" || (err instanceof S3Error && err.code === "NoSuchKey");
+      if (!gone || attempt === RETRIES) throw err;
+    }
   }
-  await layout.assertInside(dir);
+}
+
+const RETRIES = 5;
+
+/**
+ * Removes `dir` and the folders above it while they are empty, up to the library folder (never it): a
+ * folder left empty by a delete would otherwise be a key's name that no listing shows, and a later PUT of
+ * that key would fail. rmdir refuses a folder that holds anything, so a file arriving meanwhile is safe.
+ */
+export async function removeEmptyFolders(layout: FolderLayout, dir: string): Promise<void> {
+  for (let d = dir; d.startsWith(layout.root + path.sep); d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+  }
 }
 
 /** Renames the temp file `tmp` to `file` (the key's) if `cond` holds for what is there now. */
@@ -88,13 +111,19 @@ export async function placeFile(layout: FolderLayout, key: string, file: string,
   await prepareParent(layout, file);
   const st = await stat(tmp);
   const side: Sidecar = { ...object, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-  // Sidecar first: until the rename it describes no file (another inode), so a crash between the two is harmless.
-  await writeSidecar(layout, key, side);
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EISDIR") throw s3Error("InvalidArgument", "A folder already has this key's name.");
-    throw err;
+  // Sidecar first, describing both the file there now and the one coming: a crash before the rename
+  // leaves the old file described as it was, one after it the new one.
+  await writeSidecar(layout, key, side, await stat(file).catch(() => undefined));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rename(tmp, file);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EISDIR") throw s3Error("InvalidArgument", "A folder already has this key's name.");
+      if (code !== "ENOENT" || attempt === RETRIES) throw err;
+      await prepareParent(layout, file);
+    }
   }
   return { info: await describe(layout, key, file, st), st };
 }

@@ -22,7 +22,7 @@ describe("store XML", () => {
 
   it("reads CompleteMultipartUpload parts in the order listed", async () => {
     const doc = await read(`<CompleteMultipartUpload><Part><PartNumber> 2 </PartNumber><ETag>&quot;ab&quot;</ETag></Part><Part><ETag>"cd"</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>`);
-    expect(completeRequest(doc)).toEqual([{ number: 2, etag: '"ab"' }, { number: 1, etag: '"cd"' }]);
+    expect(completeRequest(doc)).toEqual([{ number: 2, etag: '"ab"', checksums: {} }, { number: 1, etag: '"cd"', checksums: {} }]);
     await expect(read(`<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>`).then(completeRequest)).rejects.toMatchObject({ code: "MalformedXML", status: 400 });
   });
 

@@ -1,9 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presignedGetUrl } from "../../shared/io/objects.ts";
+import { rawRequest } from "../kit/raw-http.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
 describe("embedded store over a folder", () => {
@@ -40,5 +41,15 @@ describe("embedded store over a folder", () => {
     expect((await fetch(await presignedGetUrl(stack, "missing.mp4"))).status).toBe(404);
     const sdk = await stack.s3.send(new GetObjectCommand({ Bucket: "reelpress", Key: key, Range: "bytes=0-3" }));
     expect(Buffer.from(await sdk.Body!.transformToByteArray()).equals(data.subarray(0, 4))).toBe(true);
+  });
+
+  it("sends a batch delete posted as a form to the store, not to the queues (it once answered 200 and deleted nothing)", async () => {
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "form/a.mp4", Body: "a" }));
+    const body = "<Delete><Object><Key>form/a.mp4</Key></Object></Delete>";
+    const headers = { "content-type": "application/x-www-form-urlencoded", "content-md5": createHash("md5").update(body).digest("base64") };
+    const r = await rawRequest(stack.endpoint, "POST", "/reelpress?delete", headers, body);
+    expect(r.status).toBe(200);
+    expect(r.body).toContain("<Deleted><Key>form/a.mp4</Key></Deleted>");
+    expect(await stack.s3.send(new HeadObjectCommand({ Bucket: "reelpress", Key: "form/a.mp4" })).then(() => "there", () => "gone")).toBe("gone");
   });
 });
