@@ -104,7 +104,8 @@ export function planPurge(input: {
       if (!etag) return { action: "keep", key, size, why: "the listing gave no ETag to delete it by" };
       const modified = t.backup.lastModified?.getTime();
       if (modified === undefined) return { action: "keep", key, size, why: "the listing gave no date" };
-      if (now.getTime() - modified < olderThanDays * DAY_MS) return { action: "keep", key, size, why: `younger than ${olderThanDays} day(s)` };
+      // 0 is any age: a store may round LastModified up, a moment past now.
+      if (olderThanDays > 0 && now.getTime() - modified < olderThanDays * DAY_MS) return { action: "keep", key, size, why: `younger than ${olderThanDays} day(s)` };
       return { action: "delete", key, size, etag, output: t.record.key };
     })
     .sort((a, b) => a.key.localeCompare(b.key));

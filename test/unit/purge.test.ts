@@ -26,6 +26,7 @@ type Case = { name: string; backup?: Partial<ListedObject>; record?: Partial<Pur
 const cases: Case[] = [
   { name: "a tied, verified backup older than N days goes" },
   { name: "--older-than 0 takes any age", backup: { lastModified: daysAgo(0) }, days: 0 },
+  { name: "--older-than 0 takes one stamped a moment ahead (LastModified rounded up)", backup: { lastModified: new Date(NOW.getTime() + 900) }, days: 0 },
   { name: "too young stays", backup: { lastModified: daysAgo(3) }, keep: /younger than 30 day/ },
   { name: "no record names it (an apply move, a stray file)", record: null, keep: /no compressed output names it/ },
   { name: "the record is not compressed", record: { state: "encoding" }, keep: /no compressed output names it/ },
