@@ -1,8 +1,10 @@
 // Files that arrive behind the store's back (copied onto the share, moved in with `mv`) become the same
 // ObjectCreated events as uploads, once each, and only when complete: a file is announced after its size and
-// mtime have stayed the same for `settleMs`. A recursive fs.watch notices local changes at once; a periodic
-// listing catches what it cannot see (SMB/NFS writes from other machines, watcher limits).
+// mtime have stayed the same for `settleMs`. One fs.watch per folder the listing walks (never per file, never
+// the store's own area or skipped folders) notices local changes at once; a periodic listing catches what it
+// cannot see (SMB/NFS writes from other machines, and folders past the system's limit on watches).
 import { watch, type FSWatcher } from "node:fs";
+import path from "node:path";
 import { identityOf, type FolderStore, type ObjectEvent } from "./folder.ts";
 
 export type FolderWatchOptions = {
@@ -15,6 +17,10 @@ export type FolderWatchOptions = {
   onCreated(event: ObjectEvent): void;
   onRemoved?(key: string): void;
   onError?(err: unknown): void;
+  /** Said once when a folder could not be watched (the system's limit on watches, or `maxWatches`). */
+  onWatchLimit?(message: string): void;
+  /** At most this many folders watched (default: as many as the system allows). */
+  maxWatches?: number;
   /**
    * Files whose LastModified (whole seconds, rounded up, as listings show it) is at or before this time
    * are taken as known at start, unannounced: the caller reconciles them with the same cut.
@@ -22,7 +28,13 @@ export type FolderWatchOptions = {
   knownBefore: number;
 };
 
-export type FolderWatch = { stop(): Promise<void>; /** One listing pass now (tests, and after start). */ scan(): Promise<void> };
+export type FolderWatch = {
+  stop(): Promise<void>;
+  /** One listing pass now (tests, and after start). */
+  scan(): Promise<void>;
+  /** Folders watched now, and whether some could not be (those rely on the periodic listing). */
+  watching(): { folders: number; limited: boolean };
+};
 
 /** Starts watching; files complete before `knownBefore` are taken as known (the caller reconciles those). */
 export async function watchFolder(store: FolderStore, opts: FolderWatchOptions): Promise<FolderWatch> {
@@ -46,8 +58,14 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
 
   const pass = async (first: boolean) => {
     const seen = new Set<string>();
+    const folders = new Set<string>([""]);
+    const skip = (dirPrefix: string) => {
+      const skipped = opts.skipFolder?.(dirPrefix) ?? false;
+      if (!skipped) folders.add(dirPrefix);
+      return skipped;
+    };
     const now = Date.now();
-    for await (const { key, st } of store.keys("", "", opts.skipFolder)) {
+    for await (const { key, st } of store.keys("", "", skip)) {
       if (!opts.accept(key)) continue;
       seen.add(key);
       const identity = identityOf(st);
@@ -73,6 +91,48 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
       }
     }
     for (const key of pending.keys()) if (!seen.has(key)) pending.delete(key);
+    if (!stopped) watchFolders(folders);
+  };
+
+  // One watch per folder; a change anywhere in it calls for a pass, debounced: a copy in progress fires many.
+  const watchers = new Map<string, FSWatcher>();
+  let limited = false;
+  const onChange = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void scan(), Math.min(opts.settleMs, 1000));
+  };
+  const watchFolders = (folders: Set<string>) => {
+    for (const [dir, w] of watchers) {
+      if (!folders.has(dir)) {
+        w.close();
+        watchers.delete(dir);
+      }
+    }
+    for (const dir of folders) {
+      if (watchers.has(dir)) continue;
+      if (watchers.size >= (opts.maxWatches ?? Infinity)) {
+        limit(`the limit of ${opts.maxWatches} watched folders`);
+        break;
+      }
+      try {
+        const w = watch(path.join(store.root, ...dir.split("/").filter(Boolean)), (_type, name) => {
+          if (dir === "" && String(name ?? "").toLowerCase().startsWith(".reelpress")) return;
+          onChange();
+        });
+        w.on("error", () => w.close());
+        watchers.set(dir, w);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOSPC" && code !== "EMFILE") continue; // gone since the listing
+        limit(`the system's limit on watches (${code}; raise fs.inotify.max_user_watches)`);
+        break;
+      }
+    }
+  };
+  const limit = (why: string) => {
+    if (limited) return;
+    limited = true;
+    opts.onWatchLimit?.(`${watchers.size} folders are watched and the rest are not, by ${why}: files there are found by the listing every ${Math.round(opts.scanIntervalMs / 1000)} s instead`);
   };
 
   const scan = (first = false): Promise<void> => {
@@ -102,25 +162,15 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
   };
 
   await scan(true);
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(store.root, { recursive: true }, (_type, name) => {
-      if (!name || String(name).startsWith(".reelpress")) return;
-      // Debounced: a copy in progress fires many events, one pass after they calm down is enough.
-      clearTimeout(timer);
-      timer = setTimeout(() => void scan(), Math.min(opts.settleMs, 1000));
-    });
-    watcher.on("error", (err) => opts.onError?.(err));
-  } catch (err) {
-    opts.onError?.(err);
-  }
 
   return {
     scan: () => scan(),
+    watching: () => ({ folders: watchers.size, limited }),
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      watcher?.close();
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
       store.off("created", onCreated);
       store.off("removed", onRemoved);
       await scanning;

@@ -78,6 +78,7 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
         (err) => log("events.watch-error", { error: errorMessage(err) }),
       ),
     onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
+    onWatchLimit: (message) => log("events.watch-limit", { message }),
   });
   // Complete files that no event brought in yet; ones still being written are the watcher's.
   const found = await reconcile(clients, { settledBefore: new Date(knownBefore) });
