@@ -24,10 +24,15 @@ export type ObjectHead = {
   key: string; size: number; etag: string; lastModified?: Date; contentType?: string; metadata: Record<string, string>; checksum?: ObjectChecksum;
 };
 
+/** The HTTP status an SDK error carries, if any. */
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
 /** The key (or bucket) is not there: 404, whichever name the store gives it. */
 export function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+  const name = (err as { name?: string }).name;
+  return name === "NotFound" || name === "NoSuchKey" || statusOf(err) === 404;
 }
 
 function checksumOf(h: HeadObjectCommandOutput): ObjectChecksum | undefined {
@@ -170,12 +175,12 @@ function copySource(bucket: string, key: string): string {
 
 /** A refused condition: 412 (the ETag or "*" did not hold) or 409 (a concurrent conditional write). */
 export function isConditionFailed(err: unknown): boolean {
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = statusOf(err);
   return status === 412 || status === 409;
 }
 
 function isConflict(err: unknown): boolean {
-  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409;
+  return statusOf(err) === 409;
 }
 
 /**
