@@ -107,6 +107,10 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     expect(await headObject(stack, "low/clip.mp4")).toBeUndefined();
     expect(await record("low/clip.mp4")).toBeUndefined();
     expect(await record("low/clip_skip.mp4")).toMatchObject({ state: "skipped", reason: expect.stringMatching(/below 0\.50 Mbit\/s/) });
+    // The probe's still and picture stats follow the rename, so the report still shows the file.
+    expect(await record("low/clip_skip.mp4")).toMatchObject({ thumbnailKey: thumbnailKeyFor("low/clip_skip.mp4"), picture: expect.any(Object) });
+    expect((await headObject(stack, thumbnailKeyFor("low/clip_skip.mp4")))?.size).toBeGreaterThan(1000);
+    expect(await headObject(stack, thumbnailKeyFor("low/clip.mp4"))).toBeUndefined();
     // A redelivered message after the rename finds the work done.
     expect((await planProbed(stack, low.result)).status).toBe("skipped");
 
@@ -116,7 +120,8 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     if (avi.status !== "probed") throw new Error(avi.reason);
     const planned = await planProbed(stack, avi.result);
     expect(planned.status).toBe("planned");
-    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" } });
+    // The plan says how a runner skips it if the encode cannot save enough: renamed, on a bucket.
+    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" }, plan: { skipRename: true } });
     const jobs = (await receiveAll("reelpress-encode")).map((j) => EncodeJob.parse(j));
     expect(jobs).toHaveLength(1);
     // A redelivered plan message (say the send failed) sends the same job again...
