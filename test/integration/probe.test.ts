@@ -138,6 +138,23 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     expect(await probeObject(stack, "dir/movie.avi")).toMatchObject({ status: "ignored", reason: "already encoding" });
   });
 
+  it("strategy on a folder library: a skip keeps its name and still, is not probed again, and a new version is", async () => {
+    const folder = { ...stack, config: { ...stack.config, skipRename: false } };
+    const key = "nas/Holiday 2019 - Beach.mp4";
+    await put(key, await videoFixture("mp4_h264_300k"));
+    const low = await probeObject(folder, key);
+    if (low.status !== "probed") throw new Error(low.reason);
+    expect(await planProbed(folder, low.result)).toMatchObject({ status: "skipped", skipKey: key });
+    expect(await headObject(stack, "nas/Holiday 2019 - Beach_skip.mp4")).toBeUndefined();
+    const head = (await headObject(stack, key))!;
+    expect(await record(key)).toMatchObject({ state: "skipped", size: head.size, etag: head.etag, thumbnailKey: thumbnailKeyFor(key), reason: expect.stringMatching(/below 0\.50 Mbit\/s/) });
+    expect(await probeObject(folder, key)).toMatchObject({ status: "ignored", reason: "already skipped" });
+    expect((await planProbed(folder, low.result)).status).toBe("pending");
+    // Other bytes at the name: a new version, read and decided again.
+    await put(key, await videoFixture("mp4_h264_3m"));
+    expect(await probeObject(folder, key)).toMatchObject({ status: "probed" });
+  });
+
   it("dry-run records the decision and touches nothing; a changed object is not planned from an old probe", async () => {
     await receiveAll("reelpress-encode");
     await put("dry/low.mp4", await videoFixture("mp4_h264_300k"));
