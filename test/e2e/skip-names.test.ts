@@ -45,7 +45,7 @@ describe("reelpress dev --library: skipped files keep their names, or get _skip 
       const records = await Promise.all(keys.map(async (k) => (await readRecord(clients, k))?.record));
       return records.every((r) => r?.state === "skipped") && (records as ManifestRecord[]);
     }, 60_000, 200);
-  /** Every library file in the folder, reelpress's own and the backups aside. */
+  /** Every file in the library folder but reelpress's own under .reelpress/. */
   const libraryFiles = async () =>
     (await readdir(lib, { recursive: true, withFileTypes: true }))
       .filter((e) => e.isFile())
