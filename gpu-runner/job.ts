@@ -6,7 +6,7 @@ import { rm, stat } from "node:fs/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
-import { updateRecord } from "../shared/io/manifest.ts";
+import { readRecord, updateRecord } from "../shared/io/manifest.ts";
 import { skipKeyFor } from "../shared/rules/naming.ts";
 import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
@@ -57,12 +57,12 @@ export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => 
 const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
 
-/** The state of the keys a job touches; a skip copy is looked for only once the source is gone. */
+/** The state of the keys a job touches, and the source's record; a skip copy is looked for only once the source is gone. */
 async function readState(clients: Clients, job: EncodeJob) {
   const sameKey = job.outputKey === job.key;
-  const [source, output] = await Promise.all([headObject(clients, job.key), sameKey ? undefined : headObject(clients, job.outputKey)]);
+  const [source, output, record] = await Promise.all([headObject(clients, job.key), sameKey ? undefined : headObject(clients, job.outputKey), readRecord(clients, job.key)]);
   const skip = source ? undefined : await findCopy(clients, skipKeyFor(job.key), (h) => h.size === job.size);
-  return jobState(job, { source, output: sameKey ? source : output, skip });
+  return jobState(job, { source, output: sameKey ? source : output, skip }, record?.record);
 }
 
 /** The object changed after planning: its current version goes through probe and strategy again. */
@@ -124,7 +124,7 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
-/** The encode cannot save what the job must: the source becomes `_skip`. */
+/** The encode cannot save what the job must: the source is skipped (renamed `_skip`, or its name kept). */
 export async function skipJob(clients: Clients, job: EncodeJob, why: string, stoppedAtSec?: number): Promise<JobOutcome> {
   const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
   return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
@@ -197,6 +197,7 @@ async function settle(ctx: JobContext, job: EncodeJob, state: Awaited<ReturnType
     case "published":
       return resume(ctx, job, state.output);
     case "skipped": {
+      if (state.skipped.key === job.key) return { kind: "skipped", skipKey: job.key, reason: "re-encoding cannot save enough (found already skipped)" };
       const reason = "re-encoding cannot save enough (found already renamed)";
       return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason };
     }

@@ -5,11 +5,13 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
-import { backupKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
+import { backupKeyFor } from "../shared/rules/naming.ts";
 import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 import {
-  SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, renameVerified, sameBytes, uploadFile, type ObjectHead,
+  SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, sameBytes, uploadFile, type ObjectHead,
 } from "../shared/io/objects.ts";
+import { isSameVersion } from "../shared/steps/probe.ts";
+import { skipVersion } from "../shared/steps/skip.ts";
 import { SHA256 as SHA256_KEY, backupKeyOf, isPublishedFor, montageKeyFor, outputMetadata } from "./job-state.ts";
 
 export async function sha256File(file: string): Promise<string> {
@@ -89,21 +91,12 @@ export async function finish(
   return { output: done.output, backupKey, montageKey: done.montageKey, savedBytes };
 }
 
-/** The encode cannot save what the row must: the source becomes `_skip` (or the next free skip name), its record moves with it. */
+/**
+ * The encode cannot save what the row must: the source is skipped as its plan says (shared/steps/skip.ts),
+ * renamed `_skip` unless the strategy planned it to keep its name.
+ */
 export async function skipSource(clients: Clients, job: EncodeJob, reason: string): Promise<string> {
-  const moved = await renameVerified(clients, job.key, skipKeyFor(job.key), { etag: job.etag, size: job.size });
-  const previous = (await readRecord(clients, job.key))?.record;
-  await patchRecord(clients, moved.key, {
-    media: previous?.media,
-    fingerprints: previous?.fingerprints ?? job.fingerprints,
-    checksum: previous?.checksum,
-    decision: previous?.decision,
-    size: moved.size,
-    etag: moved.etag,
-    lastModified: moved.lastModified?.toISOString(),
-    state: "skipped",
-    reason,
-  });
-  await deleteRecord(clients, job.key);
-  return moved.key;
+  const record = (await readRecord(clients, job.key))?.record;
+  const keep = record !== undefined && isSameVersion(record, job) && record.plan?.skipRename === false;
+  return skipVersion(clients, job, { rename: !keep }, { reason, fingerprints: job.fingerprints });
 }

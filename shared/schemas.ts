@@ -183,8 +183,11 @@ export const ManifestRecord = z.object({
   /** A still from the probe's frames, for reports of files the runner never encoded. */
   thumbnailKey: z.string().optional(),
   decision: Decision.optional(),
-  /** The job the strategy queued for this version: a runner acts only on a message that matches it. */
-  plan: z.object({ jobId: z.string(), outputKey: z.string() }).optional(),
+  /**
+   * The job the strategy queued for this version: a runner acts only on a message that matches it.
+   * `skipRename: false`: if the encode cannot save enough, the file keeps its name (absent: `_skip`).
+   */
+  plan: z.object({ jobId: z.string(), outputKey: z.string(), skipRename: z.boolean().optional() }).optional(),
   /** The live claim while `encoding`: who holds the job, for which attempt (`claim`), until when. */
   runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */

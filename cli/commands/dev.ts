@@ -74,6 +74,8 @@ const command: Command = {
         bucket: values.bucket as string | undefined,
         endpoint: embedded?.endpoint ?? (values.endpoint as string | undefined),
         region: values.region as string | undefined,
+        // Said here, not guessed: the embedded store serves a folder in place, whose names skips keep.
+        folderLibrary: embedded !== undefined,
       });
       const clients = makeClients(config);
       await ensureResources(clients);
@@ -91,6 +93,7 @@ const command: Command = {
       [
         `${bold("reelpress dev")} is up${embedded ? ` (queues in ${values["data-dir"]})` : ""}.`,
         ...(embedded ? [`  library   ${embedded.library}`] : []),
+        `  skips     ${config.skipRename ? "renamed _skip (REELPRESS_SKIP_RENAME=false keeps names)" : "keep their names, the manifest says skipped (REELPRESS_SKIP_RENAME=true renames them _skip)"}`,
         ...(embedded?.imported.moved ? [`  imported  ${embedded.imported.moved} object(s) from the old embedded store into the library`] : []),
         ...(embedded?.imported.left.length ? [`  not imported (name taken in the library): ${embedded.imported.left.length}, kept in ${values["data-dir"]}/s3-not-imported`] : []),
         `  endpoint  ${endpoint}`,

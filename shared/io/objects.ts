@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { stat } from "node:fs/promises";
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { pipeline } from "node:stream/promises";
@@ -325,6 +325,20 @@ export async function renameVerified(clients: Clients, from: string, to: string,
   const copy = await copyToFreeName(clients, from, to, { expectEtag: source.etag });
   await deleteObject(clients, from, source.etag);
   return copy;
+}
+
+/**
+ * Copies exactly the version `source` of a small object (a preview) to `to`, over whatever is there:
+ * only for reelpress's own keys. False when `source` changed or went meanwhile, and nothing was copied.
+ */
+export async function copySmallObject({ s3, config }: Clients, source: ObjectHead, to: string): Promise<boolean> {
+  try {
+    await s3.send(new CopyObjectCommand({ Bucket: config.bucket, Key: to, CopySource: copySource(config.bucket, source.key), CopySourceIfMatch: source.etag }));
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err) || isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 /** Deletes `key`; with `etag`, only while it still is that version (a newer upload stays). */

@@ -44,7 +44,10 @@ function stem(key: string): string {
   return key.slice(0, key.length - path.extname(key).length);
 }
 
-/** `a_skip.mp4`, or `a_skip (2).mp4` when the first name was taken by other bytes. */
+/**
+ * `a_skip.mp4`, or `a_skip (2).mp4` when the first name was taken by other bytes. A skip that kept its
+ * name (a folder library) is known by the record of its version alone (rules/status.ts, steps/probe.ts).
+ */
 export function isSkipKey(key: string): boolean {
   return /_skip( \(\d+\))?$/i.test(path.basename(stem(key)));
 }
@@ -110,7 +113,10 @@ export function decodeEventKey(key: string): string {
 
 export type KeyKind = "video" | "skipped" | "system" | "unsupported" | "unsafe";
 
-/** What a key is, from its name alone (state from tags needs the object itself). */
+/**
+ * What a key is, from its name alone (state from tags needs the object itself). A skipped file that
+ * kept its name is a "video" here: every caller then finds its record of that version settled.
+ */
 export function keyKind(key: string, backupPrefix: string): KeyKind {
   if (unsafeKeyReason(key)) return "unsafe";
   if (isSystemKey(key, backupPrefix)) return "system";

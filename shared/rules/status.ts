@@ -17,6 +17,7 @@ function describes(record: RecordBrief | undefined, obj: ListedObject): record i
   return obj.etag === undefined || unquote(record.etag) === unquote(obj.etag);
 }
 
+/** A `_skip` name is skipped (compress v3); a skip that kept its name is skipped by the record of its version. */
 export function stateOf(obj: ListedObject, record: RecordBrief | undefined): LibraryState {
   if (isSkipKey(obj.key)) return "skipped";
   if (!describes(record, obj)) return "remaining";
@@ -108,7 +109,8 @@ export function setAside(records: Iterable<RecordBrief>, backupPrefix: string): 
       const usualOutput = outputKeyFor(r.source.key);
       if (r.key !== r.source.key && r.key !== usualOutput) out.push({ key: r.key, note: `output of ${r.source.key}: ${usualOutput} holds another file` });
     }
-    if (r.state === "skipped" && / \(\d+\)\.[^./]+$/.test(r.key)) out.push({ key: r.key, note: "skipped: the plain _skip name holds another file" });
+    // Only a `_skip` name is derived: a skip that kept its name keeps the user's own, numbers and all.
+    if (r.state === "skipped" && isSkipKey(r.key) && / \(\d+\)\.[^./]+$/.test(r.key)) out.push({ key: r.key, note: "skipped: the plain _skip name holds another file" });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }

@@ -1,19 +1,20 @@
-// The strategy step: a ProbeResult and the decision table become a `_skip` rename or an EncodeJob.
+// The strategy step: a ProbeResult and the decision table become a skip (see skip.ts) or an EncodeJob.
 import { createHash } from "node:crypto";
 import type { Clients } from "../io/clients.ts";
 import { decide } from "../rules/decision.ts";
 import { isSameVersion } from "./probe.ts";
-import { deleteRecord, patchRecord, readRecord, updateRecord } from "../io/manifest.ts";
+import { patchRecord, readRecord, updateRecord } from "../io/manifest.ts";
 import { nthName, outputKeyFor, skipKeyFor } from "../rules/naming.ts";
 import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from "../schemas.ts";
-import { findCopy, headObject, renameVerified } from "../io/objects.ts";
+import { findCopy, headObject } from "../io/objects.ts";
 import { sendJson } from "../io/queues.ts";
+import { skipVersion } from "./skip.ts";
 
 export type PlanOutcome = {
   key: string;
   decision: Decision;
-  /** planned: job queued (again, for a redelivered message); skipped: renamed; pending: a runner has taken
-   * this version's job, or it is done;
+  /** planned: job queued (again, for a redelivered message); skipped: renamed `_skip`, or its name kept
+   * and its record saying so; pending: a runner has taken this version's job, or it is done;
    * stale: the object changed or went away since it was probed (its own event re-plans it). */
   status: "planned" | "skipped" | "ignored" | "pending" | "stale" | "dry-run";
   job?: EncodeJob;
@@ -74,22 +75,12 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   const head = await headObject(clients, key);
   const changed = head !== undefined && !isSameVersion(head, result);
   if (decision.action === "skip") {
+    const rename = clients.config.skipRename;
     // Gone is fine when the rename already happened (a redelivered message after a crash).
-    if (changed || (!head && !(await findCopy(clients, skipKeyFor(key), (h) => h.size === result.size)))) return { key, decision, status: "stale" };
+    if (changed || (!head && !(rename && (await findCopy(clients, skipKeyFor(key), (h) => h.size === result.size))))) return { key, decision, status: "stale" };
     // A skip name holding another file is never overwritten: this one gets the next free name.
-    const moved = await renameVerified(clients, key, skipKeyFor(key), { etag: result.etag, size: result.size });
-    const skipKey = moved.key;
-    // The object now lives at the skip key: so does its record (dedup still needs its fingerprints).
-    await patchRecord(clients, skipKey, {
-      ...versionOf(result),
-      size: moved.size,
-      etag: moved.etag,
-      lastModified: moved.lastModified?.toISOString(),
-      state: "skipped",
-      reason: decision.reason,
-      decision,
-    });
-    await deleteRecord(clients, key);
+    const { media, fingerprints, checksum } = result;
+    const skipKey = await skipVersion(clients, result, { rename }, { reason: decision.reason, decision, media, fingerprints, checksum });
     return { key, decision, status: "skipped", skipKey };
   }
   if (!head || changed) return { key, decision, status: "stale" };
@@ -101,7 +92,8 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   // overwritten by a late `planned`. A failed send leaves `planned`, and the redelivered message sends
   // the same job (same id) again; a version a runner has already taken is left alone.
   const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key));
-  const plan = { jobId: job.jobId, outputKey: job.outputKey };
+  // The runner that finds the encode cannot save enough skips as this plan says, whatever its own settings.
+  const plan = { jobId: job.jobId, outputKey: job.outputKey, skipRename: clients.config.skipRename };
   const planned = await updateRecord(clients, key, (cur) => {
     const same = isSameVersion(cur, result) ? cur : undefined;
     if (same && TAKEN.has(same.state)) return undefined;
