@@ -14,8 +14,8 @@ export function profileCodec(profile: EncodeProfile | undefined): "h264" | "hevc
 }
 
 /**
- * The video encoder options of `profile` for the output video stream `stream` ("v", or "v:2" for one
- * stream of several). `runnerPreset`: REELPRESS_X264_PRESET, for profiles that set none. `container`:
+ * The video encoder options of `profile` for the output stream `stream` ("v", or an output stream's
+ * index such as "2" when an MKV holds several). `runnerPreset`: REELPRESS_X264_PRESET, for profiles that set none. `container`:
  * an MP4 gets 8-bit 4:2:0 High/Main for players; the archive's MKV keeps the source's pixel format.
  */
 export function profileVideoArgs(encoder: EncoderKind, profile: EncodeProfile = COMPAT, runnerPreset: string, stream = "v", container: "mp4" | "mkv" = "mp4"): string[] {
