@@ -15,8 +15,8 @@ import { PROFILES_KEY } from "../../shared/rules/profiles.ts";
 import { backupKeyFor } from "../../shared/rules/naming.ts";
 import { chooseForReencode } from "../../shared/rules/reencode.ts";
 import { probeObject } from "../../shared/steps/probe.ts";
-import { restoreOriginal } from "../../shared/steps/reencode.ts";
 import { planProbed } from "../../shared/steps/strategy.ts";
+import { reelpress } from "../kit/cli.ts";
 import { makeVideo } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { until } from "../kit/wait.ts";
@@ -135,12 +135,11 @@ describe("profiles (folder store as a real server, real probe, strategy, runner 
     await setProfiles({ folders: { "archive/": "archive", "clips/": "archive" } });
     // The output is never a source, whatever the folder now says.
     expect(await probeObject(stack, "clips/a.mp4")).toMatchObject({ status: "ignored", reason: expect.stringMatching(/already compressed/) });
-    const records = [(await record("clips/a.mp4"))!, (await record("archive/holiday.mkv"))!];
-    const choices = chooseForReencode(records, await loadProfiles(stack), "archive");
-    expect(choices.map((c) => [c.record.key, c.action])).toEqual([["archive/holiday.mkv", "leave"], ["clips/a.mp4", "restore"]]);
-    const restore = choices.find((c) => c.action === "restore")!;
-    if (restore.action !== "restore") throw new Error("unreachable");
-    expect(await restoreOriginal(stack, restore, "archive")).toEqual({ outputKey: "clips/a.mp4", restoredKey: "clips/a.avi" });
+    const scan = await reelpress(["scan", "--reencode", "archive"], { env: stack.env });
+    expect(scan).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(scan.stdout).toMatch(/^leave .* archive\/holiday\.mkv {2}already made with archive$/m);
+    expect(scan.stdout).toMatch(/^restore .* clips\/a\.mp4 {2}original restored at clips\/a\.avi and queued for archive$/m);
+    expect(scan.stdout).toMatch(/Re-encode: 1 output\(s\) whose folder names archive are made again from their originals; the old outputs stay\./);
     expect(await sha(onDisk("clips/a.avi"))).toBe(await sha(onDisk(backupKeyFor("clips/a.avi", stack.config.backupPrefix))));
     // Asked twice, it restores nothing more.
     expect(chooseForReencode([(await record("clips/a.mp4"))!], await loadProfiles(stack), "archive")).toMatchObject([{ action: "leave" }]);

@@ -5,8 +5,9 @@ import { chooseForReencode } from "../../shared/rules/reencode.ts";
 import { streamVerdict } from "../../gpu-runner/stream-savings.ts";
 import { profileVideoArgs } from "../../gpu-runner/profile-args.ts";
 import { videoEncoderArgs } from "../../gpu-runner/encode-args.ts";
-import { buildArchivePass } from "../../gpu-runner/archive-args.ts";
-import type { StreamInfo } from "../../shared/media/streams.ts";
+import { type ArchivePlan, buildArchivePass } from "../../gpu-runner/archive-args.ts";
+import { archiveProblems } from "../../gpu-runner/archive.ts";
+import { type StreamInfo, streamsFrom } from "../../shared/media/streams.ts";
 import type { ManifestRecord, MediaInfo } from "../../shared/schemas.ts";
 
 const FILE = JSON.stringify({
@@ -143,5 +144,30 @@ describe("chooseForReencode", () => {
     ], table, "archive");
     expect(choices.map((c) => [c.record.key, c.action])).toEqual([["films/a.mp4", "restore"], ["films/b.mkv", "leave"], ["films/c.mp4", "leave"]]);
     expect(chooseForReencode([out("other/d.mp4")], table, "compat")).toMatchObject([{ action: "leave", reason: "already made with compat" }]);
+  });
+});
+
+describe("streamsFrom: each stream's bytes in the first seconds", () => {
+  it("counts packets before start + window, per stream, in file order", () => {
+    const streams = streamsFrom({
+      format: { start_time: "1.000000" },
+      streams: [{ index: 0, codec_type: "video", codec_name: "h264" }, { index: 1, codec_type: "audio", codec_name: "aac" }, { index: 2, codec_type: "video", codec_name: "mjpeg", disposition: { attached_pic: 1 } }],
+      packets: [
+        { stream_index: 0, size: "100", pts_time: "1.0" }, { stream_index: 1, size: "10", pts_time: "1.5" },
+        { stream_index: 0, size: "50", pts_time: "10.9" }, { stream_index: 0, size: "999", pts_time: "11.0" }, { stream_index: 1, size: "7", dts_time: "2.0" },
+      ],
+    }, 10);
+    expect(streams.map((s) => [s.index, s.type, s.attachedPic, s.windowBytes])).toEqual([[0, "video", false, 150], [1, "audio", false, 17], [2, "video", true, 0]]);
+  });
+});
+
+describe("archiveProblems", () => {
+  const plan = { streams: [{ index: 0, type: "video", action: "encoded", codec: "h264", reason: "" }, { index: 1, type: "audio", action: "kept", codec: "aac", reason: "" }] } as ArchivePlan;
+  const out = (codecs: Array<[StreamInfo["type"], string]>): StreamInfo[] => codecs.map(([type, codec], index) => ({ index, type, codec, attachedPic: false, windowBytes: 0 }));
+  const tagged = { ...media("h264"), tags: { "reelpress-state": "compressed_h264_v4" } };
+  it("wants the planned streams, in order, tagged, as long as the source", () => {
+    expect(archiveProblems(out([["video", "h264"], ["audio", "aac"]]), tagged, media("h264"), plan)).toEqual([]);
+    expect(archiveProblems(out([["audio", "aac"], ["video", "h264"]]), tagged, media("h264"), plan)).toEqual(["stream 0 is audio aac, expected video h264", "stream 1 is video h264, expected audio aac"]);
+    expect(archiveProblems(out([["video", "h264"]]), { ...media("h264"), durationSec: 5 }, media("h264"), plan)).toEqual(["1 streams, expected 2", "the container tag is missing", "duration is 5.00 s, source 10.00 s"]);
   });
 });
