@@ -25,8 +25,8 @@ type RawStreams = {
 
 const TYPES: ReadonlySet<string> = new Set(["video", "audio", "subtitle", "data", "attachment"]);
 
-/** Pure: ffprobe's JSON → the streams, with the bytes of each in [start, start + windowSec). */
-export function streamsFrom(raw: RawStreams, windowSec: number): StreamInfo[] {
+/** Pure: ffprobe's JSON → the streams, with the bytes of each in [start, start + windowSec) (all of them without a window). */
+export function streamsFrom(raw: RawStreams, windowSec = Infinity): StreamInfo[] {
   const start = Number(raw.format?.start_time ?? 0) || 0;
   const bytes = new Map<number, number>();
   for (const p of raw.packets ?? []) {
@@ -46,12 +46,12 @@ export function streamsFrom(raw: RawStreams, windowSec: number): StreamInfo[] {
   });
 }
 
-/** Reads the stream list and the packets of the first `windowSec` (and a little more) only. */
-export async function probeStreams(input: string, opts: { windowSec: number; timeoutSec: number }): Promise<StreamInfo[]> {
+/** Reads the stream list and the packets of the first `windowSec` (and a little more) only; all packets without a window. */
+export async function probeStreams(input: string, opts: { windowSec?: number; timeoutSec: number }): Promise<StreamInfo[]> {
   const r = await runMedia(
     "ffprobe",
     [
-      "-v", "error", "-read_intervals", `%+${opts.windowSec + 1}`,
+      "-v", "error", ...(opts.windowSec === undefined ? [] : ["-read_intervals", `%+${opts.windowSec + 1}`]),
       "-show_entries", "stream=index,codec_type,codec_name:stream_disposition=attached_pic:packet=stream_index,size,pts_time,dts_time:format=start_time",
       "-of", "json", ...safeInputArgs(input),
     ],
@@ -65,6 +65,6 @@ export async function probeStreams(input: string, opts: { windowSec: number; tim
 
 /** Packet bytes of a file's one stream (a probe segment), without the container's own bytes. */
 export async function streamBytes(file: string, timeoutSec: number): Promise<number> {
-  const streams = await probeStreams(file, { windowSec: 1e9, timeoutSec });
+  const streams = await probeStreams(file, { timeoutSec });
   return streams.reduce((n, s) => n + s.windowBytes, 0);
 }
