@@ -20,6 +20,8 @@ export const COMPAT: EncodeProfile = { name: "compat", base: "compat", encoder: 
 export const ARCHIVE: EncodeProfile = { name: "archive", base: "archive", encoder: "x264", quality: 18, preset: "veryslow" };
 export const BUILT_IN: Readonly<Record<string, EncodeProfile>> = { compat: COMPAT, archive: ARCHIVE };
 
+const isBuiltIn = (name: string) => Object.hasOwn(BUILT_IN, name);
+
 export const PRESETS = EncodeProfile.shape.preset.unwrap().options;
 
 const NUM = (int: number, frac = 2) => `\\d{1,${int}}(\\.\\d{1,${frac}})?`;
@@ -105,7 +107,7 @@ function onlyFields(obj: Record<string, unknown>, allowed: readonly string[], wh
 export function parseCustomProfile(name: string, raw: unknown): EncodeProfile {
   const where = `profiles.${name}`;
   if (!NAME.test(name)) throw new ProfileError("profiles", `has a profile named ${show(name)}: names are 1-32 lower-case letters, digits or '-', starting with a letter`);
-  if (BUILT_IN[name]) throw new ProfileError(where, "redefines a built-in profile; give yours another name");
+  if (isBuiltIn(name)) throw new ProfileError(where, "redefines a built-in profile; give yours another name");
   if (!isObject(raw)) throw new ProfileError(where, "must be an object");
   onlyFields(raw, ["base", "encoder", "quality", "preset", "params"], where);
   const base = raw.base ?? "compat";
@@ -203,7 +205,7 @@ export function containerOf(profile: EncodeProfile | undefined): "mp4" | "mkv" {
  * exactly the built-in; a custom one must pass the same checks as the file.
  */
 export function profileRefusal(profile: EncodeProfile): string | undefined {
-  if (BUILT_IN[profile.name]) return sameProfile(profile, BUILT_IN[profile.name]) ? undefined : `profile ${profile.name} differs from the built-in one`;
+  if (isBuiltIn(profile.name)) return sameProfile(profile, BUILT_IN[profile.name]) ? undefined : `profile ${profile.name} differs from the built-in one`;
   try {
     const { name, ...fields } = profile;
     parseCustomProfile(name, fields);

@@ -45,6 +45,7 @@ describe("profiles file", () => {
     ["an unknown preset", { profiles: { p: { preset: "-i /x" } } }, /profiles\.p\.preset is "-i \/x"; must be one of ultrafast,/],
     ["a redefined built-in", { profiles: { archive: { quality: 30 } } }, /profiles\.archive redefines a built-in profile/],
     ["a bad profile name", { profiles: { "../x": {} } }, /profiles has a profile named "\.\.\/x"/],
+    ["a name from Object's prototype", { folders: { "a/": "constructor" } }, /folders\."a\/" names "constructor", which is not a profile/],
     ["a folder naming no profile", { folders: { "a/": "fast" } }, /folders\."a\/" names "fast", which is not a profile \(known: compat, archive\)\.$/],
     ["a folder outside the library", { folders: { "../up": "archive" } }, /folders has "\.\.\/up", which is not a library folder/],
     ["a folder under .reelpress/", { folders: { ".reelpress/x": "archive" } }, /which is not a library folder/],
@@ -64,6 +65,7 @@ describe("profiles file", () => {
     expect(profileRefusal(ARCHIVE)).toBeUndefined();
     expect(profileRefusal(profileFor(table, "anime/x.mkv"))).toBeUndefined();
     expect(profileRefusal({ ...ARCHIVE, quality: 30 })).toMatch(/differs from the built-in/);
+    expect(profileRefusal({ ...COMPAT, name: "constructor" })).toBeUndefined();
     expect(profileRefusal({ ...COMPAT, name: "mine", params: { "x264opts": "stats=/etc/passwd" } })).toMatch(/not an allowed x264 parameter/);
     expect(sameProfile(undefined, COMPAT)).toBe(true);
     expect(sameProfile({ ...ARCHIVE, params: {} }, ARCHIVE)).toBe(true);
