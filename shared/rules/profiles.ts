@@ -87,9 +87,13 @@ export function profileNames(table: ProfileTable): string[] {
 
 /** The one error a bad profiles file gives: where in the file, and what is wrong, in one sentence. */
 export class ProfileError extends UserError {
+  /** The mistake without naming the file, for a profile that arrived in a job instead. */
+  readonly detail: string;
   constructor(where: string, problem: string) {
-    super(`Bad ${PROFILES_KEY}: ${where ? `${where} ` : ""}${problem.replace(/\.$/, "")}.`);
+    const detail = `${where ? `${where} ` : ""}${problem.replace(/\.$/, "")}`;
+    super(`Bad ${PROFILES_KEY}: ${detail}.`);
     this.name = "ProfileError";
+    this.detail = detail;
   }
 }
 
@@ -211,6 +215,6 @@ export function profileRefusal(profile: EncodeProfile): string | undefined {
     parseCustomProfile(name, fields);
     return undefined;
   } catch (err) {
-    return err instanceof ProfileError ? err.message : String(err);
+    return err instanceof ProfileError ? err.detail : String(err);
   }
 }
