@@ -46,8 +46,7 @@ export type PassPlan = {
   keyframeTimes: number[];
   /** Why something of the source is not in the output (dropped subtitle streams). */
   notes: string[];
-  /** The video encoder options the pass ran with (recorded with the output) and the codec they make; h264 when absent. */
-  videoArgs?: string[];
+  /** The codec the pass's video comes out in; h264 when absent. */
   videoCodec?: string;
 };
 
@@ -218,5 +217,5 @@ export function buildPass(spec: PassSpec): PassPlan {
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
   ];
-  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes, videoArgs, videoCodec: spec.videoCodec };
+  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes, videoCodec: spec.videoCodec };
 }
