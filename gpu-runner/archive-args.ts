@@ -45,7 +45,6 @@ export type ArchivePlan = {
   streams: ArchiveStream[];
   /** The video options encoded streams get (recorded with the output). */
   videoArgs: string[];
-  montageGrid: number;
   sampleTimes: number[];
   /** Why a source stream is not in the output (MKV holds no data streams). */
   notes: string[];
@@ -107,7 +106,6 @@ export function buildArchivePass(spec: ArchiveSpec): ArchivePlan {
     args,
     streams,
     videoArgs: encoded ? profileVideoArgs(encoder, profile, x264Preset, "v", "mkv") : [],
-    montageGrid: samples.grid,
     sampleTimes: spec.sampleTimes,
     notes,
   };
