@@ -27,6 +27,9 @@ export type PassSpec = {
   keyframeTimes: number[];
   /** libx264 speed preset; tests use a fast one. */
   x264Preset: string;
+  /** The profile's video encoder options (gpu-runner/profile-args.ts) and the codec they make; compat's by default. */
+  videoArgs?: string[];
+  videoCodec?: string;
 };
 
 export type Size = { width: number; height: number };
@@ -43,6 +46,8 @@ export type PassPlan = {
   keyframeTimes: number[];
   /** Why something of the source is not in the output (dropped subtitle streams). */
   notes: string[];
+  /** The codec the pass's video comes out in; h264 when absent. */
+  videoCodec?: string;
 };
 
 /** Landscape box; portrait frames fit the same box turned, 1080×1920. */
@@ -200,16 +205,17 @@ export function buildPass(spec: PassSpec): PassPlan {
   const graph = [scaleStage(spec, size), ...samples.graph].join(";");
   const side = sideStreams(media, 0);
   const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
+  const videoArgs = spec.videoArgs ?? videoEncoderArgs(encoder, spec.x264Preset);
   const args = [
     "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
     // Rotation stays a display matrix, copied to the output, rather than turned pixels.
     ...hwInput, "-noautorotate", ...networkArgs(spec.input), ...safeInputArgs(spec.input),
     "-filter_complex", graph,
     // Every frame at its own time: a variable frame rate is kept, no frame duplicated (the frame count is the source's).
-    "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
+    "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoArgs, ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
     ...side.args,
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
   ];
-  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
+  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes, videoCodec: spec.videoCodec };
 }

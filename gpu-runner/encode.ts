@@ -30,12 +30,14 @@ export type PassOptions = {
   onProgress?(p: EncodeProgress): void;
   /** Returns a reason to stop (the output cannot save enough), checked on every progress update. */
   shouldStop?(p: EncodeProgress): string | undefined;
+  /** The file the pass writes its output to, in `dir`; the MP4 of PASS_FILES by default. */
+  outputFile?: string;
 };
 
 /** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
 const STDERR_KEEP = 8192;
 
-export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassResult> {
+export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes">, opts: PassOptions): Promise<PassResult> {
   const child = execa("ffmpeg", plan.args, { cwd: opts.dir, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
@@ -58,7 +60,7 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
     const reason = outcome.status === "ok" ? `ffmpeg was killed (${r.signal})` : outcome.reason;
     throw new EncodeError(`encode failed: ${reason}`, outcome.status === "busy");
   }
-  const output = path.join(opts.dir, PASS_FILES.output);
+  const output = path.join(opts.dir, opts.outputFile ?? PASS_FILES.output);
   return {
     kind: "encoded",
     output,

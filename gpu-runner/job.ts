@@ -8,7 +8,9 @@ import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { readRecord, updateRecord } from "../shared/io/manifest.ts";
 import { skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
+import type { EncodeJob, ManifestRecord, MediaInfo } from "../shared/schemas.ts";
+import { COMPAT } from "../shared/rules/profiles.ts";
+import { profileCodec, profileVideoArgs } from "./profile-args.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -54,7 +56,7 @@ export type JobOutcome =
 /** What a job does once it holds the claim: the one-pass encode, or a chunked job's split or merge. */
 export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => Promise<JobOutcome>;
 
-const PRESIGN_SEC = 24 * 3600;
+export const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
 
 /** The state of the keys a job touches, and the source's record; a skip copy is looked for only once the source is gone. */
@@ -98,7 +100,7 @@ class LeaseLostError extends Error {
   }
 }
 
-async function encodeWithRetry(ctx: JobContext, plan: PassPlan, opts: PassOptions): Promise<PassResult> {
+export async function encodeWithRetry(ctx: JobContext, plan: Pick<PassPlan, "args" | "sampleTimes">, opts: PassOptions): Promise<PassResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runPass(plan, opts);
@@ -120,7 +122,7 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
     fingerprintVideo(url, { durationSec: job.durationSec, count: clients.config.fingerprintCount, timeoutSec }),
     headObject(clients, montageKeyFor(job.outputKey)),
   ]);
-  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key });
+  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key, encode: { profile: job.profile ?? COMPAT } });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
@@ -148,6 +150,8 @@ export type PassCheck = {
   budget: number | undefined;
   /** A further check of the output (a merge counts its frames), run beside the verification. */
   check?(output: string): Promise<void>;
+  /** What the output's record says it was made with; the job's profile alone when not given. */
+  encode?: NonNullable<ManifestRecord["encode"]>;
 };
 
 /**
@@ -167,7 +171,8 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
     verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),
     spec.check?.(pass.output),
   ]);
-  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+  const encode = spec.encode ?? { profile: job.profile ?? COMPAT };
+  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints, encode });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
@@ -176,7 +181,12 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
   const media = await probeMedia(url, { timeoutSec: clients.config.probeTimeoutSec, sizeBytes: job.size });
-  const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints), x264Preset: ctx.x264Preset });
+  const profile = job.profile ?? COMPAT;
+  const videoArgs = profileVideoArgs(ctx.encoder, profile, ctx.x264Preset);
+  const plan = buildPass({
+    input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
+    x264Preset: ctx.x264Preset, videoArgs, videoCodec: profileCodec(profile),
+  });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);
   return inJobDir(ctx, job, async (dir) => {
@@ -186,7 +196,7 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    return verifyAndPublish(ctx, job, pass, { plan, media, budget }, signal);
+    return verifyAndPublish(ctx, job, pass, { plan, media, budget, encode: { profile, encoder: ctx.encoder, videoArgs } }, signal);
   });
 }
 

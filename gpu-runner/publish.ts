@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
 import { backupKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
+import type { EncodeJob, FrameFingerprint, ManifestRecord, MediaInfo } from "../shared/schemas.ts";
 import {
   SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, sameBytes, uploadFile, type ObjectHead,
 } from "../shared/io/objects.ts";
@@ -20,7 +20,9 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export type VerifiedOutput = { file: string; montage: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[] };
+/** `encode`: the profile and settings the output was made with, for its record. */
+export type VerifiedOutput = { file: string; montage: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; encode: EncodeRecord };
+type EncodeRecord = NonNullable<ManifestRecord["encode"]>;
 export type Published = { output: ObjectHead; backupKey: string; montageKey?: string; savedBytes: number };
 
 export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOutput): Promise<Published> {
@@ -33,6 +35,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
   try {
     await uploadFile(clients, out.file, job.outputKey, {
       metadata: outputMetadata(job, out.sha256, backup.key),
+      contentType: job.outputKey.toLowerCase().endsWith(".mkv") ? "video/x-matroska" : undefined,
       condition: inPlace ? { ifMatch: job.etag } : { ifNoneMatch: "*" },
     });
   } catch (err) {
@@ -44,7 +47,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
     if (inPlace) throw new SourceChangedError(job.key);
     throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
   }
-  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup });
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup, encode: out.encode });
 }
 
 /**
@@ -54,7 +57,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
 export async function finish(
   clients: Clients,
   job: EncodeJob,
-  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead },
+  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead; encode: EncodeRecord },
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
@@ -71,6 +74,7 @@ export async function finish(
     sha256: done.sha256,
     montageKey: done.montageKey,
     savedBytes,
+    encode: done.encode,
     source: { key: job.key, size: job.size, etag: job.etag, backupKey, backupEtag },
     runner: undefined,
     error: undefined,

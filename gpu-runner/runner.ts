@@ -28,6 +28,8 @@ import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChu
 import { runChunk } from "./chunked/chunk.ts";
 import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
+import { archiveAndPublish } from "./archive.ts";
+import { COMPAT, sameProfile } from "../shared/rules/profiles.ts";
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
 
@@ -245,7 +247,9 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       try {
         const outcome = received.kind === "chunk"
           ? await chunkThenMerge(ctx, received.job, message.MessageId!, claim, signal)
-          : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
+          : job.profile?.base === "archive" ? await runJob(ctx, job, signal, claim, archiveAndPublish)
+          // Chunks are encoded with compat's settings only (chunked/args.ts): other profiles run in one pass.
+          : shouldChunk(job.durationSec, chunking) && sameProfile(job.profile, COMPAT) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
       } catch (err) {

@@ -95,6 +95,20 @@ export type ProbeResult = z.infer<typeof ProbeResult>;
 
 export const Action = z.enum(["encode", "skip", "ignore"]);
 
+/**
+ * An encode profile as a job carries it (shared/rules/profiles.ts): which pipeline (`base`: one MP4, or
+ * MKV stream by stream), and the video encoder settings. Parsed strictly again where it enters.
+ */
+export const EncodeProfile = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  base: z.enum(["compat", "archive"]),
+  encoder: z.enum(["x264", "x265"]),
+  quality: z.number().int().min(0).max(51),
+  preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]).optional(),
+  params: z.record(z.string(), z.string()).optional(),
+});
+export type EncodeProfile = z.infer<typeof EncodeProfile>;
+
 /** What the decision table says for one object, and why. */
 export const Decision = z.object({
   action: Action,
@@ -102,6 +116,8 @@ export const Decision = z.object({
   /** Fraction the output must save, or 0 when any size is fine (compatibility encodes). */
   mustSave: z.number().min(0).max(1),
   reason: z.string(),
+  /** The profile an encode row names; absent in records written before profiles (compat). */
+  profile: EncodeProfile.optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
@@ -116,6 +132,8 @@ export const EncodeJob = ObjectRef.extend({
   /** Source fingerprints: the runner samples its output at the same times and must match. */
   fingerprints: z.array(FrameFingerprint),
   plannedAt: z.string(),
+  /** The profile and settings to encode with, as the strategy recorded them; absent means compat. */
+  profile: EncodeProfile.optional(),
 });
 export type EncodeJob = z.infer<typeof EncodeJob>;
 
@@ -197,6 +215,16 @@ export const ManifestRecord = z.object({
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),
   savedBytes: z.number().optional(),
+  /** Set on the output's record: the profile and the encoder arguments it was made with, and per stream what was done. */
+  encode: z.object({
+    profile: EncodeProfile,
+    /** The runner's encoder and its video options; unknown when a later attempt finished a published output. */
+    encoder: z.enum(["nvenc", "x264"]).optional(),
+    videoArgs: z.array(z.string()).optional(),
+    streams: z.array(z.object({ index: z.number().int().nonnegative(), type: z.string(), action: z.enum(["encoded", "kept"]), reason: z.string() })).optional(),
+  }).optional(),
+  /** Set on an output's record by `scan --reencode`: its original was restored at `restoredKey` for `profile`. */
+  reencode: z.object({ profile: z.string(), restoredKey: z.string(), at: z.string() }).optional(),
   /** Set on the output's record when it was encoded in chunks: how many. */
   chunks: z.number().int().positive().optional(),
   updatedAt: z.string(),

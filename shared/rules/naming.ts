@@ -57,9 +57,9 @@ export function isLegacyCompressedKey(key: string): boolean {
   return /_compressed$/i.test(path.basename(stem(key)));
 }
 
-/** `dir/a.avi` → `dir/a.mp4`: compressed output keeps its base name. */
-export function outputKeyFor(key: string): string {
-  return `${stem(safeKey(key))}.mp4`;
+/** `dir/a.avi` → `dir/a.mp4` (`dir/a.mkv` for an archive profile): compressed output keeps its base name. */
+export function outputKeyFor(key: string, container: "mp4" | "mkv" = "mp4"): string {
+  return `${stem(safeKey(key))}.${container}`;
 }
 
 /** `dir/a.mp4` → `dir/a_skip.mp4`, extension kept as it was. */

@@ -1,5 +1,5 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
-import { SYSTEM_PREFIX, backupKeyFor, isSkipKey, keyKind, normalizePrefix, outputKeyFor } from "./naming.ts";
+import { SYSTEM_PREFIX, backupKeyFor, extensionOf, isSkipKey, keyKind, normalizePrefix, outputKeyFor } from "./naming.ts";
 import { reclaimableBytes, tieBackups } from "./purge.ts";
 import { StatusSummary, type ManifestRecord, type RunnerStatus } from "../schemas.ts";
 
@@ -106,7 +106,7 @@ export function setAside(records: Iterable<RecordBrief>, backupPrefix: string): 
     if (r.state === "compressed" && r.source) {
       const usualBackup = backupKeyFor(r.source.key, backupPrefix);
       if (r.source.backupKey !== usualBackup) out.push({ key: r.source.backupKey, note: `backup of ${r.source.key}: ${usualBackup} holds an earlier original` });
-      const usualOutput = outputKeyFor(r.source.key);
+      const usualOutput = outputKeyFor(r.source.key, extensionOf(r.key) === "mkv" ? "mkv" : "mp4");
       if (r.key !== r.source.key && r.key !== usualOutput) out.push({ key: r.key, note: `output of ${r.source.key}: ${usualOutput} holds another file` });
     }
     // Only a `_skip` name is derived: a skip that kept its name keeps the user's own, numbers and all.

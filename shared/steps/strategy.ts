@@ -9,6 +9,8 @@ import type { Decision, EncodeJob, ManifestState, ObjectRef, ProbeResult } from 
 import { findCopy, headObject } from "../io/objects.ts";
 import { sendJson } from "../io/queues.ts";
 import { skipVersion } from "./skip.ts";
+import { loadProfiles } from "../io/profiles.ts";
+import { containerOf, profileFor } from "../rules/profiles.ts";
 
 export type PlanOutcome = {
   key: string;
@@ -26,7 +28,7 @@ export function jobIdFor(ref: ObjectRef): string {
   return createHash("sha256").update(`${ref.bucket}\n${ref.key}\n${ref.size}\n${ref.etag}`).digest("hex").slice(0, 20);
 }
 
-export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt: string, outputKey = outputKeyFor(result.key)): EncodeJob {
+export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt: string, outputKey = outputKeyFor(result.key, containerOf(decision.profile))): EncodeJob {
   return {
     bucket: result.bucket,
     key: result.key,
@@ -40,6 +42,7 @@ export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt:
     durationSec: result.media.durationSec,
     fingerprints: result.fingerprints,
     plannedAt,
+    ...(decision.profile && { profile: decision.profile }),
   };
 }
 
@@ -47,8 +50,8 @@ export function encodeJobFor(result: ProbeResult, decision: Decision, plannedAt:
  * `dir/a.mp4` for `dir/a.avi`, or `dir/a (2).mp4`, … when that name holds another file (an earlier
  * version's output, or the user's own): outputs never overwrite anything. In place, the source's own key.
  */
-export async function freeOutputKey(clients: Clients, key: string): Promise<string> {
-  const first = outputKeyFor(key);
+export async function freeOutputKey(clients: Clients, key: string, container: "mp4" | "mkv" = "mp4"): Promise<string> {
+  const first = outputKeyFor(key, container);
   if (first === key) return key;
   for (let n = 1; ; n++) if (!(await headObject(clients, nthName(first, n)))) return nthName(first, n);
 }
@@ -60,7 +63,8 @@ const PLANNED_OR_TAKEN: ReadonlySet<ManifestState> = new Set(["planned", ...TAKE
 
 export async function planProbed(clients: Clients, result: ProbeResult): Promise<PlanOutcome> {
   const { key } = result;
-  const decision = decide(result.media, key, result.size);
+  // Read for every plan: a folder's new profile applies to the next video planned, never to finished ones.
+  const decision = decide(result.media, key, result.size, profileFor(await loadProfiles(clients), key));
   if (result.dryRun) {
     // Records the decision beside what the probe wrote; a version already planned keeps its record.
     await updateRecord(clients, key, (cur) => {
@@ -91,7 +95,7 @@ export async function planProbed(clients: Clients, result: ProbeResult): Promise
   // Record first, then send: a runner may take the job at once, and its `encoding` must not be
   // overwritten by a late `planned`. A failed send leaves `planned`, and the redelivered message sends
   // the same job (same id) again; a version a runner has already taken is left alone.
-  const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key));
+  const job = encodeJobFor(result, decision, new Date().toISOString(), await freeOutputKey(clients, key, containerOf(decision.profile)));
   // The runner that finds the encode cannot save enough skips as this plan says, whatever its own settings.
   const plan = { jobId: job.jobId, outputKey: job.outputKey, skipRename: clients.config.skipRename };
   const planned = await updateRecord(clients, key, (cur) => {
