@@ -248,7 +248,7 @@ describe("folder store: S3 conformance", () => {
       await Promise.all(bodies.map((Body) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: 1, Body }))));
       const [part] = (await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }))).Parts!;
       // Only the version listed is kept: the replaced ones leave no bytes behind.
-      expect((await readdir(path.join(folder, ".reelpress/store/uploads", UploadId))).filter((n) => n.endsWith(".part"))).toHaveLength(1);
+      expect((await readdir(path.join(folder, ".reelpress/store/uploads", UploadId!))).filter((n) => n.endsWith(".part"))).toHaveLength(1);
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
       const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToByteArray());
       expect(`"${md5Hex(got)}"`, `round ${round}`).toBe(part.ETag);
