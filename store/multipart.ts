@@ -66,8 +66,11 @@ async function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts
   return { algorithm, value: `${(await digests.finish()).checksums[algorithm]}-${parts.length}` };
 }
 
-/** The file of a part's bytes; descriptions written before part versions had their own names lack `file`. */
-const partFileOf = (part: PartInfo) => part.file ?? `${part.number}.part`;
+/**
+ * The file of a part's bytes, in the upload's folder and nowhere else; descriptions written before part
+ * versions had names of their own lack `file`.
+ */
+const partFileOf = (part: PartInfo) => (part.file && /^\d+\.[0-9a-f]{16}\.part$/.test(part.file) ? part.file : `${part.number}.part`);
 
 export class Multipart {
   private readonly store: FolderStore;
