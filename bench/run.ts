@@ -1,11 +1,16 @@
-// `npm run bench`: runs every bench/*.bench.ts in turn (or those named on the command line).
-import { readdir } from "node:fs/promises";
+// `npm run bench`: runs every bench/*.bench.ts in turn (or those named on the command line: by the start of
+// the file's name, or by a group the file names in a "// bench group: …" line, e.g. `npm run bench -- scale`).
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 
 const dir = import.meta.dirname;
 const wanted = process.argv.slice(2);
-const files = (await readdir(dir)).filter((f) => f.endsWith(".bench.ts") && (wanted.length === 0 || wanted.some((w) => f.startsWith(w)))).sort();
+const groupsOf = async (f: string) => /^\/\/ bench group: (.+)$/m.exec(await readFile(path.join(dir, f), "utf8"))?.[1].split(/[\s,]+/) ?? [];
+const files: string[] = [];
+for (const f of (await readdir(dir)).filter((f) => f.endsWith(".bench.ts")).sort()) {
+  if (wanted.length === 0 || wanted.some((w) => f.startsWith(w)) || (await groupsOf(f)).some((g) => wanted.includes(g))) files.push(f);
+}
 for (const file of files) {
   console.log(`\n### ${file}\n`);
   const r = await execa(process.execPath, ["--disable-warning=ExperimentalWarning", path.join(dir, file)], { stdio: "inherit", reject: false });
