@@ -11,7 +11,7 @@ import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
-import { SourceChangedError, getObject } from "../shared/io/objects.ts";
+import { SourceChangedError, getObject, isConditionFailed } from "../shared/io/objects.ts";
 import { badSetting } from "../shared/settings.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
 import { FolderLayout, isStoreKey } from "../store/folder/layout.ts";
@@ -96,7 +96,8 @@ export async function openInPlace(lib: LibraryFolder, job: EncodeJob): Promise<{
 
 /** Downloads exactly the job's version to `file`, telling the share of bytes received. */
 export async function downloadSource(clients: Clients, job: EncodeJob, file: string, signal: AbortSignal, onFraction: (f: number) => void): Promise<SourceFile> {
-  const { body } = await getObject(clients, job.key, { ifMatch: job.etag });
+  // Another version now: the job was planned for one that is gone (runJob plans the new one).
+  const { body } = await getObject(clients, job.key, { ifMatch: job.etag }).catch((err) => Promise.reject(isConditionFailed(err) ? new SourceChangedError(job.key) : err));
   let got = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
