@@ -61,6 +61,10 @@ describe("chunk planning", () => {
     expect(progressLabel({ jobId: "abc", key: "films/a.mkv" })).toBe("films/a.mkv");
     const job = { key: "films/a.mkv", job_id: "abc", started_at: "", duration_sec: 120, out_time_sec: 60, chunks_done: 4, chunks_total: 7 };
     expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [job], updated_at: "" })).toBe("nvenc: films/a.mkv 4/7 chunks done, one at 50 %");
+    // A runner that tells stages: the whole job's percentage and its ETA, not the chunk's own.
+    const staged = { ...job, stage: "chunks" as const, percent: 47, eta_sec: 125 };
+    expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [staged, { ...staged, key: "b.mp4", stage: "read", percent: 3, eta_sec: undefined, chunks_total: undefined }], updated_at: "" }))
+      .toBe("nvenc: films/a.mkv chunks 47 % · ETA 2:05 · 4/7 chunks stored, b.mp4 read 3 %");
   });
 });
 
