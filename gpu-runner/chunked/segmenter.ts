@@ -1,8 +1,9 @@
 // Runs the segmenter (args.ts segmentArgs) and hands each segment over as soon as it is complete, one at
-// a time: ffmpeg writes a segment's line to the list only once the segment is closed, and it is paused
-// (SIGSTOP) while the segments it finished are handled (stored, then removed). So the job folder holds
-// the segment being handled and the start of the next, never the whole split: a stream copy writes far
-// faster than an upload takes it.
+// a time: ffmpeg lists a segment only once it is closed, just before it opens the next file, and it is
+// paused (SIGSTOP) as soon as that file appears, while the segments it finished are handled (stored, then
+// removed). So the job folder holds the segment being handled and the start of the next, never the whole
+// split: a stream copy writes far faster than an upload takes it.
+import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,8 +11,9 @@ import { execa } from "execa";
 import { ProgressParser } from "../ffmpeg-progress.ts";
 import { SEGMENT_LIST, segmentFile } from "./args.ts";
 
-/** How often the list is read while ffmpeg runs. */
-const POLL_MS = 50;
+/** How often the list is read while ffmpeg runs, besides when a segment file appears. */
+const POLL_MS = 200;
+const SEGMENT_FILE = /^seg-\d{4}\.mkv$/;
 
 export type Part = { index: number; startSec: number; file: string };
 
@@ -43,32 +45,54 @@ export async function segmentInParts(args: string[], dir: string, signal: AbortS
     return r;
   });
   let handled = 0;
-  const listed = async () => listedParts(await readFile(path.join(dir, SEGMENT_LIST), "utf8").catch(() => ""), dir).slice(handled);
-  const handle = async (parts: Part[]) => {
-    for (const part of parts) {
-      await on.part(part);
-      handled++;
-    }
+  let paused = false;
+  const pause = () => {
+    if (!paused && !exited) paused = child.kill("SIGSTOP");
   };
+  const resume = () => {
+    if (paused) child.kill("SIGCONT");
+    paused = false;
+  };
+  let wake = () => {};
+  // A new segment file means the one before is closed and listed: stop ffmpeg at once, before it writes far into the next.
+  const watcher = watch(dir, (_type, name) => {
+    if (name && SEGMENT_FILE.test(name)) pause();
+    wake();
+  });
+  const listed = async () => listedParts(await readFile(path.join(dir, SEGMENT_LIST), "utf8").catch(() => ""), dir).slice(handled);
   try {
     while (!exited) {
-      await Promise.race([ended, sleep(POLL_MS)]);
-      if (exited || (await listed()).length === 0) continue;
-      child.kill("SIGSTOP");
+      await Promise.race([ended, sleep(POLL_MS), new Promise<void>((r) => (wake = r))]);
+      if (exited) break;
+      const parts = await listed();
+      if (parts.length === 0) {
+        resume();
+        continue;
+      }
+      pause();
       try {
-        // Read again once paused: a segment finished meanwhile is handled now too.
-        await handle(await listed());
+        for (const part of parts) {
+          await on.part(part);
+          handled++;
+        }
       } finally {
-        child.kill("SIGCONT");
+        resume();
       }
     }
     const r = await ended;
-    if (r.exitCode === 0) await handle(await listed());
+    if (r.exitCode === 0) {
+      for (const part of await listed()) {
+        await on.part(part);
+        handled++;
+      }
+    }
     return { exitCode: r.exitCode, stderr: String(r.stderr) };
   } catch (err) {
     // A stopped process takes only SIGKILL: it ends at once whatever it was doing.
     child.kill("SIGKILL");
     await ended;
     throw err;
+  } finally {
+    watcher.close();
   }
 }
