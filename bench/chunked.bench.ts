@@ -121,7 +121,7 @@ try {
   console.log("|---|---:|---:|---|---|");
   console.log(`| one pass | (its output only) | ${onePass.firstProgressSec.toFixed(2)} s | 1.00× | |`);
   for (const [name, f] of [["chunked, source downloaded", download], ["chunked, source read in place", inPlace]] as const) {
-    console.log(`| ${name} | ${f.peak!.toFixed(2)}× the source (before: ${f.beforePeak!.toFixed(2)}×) | ${f.firstProgressSec.toFixed(2)} s | ${(f.firstProgressSec / onePass.firstProgressSec).toFixed(2)}× one pass; before: ${f.splitSec!.toFixed(1)} s, the whole split | ≤ 1.2× |`);
+    console.log(`| ${name} | ${f.peak!.toFixed(2)}× the source (before: ${f.beforePeak!.toFixed(2)}×) | ${f.firstProgressSec.toFixed(2)} s | ${(f.firstProgressSec / onePass.firstProgressSec).toPrecision(2)}× one pass; before: ${f.splitSec!.toFixed(1)} s, the whole split | ≤ 1.2× |`);
   }
   if (SPEED) {
     const whole = await job("unchunked-1", 1, false, source);
