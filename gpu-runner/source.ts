@@ -14,7 +14,7 @@ import type { Clients } from "../shared/io/clients.ts";
 import { SourceChangedError, getObject, isConditionFailed } from "../shared/io/objects.ts";
 import { badSetting } from "../shared/settings.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
-import { FolderLayout, isStoreKey } from "../store/folder/layout.ts";
+import { FolderLayout, STORE_PREFIX, isStoreKey } from "../store/folder/layout.ts";
 import { describe } from "../store/folder/sidecars.ts";
 import { unsafeKeyReason } from "../store/safe-key.ts";
 
@@ -28,7 +28,10 @@ export async function libraryFolder(dir: string, setting = "REELPRESS_LIBRARY_DI
   });
   const st = await stat(root);
   if (!st.isDirectory()) throw badSetting(setting, dir, "must be the library folder the store serves, not a file");
-  return { layout: new FolderLayout(root), dev: st.dev };
+  const layout = new FolderLayout(root);
+  // The store's own area is made when it first serves a folder: a folder without it is not one it serves.
+  if (!(await stat(layout.metaDir).then((m) => m.isDirectory(), () => false))) throw badSetting(setting, dir, `must be the library folder the store serves, and it has no ${STORE_PREFIX}`);
+  return { layout, dev: st.dev };
 }
 
 /** The source as ffmpeg reads it; `close` when done. */

@@ -98,6 +98,9 @@ describe("chunked jobs read in place, free their parts and report stages (real s
 
   it("refuses in place a file that is not the job's version (other bytes, a link, a linked folder, a FIFO), and one changed while read", async () => {
     const lib = await libraryFolder(stack.embedded.library);
+    // Told a folder the store does not serve: one error sentence, at start.
+    await expect(libraryFolder(path.join(stack.dataDir, "nowhere"))).rejects.toThrow(/^Bad setting REELPRESS_LIBRARY_DIR = ".*nowhere": must be the library folder the store serves, and it does not exist\.$/);
+    await expect(libraryFolder(stack.dataDir)).rejects.toThrow(/it has no \.reelpress\/store\//);
     const root = stack.embedded.library;
     await uploadFile(stack, source, "check/a.mkv");
     const job = await recordPlan(stack, source, "check/a.mkv");
