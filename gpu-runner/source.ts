@@ -21,8 +21,9 @@ import { unsafeKeyReason } from "../store/safe-key.ts";
 /** The library folder the store serves, as the store sees it: its real path and its file system. */
 export type LibraryFolder = { layout: FolderLayout; dev: number };
 
-/** REELPRESS_LIBRARY_DIR (or dev's --library): the folder must exist; one error sentence otherwise. */
-export async function libraryFolder(dir: string, setting = "REELPRESS_LIBRARY_DIR"): Promise<LibraryFolder> {
+/** REELPRESS_LIBRARY_DIR (or dev's --library): a folder the store serves; one error sentence otherwise. */
+export async function libraryFolder(dir: string): Promise<LibraryFolder> {
+  const setting = "REELPRESS_LIBRARY_DIR";
   const root = await realpath(dir).catch(() => {
     throw badSetting(setting, dir, "must be the library folder the store serves, and it does not exist");
   });
