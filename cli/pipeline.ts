@@ -69,7 +69,10 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
   const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
   stops.push(() => dedup.stop());
   if (opts.runner) {
-    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log: logEvent, notifier });
+    // The runner shares the disk with the folder store it serves: a chunked job reads its source in place.
+    const settings = runnerSettings(env);
+    const libraryDir = settings.libraryDir ?? opts.embedded?.library;
+    const runner = await startRunner(clients, { encoder: "auto", settings: { ...settings, libraryDir }, log: logEvent, notifier });
     stops.push(() => runner.stop());
   }
 }

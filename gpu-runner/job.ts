@@ -24,6 +24,8 @@ import { finish, publish, sha256File, skipSource } from "./publish.ts";
 import { cannotSave, sizeBudget } from "./savings.ts";
 import { verifyOutput } from "./verify.ts";
 import type { Log } from "../shared/log.ts";
+import type { Stage } from "../shared/rules/job-progress.ts";
+import type { LibraryFolder } from "./source.ts";
 
 export type JobContext = {
   clients: Clients;
@@ -38,6 +40,12 @@ export type JobContext = {
   busyRetryMs: number;
   log: Log;
   onProgress?(job: EncodeJob, p: EncodeProgress | undefined): void;
+  /** Where the job stands: `fraction` (0–1) of `stage`, for status and the dashboard. */
+  onStage?(job: EncodeJob, stage: Stage, fraction: number): void;
+  /** The folder the store serves (REELPRESS_LIBRARY_DIR): a split reads its source there, in place, when provably the job's. */
+  library?: LibraryFolder;
+  /** Called with a job folder at its fullest (a split part done, not yet stored and freed): tests and the bench measure it. */
+  onFolderFull?(dir: string): void;
 };
 
 export type JobOutcome =
@@ -166,6 +174,7 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   if (budget !== undefined && size > budget) return skipJob(clients, job, `output ${size} bytes, over the ${budget}-byte budget`);
   // The last moment a stop hands the job back; once publishing starts it runs to the end.
   signal.throwIfAborted();
+  ctx.onStage?.(job, "publish", 0);
   const [sha256, outMedia] = await Promise.all([
     sha256File(pass.output),
     verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),

@@ -18,13 +18,15 @@ import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
 import { parseBody } from "../shared/io/lambda-sqs.ts";
-import { type ChunkJob, EncodeQueueMessage } from "../shared/schemas.ts";
+import { type ChunkJob, type EncodeJob, EncodeQueueMessage } from "../shared/schemas.ts";
+import type { Stage } from "../shared/rules/job-progress.ts";
 import { checkJob } from "./job-check.ts";
 import { type JobContext, type JobOutcome, newClaim, recordUnfinished, runJob } from "./job.ts";
 import type { Log } from "../shared/log.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
-import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
+import { libraryFolder } from "./source.ts";
+import { type ChunkSettings, type ProgressJob, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
 import { runChunk } from "./chunked/chunk.ts";
 import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
@@ -43,6 +45,8 @@ export type RunnerSettings = {
   retentionDays?: number;
   /** REELPRESS_NOTIFY_RECLAIMABLE_GB, in bytes: say when purgeable backups pass it; none means never. */
   reclaimableNotifyBytes?: number;
+  /** REELPRESS_LIBRARY_DIR: the folder the store serves, on this machine; a split reads its source there in place. */
+  libraryDir?: string;
 };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
@@ -56,6 +60,7 @@ export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSett
       const gib = optionalNumber(env, "REELPRESS_NOTIFY_RECLAIMABLE_GB", "GiB");
       return gib === undefined ? undefined : Math.round(gib * 1024 ** 3);
     })(),
+    libraryDir: textSetting(env, "REELPRESS_LIBRARY_DIR"),
   };
 }
 
@@ -78,6 +83,8 @@ export type RunnerOptions = {
   now?: () => Date;
   /** Where failures and "nothing left to do" go; REELPRESS_NOTIFY_URL by default. */
   notifier?: Notifier;
+  /** Called with a job folder at its fullest (see JobContext): tests and the bench measure it. */
+  onFolderFull?(dir: string): void;
 };
 
 export type Runner = {
@@ -171,10 +178,11 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const board = process.stderr.isTTY ? new ProgressBoard() : undefined;
   const log: Log = board ? (e, f, t) => board.around(() => opts.log(e, f, t)) : opts.log;
   const choice = await selectEncoder(opts.encoder);
+  const library = opts.settings.libraryDir ? await libraryFolder(opts.settings.libraryDir) : undefined;
   const work = await createWorkRoot(opts.workBase);
   if (work.removed.length) log("stale_work_removed", { folders: work.removed });
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
-  log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
+  log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency, ...(library ? { library: library.layout.root } : {}) }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
   const { visibilitySec, x264Preset, hours, chunks: chunking } = opts.settings;
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
@@ -195,6 +203,11 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     announcer.paused(paused ? opens : undefined);
     return { pausedMs: opens.getTime() - at.getTime(), openMs: paused ? 0 : closing(hours, at).getTime() - at.getTime() };
   });
+  const speeds = new Map<string, number | undefined>();
+  const onStage = (job: EncodeJob & ProgressJob, stage: Stage, fraction: number) => {
+    const view = announcer.jobStage(job, stage, fraction);
+    if (board && view) board.update(progressId(job), { label: progressLabel(job), ...view, speed: speeds.get(progressId(job)) });
+  };
   const ctx: JobContext = {
     clients,
     runnerId: id,
@@ -205,10 +218,16 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     leaseSec: visibilitySec,
     busyRetryMs: 30_000,
     log,
+    library,
+    onFolderFull: opts.onFolderFull,
     onProgress: (job, p) => {
-      if (p) announcer.jobProgress(job, p);
-      if (board) p ? board.update(progressId(job), { label: progressLabel(job), durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(progressId(job));
+      if (!p) return board?.remove(progressId(job));
+      announcer.jobProgress(job, p);
+      speeds.set(progressId(job), p.speed);
+      // A one-pass encode's progress is its stage's; chunks and merges tell theirs (chunked/).
+      if (!("chunk" in job)) onStage(job, "encode", p.outTimeSec / job.durationSec);
     },
+    onStage,
   };
 
   const deadLetterUrl = await clients.queueUrl(clients.config.queues.encodeDlq);
@@ -261,6 +280,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         throw err;
       } finally {
         announcer.jobEnded(job);
+        speeds.delete(progressId(job));
+        board?.remove(progressId(job));
       }
     },
   });

@@ -1,5 +1,6 @@
 // One schema per message or record, used by producer and consumer alike.
 import { z } from "zod";
+import { STAGES } from "./rules/job-progress.ts";
 
 /** One S3 event record as S3 (and MinIO) put it on a queue; keys arrive URL-encoded. */
 export const S3EventRecord = z.object({
@@ -273,6 +274,11 @@ export const RunnerStatus = z.object({
     /** A chunk of a chunked job: chunks stored so far of the job's total. */
     chunks_done: z.number().int().nonnegative().optional(),
     chunks_total: z.number().int().positive().optional(),
+    /** Where the job stands (read, split, chunks, merge, publish; or encode, publish): one percentage for the whole job, and its ETA. */
+    stage: z.enum(STAGES).optional(),
+    percent: z.number().int().min(0).max(100).optional(),
+    /** Seconds left at the current stage's pace; absent while that is unknown. */
+    eta_sec: z.number().int().nonnegative().optional(),
   })),
   updated_at: z.string(),
 });

@@ -2,6 +2,7 @@
 import { UsageError } from "../../shared/errors.ts";
 import { type Failure, gatherStatus } from "../../shared/io/library.ts";
 import type { SetAside } from "../../shared/rules/status.ts";
+import { formatDuration } from "../../shared/rules/format.ts";
 import type { RunnerStatus, StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
@@ -16,6 +17,20 @@ function clock(iso: string): string {
   return `${d.toLocaleDateString("en-US", { weekday: "short" })} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
+/**
+ * One running job: its stage, the whole job's percentage and ETA (the runner computes both with one
+ * function, so they agree), chunks stored. A runner of an older version sends media time only.
+ */
+export function jobLine(j: RunnerStatus["jobs"][number]): string {
+  if (j.percent !== undefined) {
+    const eta = j.eta_sec !== undefined ? ` · ETA ${formatDuration(j.eta_sec)}` : "";
+    const chunks = j.chunks_total ? ` · ${j.chunks_done ?? 0}/${j.chunks_total} chunks stored` : "";
+    return `${j.key}${j.stage ? ` ${j.stage}` : ""} ${j.percent} %${eta}${chunks}`;
+  }
+  const pct = `${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`;
+  return j.chunks_total ? `${j.key} ${j.chunks_done ?? 0}/${j.chunks_total} chunks done, one at ${pct}` : `${j.key} ${pct}`;
+}
+
 /** What a runner does now: its jobs with progress, or when its encode window opens again. */
 export function runnerLine(r: RunnerStatus): string {
   const window = r.hours ? `, hours ${r.hours}` : "";
@@ -23,10 +38,7 @@ export function runnerLine(r: RunnerStatus): string {
     const busy = r.jobs.length ? `; finishing ${r.jobs.length} job(s)` : "";
     return `${r.encoder}${window}: paused, resumes ${clock(r.paused_until)}${busy}`;
   }
-  const jobs = r.jobs.map((j) => {
-    const pct = `${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`;
-    return j.chunks_total ? `${j.key} ${j.chunks_done ?? 0}/${j.chunks_total} chunks done, one at ${pct}` : `${j.key} ${pct}`;
-  });
+  const jobs = r.jobs.map(jobLine);
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 

@@ -34,6 +34,8 @@ async function fetchChunks(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, dir:
       await rename(await encodeChunk(ctx, job, plan, chunk, dir, signal), file);
     }
     files.push(file);
+    // The first half of the merge stage is fetching the chunks, the second the joining pass.
+    ctx.onStage?.(job, "merge", (0.5 * files.length) / plan.chunks.length);
   }
   return files;
 }
@@ -44,6 +46,7 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
     const { clients } = ctx;
     const timeoutSec = clients.config.probeTimeoutSec;
     const budget = sizeBudget(job.size, job.mustSave);
+    ctx.onStage?.(job, "merge", 0);
     const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
     // The duration the chunks placed their keyframes by (the probe's), for the same montage times.
     const media = { ...(await probeMedia(url, { timeoutSec, sizeBytes: job.size })), durationSec: job.durationSec };
@@ -57,7 +60,10 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
         sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
       });
       for (const note of mergePlan.notes) ctx.log("job_note", { key: job.key, note });
-      const pass = await runPass(mergePlan, { dir, signal, onProgress: (p) => ctx.onProgress?.(job, p), shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
+      const pass = await runPass(mergePlan, { dir, signal, onProgress: (p) => {
+        ctx.onProgress?.(job, p);
+        ctx.onStage?.(job, "merge", 0.5 + (0.5 * p.outTimeSec) / media.durationSec);
+      }, shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
       const expected = plan.chunks.reduce((n, c) => n + c.frames, 0);
       // av1an's "FRAME MISMATCH": a chunk that lost or gained frames shifts everything after it.
       const countFrames = async (output: string) => {

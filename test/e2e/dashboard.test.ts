@@ -52,7 +52,11 @@ describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Ch
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: await stack.queueUrl("reelpress-encode"), MessageBody: "{}" }));
     await putRunner(stack, {
       id: "gpu-1:7", encoder: "nvenc", concurrency: 2,
-      jobs: [{ key: "clip.mp4", job_id: "j1", started_at: new Date().toISOString(), duration_sec: 60, out_time_sec: 24, speed: 3.5 }],
+      jobs: [
+        { key: "clip.mp4", job_id: "j1", started_at: new Date().toISOString(), duration_sec: 60, out_time_sec: 24, speed: 3.5 },
+        // A runner that tells stages: the whole job's one percentage and ETA, not the chunk's own 90 %.
+        { key: "films/long.mkv", job_id: "j2", started_at: new Date().toISOString(), duration_sec: 120, out_time_sec: 108, chunks_done: 4, chunks_total: 7, stage: "chunks", percent: 47, eta_sec: 125 },
+      ],
       updated_at: new Date().toISOString(),
     });
     await makeDedupHandler(() => stack, { REELPRESS_DEDUP_QUALITY: "2" }, () => undefined)({ "detail-type": "Scheduled Event" });
@@ -94,6 +98,9 @@ describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Ch
     expect(await page.locator("tr[data-folder='family/'] .saved").textContent()).toBe(formatBytes(4_000_000));
     expect(await page.locator("tr[data-folder='trips/'] .saved").textContent()).toBe(formatBytes(500_000));
     expect(await page.locator(".job[data-key='clip.mp4'] .pct").textContent()).toBe("40 % · 3.5×");
+    const staged = page.locator(".job[data-key='films/long.mkv']");
+    expect(await staged.locator(".pct").textContent()).toBe("chunks 47 % · ETA 2:05 · 4/7 chunks stored");
+    expect(await staged.locator(".bar > div").getAttribute("style")).toMatch(/width: ?47%/);
     const failure = page.locator("tr.failure[data-key='trips/list.mkv']");
     expect(await failure.locator(".reason").textContent()).toBe("not a video file (damaged or not Matroska)");
     expect(await failure.getAttribute("title")).toMatch(/EBML header parsing failed/);
