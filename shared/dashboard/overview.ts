@@ -24,7 +24,18 @@ export type Overview = {
   failures_total: number;
   folders: FolderTotals[];
   report: ReportBrief | null;
+  /** Nothing queued, working or remaining: every video is compressed, skipped or failed. */
+  all_done: boolean;
 };
+
+/** The queues work flows through; the dead-letter queue holds what failed, not what is left. */
+const FLOW_QUEUES = ["ingest", "plan", "encode"];
+
+/** Pure: true when no video remains or is in progress, no flow queue holds a message and no runner has a job. */
+export function isAllDone(status: StatusSummary): boolean {
+  const waiting = FLOW_QUEUES.reduce((n, role) => n + (status.queues[role]?.visible ?? 0) + (status.queues[role]?.in_flight ?? 0), 0);
+  return status.remaining.count === 0 && status.in_progress.count === 0 && waiting === 0 && status.runners.every((r) => r.jobs.length === 0);
+}
 
 /** Pure: the report as the page shows it, largest reclaim first, with each file's montage key. */
 export function briefReport(report: DedupReport, limit = SHOWN_GROUPS): ReportBrief {
@@ -51,5 +62,6 @@ export async function dashboardOverview(clients: Clients, now = new Date()): Pro
     failures_total: status.failures.length,
     folders: status.folders,
     report: report ? briefReport(report) : null,
+    all_done: isAllDone(status.summary),
   };
 }
