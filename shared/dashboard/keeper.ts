@@ -99,6 +99,7 @@ export class OverviewKeeper {
     this.#lastLive = now;
     this.#opts.live().then(
       (live) => {
+        this.#error = undefined;
         const kept = this.#kept!.overview;
         if (JSON.stringify(live.queues) !== JSON.stringify(kept.status.queues) || jobSets(live.runners) !== jobSets(kept.status.runners)) {
           this.#dirty = true;

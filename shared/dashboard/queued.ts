@@ -51,9 +51,14 @@ export class QueueTracker {
     this.#files.delete(keyFromManifestKey(key) ?? key);
   }
 
+  /** Oldest first: a Map keeps insertion order, and a file keeps its place while its state moves on. */
   list(limit: number): QueuedList {
-    const files = [...this.#files.values()].sort((a, b) => a.since.localeCompare(b.since) || a.key.localeCompare(b.key));
-    return { files: files.slice(0, limit), total: files.length };
+    const files: QueuedFile[] = [];
+    for (const f of this.#files.values()) {
+      if (files.length >= limit) break;
+      files.push(f);
+    }
+    return { files, total: this.#files.size };
   }
 
   /** Resolves once every record written so far has been read (tests, and `stop`). */

@@ -16,7 +16,7 @@ const runner = (jobs: Array<[string, number]>): RunnerStatus => ({
 function setUp(opts: { maxAgeMs?: number } = {}) {
   let clock = 1_000_000;
   let live: LiveParts = { queues: QUEUES, runners: [] };
-  const pending: Array<(o: Overview) => void> = [];
+  const pending: Array<{ resolve(o: Overview): void; reject(e: Error): void }> = [];
   let computations = 0;
   let liveReads = 0;
   const overview = (n: number): Overview => ({
@@ -25,7 +25,7 @@ function setUp(opts: { maxAgeMs?: number } = {}) {
   const keeper = new OverviewKeeper({
     compute: () => {
       const n = ++computations;
-      return new Promise<Overview>((resolve) => pending.push(() => resolve(overview(n))));
+      return new Promise<Overview>((resolve, reject) => pending.push({ resolve: () => resolve(overview(n)), reject }));
     },
     live: async () => {
       liveReads++;
@@ -36,8 +36,8 @@ function setUp(opts: { maxAgeMs?: number } = {}) {
     maxAgeMs: opts.maxAgeMs ?? Infinity,
     now: () => clock,
   });
-  const finish = async () => {
-    for (const resolve of pending.splice(0)) resolve(overview(0));
+  const finish = async (error?: Error) => {
+    for (const p of pending.splice(0)) (error ? p.reject(error) : p.resolve(overview(0)));
     await new Promise((r) => setImmediate(r));
   };
   return {
@@ -128,6 +128,20 @@ describe("OverviewKeeper", () => {
     t.tick(2000);
     await t.keeper.get();
     expect(t.counts().computations).toBe(2);
+  });
+
+  it("goes on serving the kept overview when a recomputation fails, and says why", async () => {
+    const t = setUp();
+    const first = t.keeper.get();
+    await t.finish();
+    const kept = await first;
+    t.tick(3000);
+    t.keeper.changed();
+    await t.keeper.get();
+    await t.finish(new Error("ListObjectsV2: connection reset\nstack"));
+    const served = await t.keeper.get();
+    expect(served).toMatchObject({ generated_at: kept.generated_at, refresh_error: "ListObjectsV2: connection reset" });
+    t.keeper.stop();
   });
 });
 
