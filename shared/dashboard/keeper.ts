@@ -55,6 +55,25 @@ export class OverviewKeeper {
   async get(): Promise<ServedOverview> {
     if (!this.#kept) await this.#compute();
     else this.#refreshIfNeeded();
+    return this.#served();
+  }
+
+  /**
+   * For callers of the API that want the state as it is (`/api/status`, like `status --json`): waits for
+   * the recomputation when anything is known to have changed, still sharing the one in flight.
+   */
+  async fresh(): Promise<ServedOverview> {
+    if (this.#kept && !this.#dirty && !this.#computing && this.#now() - this.#kept.at < this.#opts.maxAgeMs) {
+      const live = await this.#opts.live();
+      if (this.#sameLive(live)) return this.#served();
+    }
+    await this.#compute();
+    // One computed before the latest change is followed by one more, not by a chase after every write.
+    if (this.#dirty) await this.#compute();
+    return this.#served();
+  }
+
+  #served(): ServedOverview {
     const { overview, at } = this.#kept!;
     return { ...overview, age_sec: Math.max(0, Math.round((this.#now() - at) / 1000)), refreshing: this.#computing !== undefined || this.#timer !== undefined, ...(this.#error ? { refresh_error: this.#error } : {}) };
   }
@@ -66,6 +85,7 @@ export class OverviewKeeper {
   #compute(): Promise<Overview> {
     if (this.#computing) return this.#computing;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#dirty = false;
     const started = this.#now();
     const run = this.#opts.compute().then(
@@ -101,7 +121,7 @@ export class OverviewKeeper {
       (live) => {
         this.#error = undefined;
         const kept = this.#kept!.overview;
-        if (JSON.stringify(live.queues) !== JSON.stringify(kept.status.queues) || jobSets(live.runners) !== jobSets(kept.status.runners)) {
+        if (!this.#sameLive(live)) {
           this.#dirty = true;
           this.#recomputeSoon();
         } else {
@@ -111,6 +131,12 @@ export class OverviewKeeper {
       },
       (err) => (this.#error = errorMessage(err).split("\n")[0]),
     ).finally(() => (this.#checking = false));
+  }
+
+  /** The queues and the runners' jobs are as kept: nothing counted changed (progress alone is copied in). */
+  #sameLive(live: LiveParts): boolean {
+    const kept = this.#kept!.overview;
+    return JSON.stringify(live.queues) === JSON.stringify(kept.status.queues) && jobSets(live.runners) === jobSets(kept.status.runners);
   }
 
   /** Now, or once the gap after the last computation has passed (one timer at most). */

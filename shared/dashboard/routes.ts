@@ -82,7 +82,7 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
       case "/":
         return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: await readPage() };
       case "/api/status":
-        return json(200, (await overview()).status);
+        return json(200, (await keeper.fresh()).status);
       case "/api/overview":
         return json(200, await overview());
       case "/api/watch":

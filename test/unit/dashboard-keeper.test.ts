@@ -130,6 +130,20 @@ describe("OverviewKeeper", () => {
     expect(t.counts().computations).toBe(2);
   });
 
+  it("answers fresh() from the kept overview only when nothing changed, and else waits for a new one", async () => {
+    const t = setUp();
+    const first = t.keeper.get();
+    await t.finish();
+    const kept = await first;
+    expect((await t.keeper.fresh()).generated_at).toBe(kept.generated_at);
+    expect(t.counts()).toEqual({ computations: 1, liveReads: 1 });
+    t.keeper.changed();
+    const waiting = t.keeper.fresh();
+    expect(t.counts().computations).toBe(2);
+    await t.finish();
+    expect((await waiting).generated_at).not.toBe(kept.generated_at);
+  });
+
   it("goes on serving the kept overview when a recomputation fails, and says why", async () => {
     const t = setUp();
     const first = t.keeper.get();
