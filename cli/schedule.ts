@@ -8,6 +8,7 @@ import type { Log } from "../shared/log.ts";
 import { queueDepths } from "../shared/io/library.ts";
 import { listRunners } from "../shared/io/runners.ts";
 import { readLatestReport } from "../shared/dedup/run.ts";
+import { listPages } from "../shared/io/objects.ts";
 import { MANIFEST_PREFIX, isSystemKey } from "../shared/rules/naming.ts";
 import type { FolderStore } from "../store/index.ts";
 
@@ -27,6 +28,13 @@ export async function libraryIdle(clients: Clients): Promise<boolean> {
   return FLOW_QUEUES.every((role) => depths[role].visible + depths[role].in_flight === 0) && runners.every((r) => r.jobs.length === 0);
 }
 
+/** A library with records and no report yet (processed before reports were built on idle) gets one at start. */
+async function needsFirstReport(clients: Clients): Promise<boolean> {
+  if (await readLatestReport(clients)) return false;
+  for await (const page of listPages(clients, MANIFEST_PREFIX)) return page.objects.length > 0;
+  return false;
+}
+
 export type DedupScheduleOptions = {
   env?: NodeJS.ProcessEnv;
   /** The embedded folder store: its writes of videos and records are work, and idle after work builds a report. */
@@ -36,7 +44,7 @@ export type DedupScheduleOptions = {
 
 /**
  * Builds and stores a report every `everyMs`, one at a time; the first one after a full interval. With a
- * store, also once the library goes idle after work (and at start when no report exists yet).
+ * store, also once the library goes idle after work (and at start when records exist and no report yet).
  */
 export function startDedupSchedule(clients: Clients, everyMs: number, log: Log, opts: DedupScheduleOptions = {}): { stop(): Promise<void> } {
   const { env = process.env, store, idleCheckMs = IDLE_CHECK_MS } = opts;
@@ -94,9 +102,9 @@ export function startDedupSchedule(clients: Clients, everyMs: number, log: Log, 
   if (store && everyMs > 0) {
     store.on("created", onWrite);
     store.on("removed", onWrite);
-    void readLatestReport(clients).then(
-      (report) => {
-        if (!report && !workSeen) workDone();
+    void needsFirstReport(clients).then(
+      (needed) => {
+        if (needed && !workSeen) workDone();
       },
       (err) => log("dedup.idle-check-error", { error: errorMessage(err) }),
     );
