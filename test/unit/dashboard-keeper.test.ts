@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { OverviewKeeper, type LiveParts } from "../../shared/dashboard/keeper.ts";
 import { isAllDone, type Overview } from "../../shared/dashboard/overview.ts";
+import { countsChange } from "../../shared/dashboard/routes.ts";
+import { queuedState } from "../../shared/dashboard/queued.ts";
 import { emptySummary } from "../../shared/rules/status.ts";
 import type { RunnerStatus } from "../../shared/schemas.ts";
 
@@ -169,5 +171,17 @@ describe("isAllDone", () => {
     expect(isAllDone({ ...done, runners: [runner([["a.mkv", 0]])] })).toBe(false);
     // Failures in the dead-letter queue are not work left.
     expect(isAllDone({ ...done, queues: { ...QUEUES, encode_dlq: { visible: 2, in_flight: 0 } } })).toBe(true);
+  });
+});
+
+describe("what a write means to the dashboard", () => {
+  it("recounts after library objects, backups, records and reports; not after progress, previews or work files", () => {
+    for (const key of ["films/a.mkv", "orig_video_to_delete/films/a.mkv", ".reelpress/manifest/films/a.mkv.json", ".reelpress/reports/latest.json"]) expect(countsChange(key), key).toBe(true);
+    for (const key of [".reelpress/runners/gpu-1.json", ".reelpress/previews/films/a.mp4.montage.jpg", ".reelpress/work/j1/chunk-0001.mp4", ".reelpress/notify/library_done"]) expect(countsChange(key), key).toBe(false);
+  });
+
+  it("lists a file as queued while its record says probed or planned, and no longer after", () => {
+    expect([queuedState("probed"), queuedState("planned")]).toEqual(["probed", "planned"]);
+    for (const state of ["encoding", "compressed", "skipped", "failed", "ignored", undefined] as const) expect(queuedState(state), String(state)).toBeUndefined();
   });
 });
