@@ -11,11 +11,11 @@ import { readLatestReport } from "../shared/dedup/run.ts";
 import { listPages } from "../shared/io/objects.ts";
 import { MANIFEST_PREFIX, isSystemKey } from "../shared/rules/naming.ts";
 import type { FolderStore } from "../store/index.ts";
+import { FLOW_QUEUES, flowIdle } from "../shared/dashboard/overview.ts";
 
 export const DEFAULT_DEDUP_INTERVAL_MIN = 60;
 /** While work is pending, whether the library went idle is looked at this often (a few cheap calls). */
 export const IDLE_CHECK_MS = 3000;
-const FLOW_QUEUES = ["ingest", "plan", "encode"];
 
 /** REELPRESS_DEDUP_INTERVAL in minutes → milliseconds; 0 turns the schedule (and the report on idle) off. */
 export function dedupIntervalMs(env: NodeJS.ProcessEnv): number {
@@ -24,8 +24,8 @@ export function dedupIntervalMs(env: NodeJS.ProcessEnv): number {
 
 /** Idle: no message in the ingest, plan or encode queue (waiting or in flight), and no runner with a job. */
 export async function libraryIdle(clients: Clients): Promise<boolean> {
-  const [depths, runners] = await Promise.all([queueDepths(clients, FLOW_QUEUES), listRunners(clients)]);
-  return FLOW_QUEUES.every((role) => depths[role].visible + depths[role].in_flight === 0) && runners.every((r) => r.jobs.length === 0);
+  const [queues, runners] = await Promise.all([queueDepths(clients, FLOW_QUEUES), listRunners(clients)]);
+  return flowIdle({ queues, runners });
 }
 
 /** A library with records and no report yet (processed before reports were built on idle) gets one at start. */

@@ -29,12 +29,16 @@ export type Overview = {
 };
 
 /** The queues work flows through; the dead-letter queue holds what failed, not what is left. */
-const FLOW_QUEUES = ["ingest", "plan", "encode"];
+export const FLOW_QUEUES = ["ingest", "plan", "encode"];
 
-/** Pure: true when no video remains or is in progress, no flow queue holds a message and no runner has a job. */
+/** Pure: no flow queue holds a message, waiting or in flight, and no runner has a job. */
+export function flowIdle({ queues, runners }: Pick<StatusSummary, "queues" | "runners">): boolean {
+  return FLOW_QUEUES.every((role) => (queues[role]?.visible ?? 0) + (queues[role]?.in_flight ?? 0) === 0) && runners.every((r) => r.jobs.length === 0);
+}
+
+/** Pure: idle, and no video remains or is in progress: every one is compressed, skipped or failed. */
 export function isAllDone(status: StatusSummary): boolean {
-  const waiting = FLOW_QUEUES.reduce((n, role) => n + (status.queues[role]?.visible ?? 0) + (status.queues[role]?.in_flight ?? 0), 0);
-  return status.remaining.count === 0 && status.in_progress.count === 0 && waiting === 0 && status.runners.every((r) => r.jobs.length === 0);
+  return status.remaining.count === 0 && status.in_progress.count === 0 && flowIdle(status);
 }
 
 /** Pure: the report as the page shows it, largest reclaim first, with each file's montage key. */

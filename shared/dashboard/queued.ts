@@ -61,15 +61,6 @@ export class QueueTracker {
     return { files, total: this.#files.size };
   }
 
-  /** Resolves once every record written so far has been read (tests, and `stop`). */
-  async settled(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#readPending();
-    }
-    await this.#reading;
-  }
-
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
