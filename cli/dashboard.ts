@@ -51,6 +51,7 @@ export async function startDashboard(clients: Clients, opts: { port: number; hos
       store?.off("created", onCreated);
       store?.off("removed", onRemoved);
       queued?.stop();
+      routes.stop();
       server.closeAllConnections();
       server.close(() => resolve());
     }),

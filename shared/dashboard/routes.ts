@@ -32,6 +32,8 @@ export type DashboardResponse = { status: number; headers: Record<string, string
 export type DashboardRoutes = ((method: string, path: string, query: Record<string, string | undefined>) => Promise<DashboardResponse>) & {
   /** The store wrote or removed `key` (in `dev`, fed by the folder store's own events). */
   changed(key: string): void;
+  /** Cancels a recomputation waiting for its turn. */
+  stop(): void;
 };
 
 /** The folder watch of `dev`: how many folders are watched, and when some are not, why. */
@@ -117,5 +119,6 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
     changed(key: string) {
       if (countsChange(key)) keeper.changed();
     },
+    stop: () => keeper.stop(),
   });
 }
