@@ -14,7 +14,7 @@ import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
 
 export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
-export type Pipeline = { stop(): Promise<void> };
+export type Pipeline = { stop(): Promise<void>; watching?(): ReturnType<NonNullable<EventSource["watching"]>> | undefined };
 
 /**
  * Where ObjectCreated events come from: the embedded folder store's own writes, MinIO's listen API, or
@@ -39,18 +39,19 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
   const stopAll = async () => {
     for (const stop of stops) await stop();
   };
+  let events: EventSource | undefined;
   try {
-    await startParts(clients, opts, stops);
+    events = await startParts(clients, opts, stops);
   } catch (err) {
     // A bad setting found halfway: stop what already runs, so the process can end.
     await stopAll();
     throw err;
   }
-  return { stop: stopAll };
+  return { stop: stopAll, watching: () => events?.watching?.() };
 }
 
-/** Starts each part, adding its stop to `stops` as soon as it runs. */
-async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<void> {
+/** Starts each part, adding its stop to `stops` as soon as it runs; returns the event source. */
+async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<EventSource | undefined> {
   const env = opts.env ?? process.env;
   const dedupEveryMs = dedupIntervalMs(env);
   const events = await startEvents(clients, opts);
@@ -66,7 +67,7 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
     { log: logEvent },
   );
   stops.push(() => host.stop());
-  const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
+  const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, { env, store: opts.embedded?.store });
   stops.push(() => dedup.stop());
   if (opts.runner) {
     // The runner shares the disk with the folder store it serves: a chunked job reads its source in place.
@@ -75,4 +76,5 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
     const runner = await startRunner(clients, { encoder: "auto", settings: { ...settings, libraryDir }, log: logEvent, notifier });
     stops.push(() => runner.stop());
   }
+  return events;
 }

@@ -7,7 +7,7 @@ import type { Command } from "../command.ts";
 import type { StoreCredential } from "../../store/index.ts";
 import { startPipeline } from "../pipeline.ts";
 import { requireMediaTools, startDevServices } from "../local-dev.ts";
-import { bold, dim } from "../output.ts";
+import { bold, dim, logEvent } from "../output.ts";
 
 /**
  * Uploader credentials (REELPRESS_UPLOADER_ACCESS_KEY_ID / _SECRET_ACCESS_KEY) for people and cameras that
@@ -81,7 +81,8 @@ const command: Command = {
       await ensureResources(clients);
       pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
       // The dashboard has no login: it stays on this machine whatever --host says (reach it over SSH).
-      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined });
+      const feeds = { store: embedded?.store, watching: pipeline.watching, log: logEvent };
+      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined, feeds });
     } catch (err) {
       // A bad setting must end `dev`, not leave the folder store and queues serving with nothing behind it.
       await pipeline?.stop();

@@ -13,7 +13,7 @@ import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { reconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 
-export type EventSource = { stop(): Promise<void> };
+export type EventSource = { stop(): Promise<void>; watching?(): { folders: number; limited: boolean; message?: string } };
 
 /** Writes are gathered this long and sent in batches. */
 const FLUSH_MS = 250;
@@ -85,6 +85,7 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
   if (found > 0) log("events.reconciled", { count: found });
 
   return {
+    watching: () => watcher.watching(),
     async stop() {
       stopped = true;
       embedded.store.off("created", note);

@@ -24,7 +24,22 @@ export type Overview = {
   failures_total: number;
   folders: FolderTotals[];
   report: ReportBrief | null;
+  /** Nothing queued, working or remaining: every video is compressed, skipped or failed. */
+  all_done: boolean;
 };
+
+/** The queues work flows through; the dead-letter queue holds what failed, not what is left. */
+export const FLOW_QUEUES = ["ingest", "plan", "encode"];
+
+/** Pure: no flow queue holds a message, waiting or in flight, and no runner has a job. */
+export function flowIdle({ queues, runners }: Pick<StatusSummary, "queues" | "runners">): boolean {
+  return FLOW_QUEUES.every((role) => (queues[role]?.visible ?? 0) + (queues[role]?.in_flight ?? 0) === 0) && runners.every((r) => r.jobs.length === 0);
+}
+
+/** Pure: idle, and no video remains or is in progress: every one is compressed, skipped or failed. */
+export function isAllDone(status: StatusSummary): boolean {
+  return status.remaining.count === 0 && status.in_progress.count === 0 && flowIdle(status);
+}
 
 /** Pure: the report as the page shows it, largest reclaim first, with each file's montage key. */
 export function briefReport(report: DedupReport, limit = SHOWN_GROUPS): ReportBrief {
@@ -51,5 +66,6 @@ export async function dashboardOverview(clients: Clients, now = new Date()): Pro
     failures_total: status.failures.length,
     folders: status.folders,
     report: report ? briefReport(report) : null,
+    all_done: isAllDone(status.summary),
   };
 }
