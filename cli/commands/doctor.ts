@@ -5,6 +5,7 @@ import { execa } from "execa";
 import type { Clients } from "../../shared/io/clients.ts";
 import { headBucket, isNotFound } from "../../shared/io/objects.ts";
 import { queueAttribute } from "../../shared/io/queues.ts";
+import { readSummaryMarks } from "../../shared/io/summary.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { testEncode } from "../../gpu-runner/encoder.ts";
@@ -117,6 +118,18 @@ async function checkQueues({ sqs, config, queueUrl }: Clients): Promise<Check> {
   return { name: "queues", status: "ok", detail: `${Object.values(config.queues).join(", ")}; failed encodes go to ${config.queues.encodeDlq}` };
 }
 
+/** Cheap: whether the summary status reads was built, and whether a writer gave up on it since. */
+async function checkSummary(clients: Clients): Promise<Check> {
+  try {
+    const { meta, stale } = await readSummaryMarks(clients);
+    if (stale) return { name: "summary", status: "warn", detail: "a writer could not add its change to the library summary, so status may be off", fix: "run 'reelpress reindex'" };
+    if (!meta) return { name: "summary", status: "ok", detail: "not built yet: the first 'reelpress status' builds it from the records" };
+    return { name: "summary", status: "ok", detail: `built ${meta.built_at}, kept by the writers since; 'reelpress reindex --check' compares it with the records` };
+  } catch (err) {
+    return { name: "summary", status: "fail", detail: explainRemote(err, clients.config) ?? errorMessage(err) };
+  }
+}
+
 export async function runChecks(clients: Clients): Promise<Check[]> {
   const { config } = clients;
   const s3 = s3EndpointOf(config);
@@ -135,9 +148,11 @@ export async function runChecks(clients: Clients): Promise<Check[]> {
   const checks: Check[] = [checkNode(), ffmpeg, ffprobe, ...encoders, ...endpointChecks, credentials];
   // The store checks would only repeat "unreachable" or "no credentials".
   if (endpointChecks.some((c) => c.status === "fail") || credentials.status === "fail") {
-    checks.push({ name: "bucket", status: "skip", detail: "not checked (see above)" }, { name: "queues", status: "skip", detail: "not checked (see above)" });
+    checks.push(...["bucket", "queues", "summary"].map((name): Check => ({ name, status: "skip", detail: "not checked (see above)" })));
   } else {
-    checks.push(...(await Promise.all([checkBucket(clients), checkQueues(clients)])));
+    const [bucket, queues] = await Promise.all([checkBucket(clients), checkQueues(clients)]);
+    const summary: Check = bucket.status === "ok" ? await checkSummary(clients) : { name: "summary", status: "skip", detail: "not checked (no bucket)" };
+    checks.push(bucket, queues, summary);
   }
   return checks;
 }
@@ -154,7 +169,7 @@ export function checkLine(c: Check): string {
 }
 
 const command: Command = {
-  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, bucket and queues.",
+  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, bucket, queues and the library summary.",
   usage: "[--json] [--endpoint URL] [--bucket B]",
   options: { json: { type: "boolean" } },
   examples: [
