@@ -11,6 +11,7 @@ import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "../rules/na
 import { ManifestRecord } from "../schemas.ts";
 
 const MAX_ATTEMPTS = 8;
+const unquote = (etag: string) => etag.replace(/^"|"$/g, "");
 
 /** The record of `key` with its object's ETag (what a replace is conditioned on) and size in bytes. */
 export async function readRecord(clients: Clients, key: string): Promise<{ record: ManifestRecord; etag: string; bytes: number } | undefined> {
@@ -74,15 +75,18 @@ export function patchRecord(
   });
 }
 
-/** Deletes the record of `key`, whatever it holds; the summary loses what the deleted version added. */
-export async function deleteRecord(clients: Clients, key: string): Promise<void> {
-  await withKeyLock(key, async () => {
+/**
+ * Deletes the record of `key`, whatever it holds, or with `onlyEtag` only while it is that version; the
+ * summary loses what the deleted version added. True when this call deleted it.
+ */
+export async function deleteRecord(clients: Clients, key: string, onlyEtag?: string): Promise<boolean> {
+  return withKeyLock(key, async () => {
     for (let attempt = 1; ; attempt++) {
       const current = await readRecord(clients, key);
-      if (!current) return;
+      if (!current || (onlyEtag !== undefined && unquote(current.etag) !== unquote(onlyEtag))) return false;
       if (await deleteIfUnchanged(clients, manifestKeyFor(key), current.etag)) {
         await recordSummaryChange(clients, key, current, undefined);
-        return;
+        return true;
       }
       if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} deletes lost to other writers`);
     }
