@@ -8,11 +8,10 @@ import type { Clients } from "./clients.ts";
 import { readRecord } from "./manifest.ts";
 import { createJson, listPages, putJson, readJsonVersion, replaceJson } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
-import { MANIFEST_PREFIX, SYSTEM_PREFIX, keyFromManifestKey } from "../rules/naming.ts";
+import { INDEX_PREFIX, MANIFEST_PREFIX, keyFromManifestKey } from "../rules/naming.ts";
 import { shardOf } from "../rules/summary.ts";
 import { FrameFingerprint, ManifestRecord } from "../schemas.ts";
 
-export const INDEX_PREFIX = `${SYSTEM_PREFIX}index/`;
 /** 64 shards: at 10⁶ records about 16k each, so one new record rewrites a sixty-fourth of the index. */
 export const INDEX_SHARDS = 64;
 

@@ -4,7 +4,8 @@
 import type { Clients } from "./clients.ts";
 import { deleteObject, headObject } from "./objects.ts";
 import { type IndexStats, forEachIndexed } from "./record-index.ts";
-import { SUMMARY_SHARDS, SUMMARY_STALE_KEY, readSummary, replaceShard, summaryShardKey, writeSummaryMeta } from "./summary.ts";
+import { SUMMARY_SHARDS, readSummary, replaceShard, summaryShardKey, writeSummaryMeta } from "./summary.ts";
+import { SUMMARY_STALE_KEY } from "../rules/naming.ts";
 import { type SummaryShard, addRecord, emptyShard, mergeShards, shardOf, summaryDifferences } from "../rules/summary.ts";
 
 /** Rounds of rebuilding the shards that writers changed while a reindex computed them. */

@@ -9,15 +9,12 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Clients } from "./clients.ts";
 import { createJson, createMarker, headObject, putJson, readJsonVersion, replaceJson } from "./objects.ts";
-import { SYSTEM_PREFIX } from "../rules/naming.ts";
+import { SUMMARY_PREFIX, SUMMARY_STALE_KEY } from "../rules/naming.ts";
 import { type SummaryDelta, type SummaryRecord, type SummaryShard, applyDelta, deltaOf, emptyShard, isEmptyDelta, mergeDeltas, mergeShards, shardOf } from "../rules/summary.ts";
 
-export const SUMMARY_PREFIX = `${SYSTEM_PREFIX}summary/`;
 export const SUMMARY_SHARDS = 16;
 /** Written by `reindex`: its presence says the shards were built from the records and are kept since. */
 export const SUMMARY_META_KEY = `${SUMMARY_PREFIX}meta.json`;
-/** Made by a writer whose delta could not be stored: the summary is off until the next reindex. */
-export const SUMMARY_STALE_KEY = `${SUMMARY_PREFIX}stale`;
 /** A shard taken by other writers this many times in a row is given up on (and marked stale). */
 const MAX_ATTEMPTS = 40;
 
