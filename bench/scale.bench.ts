@@ -101,6 +101,8 @@ for (const n of SIZES) {
     // An old library: records but no summary yet, so the first status builds it (the index too).
     const first = await runMeasured(["status", "--json"], stack.env);
     const status = await runMeasured(["status", "--json"], stack.env);
+    // What any command costs before it does anything (Node, the transpiler, the SDK): status's floor.
+    const startup = await runMeasured(["status", "--help"], stack.env);
     const counted = countingClients(stack);
     await gatherStatus(counted);
     const routes = dashboardRoutes(countingClients(stack));
@@ -122,6 +124,7 @@ for (const n of SIZES) {
       "records written/s: create, writer": `${created.toFixed(0)}, ${rate.toFixed(0)}`,
       "first status (builds summary)": `${first.seconds.toFixed(1)} s`,
       status: `${status.seconds.toFixed(2)} s, ${status.peakRssMiB.toFixed(0)} MiB`,
+      "start-up alone": `${startup.seconds.toFixed(2)} s`,
       "status requests": String(counted.requests()),
       "/api/status": `${apiSeconds.toFixed(2)} s, ${api.requests()} requests`,
       report: `${report.seconds.toFixed(1)} s, ${report.peakRssMiB.toFixed(0)} MiB`,
