@@ -4,7 +4,7 @@
 import { readableReason } from "./failure-reasons.ts";
 import { backupKeyFor, isNthNameOf, isSkipKey, keyKind } from "./naming.ts";
 import { type LibraryState, type SetAside, emptySummary, setAside, type QueueDepth } from "./status.ts";
-import type { ManifestRecord, RunnerStatus, StatusSummary } from "../schemas.ts";
+import type { ManifestRecord, RunnerStatus } from "../schemas.ts";
 
 /** The fields of a record the summary reads (the index keeps them too). */
 export type SummaryRecord = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256" | "error" | "reason" | "updatedAt">;
