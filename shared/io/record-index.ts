@@ -87,39 +87,39 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
       readShard<RecordsShard>(clients, recordsShardKey(i), RecordsShard, { v: 1, entries: {} }),
       readShard<FingerprintsShard>(clients, fingerprintsShardKey(i), FingerprintsShard, { v: 1, entries: {} }),
     ]);
-    const next: RecordsShard = { v: 1, entries: {} };
-    const nextFrames: FingerprintsShard = { v: 1, entries: {} };
+    // Maps, not objects: a key comes from a listing, and "__proto__" is a key like any other.
+    const next = new Map<string, RecordsShard["entries"][string]>();
+    const nextFrames = new Map<string, FingerprintsShard["entries"][string]>();
     let changed = Object.keys(records.value.entries).some((k) => !keys.has(k));
     let framesChanged = Object.keys(fingerprints.value.entries).some((k) => !keys.has(k));
     await mapLimit([...keys.keys()], 8, async (key) => {
       const etag = keys.get(key)!;
-      const kept = records.value.entries[key];
-      const frames = fingerprints.value.entries[key];
+      const kept = Object.hasOwn(records.value.entries, key) ? records.value.entries[key] : undefined;
+      const frames = Object.hasOwn(fingerprints.value.entries, key) ? fingerprints.value.entries[key] : undefined;
       if (kept && unquote(kept.etag) === etag && frames && unquote(frames.etag) === etag) {
-        next.entries[key] = kept;
-        nextFrames.entries[key] = frames;
+        next.set(key, kept);
+        nextFrames.set(key, frames);
         return;
       }
       const read = await readRecord(clients, key);
       stats.read++;
       // Deleted since the listing: it is gone from the index too.
       if (!read) return;
-      next.entries[key] = { etag: read.etag, bytes: read.bytes, record: slimOf(read.record) };
-      nextFrames.entries[key] = { etag: read.etag, fingerprints: read.record.fingerprints ?? [] };
+      // A record speaks for the key it is stored under, whatever key it names.
+      next.set(key, { etag: read.etag, bytes: read.bytes, record: { ...slimOf(read.record), key } });
+      nextFrames.set(key, { etag: read.etag, fingerprints: read.record.fingerprints ?? [] });
       changed = true;
       framesChanged = true;
     });
     // In key order, as listed: the same index gives the same report.
-    const ordered: RecordsShard = { v: 1, entries: {} };
-    const orderedFrames: FingerprintsShard = { v: 1, entries: {} };
-    for (const key of keys.keys()) {
-      const e = next.entries[key];
-      if (!e) continue;
-      ordered.entries[key] = e;
-      orderedFrames.entries[key] = nextFrames.entries[key];
+    const order = [...keys.keys()].filter((key) => next.has(key));
+    const ordered: RecordsShard = { v: 1, entries: Object.fromEntries(order.map((key) => [key, next.get(key)!])) };
+    const orderedFrames: FingerprintsShard = { v: 1, entries: Object.fromEntries(order.map((key) => [key, nextFrames.get(key)!])) };
+    for (const key of order) {
       if (!key.startsWith(prefix)) continue;
       stats.records++;
-      each({ record: e.record, bytes: e.bytes, fingerprints: nextFrames.entries[key].fingerprints });
+      const e = next.get(key)!;
+      each({ record: e.record, bytes: e.bytes, fingerprints: nextFrames.get(key)!.fingerprints });
     }
     if (changed && (await writeShard(clients, recordsShardKey(i), ordered, records))) stats.shardsWritten++;
     if (framesChanged && (await writeShard(clients, fingerprintsShardKey(i), orderedFrames, fingerprints))) stats.shardsWritten++;
