@@ -211,7 +211,8 @@ export const ManifestRecord = z.object({
   runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */
   /** `backupEtag`: the backup's version when the publish proved it (purge deletes only that version). */
-  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string(), backupEtag: z.string().optional() }).optional(),
+  /** `backupPurgedAt`: when a purge removed that backup (status stops counting its bytes). */
+  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string(), backupEtag: z.string().optional(), backupPurgedAt: z.string().optional() }).optional(),
   sha256: z.string().optional(),
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),

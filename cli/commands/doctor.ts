@@ -5,6 +5,7 @@ import { execa } from "execa";
 import type { Clients } from "../../shared/io/clients.ts";
 import { headBucket, isNotFound } from "../../shared/io/objects.ts";
 import { queueAttribute } from "../../shared/io/queues.ts";
+import { readSummaryMarks } from "../../shared/io/summary.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { testEncode } from "../../gpu-runner/encoder.ts";
@@ -153,6 +154,18 @@ export async function checkWatches(env: NodeJS.ProcessEnv): Promise<Check> {
   };
 }
 
+/** Cheap: whether the summary status reads was built, and whether a writer gave up on it since. */
+async function checkSummary(clients: Clients): Promise<Check> {
+  try {
+    const { meta, stale } = await readSummaryMarks(clients);
+    if (stale) return { name: "summary", status: "warn", detail: "a writer could not add its change to the library summary, so status may be off", fix: "run 'reelpress reindex'" };
+    if (!meta) return { name: "summary", status: "ok", detail: "not built yet: the first 'reelpress status' builds it from the records" };
+    return { name: "summary", status: "ok", detail: `built ${meta.built_at}, kept by the writers since; 'reelpress reindex --check' compares it with the records` };
+  } catch (err) {
+    return { name: "summary", status: "fail", detail: explainRemote(err, clients.config) ?? errorMessage(err) };
+  }
+}
+
 export async function runChecks(clients: Clients, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const { config } = clients;
   const s3 = s3EndpointOf(config);
@@ -172,9 +185,11 @@ export async function runChecks(clients: Clients, env: NodeJS.ProcessEnv = proce
   const checks: Check[] = [checkNode(), ffmpeg, ffprobe, ...encoders, ...endpointChecks, credentials];
   // The store checks would only repeat "unreachable" or "no credentials".
   if (endpointChecks.some((c) => c.status === "fail") || credentials.status === "fail") {
-    checks.push({ name: "bucket", status: "skip", detail: "not checked (see above)" }, { name: "queues", status: "skip", detail: "not checked (see above)" });
+    checks.push(...["bucket", "queues", "summary"].map((name): Check => ({ name, status: "skip", detail: "not checked (see above)" })));
   } else {
-    checks.push(...(await Promise.all([checkBucket(clients), checkQueues(clients)])));
+    const [bucket, queues] = await Promise.all([checkBucket(clients), checkQueues(clients)]);
+    const summary: Check = bucket.status === "ok" ? await checkSummary(clients) : { name: "summary", status: "skip", detail: "not checked (no bucket)" };
+    checks.push(bucket, queues, summary);
   }
   return [...checks, watches];
 }
@@ -191,7 +206,7 @@ export function checkLine(c: Check): string {
 }
 
 const command: Command = {
-  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, folder watches, bucket and queues.",
+  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, bucket, queues, the library summary and folder watches.",
   usage: "[--json] [--endpoint URL] [--bucket B]",
   options: { json: { type: "boolean" } },
   examples: [

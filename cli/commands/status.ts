@@ -1,4 +1,4 @@
-// `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the manifest and a listing.
+// `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the library summary.
 import { UsageError } from "../../shared/errors.ts";
 import { type Failure, gatherStatus } from "../../shared/io/library.ts";
 import type { SetAside } from "../../shared/rules/status.ts";
@@ -103,7 +103,9 @@ const command: Command = {
     if (positionals.length) throw new UsageError(`status takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
     const clients = clientsFrom(values);
     await requireBucket(clients);
-    const { summary, failures, aside } = await remote(clients.config, () => gatherStatus(clients));
+    const onBuild = () => console.error(dim("This library has no summary yet: building it from the manifest records, once (reelpress reindex)…"));
+    const { summary, failures, aside, stale } = await remote(clients.config, () => gatherStatus(clients, new Date(), { onBuild }));
+    if (stale) console.error(yellow("The summary may be off: a writer could not add its change to it. 'reelpress reindex' rebuilds it from the records."));
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside));
     return 0;

@@ -76,11 +76,15 @@ export async function getObject({ s3, config }: Clients, key: string, opts: { if
   return { body: res.Body as Readable, etag: res.ETag ?? "", size: res.ContentLength ?? 0, contentType: res.ContentType };
 }
 
-/** A small JSON object parsed by `schema`, with the ETag a replace is conditioned on; undefined when it is not there. */
-export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string } | undefined> {
+/**
+ * A small JSON object parsed by `schema`, with the ETag a replace is conditioned on and its size in
+ * bytes; undefined when it is not there.
+ */
+export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string; bytes: number } | undefined> {
   try {
     const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
-    return { value: schema.parse(JSON.parse(await res.Body!.transformToString())), etag: res.ETag! };
+    const text = await res.Body!.transformToString();
+    return { value: schema.parse(JSON.parse(text)), etag: res.ETag!, bytes: Buffer.byteLength(text) };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

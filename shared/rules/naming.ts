@@ -12,6 +12,11 @@ export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
 export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
 /** One small status object per runner (shared/io/runners.ts). */
 export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
+/** The library summary's shards (shared/io/summary.ts), and the mark a writer leaves when it gave up on one. */
+export const SUMMARY_PREFIX = `${SYSTEM_PREFIX}summary/`;
+export const SUMMARY_STALE_KEY = `${SUMMARY_PREFIX}stale`;
+/** The index: a compacted snapshot of the manifest (shared/io/record-index.ts). */
+export const INDEX_PREFIX = `${SYSTEM_PREFIX}index/`;
 
 /** The still the probe keeps of a library object, for reports. */
 export function thumbnailKeyFor(key: string): string {
