@@ -7,13 +7,14 @@ import type { Clients } from "../shared/io/clients.ts";
 import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { updateRecord } from "../shared/io/manifest.ts";
-import { skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
+import { previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, MediaInfo, Quality } from "../shared/schemas.ts";
+import { DEFAULT_MIN_SSIM, type QualityWindow, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
-import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
+import { buildPass, type EncoderKind, type PassPlan, networkArgs, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
@@ -28,6 +29,8 @@ export type JobContext = {
   runnerId: string;
   encoder: EncoderKind;
   x264Preset: string;
+  /** REELPRESS_MIN_SSIM: an output below it is refused (DEFAULT_MIN_SSIM when unset; 0 turns it off). */
+  minSsim?: number;
   /** A fresh local folder for this job (never named after the key). */
   jobDir(): Promise<string>;
   /** How long a claim lasts unless renewed; the heartbeat renews it every third of that. */
@@ -115,12 +118,13 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.outputKey);
   const timeoutSec = clients.config.probeTimeoutSec;
-  const [media, fingerprints, montage] = await Promise.all([
+  const [media, fingerprints, montage, preview] = await Promise.all([
     probeMedia(url, { timeoutSec, sizeBytes: output.size }),
     fingerprintVideo(url, { durationSec: job.durationSec, count: clients.config.fingerprintCount, timeoutSec }),
     headObject(clients, montageKeyFor(job.outputKey)),
+    headObject(clients, previewKeyFor(job.outputKey)),
   ]);
-  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key });
+  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key, previewKey: preview?.key });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
@@ -128,6 +132,12 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
 export async function skipJob(clients: Clients, job: EncodeJob, why: string, stoppedAtSec?: number): Promise<JobOutcome> {
   const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
   return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
+}
+
+/** The output fell below REELPRESS_MIN_SSIM: refused as must-save refuses a size, the source kept as `_skip` with the figures. */
+async function refuseQuality(clients: Clients, job: EncodeJob, why: string, quality: Quality): Promise<JobOutcome> {
+  const reason = `re-encoding loses too much picture: ${why}`;
+  return { kind: "skipped", skipKey: await skipSource(clients, job, reason, { quality }), reason };
 }
 
 /** Runs `work` in a fresh job folder, removed afterwards with the job's progress entry. */
@@ -146,6 +156,11 @@ export type PassCheck = {
   plan: PassPlan;
   media: MediaInfo;
   budget: number | undefined;
+  /** The source (a presigned URL), and where to compare the output with it. */
+  source: string;
+  qualityWindows: QualityWindow[];
+  /** Each window is one chunk's (a chunked job). */
+  perChunk?: boolean;
   /** A further check of the output (a merge counts its frames), run beside the verification. */
   check?(output: string): Promise<void>;
 };
@@ -162,12 +177,16 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   if (budget !== undefined && size > budget) return skipJob(clients, job, `output ${size} bytes, over the ${budget}-byte budget`);
   // The last moment a stop hands the job back; once publishing starts it runs to the end.
   signal.throwIfAborted();
-  const [sha256, outMedia] = await Promise.all([
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const [sha256, outMedia, quality] = await Promise.all([
     sha256File(pass.output),
-    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),
+    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec }),
+    measureQuality({ output: pass.output, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec }),
     spec.check?.(pass.output),
   ]);
-  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+  const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
+  if (low) return refuseQuality(clients, job, low, quality);
+  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, preview: pass.preview, sha256, media: outMedia, fingerprints: pass.fingerprints, quality });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
@@ -186,7 +205,7 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    return verifyAndPublish(ctx, job, pass, { plan, media, budget }, signal);
+    return verifyAndPublish(ctx, job, pass, { plan, media, budget, source: url, qualityWindows: qualityWindows(media.durationSec) }, signal);
   });
 }
 

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
-import { backupKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
+import { backupKeyFor, previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, FrameFingerprint, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import {
   SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, renameVerified, sameBytes, uploadFile, type ObjectHead,
 } from "../shared/io/objects.ts";
@@ -18,7 +18,8 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export type VerifiedOutput = { file: string; montage: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[] };
+/** `preview`: the pass's preview file, when it made one; `quality`: the output against its source. */
+export type VerifiedOutput = { file: string; montage: string; preview?: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; quality?: Quality };
 export type Published = { output: ObjectHead; backupKey: string; montageKey?: string; savedBytes: number };
 
 export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOutput): Promise<Published> {
@@ -26,6 +27,8 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
   const backup = await copyToFreeName(clients, job.key, backupKeyFor(job.key, clients.config.backupPrefix), { expectEtag: job.etag });
   const montageKey = montageKeyFor(job.outputKey);
   await uploadFile(clients, out.montage, montageKey, { contentType: "image/jpeg" });
+  const previewKey = out.preview ? previewKeyFor(job.outputKey) : undefined;
+  if (out.preview) await uploadFile(clients, out.preview, previewKey!, { contentType: "video/webm" });
   // In place, the output replaces only the planned version; elsewhere, only an empty name.
   const inPlace = job.outputKey === job.key;
   try {
@@ -42,7 +45,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
     if (inPlace) throw new SourceChangedError(job.key);
     throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
   }
-  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup });
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, previewKey, quality: out.quality, backup });
 }
 
 /**
@@ -52,7 +55,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
 export async function finish(
   clients: Clients,
   job: EncodeJob,
-  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead },
+  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; previewKey?: string; quality?: Quality; backup?: ObjectHead },
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
@@ -68,6 +71,8 @@ export async function finish(
     fingerprints: done.fingerprints,
     sha256: done.sha256,
     montageKey: done.montageKey,
+    previewKey: done.previewKey,
+    quality: done.quality,
     savedBytes,
     source: { key: job.key, size: job.size, etag: job.etag, backupKey, backupEtag },
     runner: undefined,
@@ -89,8 +94,11 @@ export async function finish(
   return { output: done.output, backupKey, montageKey: done.montageKey, savedBytes };
 }
 
-/** The encode cannot save what the row must: the source becomes `_skip` (or the next free skip name), its record moves with it. */
-export async function skipSource(clients: Clients, job: EncodeJob, reason: string): Promise<string> {
+/**
+ * The encode cannot save what the row must, or fell below the quality floor: the source becomes `_skip`
+ * (or the next free skip name), its record moves with it, with `extra` (the quality that refused it).
+ */
+export async function skipSource(clients: Clients, job: EncodeJob, reason: string, extra: Pick<ManifestRecord, "quality"> = {}): Promise<string> {
   const moved = await renameVerified(clients, job.key, skipKeyFor(job.key), { etag: job.etag, size: job.size });
   const previous = (await readRecord(clients, job.key))?.record;
   await patchRecord(clients, moved.key, {
@@ -103,6 +111,7 @@ export async function skipSource(clients: Clients, job: EncodeJob, reason: strin
     lastModified: moved.lastModified?.toISOString(),
     state: "skipped",
     reason,
+    ...extra,
   });
   await deleteRecord(clients, job.key);
   return moved.key;

@@ -28,6 +28,7 @@ import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChu
 import { runChunk } from "./chunked/chunk.ts";
 import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
+import { DEFAULT_MIN_SSIM } from "../shared/media/quality.ts";
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
 
@@ -41,6 +42,8 @@ export type RunnerSettings = {
   retentionDays?: number;
   /** REELPRESS_NOTIFY_RECLAIMABLE_GB, in bytes: say when purgeable backups pass it; none means never. */
   reclaimableNotifyBytes?: number;
+  /** REELPRESS_MIN_SSIM: an output below it is refused and the original kept; DEFAULT_MIN_SSIM when unset. */
+  minSsim?: number;
 };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
@@ -54,6 +57,7 @@ export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSett
       const gib = optionalNumber(env, "REELPRESS_NOTIFY_RECLAIMABLE_GB", "GiB");
       return gib === undefined ? undefined : Math.round(gib * 1024 ** 3);
     })(),
+    minSsim: numberSetting(env, "REELPRESS_MIN_SSIM", { fallback: DEFAULT_MIN_SSIM, min: 0, max: 1, note: "(0 turns the floor off)" }),
   };
 }
 
@@ -174,7 +178,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset, hours, chunks: chunking } = opts.settings;
+  const { visibilitySec, x264Preset, hours, chunks: chunking, minSsim } = opts.settings;
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
@@ -198,6 +202,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     runnerId: id,
     encoder: choice.encoder,
     x264Preset,
+    minSsim: minSsim ?? DEFAULT_MIN_SSIM,
     jobDir: () => work.jobDir(),
     // A claim lasts as long as the message stays invisible: both are renewed every third of it.
     leaseSec: visibilitySec,

@@ -106,17 +106,18 @@ export function readLatestReport(clients: Clients): Promise<DedupReport | undefi
   return readJson(clients, LATEST_REPORT_KEY, DedupReport);
 }
 
-/** Montages up to this size go into the page itself; larger ones by presigned URL. */
+/** Montages and previews up to this size go into the page itself; larger ones by presigned URL. */
 const INLINE_MONTAGE_LIMIT = 2 * 1024 ** 2;
 
-/** URLs for the montages and thumbnails a report mentions: data: URLs (the page stands alone) or presigned GETs. */
+/** URLs for the montages, thumbnails and previews a report mentions: data: URLs (the page stands alone) or presigned GETs. */
 export async function montageImages(clients: Clients, report: DedupReport): Promise<Record<string, string>> {
   const keys = new Set<string>();
   for (const g of report.groups)
-    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string }>)) {
+    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string; preview_key?: string }>)) {
       // The montage where the runner made one; the probe's still for every other file.
       const key = m.montage_key ?? m.thumbnail_key;
       if (key) keys.add(key);
+      if (m.preview_key) keys.add(m.preview_key);
     }
   const images: Record<string, string> = {};
   await Promise.all(
