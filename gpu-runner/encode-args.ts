@@ -147,11 +147,11 @@ function scaleStage(spec: PassSpec, size: Size, preview: boolean): string {
 }
 
 /** The preview branch, fed by `[pv]`: GPU frames are made small before they come back to the CPU. */
-function previewStage(spec: PassSpec, size: Size): { graph: string[]; args: string[] } {
+function previewStage(spec: PassSpec, size: Size): { graph: string[]; audioGraph?: string; args: string[] } {
   const nvenc = spec.encoder === "nvenc";
   const down = nvenc ? [`[pv]scale_cuda=${size.width}:${size.height}:format=nv12,hwdownload,format=nv12[pvd]`] : [];
   const out = previewOutput(spec.media, 0, nvenc ? "pvd" : "pv", size, uprightFilters(spec.media.video.rotation), PASS_FILES.preview);
-  return { graph: [...down, ...out.graph], args: out.args };
+  return { graph: [...down, ...out.graph], audioGraph: out.audioGraph, args: out.args };
 }
 
 /** Montage tiles: the displayed frame with its long side MONTAGE_TILE pixels. */
@@ -211,7 +211,7 @@ export function buildPass(spec: PassSpec): PassPlan {
   const download = encoder === "nvenc" ? ["hwdownload", "format=nv12"] : [];
   const samples = sampleOutputs(media, size, spec.sampleTimes, download);
   const previewAt = previewSize(media.video.width, media.video.height);
-  const preview = previewAt ? previewStage(spec, previewAt) : { graph: [], args: [] };
+  const preview: ReturnType<typeof previewStage> = previewAt ? previewStage(spec, previewAt) : { graph: [], args: [] };
   const graph = [scaleStage(spec, size, !!previewAt), ...samples.graph, ...preview.graph].join(";");
   const side = sideStreams(media, 0);
   const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
@@ -220,6 +220,8 @@ export function buildPass(spec: PassSpec): PassPlan {
     // Rotation stays a display matrix, copied to the output, rather than turned pixels.
     ...hwInput, "-noautorotate", ...networkArgs(spec.input), ...safeInputArgs(spec.input),
     "-filter_complex", graph,
+    // The video graph keeps one input, so the source's display matrix reaches the output.
+    ...(preview.audioGraph ? ["-filter_complex", preview.audioGraph] : []),
     // Every frame at its own time: a variable frame rate is kept, no frame duplicated (the frame count is the source's).
     "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
     ...side.args,

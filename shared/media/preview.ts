@@ -29,21 +29,23 @@ export function previewSize(width: number, height: number): { width: number; hei
 }
 
 /**
- * Pure: the filter graph parts and output options of the preview of input `input`, its video taken from
- * `videoIn` (a graph label of decoded frames, already on the CPU). Rotation stays a display matrix in
- * the source; the preview has no metadata, so its pixels are turned upright here.
+ * Pure: the preview of input `input`, its video taken from `videoIn` (a graph label of decoded frames,
+ * already on the CPU): `graph` joins the caller's video graph, `audioGraph` is a filter graph of its own
+ * (ffmpeg copies the source's display matrix only to outputs of a graph with one input), `args` are the
+ * output's. Rotation stays a display matrix in the source; the preview has no metadata, so its pixels
+ * are turned upright here.
  */
-export function previewOutput(media: MediaInfo, input: number, videoIn: string, size: { width: number; height: number }, upright: string[], file: string): { graph: string[]; args: string[] } {
+export function previewOutput(media: MediaInfo, input: number, videoIn: string, size: { width: number; height: number }, upright: string[], file: string): { graph: string[]; audioGraph?: string; args: string[] } {
   const graph = [`[${videoIn}]${[`scale=${size.width}:${size.height}`, "format=yuv420p", ...upright].join(",")}[pvv]`];
   const audio = media.audio.map((_, i) => `[${input}:a:${i}]`);
   // One stream, mono or stereo: Opus at 10 kbit/s has no bits for more channels.
-  if (audio.length) graph.push(`${audio.join("")}${audio.length > 1 ? `amix=inputs=${audio.length},` : ""}aformat=channel_layouts=stereo|mono[pva]`);
+  const audioGraph = audio.length ? `${audio.join("")}${audio.length > 1 ? `amix=inputs=${audio.length},` : ""}aformat=channel_layouts=stereo|mono[pva]` : undefined;
   const args = [
     "-map", "[pvv]", ...PREVIEW_VIDEO_ARGS,
-    ...(audio.length ? ["-map", "[pva]", ...PREVIEW_AUDIO_ARGS] : []),
+    ...(audioGraph ? ["-map", "[pva]", ...PREVIEW_AUDIO_ARGS] : []),
     "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-f", "webm", file,
   ];
-  return { graph, args };
+  return { graph, audioGraph, args };
 }
 
 /** Makes the preview of `input` (a presigned URL or a path) at `file`, alone; false when the video is too small for one. */
@@ -53,7 +55,10 @@ export async function makePreview(input: string, media: MediaInfo, file: string,
   const out = previewOutput(media, 0, "0:V:0", size, opts.upright, file);
   const r = await runMedia(
     "ffmpeg",
-    ["-hide_banner", "-nostdin", "-v", "error", "-y", "-noautorotate", ...(opts.inputOptions ?? []), ...safeInputArgs(input), "-filter_complex", out.graph.join(";"), ...out.args],
+    [
+      "-hide_banner", "-nostdin", "-v", "error", "-y", "-noautorotate", ...(opts.inputOptions ?? []), ...safeInputArgs(input),
+      "-filter_complex", out.graph.join(";"), ...(out.audioGraph ? ["-filter_complex", out.audioGraph] : []), ...out.args,
+    ],
     { env: PREVIEW_ENV, stallSec: opts.stallSec },
   );
   if (r.stalled) throw new MediaStalledError("making the preview stalled");

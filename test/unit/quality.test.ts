@@ -66,9 +66,10 @@ describe("previews", () => {
   it("mixes every audio stream into one Opus stream and drops everything else", () => {
     const media = (audio: number): MediaInfo => ({ formatName: "matroska", durationSec: 1, video: { codec: "h264", width: 320, height: 240 }, audio: Array(audio).fill({ codec: "aac" }), subtitles: [{ codec: "subrip" }], tags: { title: "x" } });
     const two = previewOutput(media(2), 0, "pv", { width: 320, height: 240 }, ["transpose=clock"], "p.webm");
-    expect(two.graph).toEqual(["[pv]scale=320:240,format=yuv420p,transpose=clock[pvv]", "[0:a:0][0:a:1]amix=inputs=2,aformat=channel_layouts=stereo|mono[pva]"]);
+    expect(two.graph).toEqual(["[pv]scale=320:240,format=yuv420p,transpose=clock[pvv]"]);
+    expect(two.audioGraph).toBe("[0:a:0][0:a:1]amix=inputs=2,aformat=channel_layouts=stereo|mono[pva]");
     expect(two.args.join(" ")).toBe("-map [pvv] -c:v libsvtav1 -crf 63 -preset 8 -map [pva] -c:a libopus -b:a 10k -map_metadata -1 -map_chapters -1 -fflags +bitexact -f webm p.webm");
-    expect(previewOutput(media(1), 0, "pv", { width: 320, height: 240 }, [], "p.webm").graph[1]).toBe("[0:a:0]aformat=channel_layouts=stereo|mono[pva]");
+    expect(previewOutput(media(1), 0, "pv", { width: 320, height: 240 }, [], "p.webm").audioGraph).toBe("[0:a:0]aformat=channel_layouts=stereo|mono[pva]");
     expect(previewOutput(media(0), 0, "pv", { width: 320, height: 240 }, [], "p.webm").args).not.toContain("-c:a");
   });
 });
