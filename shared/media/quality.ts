@@ -18,7 +18,7 @@ export const SAMPLE_WINDOW_SEC = 2;
 export const PSNR_CAP = 100;
 
 /** The default floor: x264 CRF 23 stays far above it on every kind of content the bench makes (docs/benchmarks.md). */
-export const DEFAULT_MIN_SSIM = 0.9;
+export const DEFAULT_MIN_SSIM = 0.8;
 
 /** Pure: the windows measured for a video of `durationSec`: all of it when short, else spread evenly, each centred in its slice. */
 export function qualityWindows(durationSec: number, windows = SAMPLE_WINDOWS, windowSec = SAMPLE_WINDOW_SEC): QualityWindow[] {
