@@ -166,9 +166,9 @@ describe.skipIf(noChromium("quality and previews") !== undefined)("quality on ev
     await page.close();
   });
 
-  it("refuses an output below REELPRESS_MIN_SSIM: the original stays byte for byte, the record says why, `status --json` counts it", async () => {
+  it("refuses an output below REELPRESS_MIN_SSIM: the original stays byte for byte, the record says why, `status --json` counts it, and the skipped video gets a preview", async () => {
     await runner!.stop();
-    runner = await start({ REELPRESS_MIN_SSIM: "0.999" });
+    runner = await start({ REELPRESS_MIN_SSIM: "0.999", REELPRESS_PREVIEW_SWEEP_MIN: "0.02" });
     const file = await makeVideo({ ext: "mkv", vcodec: "libx264", width: 160, height: 120, filter: "noise=alls=30:allf=t", durationSec: 2 });
     const job = await planJob(stack, file, "lib/noisy.mkv");
     const outcome = await outcomeFor(job.key);
@@ -180,6 +180,10 @@ describe.skipIf(noChromium("quality and previews") !== undefined)("quality on ev
     const rec = (await record("lib/noisy_skip.mkv"))!;
     expect(rec).toMatchObject({ state: "skipped", reason: expect.stringMatching(/SSIM 0\.\d{4} is below the 0\.999 floor \(REELPRESS_MIN_SSIM\)/) });
     expect(rec.quality!.ssim).toBeLessThan(0.999);
+    // No job encodes a skipped video: an idle runner makes its preview on its next sweep.
+    const previewKey = await until("the skipped video's preview", async () => (await record("lib/noisy_skip.mkv"))?.previewKey, 60_000, 200);
+    expect(previewKey).toBe(previewKeyFor("lib/noisy_skip.mkv"));
+    expect((await ffprobe(await download(previewKey, "skipped.webm"))).streams.map((s) => s.codec_name)).toEqual(["av1"]);
 
     // `status --json`: the two outputs of the first test, and this refusal.
     const status = JSON.parse((await reelpress(["status", "--json"], { env: stack.env })).stdout) as StatusSummary;
