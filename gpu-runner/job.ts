@@ -167,7 +167,8 @@ export type PassCheck = {
 
 /**
  * The end every encode shares, one pass or a merge: skip when the output cannot save enough, verify it
- * against the source, publish. After the abort check it runs to the end.
+ * against the source and measure its quality, refuse it below the floor, publish. After the abort check
+ * it runs to the end.
  */
 export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: PassResult, spec: PassCheck, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;

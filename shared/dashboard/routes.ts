@@ -103,7 +103,7 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
     if (wanted === "none" && head.size > MAX_PREVIEW_BYTES) return json(413, { error: `preview ${key} is larger than the dashboard serves in one response (${MAX_PREVIEW_BYTES} bytes); ask for a range` });
     if (head.size === 0) return { status: 200, headers, body: Buffer.alloc(0) };
     const [start, end] = wanted === "none" ? [0, head.size - 1] : wanted;
-    // The version just looked at: a preview replaced in between is a 404 to retry, never a mix of two.
+    // The version just looked at: a preview replaced in between fails this request, never mixes two.
     const obj = await getObject(clients, key, { ifMatch: head.etag, range: [start, end] });
     const body = await buffer(obj.body);
     if (wanted === "none") return { status: 200, headers, body };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { qualityLine } from "../../cli/commands/status.ts";
+import { runnerSettings } from "../../gpu-runner/runner.ts";
 import { byteRange, previewTypeOf } from "../../shared/dashboard/routes.ts";
 import { previewOutput, previewSize } from "../../shared/media/preview.ts";
 import { FULL_MEASURE_SEC, PSNR_CAP, belowFloor, chunkWindows, parseStats, qualityWindows, summarise } from "../../shared/media/quality.ts";
@@ -50,6 +52,12 @@ describe("quality figures", () => {
     const s = summarizeStatus({ objects, records, queues: {}, backupPrefix: "orig/" });
     expect(s.quality).toEqual({ measured: 2, refused: 1, ssim_mean: expect.closeTo(0.96, 9), psnr_mean: 40, ssim_min: 0.94, lowest_key: "b.mp4" });
     expect(summarizeStatus({ objects, records: records.map(({ quality: _, ...r }) => r), queues: {}, backupPrefix: "orig/" }).quality).toBeUndefined();
+    expect(qualityLine(s.quality!)).toBe("2 output(s): SSIM mean 0.9600, lowest 0.9400 (b.mp4), PSNR mean 40.0 dB; 1 refused below REELPRESS_MIN_SSIM (kept as _skip)");
+  });
+  it("reads the floor from REELPRESS_MIN_SSIM, with one sentence for a bad value", () => {
+    expect(runnerSettings({}).minSsim).toBe(0.8);
+    expect(runnerSettings({ REELPRESS_MIN_SSIM: "0.95" }).minSsim).toBe(0.95);
+    expect(() => runnerSettings({ REELPRESS_MIN_SSIM: "2" })).toThrow('Bad setting REELPRESS_MIN_SSIM = "2": must be a number from 0 to 1 (0 turns the floor off).');
   });
 });
 
