@@ -35,7 +35,7 @@ export async function startDashboard(clients: Clients, opts: { port: number; hos
   store?.on("removed", onRemoved);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://dashboard");
-    const r = await routes(req.method ?? "GET", url.pathname, Object.fromEntries(url.searchParams));
+    const r = await routes(req.method ?? "GET", url.pathname, Object.fromEntries(url.searchParams), { range: req.headers.range });
     res.writeHead(r.status, r.headers).end(r.body);
   });
   await new Promise<void>((resolve, reject) => {

@@ -5,12 +5,14 @@ import path from "node:path";
 import { execa } from "execa";
 import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint } from "../shared/schemas.ts";
+import { PREVIEW_ENV } from "../shared/media/preview.ts";
 import { PASS_FILES, type PassPlan } from "./encode-args.ts";
 import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
 import { classifyTestEncode } from "./encoder.ts";
 
 export type PassResult =
-  | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[] }
+  /** `preview`: the pass's preview WebM, when it made one. */
+  | { kind: "encoded"; output: string; montage: string; preview?: string; fingerprints: FrameFingerprint[] }
   /** Stopped early: `atSec` of media had been encoded. */
   | { kind: "cannot-save"; reason: string; atSec: number };
 
@@ -37,8 +39,8 @@ export type PassOptions = {
 /** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
 const STDERR_KEEP = 8192;
 
-export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes">, opts: PassOptions): Promise<PassResult> {
-  const child = execa("ffmpeg", plan.args, { cwd: opts.dir, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
+export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Partial<Pick<PassPlan, "preview">>, opts: PassOptions): Promise<PassResult> {
+  const child = execa("ffmpeg", plan.args, { cwd: opts.dir, env: PREVIEW_ENV, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
   const parser = new ProgressParser();
@@ -65,6 +67,7 @@ export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes">, opts
     kind: "encoded",
     output,
     montage: path.join(opts.dir, PASS_FILES.montage),
+    ...(plan.preview ? { preview: path.join(opts.dir, PASS_FILES.preview) } : {}),
     fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
   };
 }

@@ -7,15 +7,16 @@ import type { Clients } from "../shared/io/clients.ts";
 import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
 import { readRecord, updateRecord } from "../shared/io/manifest.ts";
-import { skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, ManifestRecord, MediaInfo } from "../shared/schemas.ts";
+import { previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import { COMPAT } from "../shared/rules/profiles.ts";
 import { profileCodec, profileVideoArgs } from "./profile-args.ts";
+import { DEFAULT_MIN_SSIM, type QualityWindow, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
-import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
+import { buildPass, type EncoderKind, type PassPlan, networkArgs, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
@@ -32,6 +33,8 @@ export type JobContext = {
   runnerId: string;
   encoder: EncoderKind;
   x264Preset: string;
+  /** REELPRESS_MIN_SSIM: an output below it is refused (DEFAULT_MIN_SSIM when unset; 0 turns it off). */
+  minSsim?: number;
   /** A fresh local folder for this job (never named after the key). */
   jobDir(): Promise<string>;
   /** How long a claim lasts unless renewed; the heartbeat renews it every third of that. */
@@ -125,12 +128,13 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.outputKey);
   const timeoutSec = clients.config.probeTimeoutSec;
-  const [media, fingerprints, montage] = await Promise.all([
+  const [media, fingerprints, montage, preview] = await Promise.all([
     probeMedia(url, { timeoutSec, sizeBytes: output.size }),
     fingerprintVideo(url, { durationSec: job.durationSec, count: clients.config.fingerprintCount, timeoutSec }),
     headObject(clients, montageKeyFor(job.outputKey)),
+    headObject(clients, previewKeyFor(job.outputKey)),
   ]);
-  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key, encode: { profile: job.profile ?? COMPAT } });
+  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key, previewKey: preview?.key, encode: { profile: job.profile ?? COMPAT } });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
@@ -138,6 +142,12 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
 export async function skipJob(clients: Clients, job: EncodeJob, why: string, stoppedAtSec?: number): Promise<JobOutcome> {
   const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
   return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
+}
+
+/** The output fell below REELPRESS_MIN_SSIM: refused as must-save refuses a size, the source kept as `_skip` with the figures. */
+async function refuseQuality(clients: Clients, job: EncodeJob, why: string, quality: Quality): Promise<JobOutcome> {
+  const reason = `re-encoding loses too much picture: ${why}`;
+  return { kind: "skipped", skipKey: await skipSource(clients, job, reason, { quality }), reason };
 }
 
 /** Runs `work` in a fresh job folder, removed afterwards with the job's progress entry. */
@@ -156,6 +166,11 @@ export type PassCheck = {
   plan: PassPlan;
   media: MediaInfo;
   budget: number | undefined;
+  /** The source (a presigned URL), and where to compare the output with it. */
+  source: string;
+  qualityWindows: QualityWindow[];
+  /** Each window is one chunk's (a chunked job). */
+  perChunk?: boolean;
   /** A further check of the output (a merge counts its frames), run beside the verification. */
   check?(output: string): Promise<void>;
   /** What the output's record says it was made with; the job's profile alone when not given. */
@@ -164,7 +179,8 @@ export type PassCheck = {
 
 /**
  * The end every encode shares, one pass or a merge: skip when the output cannot save enough, verify it
- * against the source, publish. After the abort check it runs to the end.
+ * against the source and measure its quality, refuse it below the floor, publish. After the abort check
+ * it runs to the end.
  */
 export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: PassResult, spec: PassCheck, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
@@ -175,13 +191,17 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   // The last moment a stop hands the job back; once publishing starts it runs to the end.
   signal.throwIfAborted();
   ctx.onStage?.(job, "publish", 0);
-  const [sha256, outMedia] = await Promise.all([
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const [sha256, outMedia, quality] = await Promise.all([
     sha256File(pass.output),
-    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),
+    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec }),
+    measureQuality({ output: pass.output, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec }),
     spec.check?.(pass.output),
   ]);
+  const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
+  if (low) return refuseQuality(clients, job, low, quality);
   const encode = spec.encode ?? { profile: job.profile ?? COMPAT };
-  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints, encode });
+  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, preview: pass.preview, sha256, media: outMedia, fingerprints: pass.fingerprints, quality, encode });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
@@ -205,7 +225,7 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    return verifyAndPublish(ctx, job, pass, { plan, media, budget, encode: { profile, encoder: ctx.encoder, videoArgs } }, signal);
+    return verifyAndPublish(ctx, job, pass, { plan, media, budget, source: url, qualityWindows: qualityWindows(media.durationSec), encode: { profile, encoder: ctx.encoder, videoArgs } }, signal);
   });
 }
 

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
-import { backupKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, FrameFingerprint, ManifestRecord, MediaInfo } from "../shared/schemas.ts";
+import { backupKeyFor, previewKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, FrameFingerprint, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import {
   SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, sameBytes, uploadFile, type ObjectHead,
 } from "../shared/io/objects.ts";
@@ -20,8 +20,8 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** `encode`: the profile and settings the output was made with, for its record. */
-export type VerifiedOutput = { file: string; montage: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; encode: EncodeRecord };
+/** `preview`: the pass's preview file, when it made one; `quality`: the output against its source; `encode`: the profile and settings it was made with. */
+export type VerifiedOutput = { file: string; montage: string; preview?: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; quality?: Quality; encode: EncodeRecord };
 type EncodeRecord = NonNullable<ManifestRecord["encode"]>;
 export type Published = { output: ObjectHead; backupKey: string; montageKey?: string; savedBytes: number };
 
@@ -30,6 +30,8 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
   const backup = await copyToFreeName(clients, job.key, backupKeyFor(job.key, clients.config.backupPrefix), { expectEtag: job.etag });
   const montageKey = montageKeyFor(job.outputKey);
   await uploadFile(clients, out.montage, montageKey, { contentType: "image/jpeg" });
+  const previewKey = out.preview ? previewKeyFor(job.outputKey) : undefined;
+  if (out.preview) await uploadFile(clients, out.preview, previewKey!, { contentType: "video/webm" });
   // In place, the output replaces only the planned version; elsewhere, only an empty name.
   const inPlace = job.outputKey === job.key;
   try {
@@ -47,7 +49,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
     if (inPlace) throw new SourceChangedError(job.key);
     throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
   }
-  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup, encode: out.encode });
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, previewKey, quality: out.quality, backup, encode: out.encode });
 }
 
 /**
@@ -57,7 +59,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
 export async function finish(
   clients: Clients,
   job: EncodeJob,
-  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead; encode: EncodeRecord },
+  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; previewKey?: string; quality?: Quality; backup?: ObjectHead; encode: EncodeRecord },
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
@@ -73,6 +75,8 @@ export async function finish(
     fingerprints: done.fingerprints,
     sha256: done.sha256,
     montageKey: done.montageKey,
+    previewKey: done.previewKey,
+    quality: done.quality,
     savedBytes,
     encode: done.encode,
     source: { key: job.key, size: job.size, etag: job.etag, backupKey, backupEtag },
@@ -96,11 +100,12 @@ export async function finish(
 }
 
 /**
- * The encode cannot save what the row must: the source is skipped as its plan says (shared/steps/skip.ts),
- * renamed `_skip` unless the strategy planned it to keep its name.
+ * The encode cannot save what the row must, or fell below the quality floor: the source is skipped as its
+ * plan says (shared/steps/skip.ts), renamed `_skip` unless the strategy planned it to keep its name, with
+ * `extra` (the quality that refused it) in its record.
  */
-export async function skipSource(clients: Clients, job: EncodeJob, reason: string): Promise<string> {
+export async function skipSource(clients: Clients, job: EncodeJob, reason: string, extra: Pick<ManifestRecord, "quality"> = {}): Promise<string> {
   const record = (await readRecord(clients, job.key))?.record;
   const keep = record !== undefined && isSameVersion(record, job) && record.plan?.skipRename === false;
-  return skipVersion(clients, job, { rename: !keep }, { reason, fingerprints: job.fingerprints });
+  return skipVersion(clients, job, { rename: !keep }, { reason, fingerprints: job.fingerprints, ...extra });
 }

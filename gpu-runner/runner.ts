@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import { enumSetting, numberSetting, textSetting } from "../shared/settings.ts";
+import { durationMsSetting, enumSetting, numberSetting, textSetting } from "../shared/settings.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/io/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "./hours.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
@@ -32,6 +32,8 @@ import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
 import { archiveAndPublish } from "./archive.ts";
 import { COMPAT, sameProfile } from "../shared/rules/profiles.ts";
+import { DEFAULT_MIN_SSIM } from "../shared/media/quality.ts";
+import { PREVIEW_SWEEP_MS, previewSweep } from "./previews.ts";
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
 
@@ -47,6 +49,10 @@ export type RunnerSettings = {
   reclaimableNotifyBytes?: number;
   /** REELPRESS_LIBRARY_DIR: the folder the store serves, on this machine; a split reads its source there in place. */
   libraryDir?: string;
+  /** REELPRESS_MIN_SSIM: an output below it is refused and the original kept; DEFAULT_MIN_SSIM when unset. */
+  minSsim?: number;
+  /** REELPRESS_PREVIEW_SWEEP_MIN, in ms: how often an idle runner makes missing previews (gpu-runner/previews.ts); 0 never, unset PREVIEW_SWEEP_MS. */
+  previewSweepMs?: number;
 };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
@@ -61,6 +67,8 @@ export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSett
       return gib === undefined ? undefined : Math.round(gib * 1024 ** 3);
     })(),
     libraryDir: textSetting(env, "REELPRESS_LIBRARY_DIR"),
+    minSsim: numberSetting(env, "REELPRESS_MIN_SSIM", { fallback: DEFAULT_MIN_SSIM, min: 0, max: 1, note: "(0 turns the floor off)" }),
+    previewSweepMs: durationMsSetting(env, "REELPRESS_PREVIEW_SWEEP_MIN", { fallback: PREVIEW_SWEEP_MS / 60_000, unit: "minutes", min: 0, note: "(0 turns it off)" }),
   };
 }
 
@@ -184,7 +192,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
   log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency, ...(library ? { library: library.layout.root } : {}) }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset, hours, chunks: chunking } = opts.settings;
+  const { visibilitySec, x264Preset, hours, chunks: chunking, minSsim } = opts.settings;
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
@@ -213,6 +221,7 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     runnerId: id,
     encoder: choice.encoder,
     x264Preset,
+    minSsim: minSsim ?? DEFAULT_MIN_SSIM,
     jobDir: () => work.jobDir(),
     // A claim lasts as long as the message stays invisible: both are renewed every third of it.
     leaseSec: visibilitySec,
@@ -295,7 +304,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   }
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
-  const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));
+  const sweep = previewSweep(clients, log, opts.settings.previewSweepMs ?? PREVIEW_SWEEP_MS, () => consumer.active === 0);
+  const finished = consumer.finished().finally(() => Promise.all([sweep.stop(), work.dispose(), announcer.stop()]));
   return {
     id,
     encoder: choice.encoder,

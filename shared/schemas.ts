@@ -183,6 +183,24 @@ export type ChunkPlan = z.infer<typeof ChunkPlan>;
 export const MergeClaim = z.object({ messageId: z.string(), index: z.number().int().nonnegative(), runnerId: z.string(), chunks: z.number().int().positive(), claimedAt: z.string() });
 export type MergeClaim = z.infer<typeof MergeClaim>;
 
+const QualityScore = z.object({
+  /** Mean SSIM (Y, U and V weighted as ffmpeg's `All`) of the frames compared, 0–1. */
+  ssim: z.number().min(0).max(1),
+  /** PSNR in dB of the mean squared error of the frames compared, capped at 100 (identical frames). */
+  psnr: z.number().nonnegative(),
+  frames: z.number().int().nonnegative(),
+});
+
+/** How an output compares with its source, measured by the runner before publishing (shared/media/quality.ts). */
+export const Quality = QualityScore.extend({
+  /** Measured on spread-out windows (`sampledSec` of them) rather than every frame; docs state the bound. */
+  sampled: z.boolean(),
+  sampledSec: z.number().nonnegative().optional(),
+  /** A chunked job's figures per chunk, so one bad chunk shows. */
+  chunks: z.array(QualityScore.extend({ index: z.number().int().nonnegative() })).optional(),
+});
+export type Quality = z.infer<typeof Quality>;
+
 export const ManifestState = z.enum(["probed", "planned", "skipped", "encoding", "compressed", "failed", "ignored"]);
 export type ManifestState = z.infer<typeof ManifestState>;
 
@@ -216,6 +234,10 @@ export const ManifestRecord = z.object({
   sha256: z.string().optional(),
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),
+  /** The small AV1/Opus WebM a browser plays (shared/media/preview.ts). */
+  previewKey: z.string().optional(),
+  /** Set on an output's record, and on a source kept because its output fell below REELPRESS_MIN_SSIM. */
+  quality: Quality.optional(),
   savedBytes: z.number().optional(),
   /** Set on the output's record: the profile and the encoder arguments it was made with, and per stream what was done. */
   encode: z.object({
@@ -304,5 +326,14 @@ export const StatusSummary = z.object({
   }),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
   runners: z.array(RunnerStatus),
+  /** Present once an output was measured: its SSIM and PSNR over the library, the lowest, and outputs refused by REELPRESS_MIN_SSIM. */
+  quality: z.object({
+    measured: z.number().int().nonnegative(),
+    ssim_mean: z.number().min(0).max(1).optional(),
+    ssim_min: z.number().min(0).max(1).optional(),
+    psnr_mean: z.number().nonnegative().optional(),
+    lowest_key: z.string().optional(),
+    refused: z.number().int().nonnegative(),
+  }).optional(),
 });
 export type StatusSummary = z.infer<typeof StatusSummary>;

@@ -42,6 +42,12 @@ export function runnerLine(r: RunnerStatus): string {
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 
+/** Outputs measured, their mean and lowest SSIM, and outputs refused by the floor. */
+export function qualityLine(q: NonNullable<StatusSummary["quality"]>): string {
+  const measured = q.measured ? `${q.measured} output(s): SSIM mean ${q.ssim_mean!.toFixed(4)}, lowest ${q.ssim_min!.toFixed(4)} (${q.lowest_key}), PSNR mean ${q.psnr_mean!.toFixed(1)} dB` : "no output measured yet";
+  return q.refused ? `${measured}; ${q.refused} refused below REELPRESS_MIN_SSIM (kept as _skip)` : measured;
+}
+
 export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[]): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
     ["compressed", "compressed", green],
@@ -57,6 +63,7 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
     lines.push(`  ${colour(label.padEnd(12))} ${String(count).padStart(7)}  ${formatBytes(bytes).padStart(10)}`);
   }
   lines.push(`  ${"saved".padEnd(12)} ${formatBytes(summary.saved_bytes).padStart(18)}`);
+  if (summary.quality) lines.push("", bold("Quality"), `  ${qualityLine(summary.quality)}`);
   // Saved is not freed while the backups keep the originals: say what the bucket holds.
   const { disk } = summary;
   lines.push("", bold("Disk"));

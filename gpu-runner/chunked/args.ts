@@ -108,5 +108,5 @@ export function buildMerge(spec: MergeSpec): PassPlan {
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
   ];
-  return { args, size: spec.size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
+  return { args, size: spec.size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, preview: false, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
 }

@@ -112,27 +112,33 @@ export function readLatestReport(clients: Clients): Promise<DedupReport | undefi
 
 /** Montages up to this size go into the page itself; larger ones by presigned URL. */
 const INLINE_MONTAGE_LIMIT = 2 * 1024 ** 2;
+/** Previews are many and larger: only short ones go into the page, so a page of a hundred groups stays small. */
+const INLINE_PREVIEW_LIMIT = 256 * 1024;
 
-/** URLs for the montages and thumbnails a report mentions: data: URLs (the page stands alone) or presigned GETs. */
+/** URLs for the montages, thumbnails and previews a report mentions: data: URLs (the page stands alone) or presigned GETs. */
 export async function montageImages(clients: Clients, report: DedupReport): Promise<Record<string, string>> {
   const keys = new Set<string>();
+  const previews = new Set<string>();
   for (const g of report.groups)
-    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string }>)) {
+    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string; preview_key?: string }>)) {
       // The montage where the runner made one; the probe's still for every other file.
       const key = m.montage_key ?? m.thumbnail_key;
       if (key) keys.add(key);
+      if (m.preview_key) previews.add(m.preview_key);
     }
   const images: Record<string, string> = {};
   await Promise.all(
-    [...keys].map(async (key) => {
+    [...keys, ...previews].map(async (key) => {
       const head = await headObject(clients, key);
       if (!head) return;
-      if (head.size > INLINE_MONTAGE_LIMIT) {
+      const preview = previews.has(key);
+      if (head.size > (preview ? INLINE_PREVIEW_LIMIT : INLINE_MONTAGE_LIMIT)) {
         images[key] = await presignedGetUrl(clients, key, 7 * 24 * 3600);
         return;
       }
       const res = await getObject(clients, key);
-      images[key] = `data:${res.contentType ?? "image/jpeg"};base64,${(await buffer(res.body)).toString("base64")}`;
+      const type = preview ? "video/webm" : (res.contentType ?? "image/jpeg");
+      images[key] = `data:${type};base64,${(await buffer(res.body)).toString("base64")}`;
     }),
   );
   return images;

@@ -119,7 +119,7 @@ export async function gatherStatusFromListing(clients: Clients, now = new Date()
     (async () => {
       // Keep only what status needs: records also carry fingerprints and media details.
       for await (const r of listRecords(clients, config.prefix)) {
-        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, sha256: r.sha256, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
+        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, sha256: r.sha256, quality: r.quality, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
       }
     })(),
   ]);

@@ -23,6 +23,11 @@ export function thumbnailKeyFor(key: string): string {
   return `${PREVIEWS_PREFIX}${safeKey(key)}.thumb.jpg`;
 }
 
+/** The small WebM a browser plays of a library object (shared/media/preview.ts). */
+export function previewKeyFor(key: string): string {
+  return `${PREVIEWS_PREFIX}${safeKey(key)}.preview.webm`;
+}
+
 /** Lower-case extension without the dot, or "" when there is none. */
 export function extensionOf(key: string): string {
   const ext = path.extname(key);

@@ -6,7 +6,7 @@ import { StatusSummary, type ManifestRecord, type RunnerStatus } from "../schema
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
 export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };
 export type QueueDepth = { visible: number; in_flight: number };
-export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256">;
+export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256" | "quality">;
 export type LibraryState = "compressed" | "skipped" | "in_progress" | "remaining" | "failed";
 
 const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, "");
@@ -78,7 +78,25 @@ export function tally(summary: StatusSummary, obj: ListedObject, record: RecordB
   summary[state].count++;
   summary[state].bytes += obj.size;
   if (state === "compressed" && describes(record, obj)) summary.saved_bytes += savedBy(record);
+  if ((state === "compressed" || state === "skipped") && describes(record, obj) && record.quality) tallyQuality(summary, obj.key, record.quality, state === "skipped");
   return state;
+}
+
+/** Adds one measured output (or one refused by the floor: a skipped source with figures) to `summary.quality`. */
+function tallyQuality(summary: StatusSummary, key: string, q: NonNullable<ManifestRecord["quality"]>, refused: boolean): void {
+  const t = (summary.quality ??= { measured: 0, refused: 0 });
+  if (refused) {
+    t.refused++;
+    return;
+  }
+  t.measured++;
+  // Running means: the library may hold more outputs than is wise to keep in a list.
+  t.ssim_mean = (t.ssim_mean ?? 0) + (q.ssim - (t.ssim_mean ?? 0)) / t.measured;
+  t.psnr_mean = (t.psnr_mean ?? 0) + (q.psnr - (t.psnr_mean ?? 0)) / t.measured;
+  if (t.ssim_min === undefined || q.ssim < t.ssim_min) {
+    t.ssim_min = q.ssim;
+    t.lowest_key = key;
+  }
 }
 
 export function summarizeStatus(input: {

@@ -12,7 +12,7 @@ import { isSameVersion } from "./probe.ts";
 type Version = Pick<ObjectRef, "key" | "size" | "etag">;
 
 /** What the skipped record says beside its state: why, and what the caller knows of the file. */
-export type SkipFacts = Pick<ManifestRecord, "reason"> & Partial<Pick<ManifestRecord, "decision" | "media" | "fingerprints" | "checksum">>;
+export type SkipFacts = Pick<ManifestRecord, "reason"> & Partial<Pick<ManifestRecord, "decision" | "media" | "fingerprints" | "checksum" | "quality">>;
 
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
