@@ -44,8 +44,10 @@ export function runnerLine(r: RunnerStatus): string {
 
 /** Outputs measured, their mean and lowest SSIM, and outputs refused by the floor. */
 export function qualityLine(q: NonNullable<StatusSummary["quality"]>): string {
-  const measured = q.measured ? `${q.measured} output(s): SSIM mean ${q.ssim_mean!.toFixed(4)}, lowest ${q.ssim_min!.toFixed(4)} (${q.lowest_key}), PSNR mean ${q.psnr_mean!.toFixed(1)} dB` : "no output measured yet";
-  return q.refused ? `${measured}; ${q.refused} refused below REELPRESS_MIN_SSIM (kept as _skip)` : measured;
+  // The lowest is unknown for a --prefix, and after deletions until `reelpress reindex`.
+  const lowest = q.ssim_min !== undefined ? `, lowest ${q.ssim_min.toFixed(4)} (${q.lowest_key})` : "";
+  const measured = q.measured ? `${q.measured} output(s): SSIM mean ${q.ssim_mean!.toFixed(4)}${lowest}, PSNR mean ${q.psnr_mean!.toFixed(1)} dB` : "no output measured yet";
+  return q.refused ? `${measured}; ${q.refused} refused below REELPRESS_MIN_SSIM (originals kept, skipped)` : measured;
 }
 
 export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[]): string {

@@ -23,7 +23,7 @@ const NoteSchema = z.object({
   failure: z.object({ reason: z.string(), error: z.string().optional(), at: z.string().optional() }).optional(),
   aside: z.array(z.object({ key: z.string(), note: z.string() })).optional(),
 });
-const ShardSchema = z.object({ v: z.literal(1), counters: Tallies, notes: z.record(z.string(), NoteSchema) });
+const ShardSchema = z.object({ v: z.literal(1), counters: Tallies, notes: z.record(z.string(), NoteSchema), lows: z.record(z.string(), z.number()).optional() });
 export const SummaryMeta = z.object({ v: z.literal(1), shards: z.number().int().positive(), built_at: z.string() });
 export type SummaryMeta = z.infer<typeof SummaryMeta>;
 

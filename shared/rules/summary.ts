@@ -4,18 +4,29 @@
 import { readableReason } from "./failure-reasons.ts";
 import { backupKeyFor, isNthNameOf, isSkipKey, keyKind } from "./naming.ts";
 import { type LibraryState, type SetAside, emptySummary, setAside, type QueueDepth } from "./status.ts";
-import type { ManifestRecord, RunnerStatus } from "../schemas.ts";
+import type { ManifestRecord, RunnerStatus, StatusSummary } from "../schemas.ts";
 
 /** The fields of a record the summary reads (the index keeps them too). */
-export type SummaryRecord = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256" | "error" | "reason" | "updatedAt">;
+export type SummaryRecord = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256" | "error" | "reason" | "updatedAt" | "quality">;
 /** field → number; zero fields are left out. */
 export type Tally = Record<string, number>;
 /** What status lists by key: a failure with its reason, and derived objects under a numbered name. */
 export type Note = { failure?: { reason: string; error?: string; at?: string }; aside?: SetAside[] };
-/** One shard of the summary: tallies per scope ("*" the whole bucket, "a/" and "a/b/" its folders), notes per key. */
-export type SummaryShard = { counters: Record<string, Tally>; notes: Record<string, Note> };
-/** A change to a shard: tallies to add, notes to set (null: to remove). */
-export type SummaryDelta = { counters: Record<string, Tally>; notes: Record<string, Note | null> };
+/**
+ * One shard of the summary: tallies per scope ("*" the whole bucket, "a/" and "a/b/" its folders), notes per
+ * key, and `lows`, the SSIM of the shard's LOWS_KEPT lowest measured outputs by key (a minimum cannot be
+ * kept by adding and taking away; a short list of the lowest can, until deletions empty it).
+ */
+export type SummaryShard = { counters: Record<string, Tally>; notes: Record<string, Note>; lows?: Record<string, number> };
+/** A change to a shard: tallies to add, notes and lows to set (null: to remove). */
+export type SummaryDelta = { counters: Record<string, Tally>; notes: Record<string, Note | null>; lows?: Record<string, number | null> };
+
+export const LOWS_KEPT = 16;
+/** SSIM and PSNR are kept as integer sums (billionths, thousandths of a dB) so adding and taking away is exact. */
+const SSIM_UNIT = 1e9;
+const PSNR_UNIT = 1e3;
+/** An identical frame has an infinite PSNR; the mean counts it as this. */
+const PSNR_CAP = 100;
 
 export const TOTAL_SCOPE = "*";
 /** Folder tallies are kept for the top two levels: `status --prefix` deeper than that lists the folder. */
@@ -68,6 +79,14 @@ export function contributionOf(record: SummaryRecord, bytes: number, backupPrefi
     t.backup = src.size;
     if (record.sha256 && isNthNameOf(backupKeyFor(src.key, backupPrefix), src.backupKey)) t.reclaimable = src.size;
   }
+  // Measured outputs; a source the floor refused is skipped and keeps the figures that refused it.
+  const q = record.quality;
+  if (q && state === "skipped") t["quality.refused"] = 1;
+  else if (q && state === "compressed") {
+    t["quality.measured"] = 1;
+    t["quality.ssim"] = Math.round(q.ssim * SSIM_UNIT);
+    t["quality.psnr"] = Math.round(Math.min(q.psnr, PSNR_CAP) * PSNR_UNIT);
+  }
   for (const scope of scopesOf(record.key)) counters[scope] = { ...t };
   counters[TOTAL_SCOPE] = { ...t, manifest: bytes };
   const note: Note = {};
@@ -104,7 +123,28 @@ export function deltaOf(key: string, before: Version | undefined, after: Version
   if (now) addInto(counters, now.counters, 1);
   const notes: Record<string, Note | null> = {};
   if (JSON.stringify(old?.note) !== JSON.stringify(now?.note)) notes[key] = now?.note ?? null;
-  return { counters, notes };
+  const [was, is] = [before && measuredSsim(before.record), after && measuredSsim(after.record)];
+  return was === is ? { counters, notes } : { counters, notes, lows: { [key]: is ?? null } };
+}
+
+/** A compressed record's measured SSIM (what `lows` lists). */
+function measuredSsim(record: SummaryRecord): number | undefined {
+  return record.quality && recordState(record) === "compressed" ? record.quality.ssim : undefined;
+}
+
+/** The LOWS_KEPT lowest of `lows`. */
+function trimLows(lows: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(lows).sort(([ka, a], [kb, b]) => a - b || ka.localeCompare(kb)).slice(0, LOWS_KEPT));
+}
+
+function withLows(into: Record<string, number> | undefined, change: Record<string, number | null> | undefined): Record<string, number> | undefined {
+  if (!change) return into;
+  const lows = { ...into };
+  for (const [key, ssim] of Object.entries(change)) {
+    if (ssim === null) delete lows[key];
+    else lows[key] = ssim;
+  }
+  return trimLows(lows);
 }
 
 /** Adds a record's whole contribution to `shard` in place (reindex adds up a million this way). */
@@ -112,21 +152,23 @@ export function addRecord(shard: SummaryShard, version: Version, backupPrefix: s
   const { counters, note } = contributionOf(version.record, version.bytes, backupPrefix);
   addInto(shard.counters, counters, 1);
   if (note) shard.notes[version.record.key] = note;
+  const ssim = measuredSsim(version.record);
+  if (ssim !== undefined) shard.lows = withLows(shard.lows, { [version.record.key]: ssim });
 }
 
 export function isEmptyDelta(d: SummaryDelta): boolean {
-  return Object.keys(d.counters).length === 0 && Object.keys(d.notes).length === 0;
+  return Object.keys(d.counters).length === 0 && Object.keys(d.notes).length === 0 && Object.keys(d.lows ?? {}).length === 0;
 }
 
 /** Two deltas as one (writers of one process merge theirs while a shard write is in flight). */
 export function mergeDeltas(a: SummaryDelta, b: SummaryDelta): SummaryDelta {
   const counters = structuredClone(a.counters);
   addInto(counters, b.counters, 1);
-  return { counters, notes: { ...a.notes, ...b.notes } };
+  return { counters, notes: { ...a.notes, ...b.notes }, ...(a.lows || b.lows ? { lows: { ...a.lows, ...b.lows } } : {}) };
 }
 
 export function emptyShard(): SummaryShard {
-  return { counters: {}, notes: {} };
+  return { counters: {}, notes: {}, lows: {} };
 }
 
 export function applyDelta(shard: SummaryShard, delta: SummaryDelta): SummaryShard {
@@ -137,16 +179,21 @@ export function applyDelta(shard: SummaryShard, delta: SummaryDelta): SummarySha
     if (note) notes[key] = note;
     else delete notes[key];
   }
-  return { counters, notes };
+  return { counters, notes, lows: withLows(shard.lows, delta.lows) ?? {} };
 }
 
 /** The shards added up (or records' contributions, as `reindex` does, one delta at a time). */
 export function mergeShards(shards: Iterable<SummaryShard>): SummaryShard {
   const out = emptyShard();
+  let complete = true;
   for (const s of shards) {
     addInto(out.counters, s.counters, 1);
     Object.assign(out.notes, s.notes);
+    Object.assign(out.lows!, s.lows);
+    // Deletions emptied this shard's list below what it measured: its lowest is no longer known.
+    complete &&= Object.keys(s.lows ?? {}).length >= Math.min(LOWS_KEPT, s.counters[TOTAL_SCOPE]?.["quality.measured"] ?? 0);
   }
+  if (!complete) out.lows = undefined;
   return out;
 }
 
@@ -196,7 +243,22 @@ export function statusFromSummary(total: SummaryShard, prefix: string, queues: R
     if (top.count > 0) folders.push(top);
   }
   folders.sort((a, b) => b.saved_bytes - a.saved_bytes || a.folder.localeCompare(b.folder));
+  const quality = qualityOf(scope, prefix === "" ? total.lows : undefined);
+  if (quality) summary.quality = quality;
   return { summary, failures, aside, folders };
+}
+
+/** Means from the sums; the lowest from the kept lists, when they are whole and for the whole library. */
+function qualityOf(t: Tally | undefined, lows: Record<string, number> | undefined): StatusSummary["quality"] {
+  const [measured, refused] = [t?.["quality.measured"] ?? 0, t?.["quality.refused"] ?? 0];
+  if (measured === 0 && refused === 0) return undefined;
+  const q: NonNullable<StatusSummary["quality"]> = { measured, refused };
+  if (measured === 0) return q;
+  q.ssim_mean = (t?.["quality.ssim"] ?? 0) / SSIM_UNIT / measured;
+  q.psnr_mean = (t?.["quality.psnr"] ?? 0) / PSNR_UNIT / measured;
+  const lowest = Object.entries(lows ?? {}).sort(([ka, a], [kb, b]) => a - b || ka.localeCompare(kb))[0];
+  if (lowest) [q.lowest_key, q.ssim_min] = lowest;
+  return q;
 }
 
 /** Where two summaries differ, one line per scope and field (and per note), for `reindex --check`. */

@@ -52,7 +52,7 @@ describe("quality figures", () => {
     const s = summarizeStatus({ objects, records, queues: {}, backupPrefix: "orig/" });
     expect(s.quality).toEqual({ measured: 2, refused: 1, ssim_mean: expect.closeTo(0.96, 9), psnr_mean: 40, ssim_min: 0.94, lowest_key: "b.mp4" });
     expect(summarizeStatus({ objects, records: records.map(({ quality: _, ...r }) => r), queues: {}, backupPrefix: "orig/" }).quality).toBeUndefined();
-    expect(qualityLine(s.quality!)).toBe("2 output(s): SSIM mean 0.9600, lowest 0.9400 (b.mp4), PSNR mean 40.0 dB; 1 refused below REELPRESS_MIN_SSIM (kept as _skip)");
+    expect(qualityLine(s.quality!)).toBe("2 output(s): SSIM mean 0.9600, lowest 0.9400 (b.mp4), PSNR mean 40.0 dB; 1 refused below REELPRESS_MIN_SSIM (originals kept, skipped)");
   });
   it("reads the floor from REELPRESS_MIN_SSIM, with one sentence for a bad value", () => {
     expect(runnerSettings({}).minSsim).toBe(0.8);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type SummaryRecord, TOTAL_SCOPE, addRecord, applyDelta, deltaOf, emptyShard, isEmptyDelta, isKeptScope, mergeDeltas, mergeShards, scopesOf, shardOf, statusFromSummary, summaryDifferences } from "../../shared/rules/summary.ts";
+import { LOWS_KEPT, type SummaryRecord, TOTAL_SCOPE, addRecord, applyDelta, deltaOf, emptyShard, isEmptyDelta, isKeptScope, mergeDeltas, mergeShards, scopesOf, shardOf, statusFromSummary, summaryDifferences } from "../../shared/rules/summary.ts";
 
 const BACKUPS = "orig_video_to_delete/";
 const at = "2026-01-01T00:00:00.000Z";
@@ -129,3 +129,29 @@ describe("status from the summary", () => {
     expect(Math.max(...counts)).toBeLessThan(1200);
   });
 });
+
+describe("summary quality", () => {
+  const out = (key: string, ssim: number) => rec(key, "compressed", 10, { quality: { ssim, psnr: 40, frames: 50, sampled: false } });
+  const status = (shard: ReturnType<typeof emptyShard>) => statusFromSummary(mergeShards([shard]), "", {}).summary.quality;
+
+  it("keeps means exact under adds and removes, and the lowest while its list is whole", () => {
+    let shard = emptyShard();
+    for (const [k, q] of [["a.mp4", 0.99], ["b.mp4", 0.95], ["c.mp4", 0.97]] as const) shard = applyDelta(shard, deltaOf(k, undefined, v(out(k, q)), BACKUPS));
+    shard = applyDelta(shard, deltaOf("r.mkv", undefined, v(rec("r_skip.mkv", "skipped", 10, { quality: { ssim: 0.5, psnr: 20, frames: 50, sampled: false } })), BACKUPS));
+    expect(status(shard)).toEqual({ measured: 3, refused: 1, ssim_mean: expect.closeTo(0.97, 9), psnr_mean: 40, ssim_min: 0.95, lowest_key: "b.mp4" });
+    shard = applyDelta(shard, deltaOf("b.mp4", v(out("b.mp4", 0.95)), undefined, BACKUPS));
+    expect(status(shard)).toMatchObject({ measured: 2, ssim_mean: expect.closeTo(0.98, 9), ssim_min: 0.97, lowest_key: "c.mp4" });
+    expect(status(shard)).toEqual(status(built([out("a.mp4", 0.99), out("c.mp4", 0.97), rec("r_skip.mkv", "skipped", 10, { quality: { ssim: 0.5, psnr: 20, frames: 50, sampled: false } })])));
+  });
+
+  it("says no lowest once deletions empty a list that had to drop outputs, until a reindex", () => {
+    const many = Array.from({ length: LOWS_KEPT + 2 }, (_, i) => out(`o${String(i).padStart(2, "0")}.mp4`, 0.9 + i / 1000));
+    let shard = built(many);
+    for (const r of many.slice(0, LOWS_KEPT)) shard = applyDelta(shard, deltaOf(r.key, v(r), undefined, BACKUPS));
+    // Two outputs are left, and neither was on the list: the lowest is not known.
+    expect(status(shard)).toMatchObject({ measured: 2 });
+    expect(status(shard)?.ssim_min).toBeUndefined();
+    expect(status(built(many.slice(LOWS_KEPT)))).toMatchObject({ measured: 2, ssim_min: many[LOWS_KEPT].quality!.ssim });
+  });
+});
+
