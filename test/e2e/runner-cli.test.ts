@@ -90,7 +90,7 @@ describe("reelpress runner and redrive (real CLI, folder store, ffmpeg)", () => 
     await planJob(stack, await makeVideo({ ext: "avi", vcodec: "mpeg4", durationSec: 8 }), "cli/bar.avi");
     const { exitCode, screen } = await reelpressInTty(["runner", "--once", "--encoder", "x264"], { ...env, REELPRESS_X264_PRESET: "medium" });
     expect(exitCode, screen).toBe(0);
-    expect(screen).toMatch(/cli\/bar\.avi \[[█░]{24}\]\s+\d+%\s+\d+:\d\d\/0:08\s+elapsed \d+:\d\d\s+ETA/);
+    expect(screen).toMatch(/cli\/bar\.avi \[[█░]{24}\] encode\s+\d+%\s+elapsed \d+:\d\d\s+ETA/);
     expect(screen).toContain("job_compressed");
   });
 
