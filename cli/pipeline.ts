@@ -12,22 +12,30 @@ import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
 import { notifierFromEnv } from "../shared/io/notify.ts";
 import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
+import type { Log } from "../shared/log.ts";
+import { type FirstScan, startFirstScan } from "./events/first-scan.ts";
 
 export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
-export type Pipeline = { stop(): Promise<void> };
+/** `scans`: a reconcile runs in the background (the first scan), with its progress in .reelpress/scan.json. */
+export type Pipeline = { scans: boolean; stop(): Promise<void> };
+
+type EventsKind = "embedded" | "minio" | "queue";
 
 /**
  * Where ObjectCreated events come from: the embedded folder store's own writes, MinIO's listen API, or
  * nothing here (S3 and LocalStack notify the ingest queue themselves).
  */
-async function startEvents(clients: Clients, opts: PipelineOptions): Promise<EventSource | undefined> {
-  const chosen = enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
-  switch (chosen) {
+function eventsKind(opts: PipelineOptions): EventsKind {
+  return enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
+}
+
+async function startEvents(clients: Clients, opts: PipelineOptions, kind: EventsKind, scan: FirstScan | undefined): Promise<EventSource | undefined> {
+  switch (kind) {
     case "embedded":
       if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
-      return startEmbeddedEvents(clients, opts.embedded, logEvent);
+      return startEmbeddedEvents(clients, opts.embedded, logEvent, undefined, scan);
     case "minio":
-      return startMinioEvents(clients, logEvent);
+      return startMinioEvents(clients, logEvent, scan);
     case "queue":
       return undefined;
   }
@@ -40,28 +48,37 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
     for (const stop of stops) await stop();
   };
   try {
-    await startParts(clients, opts, stops);
+    return { scans: await startParts(clients, opts, stops), stop: stopAll };
   } catch (err) {
     // A bad setting found halfway: stop what already runs, so the process can end.
     await stopAll();
     throw err;
   }
-  return { stop: stopAll };
 }
 
-/** Starts each part, adding its stop to `stops` as soon as it runs. */
-async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<void> {
+/** Starts each part, adding its stop to `stops` as soon as it runs; true when a first scan runs. */
+async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<boolean> {
   const env = opts.env ?? process.env;
   const dedupEveryMs = dedupIntervalMs(env);
-  const events = await startEvents(clients, opts);
+  const kind = eventsKind(opts);
+  // The start-up reconcile is the first scan: its videos are followed through the pipeline's own log.
+  const scan = kind === "queue" ? undefined : startFirstScan(clients, logEvent);
+  if (scan) stops.push(() => scan.stop());
+  const log: Log = scan
+    ? (event, fields, text) => {
+        logEvent(event, fields, text);
+        scan.observe(event, fields);
+      }
+    : logEvent;
+  const events = await startEvents(clients, opts, kind, scan);
   if (events) stops.push(() => events.stop());
   const { queues } = clients.config;
   const notifier = notifierFromEnv(env, logEvent);
   const host = startFunctionHost(
     clients,
     [
-      { queue: queues.ingest, handler: makeProbeHandler(() => clients, logEvent, notifier) },
-      { queue: queues.plan, handler: makeStrategyHandler(() => clients, logEvent) },
+      { queue: queues.ingest, handler: makeProbeHandler(() => clients, log, notifier) },
+      { queue: queues.plan, handler: makeStrategyHandler(() => clients, log) },
     ],
     { log: logEvent },
   );
@@ -69,7 +86,8 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
   const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
   stops.push(() => dedup.stop());
   if (opts.runner) {
-    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log: logEvent, notifier });
+    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log, notifier });
     stops.push(() => runner.stop());
   }
+  return scan !== undefined;
 }

@@ -7,6 +7,8 @@ import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 import { remote, requireBucket } from "../remote.ts";
+import { readScanReport, withScan } from "../../shared/io/scan-progress.ts";
+import { type ScanReport, scanLine } from "../../shared/rules/scan-progress.ts";
 
 const SHOWN_FAILURES = 10;
 
@@ -30,7 +32,16 @@ export function runnerLine(r: RunnerStatus): string {
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 
-export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[]): string {
+/** A scan not written to for this long has no `dev` behind it any more. */
+const SCAN_SILENT_MS = 60_000;
+
+function scanLines(scan: ScanReport, now: Date): string[] {
+  const silent = !scan.finished_at && now.getTime() - Date.parse(scan.updated_at) > SCAN_SILENT_MS;
+  const note = silent ? dim(`  (last written ${new Date(scan.updated_at).toLocaleString()}: is reelpress dev running?)`) : "";
+  return ["", bold("First scan"), `  ${scanLine(scan)}${note}`];
+}
+
+export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[], scan?: ScanReport, now = new Date()): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
     ["compressed", "compressed", green],
     ["skipped", "skipped", dim],
@@ -51,6 +62,7 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
   lines.push(`  ${"on disk now".padEnd(16)} ${formatBytes(disk.total_bytes).padStart(14)}  ${dim(`library ${formatBytes(disk.library_bytes)}, backups ${formatBytes(disk.backup_bytes)}, .reelpress ${formatBytes(disk.system_bytes)}`)}`);
   lines.push(`  ${"in backups".padEnd(16)} ${formatBytes(disk.backup_bytes).padStart(14)}`);
   lines.push(`  ${"purge would free".padEnd(16)} ${formatBytes(disk.reclaimable_bytes).padStart(14)}${disk.reclaimable_bytes > 0 ? `  ${dim("'reelpress purge --older-than DAYS' lists them")}` : ""}`);
+  if (scan) lines.push(...scanLines(scan, now));
   lines.push("", `${bold("Queues")}${" ".repeat(14)}waiting  in flight`);
   for (const [role, d] of Object.entries(summary.queues)) {
     lines.push(`  ${role.padEnd(16)} ${String(d.visible).padStart(7)}  ${String(d.in_flight).padStart(9)}`);
@@ -91,9 +103,9 @@ const command: Command = {
     if (positionals.length) throw new UsageError(`status takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
     const clients = clientsFrom(values);
     await requireBucket(clients);
-    const { summary, failures, aside } = await remote(clients.config, () => gatherStatus(clients));
-    if (values.json) console.log(JSON.stringify(summary));
-    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside));
+    const [{ summary, failures, aside }, scan] = await remote(clients.config, () => Promise.all([gatherStatus(clients), readScanReport(clients)]));
+    if (values.json) console.log(JSON.stringify(withScan(summary, scan)));
+    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside, scan));
     return 0;
   },
 };

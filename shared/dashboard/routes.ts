@@ -1,6 +1,7 @@
 // The dashboard's requests, answered alike by `reelpress dev`'s HTTP server and by the dashboard
 // Lambda behind its function URL: the page, GET /api/status (exactly `reelpress status --json`),
-// GET /api/overview, and GET /api/montage for preview images only.
+// GET /api/overview, GET /api/scan (the first scan's progress, or null), and GET /api/montage for
+// preview images only.
 import { readFile } from "node:fs/promises";
 import { buffer } from "node:stream/consumers";
 import type { Clients } from "../io/clients.ts";
@@ -9,6 +10,7 @@ import { errorMessage } from "../errors.ts";
 import { PREVIEWS_PREFIX } from "../rules/naming.ts";
 import { explainRemote } from "../io/remote-errors.ts";
 import { type Overview, dashboardOverview } from "./overview.ts";
+import { readScanReport, withScan } from "../io/scan-progress.ts";
 
 /** The page's path in the repository; infra copies it to the same path in the function's package. */
 export const PAGE_FILE = "shared/dashboard/page.html";
@@ -48,7 +50,9 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
       case "/":
         return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: await readPage() };
       case "/api/status":
-        return json(200, (await overview()).status);
+        return json(200, withScan((await overview()).status, await readScanReport(clients)));
+      case "/api/scan":
+        return json(200, (await readScanReport(clients)) ?? null);
       case "/api/overview":
         return json(200, await overview());
       case "/api/montage": {
