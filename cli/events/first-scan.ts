@@ -1,7 +1,8 @@
 // The first scan's progress, counted where the work happens: the reconcile says which videos it found
 // recorded and which wait in the queue, and the pipeline's own log says when each of those is probed,
 // planned and encoded, so counting costs no reads. Written to .reelpress/scan.json every few seconds
-// (for `status` and the dashboard) and logged now and then, until every video found has been probed.
+// (for `status` and the dashboard) and logged now and then. The scan is done when every video found has
+// been probed; its planned and encoded counts are kept current while those videos are on their way.
 import type { Clients } from "../../shared/io/clients.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Log } from "../../shared/log.ts";
@@ -39,18 +40,21 @@ export function startFirstScan(clients: Clients, log: Log, timing: FirstScanTimi
 
   const progress = (): ScanProgress => ({ startedAt, updatedAt: new Date().toISOString(), finishedAt, listed, found: seen.size, ...counts, samples });
 
+  let written = "";
   const tick = () => {
     const now = Date.now();
     samples = addSample(samples, [now, probedNow]);
     const p = progress();
     const report = scanReport(p);
-    if (listed && report.left === 0) {
-      finishedAt = p.updatedAt;
-      p.finishedAt = finishedAt;
-      clearInterval(timer);
+    if (!finishedAt && listed && report.left === 0) finishedAt = p.finishedAt = p.updatedAt;
+    // Once finished, the planned and encoded counts still move while videos are on their way.
+    if (finishedAt && stages.size === 0) clearInterval(timer);
+    const state = JSON.stringify({ ...p, updatedAt: undefined, samples: undefined });
+    if (state !== written || !finishedAt) {
+      written = state;
+      writing = writing.then(() => writeScanProgress(clients, p)).catch((err) => log("scan.write-error", { error: errorMessage(err) }));
     }
-    writing = writing.then(() => writeScanProgress(clients, p)).catch((err) => log("scan.write-error", { error: errorMessage(err) }));
-    if (finishedAt || now - lastLog >= timing.logEveryMs) {
+    if (finishedAt ? p.finishedAt === p.updatedAt : now - lastLog >= timing.logEveryMs) {
       lastLog = now;
       const fields = { found: report.found, probed: report.probed, planned: report.planned, encoded: report.encoded, left: report.left, rate_per_sec: report.rate_per_sec, eta_sec: report.eta_sec };
       log(finishedAt ? "scan.done" : "scan.progress", fields, `first scan ${scanLine(scanReport(p))}`);
@@ -114,7 +118,7 @@ export function startFirstScan(clients: Clients, log: Log, timing: FirstScanTimi
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      if (!finishedAt) tick();
+      tick();
       await writing;
     },
   };

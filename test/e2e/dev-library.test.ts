@@ -49,6 +49,13 @@ describe("reelpress dev --library: a folder of videos, served and processed in p
     expect(await sha256(at("clips/low_skip.mp4"))).toBe(originals.get("clips/low.mp4"));
     expect(await exists(at("films/a.avi"))).toBe(false);
     expect(await readFile(at("films/notes.txt"), "utf8")).toBe("not a video");
+    // The first scan found the three, and status follows them through the pipeline.
+    const scan = await until("the first scan in status, done", async () => {
+      const s = JSON.parse((await reelpress(["status", "--json", "--endpoint", dev.endpoint], { env })).stdout).scan;
+      return s?.encoded === 2 && s;
+    }, 30_000, 500);
+    expect(scan).toMatchObject({ listed: true, found: 3, queued: 3, probed: 3, planned: 3, encoded: 2, left: 0, eta_sec: 0 });
+    expect(scan.finished_at).toBeDefined();
     // Everything reelpress keeps is under .reelpress/ in the folder.
     expect(await exists(at(".reelpress/manifest/films/a.mp4.json"))).toBe(true);
   });
