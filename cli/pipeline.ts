@@ -5,7 +5,7 @@ import type { Clients } from "../shared/io/clients.ts";
 import type { Embedded } from "./embedded.ts";
 import { UserError } from "../shared/errors.ts";
 import { enumSetting } from "../shared/settings.ts";
-import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
+import { folderEventSettings, startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
@@ -33,7 +33,7 @@ async function startEvents(clients: Clients, opts: PipelineOptions, kind: Events
   switch (kind) {
     case "embedded":
       if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
-      return startEmbeddedEvents(clients, opts.embedded, logEvent, undefined, scan);
+      return startEmbeddedEvents(clients, opts.embedded, logEvent, folderEventSettings(opts.env ?? process.env), scan);
     case "minio":
       return startMinioEvents(clients, logEvent, scan);
     case "queue":

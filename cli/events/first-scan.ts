@@ -22,6 +22,9 @@ export type FirstScanTiming = { writeEveryMs: number; logEveryMs: number };
 /** Where a video found unprobed, or probed and not yet finished, stands. */
 type Stage = "queued" | "probed" | "planned";
 
+/** Under `status`'s limit for a live scan (60 s). */
+const REWRITE_MS = 20_000;
+
 const DECIDED: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "ignored"]);
 
 export function startFirstScan(clients: Clients, log: Log, timing: FirstScanTiming = { writeEveryMs: 2000, logEveryMs: 30_000 }): FirstScan {
@@ -41,6 +44,7 @@ export function startFirstScan(clients: Clients, log: Log, timing: FirstScanTimi
   const progress = (): ScanProgress => ({ startedAt, updatedAt: new Date().toISOString(), finishedAt, listed, found: seen.size, ...counts, samples });
 
   let written = "";
+  let writtenAt = 0;
   const tick = () => {
     const now = Date.now();
     samples = addSample(samples, [now, probedNow]);
@@ -50,8 +54,10 @@ export function startFirstScan(clients: Clients, log: Log, timing: FirstScanTimi
     // Once finished, the planned and encoded counts still move while videos are on their way.
     if (finishedAt && stages.size === 0) clearInterval(timer);
     const state = JSON.stringify({ ...p, updatedAt: undefined, samples: undefined });
-    if (state !== written || !finishedAt) {
+    // Unchanged counts are written again now and then while the scan runs: `status` tells a live scan by its time.
+    if (state !== written || (!finishedAt && now - writtenAt >= REWRITE_MS)) {
       written = state;
+      writtenAt = now;
       writing = writing.then(() => writeScanProgress(clients, p)).catch((err) => log("scan.write-error", { error: errorMessage(err) }));
     }
     if (finishedAt ? p.finishedAt === p.updatedAt : now - lastLog >= timing.logEveryMs) {

@@ -10,8 +10,8 @@
 //   either (the embedded queues and LocalStack count exactly; AWS's counts are approximate, and `dev`
 //   against AWS has no reconcile). A version whose probe kept failing (its message went to the
 //   dead-letter queue) is tried again on such a start too.
-import type { Clients } from "./clients.ts";
 import { text } from "node:stream/consumers";
+import type { Clients } from "./clients.ts";
 import { createJson, deleteIfUnchanged, getObject, isNotFound, replaceJson } from "./objects.ts";
 import { queueAttribute, queueDepth } from "./queues.ts";
 import { queuedMarkKeyFor } from "../rules/naming.ts";

@@ -130,15 +130,18 @@ describe.skipIf(noChromium("dashboard") !== undefined)("dashboard in headless Ch
   });
 
   it("shows the first scan's progress in its own panel, once there is one", async () => {
-    const page = await browser.newPage();
-    await page.goto(dashboard.url);
-    await page.waitForSelector("body[data-loaded]");
-    expect(await page.locator("#scan-panel").isHidden()).toBe(true);
+    const before = await browser.newPage();
+    await before.goto(dashboard.url);
+    await before.waitForSelector("body[data-loaded]");
+    expect(await before.locator("#scan-panel").isHidden()).toBe(true);
+    await before.close();
     const now = Date.now();
     await writeScanProgress(stack, {
       startedAt: new Date(now - 120_000).toISOString(), updatedAt: new Date(now).toISOString(), listed: true,
       found: 12_300, queued: 12_000, probed: 4000, planned: 3000, encoded: 20, samples: [[now - 60_000, 1600], [now, 4000]],
     });
+    const page = await browser.newPage();
+    await page.goto(dashboard.url);
     await page.waitForSelector("#scan-panel:not([hidden])", { timeout: 15_000 });
     for (const [k, n] of [["found", "12,300"], ["probed", "4,000"], ["planned", "3,000"], ["encoded", "20"], ["left", "8,300"]]) {
       expect(await page.locator(`.state[data-scan=${k}] .count`).textContent(), k).toBe(n);
