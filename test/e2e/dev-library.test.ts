@@ -1,7 +1,7 @@
 // `reelpress dev --library DIR` on a folder that already holds videos: they are processed in place,
 // a file copied in later is picked up, and the results are plain files in the folder.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,9 +25,12 @@ describe("reelpress dev --library: a folder of videos, served and processed in p
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), "reelpress-e2e-library-"));
     lib = path.join(work, "my videos");
+    const past = new Date(Date.now() - 60_000);
     for (const [key, fixture] of [["films/a.avi", "avi_mpeg4"], ["films/b.mkv", "mkv_h264"], ["clips/low.mp4", "mp4_h264_300k"]] as const) {
       await mkdir(path.dirname(at(key)), { recursive: true });
       await copyFile(await videoFixture(fixture), at(key));
+      // Complete well before start: the first scan's to find, not the watcher's.
+      await utimes(at(key), past, past);
       originals.set(key, await sha256(at(key)));
     }
     await writeFile(at("films/notes.txt"), "not a video");
