@@ -99,14 +99,14 @@ const command: Command = {
     const [objects, records] = await remote(clients.config, () => Promise.all([listVideoObjects(clients), recordsByKey(clients)]));
     const { todo, settled } = selectForScan(objects, records, batch);
     const where = clients.config.prefix ? `under ${clients.config.prefix}` : `in ${clients.config.bucket}`;
-    const bytes = formatBytes(todo.reduce((n, o) => n + o.size, 0));
+    const bytes = (objects: VideoObject[]) => formatBytes(objects.reduce((n, o) => n + o.size, 0));
     if (values["dry-run"]) {
-      console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes}, largest first; nothing is renamed or queued.`);
+      console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes(todo)}, largest first; nothing is renamed or queued.`);
       await dryRun(clients, todo);
     } else {
       const claimed = await remote(clients.config, () => queueUnqueued(clients, todo));
       for (const o of claimed) console.log(line("queued", o, ""));
-      console.log(`${bold("Queued")} ${claimed.length} video(s) ${where} for probing, ${bytes}, largest first.`);
+      console.log(`${bold("Queued")} ${claimed.length} video(s) ${where} for probing, ${bytes(claimed)}, largest first.`);
       if (claimed.length < todo.length) console.log(dim(`${todo.length - claimed.length} video(s) already wait in the ingest queue.`));
     }
     const left = objects.length - settled.length - todo.length;
