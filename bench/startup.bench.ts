@@ -102,8 +102,15 @@ for (const n of SIZES) {
     const left = await takeIngestKeys(clients);
     await embedded.stop();
     const counts = new Map<string, number>();
-    for (const k of [...probedKeys(first.log), ...probedKeys(second.log), ...left]) counts.set(k, (counts.get(k) ?? 0) + 1);
+    const where = new Map<string, string[]>();
+    for (const [source, keys] of [["first start's probe", probedKeys(first.log)], ["second start's probe", probedKeys(second.log)], ["still queued", left]] as const) {
+      for (const k of keys) {
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+        where.set(k, [...(where.get(k) ?? []), source]);
+      }
+    }
     const twice = [...counts.values()].filter((c) => c > 1).length;
+    for (const [k, c] of [...counts].filter(([, c]) => c > 1).slice(0, 5)) console.error(`${k}: ${c} times (${where.get(k)!.join(", ")})`);
     const brief = (r: Run) => `${r.scan?.listed ? "listed" : "listing"}, ${r.scan?.queued ?? 0} queued, ${r.scan?.found ?? 0} found, after ${r.seconds.toFixed(0)} s`;
     const total = [...counts.values()].reduce((a, b) => a + b, 0) + inFlight;
     const missing = second.scan?.listed ? String(n - counts.size - inFlight) : "–";

@@ -48,12 +48,12 @@ export async function startEmbeddedEvents(
   let flushing: Promise<void> = Promise.resolve();
   const isVideo = (key: string) => keyKind(key, backupPrefix) === "video";
 
-  // Asked once, before this start sends anything; every sender here claims each version's mark first.
+  // Asked once, before this start sends anything, and shared by its senders: a cut asked later could find
+  // the queue empty between another sender's claim and its send, and take that fresh mark for a stale one.
   const staleBefore = staleMarksBefore(clients);
-  staleBefore.catch(() => undefined);
   /** The events of `batch` whose versions this call claimed, sent; the others are queued already. */
   const send = async (batch: ObjectEvent[]): Promise<ObjectEvent[]> => {
-    const before = await staleBefore.catch(() => new Date());
+    const before = await staleBefore;
     const won = await mapLimit(batch, 16, (e) => claimQueued(clients, e, before));
     const claimed = batch.filter((_, i) => won[i]);
     try {
@@ -110,7 +110,7 @@ export async function startEmbeddedEvents(
   });
   watching.catch((err) => log("events.watch-error", { error: errorMessage(err) }));
   // Complete files that no event brought in yet; ones still being written are the watcher's.
-  const reconciling = startReconcile(clients, log, { settledBefore: new Date(knownBefore), tally });
+  const reconciling = startReconcile(clients, log, { settledBefore: new Date(knownBefore), tally, staleBefore });
 
   return {
     async stop() {

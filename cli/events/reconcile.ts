@@ -143,12 +143,20 @@ const RETRY_MS = 10_000;
  * Starts the reconcile without waiting for it: `dev` is ready at once, whatever the library's size.
  * A failure is logged and tried again (claimed versions are skipped then); `stop` ends it between pages.
  */
-export function startReconcile(clients: Clients, log: Log, opts: Pick<ReconcileOptions, "settledBefore" | "tally"> = {}): { stop(): Promise<void> } {
+export function startReconcile(
+  clients: Clients,
+  log: Log,
+  opts: Pick<ReconcileOptions, "settledBefore" | "tally"> & {
+    /** The cut every sender of this start shares (asked before any of them sends); asked here when not given. */
+    staleBefore?: Promise<Date>;
+  } = {},
+): { stop(): Promise<void> } {
   const abort = new AbortController();
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
-        const sent = await reconcile(clients, { ...opts, staleMarksBefore: await staleMarksBefore(clients), signal: abort.signal });
+        const staleBefore = await (opts.staleBefore ?? staleMarksBefore(clients));
+        const sent = await reconcile(clients, { settledBefore: opts.settledBefore, tally: opts.tally, staleMarksBefore: staleBefore, signal: abort.signal });
         if (sent > 0) log("events.reconciled", { count: sent });
         return;
       } catch (err) {

@@ -56,10 +56,15 @@ async function readMark(clients: Clients, markKey: string): Promise<{ value?: Qu
  * ingest queue holds nothing (visible or in flight). Asked once per reconcile, before it claims anything.
  */
 export async function staleMarksBefore(clients: Clients, now = new Date()): Promise<Date> {
-  const url = await clients.queueUrl(clients.config.queues.ingest);
-  const depth = await queueDepth(clients.sqs, url);
-  if (depth.visible === 0 && depth.in_flight === 0) return now;
-  const retention = Number(await queueAttribute(clients.sqs, url, "MessageRetentionPeriod")) || DEFAULT_RETENTION_SEC;
+  let retention = DEFAULT_RETENTION_SEC;
+  try {
+    const url = await clients.queueUrl(clients.config.queues.ingest);
+    const depth = await queueDepth(clients.sqs, url);
+    if (depth.visible === 0 && depth.in_flight === 0) return now;
+    retention = Number(await queueAttribute(clients.sqs, url, "MessageRetentionPeriod")) || DEFAULT_RETENTION_SEC;
+  } catch {
+    // The queue cannot be asked (its sends will fail and be tried again): only the default retention's rule holds.
+  }
   return new Date(now.getTime() - retention * 1000);
 }
 
