@@ -1,13 +1,20 @@
-// `npm run bench`: runs every bench/*.bench.ts in turn (or those named on the command line).
-import { readdir } from "node:fs/promises";
+// `npm run bench`: runs every bench/*.bench.ts in turn, or those named on the command line: by the start of
+// the file's name, or by a group the file names in a "// bench group: …" line (`npm run bench -- scale`).
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 
 const dir = import.meta.dirname;
-/** Files run with a group's name besides those named after it: `npm run bench -- scale`. */
-const GROUPS: Record<string, string[]> = { scale: ["startup"] };
-const wanted = process.argv.slice(2).flatMap((w) => [w, ...(GROUPS[w] ?? [])]);
-const files = (await readdir(dir)).filter((f) => f.endsWith(".bench.ts") && (wanted.length === 0 || wanted.some((w) => f.startsWith(w)))).sort();
+const wanted = process.argv.slice(2);
+/** Groups that run only when named: they take many minutes. */
+const ON_REQUEST = ["scale"];
+const groupsOf = async (f: string) => [f.split(".")[0], ...(/^\/\/ bench group: (.+)$/m.exec(await readFile(path.join(dir, f), "utf8"))?.[1].split(/[\s,]+/) ?? [])];
+const files: string[] = [];
+for (const f of (await readdir(dir)).filter((f) => f.endsWith(".bench.ts")).sort()) {
+  const groups = await groupsOf(f);
+  const picked = wanted.length === 0 ? !groups.some((g) => ON_REQUEST.includes(g)) : wanted.some((w) => f.startsWith(w)) || groups.some((g) => wanted.includes(g));
+  if (picked) files.push(f);
+}
 for (const file of files) {
   console.log(`\n### ${file}\n`);
   const r = await execa(process.execPath, ["--disable-warning=ExperimentalWarning", path.join(dir, file)], { stdio: "inherit", reject: false });

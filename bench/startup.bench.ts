@@ -1,3 +1,4 @@
+// bench group: scale
 // Start-up bench (part of `npm run bench -- scale`): the real `reelpress dev` on a library of N videos
 // already in the folder. Measures how long it takes to say "is up", first and after a restart in the
 // middle of the first scan, and counts every ingest message across the restarts: each version must be

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Clients } from "../shared/io/clients.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../shared/config.ts";
 import { UsageError, UserError } from "../shared/errors.ts";
-import { startDashboard } from "./dashboard.ts";
+import { startDashboard, type DashboardFeeds } from "./dashboard.ts";
 import { isProcessAlive } from "../shared/process.ts";
 
 const DevFile = z.object({
@@ -88,16 +88,16 @@ function dashboardPort(flag: string | undefined, s3Port: number): { port: number
  */
 export async function startDevServices(
   clients: Clients,
-  opts: { s3Port: number; host: string; dashboardPort?: string },
+  opts: { s3Port: number; host: string; dashboardPort?: string; feeds?: DashboardFeeds },
 ): Promise<{ dashboardUrl: string; stop(): Promise<void> }> {
   const wanted = dashboardPort(opts.dashboardPort, opts.s3Port);
   let dashboard;
   try {
-    dashboard = await startDashboard(clients, { port: wanted.port, host: opts.host });
+    dashboard = await startDashboard(clients, { port: wanted.port, host: opts.host, ...opts.feeds });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
     if (wanted.fixed) throw new UserError(`Port ${wanted.port} is in use; pick another with --dashboard-port.`);
-    dashboard = await startDashboard(clients, { port: 0, host: opts.host });
+    dashboard = await startDashboard(clients, { port: 0, host: opts.host, ...opts.feeds });
   }
   const { config } = clients;
   const s3 = s3EndpointOf(config);

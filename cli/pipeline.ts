@@ -17,7 +17,7 @@ import { type FirstScan, startFirstScan } from "./events/first-scan.ts";
 
 export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
 /** `scans`: a reconcile runs in the background (the first scan), with its progress in .reelpress/scan.json. */
-export type Pipeline = { scans: boolean; stop(): Promise<void> };
+export type Pipeline = { scans: boolean; stop(): Promise<void>; watching?(): ReturnType<NonNullable<EventSource["watching"]>> | undefined };
 
 type EventsKind = "embedded" | "minio" | "queue";
 
@@ -47,17 +47,20 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
   const stopAll = async () => {
     for (const stop of stops) await stop();
   };
+  let parts: { events: EventSource | undefined; scans: boolean };
   try {
-    return { scans: await startParts(clients, opts, stops), stop: stopAll };
+    parts = await startParts(clients, opts, stops);
   } catch (err) {
     // A bad setting found halfway: stop what already runs, so the process can end.
     await stopAll();
     throw err;
   }
+  const { events, scans } = parts;
+  return { scans, stop: stopAll, watching: () => events?.watching?.() };
 }
 
-/** Starts each part, adding its stop to `stops` as soon as it runs; true when a first scan runs. */
-async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<boolean> {
+/** Starts each part, adding its stop to `stops` as soon as it runs; returns the event source and whether a first scan runs. */
+async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<{ events: EventSource | undefined; scans: boolean }> {
   const env = opts.env ?? process.env;
   const dedupEveryMs = dedupIntervalMs(env);
   const kind = eventsKind(opts);
@@ -83,11 +86,14 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
     { log: logEvent },
   );
   stops.push(() => host.stop());
-  const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, env);
+  const dedup = startDedupSchedule(clients, dedupEveryMs, logEvent, { env, store: opts.embedded?.store });
   stops.push(() => dedup.stop());
   if (opts.runner) {
-    const runner = await startRunner(clients, { encoder: "auto", settings: runnerSettings(env), log, notifier });
+    // The runner shares the disk with the folder store it serves: a chunked job reads its source in place.
+    const settings = runnerSettings(env);
+    const libraryDir = settings.libraryDir ?? opts.embedded?.library;
+    const runner = await startRunner(clients, { encoder: "auto", settings: { ...settings, libraryDir }, log, notifier });
     stops.push(() => runner.stop());
   }
-  return scan !== undefined;
+  return { events, scans: scan !== undefined };
 }

@@ -1,6 +1,6 @@
 // The report as one self-contained HTML page: each group in a row, the kept file first, every file
-// with its montage (when the runner made one) or the probe's thumbnail, size, picture details and the
-// reason given.
+// with its montage (when the runner made one) or the probe's thumbnail, its preview to play inline,
+// size, picture details, the SSIM its encode kept, and the reason given.
 import type { DedupGroup, DedupReport } from "../shared/schemas.ts";
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -16,22 +16,31 @@ function bytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-type Media = { width?: number; height?: number; duration_sec?: number; codec?: string; bitrate?: number; montage_key?: string; thumbnail_key?: string };
+type Media = { width?: number; height?: number; duration_sec?: number; codec?: string; bitrate?: number; montage_key?: string; thumbnail_key?: string; preview_key?: string; ssim?: number };
+
+/** The preview to play beside its duplicates (the picture as its poster), or nothing when there is none. */
+function previewPlayer(key: string, media: Media, images: Record<string, string>, poster: string | undefined): string {
+  const src = media.preview_key && images[media.preview_key];
+  if (!src) return "";
+  return `<video class="preview" src="${esc(src)}"${poster ? ` poster="${esc(poster)}"` : ""} controls muted loop preload="metadata" playsinline title="preview of ${esc(key)}"></video>`;
+}
 
 function card(g: DedupGroup, key: string, size: number, reason: string, role: "keep" | "remove", images: Record<string, string>, distance?: number): string {
   const media = ((g.metadata.media ?? {}) as Record<string, Media>)[key] ?? {};
   const image = media.montage_key && images[media.montage_key] ? { src: images[media.montage_key], what: "montage" } : media.thumbnail_key && images[media.thumbnail_key] ? { src: images[media.thumbnail_key], what: "still" } : undefined;
   const picture = image ? `<img class="montage" src="${esc(image.src)}" alt="${image.what} of ${esc(key)}">` : `<div class="montage none">no picture</div>`;
+  const player = previewPlayer(key, media, images, image?.src);
   const details = [
     media.width ? `${media.width}×${media.height}` : "",
     media.duration_sec ? `${media.duration_sec.toFixed(1)} s` : "",
     media.codec ?? "",
     media.bitrate ? `${(media.bitrate / 1e6).toFixed(2)} Mbit/s` : "",
+    media.ssim !== undefined ? `SSIM ${media.ssim.toFixed(3)}` : "",
     distance !== undefined ? `distance ${distance}` : "",
   ].filter(Boolean);
   return `<figure class="card ${role}" data-key="${esc(key)}">
   <div class="role">${role === "keep" ? "KEEP" : "REMOVE"}</div>
-  ${picture}
+  ${player || picture}
   <figcaption><div class="key">${esc(key)}</div><div class="size">${esc(bytes(size))}</div><div class="details">${esc(details.join(" · "))}</div><div class="reason">${esc(reason)}</div></figcaption>
 </figure>`;
 }
@@ -58,11 +67,12 @@ table.stages td:first-child,table.stages th:first-child{text-align:left}
 .card.keep{border-color:#2e9d4f}.card.remove{border-color:#d24a43}
 .role{font-weight:700;font-size:12px}.keep .role{color:#2e9d4f}.remove .role{color:#d24a43}
 .montage{display:block;width:100%;height:135px;object-fit:cover;margin:6px 0;border-radius:4px;background:#ddd}
+.preview{display:block;width:100%;height:135px;margin:6px 0;border-radius:4px;background:#000}
 .montage.none{display:flex;align-items:center;justify-content:center;color:#888;font-size:12px}
 .key{font-weight:600;word-break:break-all}.size,.details{color:#555}.reason{margin-top:4px;font-size:12px}
 `;
 
-/** `images` maps montage and thumbnail keys to URLs the page can load (presigned, or data: URLs for a page that stands alone). */
+/** `images` maps montage, thumbnail and preview keys to URLs the page can load (presigned, or data: URLs for a page that stands alone). */
 export function renderReportHtml(report: DedupReport, images: Record<string, string> = {}): string {
   const s = report.summary;
   const stages = (Array.isArray(s.stages) ? s.stages : []) as Array<{ stage: string; input: number; output: number; bytes_read: number; time_ms: number }>;

@@ -8,6 +8,7 @@ import { type ProgressJob, progressId } from "./chunked/plan.ts";
 import type { EncodeJob, RunnerStatus } from "../shared/schemas.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import type { Log } from "../shared/log.ts";
+import { type Stage, StageClock } from "../shared/rules/job-progress.ts";
 
 const PROGRESS_MS = 10_000;
 
@@ -18,6 +19,7 @@ export class RunnerAnnouncer {
   readonly #identity: Identity;
   readonly #log: Log;
   readonly #jobs = new Map<string, RunnerStatus["jobs"][number]>();
+  readonly #clocks = new Map<string, StageClock>();
   #pausedUntil: string | undefined;
   #dirty = true;
   #lastWrite = 0;
@@ -52,7 +54,25 @@ export class RunnerAnnouncer {
     this.#dirty = true;
   }
 
+  /**
+   * The job is at `fraction` of `stage`; returns its percentage and ETA. A new stage, or the first progress
+   * of a job, is written at once: the dashboard never waits a whole interval to see a job move.
+   */
+  jobStage(job: EncodeJob & ProgressJob, stage: Stage, fraction: number): ReturnType<StageClock["view"]> {
+    const id = progressId(job);
+    const clock = this.#clocks.get(id) ?? new StageClock(job.chunk !== undefined || stage !== "encode");
+    this.#clocks.set(id, clock);
+    const before = clock.view(Date.now())?.percent ?? 0;
+    const changed = clock.update(stage, fraction, Date.now());
+    const view = clock.view(Date.now());
+    if (!this.#jobs.has(id)) return view;
+    this.#dirty = true;
+    if (changed || (before === 0 && view!.percent > 0)) this.#flush();
+    return view;
+  }
+
   jobEnded(job: EncodeJob & ProgressJob): void {
+    this.#clocks.delete(progressId(job));
     this.#dirty = this.#jobs.delete(progressId(job)) || this.#dirty;
   }
 
@@ -76,7 +96,10 @@ export class RunnerAnnouncer {
     const status: RunnerStatus = {
       ...this.#identity,
       ...(this.#pausedUntil ? { paused_until: this.#pausedUntil } : {}),
-      jobs: [...this.#jobs.values()],
+      jobs: [...this.#jobs].map(([id, entry]) => {
+        const view = this.#clocks.get(id)?.view(Date.now());
+        return view ? { ...entry, stage: view.stage, percent: view.percent, ...(view.etaSec !== undefined ? { eta_sec: view.etaSec } : {}) } : entry;
+      }),
       updated_at: new Date().toISOString(),
     };
     // One write at a time, in order: the last state is the one that stays.

@@ -11,7 +11,10 @@ export type ClaimDecision =
   | { kind: "take"; record: ManifestRecord }
   /** Another attempt holds a live lease: hand the message back until it runs out. */
   | { kind: "held"; by: string; untilMs: number }
-  /** The record belongs to a version that replaced this job's source (its published output): read the state again. */
+  /**
+   * The record says the job is done: for a version that replaced this job's source (its published
+   * output), or for this one (skipped, keeping its name): read the state again.
+   */
   | { kind: "superseded" };
 
 const FINISHED = new Set(["compressed", "ignored", "skipped"]);
@@ -23,7 +26,8 @@ const FINISHED = new Set(["compressed", "ignored", "skipped"]);
  */
 export function decideClaim(cur: ManifestRecord | undefined, job: EncodeJob, lease: Lease, nowMs: number, staleFinished = false): ClaimDecision {
   const sameVersion = cur !== undefined && cur.size === job.size && cur.etag === job.etag;
-  if (cur && !sameVersion && FINISHED.has(cur.state) && !staleFinished) return { kind: "superseded" };
+  const finished = cur !== undefined && (sameVersion ? cur.state === "skipped" : FINISHED.has(cur.state));
+  if (finished && !staleFinished) return { kind: "superseded" };
   const held = sameVersion && cur.state === "encoding" ? cur.runner : undefined;
   if (held && held.claim !== lease.claim && Date.parse(held.leaseUntil) > nowMs) return { kind: "held", by: held.id, untilMs: Date.parse(held.leaseUntil) };
   const base = sameVersion ? cur : { key: job.key, size: job.size, etag: job.etag };

@@ -4,6 +4,7 @@ import { safeInputArgs } from "../shared/media/ffprobe.ts";
 import { COMPRESSED_MARK } from "../shared/rules/decision.ts";
 import { FINGERPRINT_FILTER, selectAt } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
+import { previewOutput, previewSize } from "../shared/media/preview.ts";
 
 export type EncoderKind = "nvenc" | "x264";
 
@@ -13,6 +14,7 @@ export const PASS_FILES = {
   fingerprints: "fingerprints.gray",
   fingerprintTimes: "fingerprints.txt",
   montage: "montage.jpg",
+  preview: "preview.webm",
 } as const;
 
 export type PassSpec = {
@@ -27,6 +29,9 @@ export type PassSpec = {
   keyframeTimes: number[];
   /** libx264 speed preset; tests use a fast one. */
   x264Preset: string;
+  /** The profile's video encoder options (gpu-runner/profile-args.ts) and the codec they make; compat's by default. */
+  videoArgs?: string[];
+  videoCodec?: string;
 };
 
 export type Size = { width: number; height: number };
@@ -39,10 +44,14 @@ export type PassPlan = {
   /** Text subtitle streams kept as mov_text. */
   keptSubtitles: number;
   montageGrid: number;
+  /** The pass also writes PASS_FILES.preview (none for a video too small for AV1). */
+  preview: boolean;
   sampleTimes: number[];
   keyframeTimes: number[];
   /** Why something of the source is not in the output (dropped subtitle streams). */
   notes: string[];
+  /** The codec the pass's video comes out in; h264 when absent. */
+  videoCodec?: string;
 };
 
 /** Landscape box; portrait frames fit the same box turned, 1080×1920. */
@@ -130,15 +139,24 @@ export function usesNvdec(media: MediaInfo): boolean {
   return NVDEC_CODECS.has(media.video.codec) && NVDEC_PIXFMTS.has(media.video.pixFmt ?? "");
 }
 
-/** The first stage of the graph: decoded frames scaled to `size`, 8-bit 4:2:0, split for the three outputs. */
-function scaleStage(spec: PassSpec, size: Size): string {
+/** The first stage of the graph: decoded frames scaled to `size`, 8-bit 4:2:0, split for the outputs (the preview's too when `preview`). */
+function scaleStage(spec: PassSpec, size: Size, preview: boolean): string {
   const { width, height } = spec.media.video;
+  const split = preview ? "split=4[enc][fp][mt][pv]" : "split=3[enc][fp][mt]";
   if (spec.encoder === "nvenc") {
     const upload = usesNvdec(spec.media) ? "" : "format=nv12,hwupload_cuda,";
-    return `[0:V:0]${upload}scale_cuda=${size.width}:${size.height}:format=nv12,split=3[enc][fp][mt]`;
+    return `[0:V:0]${upload}scale_cuda=${size.width}:${size.height}:format=nv12,${split}`;
   }
   const scale = size.width !== width || size.height !== height ? `scale=${size.width}:${size.height},` : "";
-  return `[0:V:0]${scale}format=yuv420p,split=3[enc][fp][mt]`;
+  return `[0:V:0]${scale}format=yuv420p,${split}`;
+}
+
+/** The preview branch, fed by `[pv]`: GPU frames are made small before they come back to the CPU. */
+function previewStage(spec: PassSpec, size: Size): { graph: string[]; audioGraph?: string; args: string[] } {
+  const nvenc = spec.encoder === "nvenc";
+  const down = nvenc ? [`[pv]scale_cuda=${size.width}:${size.height}:format=nv12,hwdownload,format=nv12[pvd]`] : [];
+  const out = previewOutput(spec.media, 0, nvenc ? "pvd" : "pv", size, uprightFilters(spec.media.video.rotation), PASS_FILES.preview);
+  return { graph: [...down, ...out.graph], audioGraph: out.audioGraph, args: out.args };
 }
 
 /** Montage tiles: the displayed frame with its long side MONTAGE_TILE pixels. */
@@ -197,19 +215,25 @@ export function buildPass(spec: PassSpec): PassPlan {
   const size = targetSize(media.video.width, media.video.height, spec.downscale);
   const download = encoder === "nvenc" ? ["hwdownload", "format=nv12"] : [];
   const samples = sampleOutputs(media, size, spec.sampleTimes, download);
-  const graph = [scaleStage(spec, size), ...samples.graph].join(";");
+  const previewAt = previewSize(media.video.width, media.video.height);
+  const preview: ReturnType<typeof previewStage> = previewAt ? previewStage(spec, previewAt) : { graph: [], args: [] };
+  const graph = [scaleStage(spec, size, !!previewAt), ...samples.graph, ...preview.graph].join(";");
   const side = sideStreams(media, 0);
   const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
+  const videoArgs = spec.videoArgs ?? videoEncoderArgs(encoder, spec.x264Preset);
   const args = [
     "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y",
     // Rotation stays a display matrix, copied to the output, rather than turned pixels.
     ...hwInput, "-noautorotate", ...networkArgs(spec.input), ...safeInputArgs(spec.input),
     "-filter_complex", graph,
+    // The video graph keeps one input, so the source's display matrix reaches the output.
+    ...(preview.audioGraph ? ["-filter_complex", preview.audioGraph] : []),
     // Every frame at its own time: a variable frame rate is kept, no frame duplicated (the frame count is the source's).
-    "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoEncoderArgs(encoder, spec.x264Preset), ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
+    "-map", "[enc]", "-fps_mode:v:0", "passthrough", ...videoArgs, ...forcedKeyframeArgs(encoder, spec.keyframeTimes),
     ...side.args,
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
+    ...preview.args,
   ];
-  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
+  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, preview: !!previewAt, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes, videoCodec: spec.videoCodec };
 }

@@ -5,12 +5,14 @@ import path from "node:path";
 import { execa } from "execa";
 import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint } from "../shared/schemas.ts";
+import { PREVIEW_ENV } from "../shared/media/preview.ts";
 import { PASS_FILES, type PassPlan } from "./encode-args.ts";
 import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
 import { classifyTestEncode } from "./encoder.ts";
 
 export type PassResult =
-  | { kind: "encoded"; output: string; montage: string; fingerprints: FrameFingerprint[] }
+  /** `preview`: the pass's preview WebM, when it made one. */
+  | { kind: "encoded"; output: string; montage: string; preview?: string; fingerprints: FrameFingerprint[] }
   /** Stopped early: `atSec` of media had been encoded. */
   | { kind: "cannot-save"; reason: string; atSec: number };
 
@@ -30,13 +32,15 @@ export type PassOptions = {
   onProgress?(p: EncodeProgress): void;
   /** Returns a reason to stop (the output cannot save enough), checked on every progress update. */
   shouldStop?(p: EncodeProgress): string | undefined;
+  /** The file the pass writes its output to, in `dir`; the MP4 of PASS_FILES by default. */
+  outputFile?: string;
 };
 
 /** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
 const STDERR_KEEP = 8192;
 
-export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassResult> {
-  const child = execa("ffmpeg", plan.args, { cwd: opts.dir, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
+export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Partial<Pick<PassPlan, "preview">>, opts: PassOptions): Promise<PassResult> {
+  const child = execa("ffmpeg", plan.args, { cwd: opts.dir, env: PREVIEW_ENV, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
   const parser = new ProgressParser();
@@ -58,11 +62,12 @@ export async function runPass(plan: PassPlan, opts: PassOptions): Promise<PassRe
     const reason = outcome.status === "ok" ? `ffmpeg was killed (${r.signal})` : outcome.reason;
     throw new EncodeError(`encode failed: ${reason}`, outcome.status === "busy");
   }
-  const output = path.join(opts.dir, PASS_FILES.output);
+  const output = path.join(opts.dir, opts.outputFile ?? PASS_FILES.output);
   return {
     kind: "encoded",
     output,
     montage: path.join(opts.dir, PASS_FILES.montage),
+    ...(plan.preview ? { preview: path.join(opts.dir, PASS_FILES.preview) } : {}),
     fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
   };
 }

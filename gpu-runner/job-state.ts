@@ -2,7 +2,7 @@
 // left half done, resumes from here. The output's metadata names the exact source version it replaced.
 import { COMPRESSED_MARK, STATE_METADATA_KEY } from "../shared/rules/decision.ts";
 import { PREVIEWS_PREFIX, UnsafeKeyError, backupKeyFor, isNthNameOf, unsafeKeyReason } from "../shared/rules/naming.ts";
-import type { EncodeJob } from "../shared/schemas.ts";
+import type { EncodeJob, ManifestRecord } from "../shared/schemas.ts";
 import type { ObjectHead } from "../shared/io/objects.ts";
 import { BACKUP_KEY, SHA256, SOURCE_ETAG, SOURCE_KEY, SOURCE_SIZE } from "../shared/rules/output-metadata.ts";
 
@@ -50,7 +50,7 @@ export function isPublishedFor(head: ObjectHead | undefined, job: EncodeJob): bo
 export type JobState =
   /** The output is up: only the source's removal and the manifest may be left. */
   | { kind: "published"; output: ObjectHead }
-  /** An earlier attempt found it could not save enough and renamed it. */
+  /** An earlier attempt found it could not save enough: renamed it, or (`skipped` is the source) recorded it. */
   | { kind: "skipped"; skipped: ObjectHead }
   | { kind: "changed"; source: ObjectHead }
   | { kind: "gone" }
@@ -58,12 +58,17 @@ export type JobState =
   | { kind: "output-taken"; output: ObjectHead }
   | { kind: "ready"; source: ObjectHead };
 
-/** Pure: the state from the heads of the source, output and skip keys (undefined = not there). */
-export function jobState(job: EncodeJob, heads: { source?: ObjectHead; output?: ObjectHead; skip?: ObjectHead }): JobState {
+/**
+ * Pure: the state from the heads of the source, output and skip keys (undefined = not there), and the
+ * source's manifest record.
+ */
+export function jobState(job: EncodeJob, heads: { source?: ObjectHead; output?: ObjectHead; skip?: ObjectHead }, record?: Pick<ManifestRecord, "size" | "etag" | "state">): JobState {
   const { source, output, skip } = heads;
   if (isPublishedFor(output, job)) return { kind: "published", output: output! };
   if (!source) return skip && skip.size === job.size ? { kind: "skipped", skipped: skip } : { kind: "gone" };
   if (source.etag !== job.etag || source.size !== job.size) return { kind: "changed", source };
+  // Skipped keeping its name: only the record of this very version says so.
+  if (record?.state === "skipped" && record.size === job.size && record.etag === job.etag) return { kind: "skipped", skipped: source };
   if (output && job.outputKey !== job.key && !isOutputOf(output, job.key)) return { kind: "output-taken", output };
   return { kind: "ready", source };
 }

@@ -6,14 +6,17 @@ import { rm, stat } from "node:fs/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { probeMedia } from "../shared/media/ffprobe.ts";
 import { fingerprintVideo } from "../shared/media/fingerprint.ts";
-import { updateRecord } from "../shared/io/manifest.ts";
-import { skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
+import { readRecord, updateRecord } from "../shared/io/manifest.ts";
+import { previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
+import { COMPAT } from "../shared/rules/profiles.ts";
+import { profileCodec, profileVideoArgs } from "./profile-args.ts";
+import { DEFAULT_MIN_SSIM, type QualityWindow, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
-import { buildPass, type EncoderKind, type PassPlan, pickVerifyTimes } from "./encode-args.ts";
+import { buildPass, type EncoderKind, type PassPlan, networkArgs, pickVerifyTimes } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
@@ -22,12 +25,16 @@ import { finish, publish, sha256File, skipSource } from "./publish.ts";
 import { cannotSave, sizeBudget } from "./savings.ts";
 import { verifyOutput } from "./verify.ts";
 import type { Log } from "../shared/log.ts";
+import type { Stage } from "../shared/rules/job-progress.ts";
+import type { LibraryFolder } from "./source.ts";
 
 export type JobContext = {
   clients: Clients;
   runnerId: string;
   encoder: EncoderKind;
   x264Preset: string;
+  /** REELPRESS_MIN_SSIM: an output below it is refused (DEFAULT_MIN_SSIM when unset; 0 turns it off). */
+  minSsim?: number;
   /** A fresh local folder for this job (never named after the key). */
   jobDir(): Promise<string>;
   /** How long a claim lasts unless renewed; the heartbeat renews it every third of that. */
@@ -36,6 +43,12 @@ export type JobContext = {
   busyRetryMs: number;
   log: Log;
   onProgress?(job: EncodeJob, p: EncodeProgress | undefined): void;
+  /** Where the job stands: `fraction` (0–1) of `stage`, for status and the dashboard. */
+  onStage?(job: EncodeJob, stage: Stage, fraction: number): void;
+  /** The folder the store serves (REELPRESS_LIBRARY_DIR): a split reads its source there, in place, when provably the job's. */
+  library?: LibraryFolder;
+  /** Called with a job folder at its fullest (a split part done, not yet stored and freed): tests and the bench measure it. */
+  onFolderFull?(dir: string): void;
 };
 
 export type JobOutcome =
@@ -54,15 +67,15 @@ export type JobOutcome =
 /** What a job does once it holds the claim: the one-pass encode, or a chunked job's split or merge. */
 export type JobWork = (ctx: JobContext, job: EncodeJob, signal: AbortSignal) => Promise<JobOutcome>;
 
-const PRESIGN_SEC = 24 * 3600;
+export const PRESIGN_SEC = 24 * 3600;
 const BUSY_RETRIES = 20;
 
-/** The state of the keys a job touches; a skip copy is looked for only once the source is gone. */
+/** The state of the keys a job touches, and the source's record; a skip copy is looked for only once the source is gone. */
 async function readState(clients: Clients, job: EncodeJob) {
   const sameKey = job.outputKey === job.key;
-  const [source, output] = await Promise.all([headObject(clients, job.key), sameKey ? undefined : headObject(clients, job.outputKey)]);
+  const [source, output, record] = await Promise.all([headObject(clients, job.key), sameKey ? undefined : headObject(clients, job.outputKey), readRecord(clients, job.key)]);
   const skip = source ? undefined : await findCopy(clients, skipKeyFor(job.key), (h) => h.size === job.size);
-  return jobState(job, { source, output: sameKey ? source : output, skip });
+  return jobState(job, { source, output: sameKey ? source : output, skip }, record?.record);
 }
 
 /** The object changed after planning: its current version goes through probe and strategy again. */
@@ -98,7 +111,7 @@ class LeaseLostError extends Error {
   }
 }
 
-async function encodeWithRetry(ctx: JobContext, plan: PassPlan, opts: PassOptions): Promise<PassResult> {
+export async function encodeWithRetry(ctx: JobContext, plan: Pick<PassPlan, "args" | "sampleTimes">, opts: PassOptions): Promise<PassResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runPass(plan, opts);
@@ -115,19 +128,26 @@ async function resume(ctx: JobContext, job: EncodeJob, output: ObjectHead): Prom
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.outputKey);
   const timeoutSec = clients.config.probeTimeoutSec;
-  const [media, fingerprints, montage] = await Promise.all([
+  const [media, fingerprints, montage, preview] = await Promise.all([
     probeMedia(url, { timeoutSec, sizeBytes: output.size }),
     fingerprintVideo(url, { durationSec: job.durationSec, count: clients.config.fingerprintCount, timeoutSec }),
     headObject(clients, montageKeyFor(job.outputKey)),
+    headObject(clients, previewKeyFor(job.outputKey)),
   ]);
-  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key });
+  const done = await finish(clients, job, { output, sha256: output.metadata[SHA256], media, fingerprints, montageKey: montage?.key, previewKey: preview?.key, encode: { profile: job.profile ?? COMPAT } });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey, resumed: true };
 }
 
-/** The encode cannot save what the job must: the source becomes `_skip`. */
+/** The encode cannot save what the job must: the source is skipped (renamed `_skip`, or its name kept). */
 export async function skipJob(clients: Clients, job: EncodeJob, why: string, stoppedAtSec?: number): Promise<JobOutcome> {
   const reason = `re-encoding cannot save ${Math.round(job.mustSave * 100)} %: ${why}`;
   return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason, stoppedAtSec };
+}
+
+/** The output fell below REELPRESS_MIN_SSIM: refused as must-save refuses a size, the source kept as `_skip` with the figures. */
+async function refuseQuality(clients: Clients, job: EncodeJob, why: string, quality: Quality): Promise<JobOutcome> {
+  const reason = `re-encoding loses too much picture: ${why}`;
+  return { kind: "skipped", skipKey: await skipSource(clients, job, reason, { quality }), reason };
 }
 
 /** Runs `work` in a fresh job folder, removed afterwards with the job's progress entry. */
@@ -146,13 +166,21 @@ export type PassCheck = {
   plan: PassPlan;
   media: MediaInfo;
   budget: number | undefined;
+  /** The source (a presigned URL), and where to compare the output with it. */
+  source: string;
+  qualityWindows: QualityWindow[];
+  /** Each window is one chunk's (a chunked job). */
+  perChunk?: boolean;
   /** A further check of the output (a merge counts its frames), run beside the verification. */
   check?(output: string): Promise<void>;
+  /** What the output's record says it was made with; the job's profile alone when not given. */
+  encode?: NonNullable<ManifestRecord["encode"]>;
 };
 
 /**
  * The end every encode shares, one pass or a merge: skip when the output cannot save enough, verify it
- * against the source, publish. After the abort check it runs to the end.
+ * against the source and measure its quality, refuse it below the floor, publish. After the abort check
+ * it runs to the end.
  */
 export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: PassResult, spec: PassCheck, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
@@ -162,12 +190,18 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   if (budget !== undefined && size > budget) return skipJob(clients, job, `output ${size} bytes, over the ${budget}-byte budget`);
   // The last moment a stop hands the job back; once publishing starts it runs to the end.
   signal.throwIfAborted();
-  const [sha256, outMedia] = await Promise.all([
+  ctx.onStage?.(job, "publish", 0);
+  const timeoutSec = clients.config.probeTimeoutSec;
+  const [sha256, outMedia, quality] = await Promise.all([
     sha256File(pass.output),
-    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec: clients.config.probeTimeoutSec }),
+    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec }),
+    measureQuality({ output: pass.output, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec }),
     spec.check?.(pass.output),
   ]);
-  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints });
+  const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
+  if (low) return refuseQuality(clients, job, low, quality);
+  const encode = spec.encode ?? { profile: job.profile ?? COMPAT };
+  const done = await publish(clients, job, { file: pass.output, montage: pass.montage, preview: pass.preview, sha256, media: outMedia, fingerprints: pass.fingerprints, quality, encode });
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
@@ -176,7 +210,12 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
   const media = await probeMedia(url, { timeoutSec: clients.config.probeTimeoutSec, sizeBytes: job.size });
-  const plan = buildPass({ input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints), x264Preset: ctx.x264Preset });
+  const profile = job.profile ?? COMPAT;
+  const videoArgs = profileVideoArgs(ctx.encoder, profile, ctx.x264Preset);
+  const plan = buildPass({
+    input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
+    x264Preset: ctx.x264Preset, videoArgs, videoCodec: profileCodec(profile),
+  });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);
   return inJobDir(ctx, job, async (dir) => {
@@ -186,7 +225,7 @@ export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: 
       onProgress: (p) => ctx.onProgress?.(job, p),
       shouldStop: (p) => cannotSave(p, media.durationSec, budget),
     });
-    return verifyAndPublish(ctx, job, pass, { plan, media, budget }, signal);
+    return verifyAndPublish(ctx, job, pass, { plan, media, budget, source: url, qualityWindows: qualityWindows(media.durationSec), encode: { profile, encoder: ctx.encoder, videoArgs } }, signal);
   });
 }
 
@@ -197,6 +236,7 @@ async function settle(ctx: JobContext, job: EncodeJob, state: Awaited<ReturnType
     case "published":
       return resume(ctx, job, state.output);
     case "skipped": {
+      if (state.skipped.key === job.key) return { kind: "skipped", skipKey: job.key, reason: "re-encoding cannot save enough (found already skipped)" };
       const reason = "re-encoding cannot save enough (found already renamed)";
       return { kind: "skipped", skipKey: await skipSource(clients, job, reason), reason };
     }

@@ -1,19 +1,18 @@
-// On a terminal, one line per running job: media time encoded, elapsed, remaining, speed. Only built
-// when stderr is a TTY; elsewhere the runner logs JSON events and no bar is computed at all.
+// On a terminal, one line per running job: its stage, the whole job's percentage and ETA (one pure
+// function gives both: shared/rules/job-progress.ts), elapsed time and speed. Only built when stderr is a
+// TTY; elsewhere the runner logs JSON events and no bar is computed at all.
 import { formatDuration } from "../shared/rules/format.ts";
+import type { Stage } from "../shared/rules/job-progress.ts";
 
-export type JobView = { label: string; durationSec: number; outTimeSec: number; startedAt: number; speed?: number };
+export type JobView = { label: string; stage: Stage; percent: number; etaSec?: number; startedAt: number; speed?: number };
 
 const REDRAW_MS = 200;
 const BAR = 24;
 
-/** Pure: one job's line, at most `width` columns. */
+/** Pure: one job's line, at most `width` columns; an ETA not known yet shows as "--:--". */
 export function renderJobLine(v: JobView, now: number, width: number): string {
-  const fraction = v.durationSec > 0 ? Math.min(1, v.outTimeSec / v.durationSec) : 0;
-  const elapsed = (now - v.startedAt) / 1000;
-  const remaining = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : Number.NaN;
-  const filled = Math.round(fraction * BAR);
-  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${formatDuration(v.outTimeSec)}/${formatDuration(v.durationSec)}  elapsed ${formatDuration(elapsed)}  ETA ${formatDuration(remaining)}  ${v.speed ? `${v.speed.toFixed(1)}x` : ""}`;
+  const filled = Math.round((v.percent / 100) * BAR);
+  const tail = ` ${v.stage} ${String(v.percent).padStart(3)}%  elapsed ${formatDuration((now - v.startedAt) / 1000)}  ETA ${formatDuration(v.etaSec ?? Number.NaN)}  ${v.speed ? `${v.speed.toFixed(1)}x` : ""}`;
   const room = Math.max(8, width - tail.length - BAR - 4);
   const label = v.label.length > room ? `…${v.label.slice(-(room - 1))}` : v.label;
   return `${label} [${"█".repeat(filled)}${"░".repeat(BAR - filled)}]${tail}`.slice(0, Math.max(0, width - 1));

@@ -5,11 +5,13 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Clients } from "../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../shared/io/manifest.ts";
-import { backupKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
-import type { EncodeJob, FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
+import { backupKeyFor, previewKeyFor } from "../shared/rules/naming.ts";
+import type { EncodeJob, FrameFingerprint, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import {
-  SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, renameVerified, sameBytes, uploadFile, type ObjectHead,
+  SourceChangedError, copyToFreeName, deleteObject, headObject, isConditionFailed, sameBytes, uploadFile, type ObjectHead,
 } from "../shared/io/objects.ts";
+import { isSameVersion } from "../shared/steps/probe.ts";
+import { skipVersion } from "../shared/steps/skip.ts";
 import { SHA256 as SHA256_KEY, backupKeyOf, isPublishedFor, montageKeyFor, outputMetadata } from "./job-state.ts";
 
 export async function sha256File(file: string): Promise<string> {
@@ -18,7 +20,9 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export type VerifiedOutput = { file: string; montage: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[] };
+/** `preview`: the pass's preview file, when it made one; `quality`: the output against its source; `encode`: the profile and settings it was made with. */
+export type VerifiedOutput = { file: string; montage: string; preview?: string; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; quality?: Quality; encode: EncodeRecord };
+type EncodeRecord = NonNullable<ManifestRecord["encode"]>;
 export type Published = { output: ObjectHead; backupKey: string; montageKey?: string; savedBytes: number };
 
 export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOutput): Promise<Published> {
@@ -26,11 +30,14 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
   const backup = await copyToFreeName(clients, job.key, backupKeyFor(job.key, clients.config.backupPrefix), { expectEtag: job.etag });
   const montageKey = montageKeyFor(job.outputKey);
   await uploadFile(clients, out.montage, montageKey, { contentType: "image/jpeg" });
+  const previewKey = out.preview ? previewKeyFor(job.outputKey) : undefined;
+  if (out.preview) await uploadFile(clients, out.preview, previewKey!, { contentType: "video/webm" });
   // In place, the output replaces only the planned version; elsewhere, only an empty name.
   const inPlace = job.outputKey === job.key;
   try {
     await uploadFile(clients, out.file, job.outputKey, {
       metadata: outputMetadata(job, out.sha256, backup.key),
+      contentType: job.outputKey.toLowerCase().endsWith(".mkv") ? "video/x-matroska" : undefined,
       condition: inPlace ? { ifMatch: job.etag } : { ifNoneMatch: "*" },
     });
   } catch (err) {
@@ -42,7 +49,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
     if (inPlace) throw new SourceChangedError(job.key);
     throw new Error(`${job.outputKey} was taken by another object during the upload, which is never overwritten`);
   }
-  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, backup });
+  return finish(clients, job, { output: output!, sha256: output!.metadata[SHA256_KEY], media: out.media, fingerprints: out.fingerprints, montageKey, previewKey, quality: out.quality, backup, encode: out.encode });
 }
 
 /**
@@ -52,7 +59,7 @@ export async function publish(clients: Clients, job: EncodeJob, out: VerifiedOut
 export async function finish(
   clients: Clients,
   job: EncodeJob,
-  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; backup?: ObjectHead },
+  done: { output: ObjectHead; sha256: string; media: MediaInfo; fingerprints: FrameFingerprint[]; montageKey?: string; previewKey?: string; quality?: Quality; backup?: ObjectHead; encode: EncodeRecord },
 ): Promise<Published> {
   const backupKey = backupKeyOf(done.output, job, clients.config.backupPrefix);
   const savedBytes = job.size - done.output.size;
@@ -68,7 +75,10 @@ export async function finish(
     fingerprints: done.fingerprints,
     sha256: done.sha256,
     montageKey: done.montageKey,
+    previewKey: done.previewKey,
+    quality: done.quality,
     savedBytes,
+    encode: done.encode,
     source: { key: job.key, size: job.size, etag: job.etag, backupKey, backupEtag },
     runner: undefined,
     error: undefined,
@@ -89,21 +99,13 @@ export async function finish(
   return { output: done.output, backupKey, montageKey: done.montageKey, savedBytes };
 }
 
-/** The encode cannot save what the row must: the source becomes `_skip` (or the next free skip name), its record moves with it. */
-export async function skipSource(clients: Clients, job: EncodeJob, reason: string): Promise<string> {
-  const moved = await renameVerified(clients, job.key, skipKeyFor(job.key), { etag: job.etag, size: job.size });
-  const previous = (await readRecord(clients, job.key))?.record;
-  await patchRecord(clients, moved.key, {
-    media: previous?.media,
-    fingerprints: previous?.fingerprints ?? job.fingerprints,
-    checksum: previous?.checksum,
-    decision: previous?.decision,
-    size: moved.size,
-    etag: moved.etag,
-    lastModified: moved.lastModified?.toISOString(),
-    state: "skipped",
-    reason,
-  });
-  await deleteRecord(clients, job.key);
-  return moved.key;
+/**
+ * The encode cannot save what the row must, or fell below the quality floor: the source is skipped as its
+ * plan says (shared/steps/skip.ts), renamed `_skip` unless the strategy planned it to keep its name, with
+ * `extra` (the quality that refused it) in its record.
+ */
+export async function skipSource(clients: Clients, job: EncodeJob, reason: string, extra: Pick<ManifestRecord, "quality"> = {}): Promise<string> {
+  const record = (await readRecord(clients, job.key))?.record;
+  const keep = record !== undefined && isSameVersion(record, job) && record.plan?.skipRename === false;
+  return skipVersion(clients, job, { rename: !keep }, { reason, fingerprints: job.fingerprints, ...extra });
 }

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Clients } from "../shared/io/clients.ts";
 import { errorMessage } from "../shared/errors.ts";
-import { enumSetting, numberSetting, textSetting } from "../shared/settings.ts";
+import { durationMsSetting, enumSetting, numberSetting, textSetting } from "../shared/settings.ts";
 import { MAX_RECEIVES, VISIBILITY_SEC } from "../shared/io/resources.ts";
 import { type Hours, closing, nextOpening, parseHours } from "./hours.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
@@ -18,16 +18,22 @@ import { QueueConsumer, receiveCountOf } from "./consumer.ts";
 import { type EncoderPreference, defaultConcurrency, gpuNames, selectEncoder } from "./encoder.ts";
 import { sendToDeadLetter } from "../shared/io/dead-letter.ts";
 import { parseBody } from "../shared/io/lambda-sqs.ts";
-import { type ChunkJob, EncodeQueueMessage } from "../shared/schemas.ts";
+import { type ChunkJob, type EncodeJob, EncodeQueueMessage } from "../shared/schemas.ts";
+import type { Stage } from "../shared/rules/job-progress.ts";
 import { checkJob } from "./job-check.ts";
 import { type JobContext, type JobOutcome, newClaim, recordUnfinished, runJob } from "./job.ts";
 import type { Log } from "../shared/log.ts";
 import { ProgressBoard } from "./progress.ts";
 import { createWorkRoot } from "./workdir.ts";
-import { type ChunkSettings, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
+import { libraryFolder } from "./source.ts";
+import { type ChunkSettings, type ProgressJob, chunkSettings, progressId, progressLabel, shouldChunk } from "./chunked/plan.ts";
 import { runChunk } from "./chunked/chunk.ts";
 import { mergeChunks } from "./chunked/merge.ts";
 import { splitJob } from "./chunked/split.ts";
+import { archiveAndPublish } from "./archive.ts";
+import { COMPAT, sameProfile } from "../shared/rules/profiles.ts";
+import { DEFAULT_MIN_SSIM } from "../shared/media/quality.ts";
+import { PREVIEW_SWEEP_MS, previewSweep } from "./previews.ts";
 
 const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] as const;
 
@@ -41,6 +47,12 @@ export type RunnerSettings = {
   retentionDays?: number;
   /** REELPRESS_NOTIFY_RECLAIMABLE_GB, in bytes: say when purgeable backups pass it; none means never. */
   reclaimableNotifyBytes?: number;
+  /** REELPRESS_LIBRARY_DIR: the folder the store serves, on this machine; a split reads its source there in place. */
+  libraryDir?: string;
+  /** REELPRESS_MIN_SSIM: an output below it is refused and the original kept; DEFAULT_MIN_SSIM when unset. */
+  minSsim?: number;
+  /** REELPRESS_PREVIEW_SWEEP_MIN, in ms: how often an idle runner makes missing previews (gpu-runner/previews.ts); 0 never, unset PREVIEW_SWEEP_MS. */
+  previewSweepMs?: number;
 };
 
 export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSettings {
@@ -54,6 +66,9 @@ export function runnerSettings(env: NodeJS.ProcessEnv = process.env): RunnerSett
       const gib = optionalNumber(env, "REELPRESS_NOTIFY_RECLAIMABLE_GB", "GiB");
       return gib === undefined ? undefined : Math.round(gib * 1024 ** 3);
     })(),
+    libraryDir: textSetting(env, "REELPRESS_LIBRARY_DIR"),
+    minSsim: numberSetting(env, "REELPRESS_MIN_SSIM", { fallback: DEFAULT_MIN_SSIM, min: 0, max: 1, note: "(0 turns the floor off)" }),
+    previewSweepMs: durationMsSetting(env, "REELPRESS_PREVIEW_SWEEP_MIN", { fallback: PREVIEW_SWEEP_MS / 60_000, unit: "minutes", min: 0, note: "(0 turns it off)" }),
   };
 }
 
@@ -76,6 +91,8 @@ export type RunnerOptions = {
   now?: () => Date;
   /** Where failures and "nothing left to do" go; REELPRESS_NOTIFY_URL by default. */
   notifier?: Notifier;
+  /** Called with a job folder at its fullest (see JobContext): tests and the bench measure it. */
+  onFolderFull?(dir: string): void;
 };
 
 export type Runner = {
@@ -169,12 +186,13 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   const board = process.stderr.isTTY ? new ProgressBoard() : undefined;
   const log: Log = board ? (e, f, t) => board.around(() => opts.log(e, f, t)) : opts.log;
   const choice = await selectEncoder(opts.encoder);
+  const library = opts.settings.libraryDir ? await libraryFolder(opts.settings.libraryDir) : undefined;
   const work = await createWorkRoot(opts.workBase);
   if (work.removed.length) log("stale_work_removed", { folders: work.removed });
   const concurrency = opts.concurrency ?? defaultConcurrency(choice.encoder, await gpuNames());
-  log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
+  log("runner_started", { runner: id, encoder: choice.encoder, reason: choice.reason, concurrency, ...(library ? { library: library.layout.root } : {}) }, `runner ${id}: ${choice.encoder} (${choice.reason}), ${concurrency} at once`);
 
-  const { visibilitySec, x264Preset, hours, chunks: chunking } = opts.settings;
+  const { visibilitySec, x264Preset, hours, chunks: chunking, minSsim } = opts.settings;
   const notifier = opts.notifier ?? notifierFromEnv(process.env, log);
   const announcer = new RunnerAnnouncer(clients, { id, encoder: choice.encoder, concurrency, ...(hours ? { hours: hours.text } : {}) }, log);
   announcer.start();
@@ -193,20 +211,32 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
     announcer.paused(paused ? opens : undefined);
     return { pausedMs: opens.getTime() - at.getTime(), openMs: paused ? 0 : closing(hours, at).getTime() - at.getTime() };
   });
+  const speeds = new Map<string, number | undefined>();
+  const onStage = (job: EncodeJob & ProgressJob, stage: Stage, fraction: number) => {
+    const view = announcer.jobStage(job, stage, fraction);
+    if (board && view) board.update(progressId(job), { label: progressLabel(job), ...view, speed: speeds.get(progressId(job)) });
+  };
   const ctx: JobContext = {
     clients,
     runnerId: id,
     encoder: choice.encoder,
     x264Preset,
+    minSsim: minSsim ?? DEFAULT_MIN_SSIM,
     jobDir: () => work.jobDir(),
     // A claim lasts as long as the message stays invisible: both are renewed every third of it.
     leaseSec: visibilitySec,
     busyRetryMs: 30_000,
     log,
+    library,
+    onFolderFull: opts.onFolderFull,
     onProgress: (job, p) => {
-      if (p) announcer.jobProgress(job, p);
-      if (board) p ? board.update(progressId(job), { label: progressLabel(job), durationSec: job.durationSec, outTimeSec: p.outTimeSec, speed: p.speed }) : board.remove(progressId(job));
+      if (!p) return board?.remove(progressId(job));
+      announcer.jobProgress(job, p);
+      speeds.set(progressId(job), p.speed);
+      // A one-pass encode's progress is its stage's; chunks and merges tell theirs (chunked/).
+      if (!("chunk" in job)) onStage(job, "encode", p.outTimeSec / job.durationSec);
     },
+    onStage,
   };
 
   const deadLetterUrl = await clients.queueUrl(clients.config.queues.encodeDlq);
@@ -245,7 +275,9 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
       try {
         const outcome = received.kind === "chunk"
           ? await chunkThenMerge(ctx, received.job, message.MessageId!, claim, signal)
-          : shouldChunk(job.durationSec, chunking) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
+          : job.profile?.base === "archive" ? await runJob(ctx, job, signal, claim, archiveAndPublish)
+          // Chunks are encoded with compat's settings only (chunked/args.ts): other profiles run in one pass.
+          : shouldChunk(job.durationSec, chunking) && sameProfile(job.profile, COMPAT) ? await splitJob(ctx, job, signal, claim, chunking) : await runJob(ctx, job, signal, claim);
         log(`job_${outcome.kind}`, { key: job.key, jobId: job.jobId, ...outcome, seconds: (Date.now() - started) / 1000 });
         return outcome.kind === "held" ? { kind: "retry", retryAfterSec: outcome.retryAfterSec } : { kind: "done" };
       } catch (err) {
@@ -257,6 +289,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
         throw err;
       } finally {
         announcer.jobEnded(job);
+        speeds.delete(progressId(job));
+        board?.remove(progressId(job));
       }
     },
   });
@@ -270,7 +304,8 @@ export async function startRunner(clients: Clients, opts: RunnerOptions): Promis
   }
   consumer.on("queue_error", (err) => log("queue_error", { error: errorMessage(err) }));
   consumer.start();
-  const finished = consumer.finished().finally(() => Promise.all([work.dispose(), announcer.stop()]));
+  const sweep = previewSweep(clients, log, opts.settings.previewSweepMs ?? PREVIEW_SWEEP_MS, () => consumer.active === 0);
+  const finished = consumer.finished().finally(() => Promise.all([sweep.stop(), work.dispose(), announcer.stop()]));
   return {
     id,
     encoder: choice.encoder,

@@ -48,7 +48,8 @@ const norm = (deg: number | undefined) => (((Math.round(deg ?? 0) % 360) + 360) 
 /** Pure: how the probed output differs from what the pass was asked to make; empty when it does not. */
 export function outputProblems(out: MediaInfo, source: MediaInfo, plan: PassPlan): string[] {
   const problems: string[] = [];
-  if (out.video.codec !== "h264") problems.push(`video codec is ${out.video.codec}, not h264`);
+  const codec = plan.videoCodec ?? "h264";
+  if (out.video.codec !== codec) problems.push(`video codec is ${out.video.codec}, not ${codec}`);
   if (out.video.width !== plan.size.width || out.video.height !== plan.size.height) {
     problems.push(`video is ${out.video.width}×${out.video.height}, not ${plan.size.width}×${plan.size.height}`);
   }
@@ -65,7 +66,7 @@ export function outputProblems(out: MediaInfo, source: MediaInfo, plan: PassPlan
 }
 
 /** Decodes the last seconds; an error there means a truncated or corrupt file. */
-async function decodeTail(file: string, timeoutSec: number): Promise<string | undefined> {
+export async function decodeTail(file: string, timeoutSec: number): Promise<string | undefined> {
   const r = await execa(
     "ffmpeg",
     ["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-sseof", `-${TAIL_SEC}`, ...safeInputArgs(file), "-map", "0:v:0", "-map", "0:a?", "-f", "null", "-"],

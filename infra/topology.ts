@@ -1,7 +1,7 @@
 // The AWS deployment as plain data: infra/*.ts turns it into SST components, and
 // test/unit/infra-topology.test.ts checks it, so a wrong wire fails a test before any deploy.
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
-import { MANIFEST_PREFIX, PREVIEWS_PREFIX, QUEUED_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
+import { INDEX_PREFIX, MANIFEST_PREFIX, PREVIEWS_PREFIX, QUEUED_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY, SUMMARY_PREFIX, SUMMARY_STALE_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
 import { checkNotifyUrl } from "../shared/io/notify.ts";
 import { badSetting, enumSetting } from "../shared/settings.ts";
 
@@ -81,7 +81,8 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
     grants: [
       { actions: LIST, on: [BUCKET] },
       { actions: READ, on: [ALL_OBJECTS] },
-      { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }] },
+      // Each record write also adds its change to the library summary.
+      { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }, { kind: "objects", prefix: SUMMARY_PREFIX }] },
       // The queued mark of a version sent by `reelpress scan` goes once the version is recorded.
       { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: QUEUED_PREFIX }] },
       { actions: SEND, on: [{ kind: "queue", queue: "plan" }] },
@@ -115,26 +116,31 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: LIST, on: [BUCKET] },
       // Hashes library objects only where sizes collide; never changes them.
       { actions: READ, on: [ALL_OBJECTS] },
-      // Computed hashes go back into the manifest; reports are its output.
-      { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }, { kind: "objects", prefix: REPORTS_PREFIX }] },
+      // Computed hashes go back into the manifest (and so the summary); reports are its output; it
+      // reads the records through the index, whose changed shards it writes back.
+      { actions: ["s3:PutObject"], on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
     ],
   },
   dashboard: {
     handler: "functions/dashboard/handler.handler",
-    // A page load reads every manifest record (as `status` does); a large library takes a while.
+    // A page load reads the library summary (as `status` does); building it once for a library made
+    // before it existed reads every record.
     timeoutSec: 120,
     memoryMb: 1024,
     ffmpeg: false,
     // Always IAM: the page names every file in the library.
     trigger: { kind: "url", auth: "iam" },
     files: ["shared/dashboard/page.html"],
-    // What `status` reads, plus the latest report and its previews; never a library object.
+    // What `status` reads, plus the latest report and its previews; never a library object. It writes
+    // only the summary and index that `status` builds once on a library made before they existed.
     grants: [
       { actions: LIST, on: [BUCKET] },
       {
         actions: READ,
-        on: [MANIFEST_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY].map((prefix): Target => ({ kind: "objects", prefix })),
+        on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY].map((prefix): Target => ({ kind: "objects", prefix })),
       },
+      { actions: ["s3:PutObject"], on: [SUMMARY_PREFIX, INDEX_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
+      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: SUMMARY_STALE_KEY }] },
       {
         actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
         on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }, { kind: "queue", queue: "encode" }, { kind: "dlq", queue: "encode" }],

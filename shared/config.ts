@@ -1,6 +1,6 @@
 // One validated configuration, from environment variables and command-line flags (flags win).
 import { z } from "zod";
-import { badSetting } from "./settings.ts";
+import { badSetting, booleanSetting } from "./settings.ts";
 import { normalizePrefix } from "./rules/naming.ts";
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://localhost:4566" });
@@ -24,11 +24,20 @@ export const Config = z.object({
   queues: z.object({ ingest: queueName, plan: queueName, encode: queueName, encodeDlq: queueName }),
   fingerprintCount: z.coerce.number().int().min(4, "must be at least 4").max(64, "must be at most 64"),
   probeTimeoutSec: z.coerce.number().positive("must be a positive number of seconds"),
+  /**
+   * Whether a skipped file is renamed `_skip` (compress v3; the default on buckets) or keeps its name,
+   * the record of its version saying skipped (the default on a folder library, whose names media
+   * servers and playlists point at). Read where the strategy plans; the plan it records tells runners.
+   */
+  skipRename: z.boolean(),
 });
 export type Config = z.infer<typeof Config>;
 
-/** The settings a caller may pass as flags, named as in Config. */
-export type ConfigFlags = Partial<Record<"bucket" | "prefix" | "backupPrefix" | "region" | "endpoint", string>>;
+/**
+ * The settings a caller may pass as flags, named as in Config. `folderLibrary`: the library is a folder
+ * the embedded store serves in place (`reelpress dev`), not a bucket; it sets defaults, never guessed.
+ */
+export type ConfigFlags = Partial<Record<"bucket" | "prefix" | "backupPrefix" | "region" | "endpoint", string>> & { folderLibrary?: boolean };
 
 /** Where each setting comes from, so an error can name what the user typed. */
 const SOURCES: Record<string, string> = {
@@ -66,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     },
     fingerprintCount: env.REELPRESS_FINGERPRINTS ?? "16",
     probeTimeoutSec: env.REELPRESS_PROBE_TIMEOUT ?? "60",
+    skipRename: booleanSetting(env, "REELPRESS_SKIP_RENAME", !flags.folderLibrary),
   };
   const parsed = Config.safeParse(raw);
   if (parsed.success) return parsed.data;

@@ -1,5 +1,6 @@
 // One schema per message or record, used by producer and consumer alike.
 import { z } from "zod";
+import { STAGES } from "./rules/job-progress.ts";
 
 /** One S3 event record as S3 (and MinIO) put it on a queue; keys arrive URL-encoded. */
 export const S3EventRecord = z.object({
@@ -95,6 +96,20 @@ export type ProbeResult = z.infer<typeof ProbeResult>;
 
 export const Action = z.enum(["encode", "skip", "ignore"]);
 
+/**
+ * An encode profile as a job carries it (shared/rules/profiles.ts): which pipeline (`base`: one MP4, or
+ * MKV stream by stream), and the video encoder settings. Parsed strictly again where it enters.
+ */
+export const EncodeProfile = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  base: z.enum(["compat", "archive"]),
+  encoder: z.enum(["x264", "x265"]),
+  quality: z.number().int().min(0).max(51),
+  preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]).optional(),
+  params: z.record(z.string(), z.string()).optional(),
+});
+export type EncodeProfile = z.infer<typeof EncodeProfile>;
+
 /** What the decision table says for one object, and why. */
 export const Decision = z.object({
   action: Action,
@@ -102,6 +117,8 @@ export const Decision = z.object({
   /** Fraction the output must save, or 0 when any size is fine (compatibility encodes). */
   mustSave: z.number().min(0).max(1),
   reason: z.string(),
+  /** The profile an encode row names; absent in records written before profiles (compat). */
+  profile: EncodeProfile.optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
@@ -116,6 +133,8 @@ export const EncodeJob = ObjectRef.extend({
   /** Source fingerprints: the runner samples its output at the same times and must match. */
   fingerprints: z.array(FrameFingerprint),
   plannedAt: z.string(),
+  /** The profile and settings to encode with, as the strategy recorded them; absent means compat. */
+  profile: EncodeProfile.optional(),
 });
 export type EncodeJob = z.infer<typeof EncodeJob>;
 
@@ -185,6 +204,23 @@ export const ScanProgress = z.object({
   samples: z.array(z.tuple([z.number(), z.number().int().nonnegative()])).max(64),
 });
 export type ScanProgress = z.infer<typeof ScanProgress>;
+const QualityScore = z.object({
+  /** Mean SSIM (Y, U and V weighted as ffmpeg's `All`) of the frames compared, 0–1. */
+  ssim: z.number().min(0).max(1),
+  /** PSNR in dB of the mean squared error of the frames compared, capped at 100 (identical frames). */
+  psnr: z.number().nonnegative(),
+  frames: z.number().int().nonnegative(),
+});
+
+/** How an output compares with its source, measured by the runner before publishing (shared/media/quality.ts). */
+export const Quality = QualityScore.extend({
+  /** Measured on spread-out windows (`sampledSec` of them) rather than every frame; docs state the bound. */
+  sampled: z.boolean(),
+  sampledSec: z.number().nonnegative().optional(),
+  /** A chunked job's figures per chunk, so one bad chunk shows. */
+  chunks: z.array(QualityScore.extend({ index: z.number().int().nonnegative() })).optional(),
+});
+export type Quality = z.infer<typeof Quality>;
 
 export const ManifestState = z.enum(["probed", "planned", "skipped", "encoding", "compressed", "failed", "ignored"]);
 export type ManifestState = z.infer<typeof ManifestState>;
@@ -205,17 +241,35 @@ export const ManifestRecord = z.object({
   /** A still from the probe's frames, for reports of files the runner never encoded. */
   thumbnailKey: z.string().optional(),
   decision: Decision.optional(),
-  /** The job the strategy queued for this version: a runner acts only on a message that matches it. */
-  plan: z.object({ jobId: z.string(), outputKey: z.string() }).optional(),
+  /**
+   * The job the strategy queued for this version: a runner acts only on a message that matches it.
+   * `skipRename: false`: if the encode cannot save enough, the file keeps its name (absent: `_skip`).
+   */
+  plan: z.object({ jobId: z.string(), outputKey: z.string(), skipRename: z.boolean().optional() }).optional(),
   /** The live claim while `encoding`: who holds the job, for which attempt (`claim`), until when. */
   runner: z.object({ id: z.string(), jobId: z.string(), claim: z.string(), leaseUntil: z.string() }).optional(),
   /** Set on the output's record: where it came from and what it saved. */
   /** `backupEtag`: the backup's version when the publish proved it (purge deletes only that version). */
-  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string(), backupEtag: z.string().optional() }).optional(),
+  /** `backupPurgedAt`: when a purge removed that backup (status stops counting its bytes). */
+  source: z.object({ key: z.string(), size: z.number(), etag: z.string(), backupKey: z.string(), backupEtag: z.string().optional(), backupPurgedAt: z.string().optional() }).optional(),
   sha256: z.string().optional(),
   partialHash: z.string().optional(),
   montageKey: z.string().optional(),
+  /** The small AV1/Opus WebM a browser plays (shared/media/preview.ts). */
+  previewKey: z.string().optional(),
+  /** Set on an output's record, and on a source kept because its output fell below REELPRESS_MIN_SSIM. */
+  quality: Quality.optional(),
   savedBytes: z.number().optional(),
+  /** Set on the output's record: the profile and the encoder arguments it was made with, and per stream what was done. */
+  encode: z.object({
+    profile: EncodeProfile,
+    /** The runner's encoder and its video options; unknown when a later attempt finished a published output. */
+    encoder: z.enum(["nvenc", "x264"]).optional(),
+    videoArgs: z.array(z.string()).optional(),
+    streams: z.array(z.object({ index: z.number().int().nonnegative(), type: z.string(), action: z.enum(["encoded", "kept"]), reason: z.string() })).optional(),
+  }).optional(),
+  /** Set on an output's record by `scan --reencode`: its original was restored at `restoredKey` for `profile`. */
+  reencode: z.object({ profile: z.string(), restoredKey: z.string(), at: z.string() }).optional(),
   /** Set on the output's record when it was encoded in chunks: how many. */
   chunks: z.number().int().positive().optional(),
   updatedAt: z.string(),
@@ -264,6 +318,11 @@ export const RunnerStatus = z.object({
     /** A chunk of a chunked job: chunks stored so far of the job's total. */
     chunks_done: z.number().int().nonnegative().optional(),
     chunks_total: z.number().int().positive().optional(),
+    /** Where the job stands (read, split, chunks, merge, publish; or encode, publish): one percentage for the whole job, and its ETA. */
+    stage: z.enum(STAGES).optional(),
+    percent: z.number().int().min(0).max(100).optional(),
+    /** Seconds left at the current stage's pace; absent while that is unknown. */
+    eta_sec: z.number().int().nonnegative().optional(),
   })),
   updated_at: z.string(),
 });
@@ -288,5 +347,14 @@ export const StatusSummary = z.object({
   }),
   queues: z.record(z.string(), z.object({ visible: z.number(), in_flight: z.number() })),
   runners: z.array(RunnerStatus),
+  /** Present once an output was measured: its SSIM and PSNR over the library, the lowest, and outputs refused by REELPRESS_MIN_SSIM. */
+  quality: z.object({
+    measured: z.number().int().nonnegative(),
+    ssim_mean: z.number().min(0).max(1).optional(),
+    ssim_min: z.number().min(0).max(1).optional(),
+    psnr_mean: z.number().nonnegative().optional(),
+    lowest_key: z.string().optional(),
+    refused: z.number().int().nonnegative(),
+  }).optional(),
 });
 export type StatusSummary = z.infer<typeof StatusSummary>;

@@ -60,3 +60,12 @@ export function enumSetting<T extends string>(env: Env, name: string, values: re
   if (!(values as readonly string[]).includes(raw)) throw badSetting(name, env[name], must);
   return raw as T;
 }
+
+/** `true` or `false` (also `1` / `0`, any case); unset or blank is `fallback`. */
+export function booleanSetting(env: Env, name: string, fallback: boolean): boolean {
+  const raw = textSetting(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw badSetting(name, env[name], "must be true or false");
+}

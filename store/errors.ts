@@ -3,8 +3,10 @@
 
 const ERRORS = {
   AccessDenied: [403, "Access Denied."],
+  AccessForbidden: [403, "CORSResponse: CORS is not enabled for this bucket."],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed (only AWS4-HMAC-SHA256 is accepted)."],
   AuthorizationQueryParametersError: [400, "Error parsing the presigned URL's authorization parameters."],
+  BadRequest: [400, "Bad Request."],
   BadDigest: [400, "The Content-MD5 you specified did not match what we received."],
   BucketNotEmpty: [409, "The bucket you tried to delete is not empty."],
   ConditionalRequestConflict: [409, "The object changed during the request; try again."],

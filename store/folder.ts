@@ -123,8 +123,15 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
         return info;
       });
     } finally {
+      this.forgetListings(key);
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Drops the kept listings of the folders on `key`'s path: a write or delete may have made or removed any. */
+  private forgetListings(key: string): void {
+    const segments = key.split("/");
+    for (let i = 0; i < segments.length; i++) this.layout.listings.forget(path.join(this.layout.root, ...segments.slice(0, i)));
   }
 
   /** Replaces only the stored headers and metadata of `key` (a copy onto itself with REPLACE). */
@@ -157,15 +164,19 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
 
   async remove(key: string, cond: WriteConditions = {}): Promise<void> {
     const file = this.fileOf(key);
-    await this.locks.run(key, async () => {
-      const current = await this.head(key);
-      if (cond.ifMatch !== undefined) checkWriteConditions(current, { ifMatch: cond.ifMatch });
-      if (!current) return;
-      await this.layout.assertRealFolder(path.dirname(file));
-      await unlink(file).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
-      await removeSidecar(this.layout, key);
-      await removeEmptyFolders(this.layout, path.dirname(file));
-      this.emit("removed", { key });
-    });
+    try {
+      await this.locks.run(key, async () => {
+        const current = await this.head(key);
+        if (cond.ifMatch !== undefined) checkWriteConditions(current, { ifMatch: cond.ifMatch });
+        if (!current) return;
+        await this.layout.assertRealFolder(path.dirname(file));
+        await unlink(file).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
+        await removeSidecar(this.layout, key);
+        await removeEmptyFolders(this.layout, path.dirname(file));
+        this.emit("removed", { key });
+      });
+    } finally {
+      this.forgetListings(key);
+    }
   }
 }

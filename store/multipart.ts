@@ -1,5 +1,9 @@
 // Multipart uploads: each part is a file under .reelpress/store/uploads/<upload id>/, and completion
-// joins them into one temp file on disk, which is then committed like any other write.
+// joins them into one temp file on disk, which is then committed like any other write. Every upload of a
+// part lands under a name of its own and is published by atomically replacing the part's description,
+// which names it; publishing, aborting and completing take the upload's lock, so a Complete joins exactly
+// the part versions it checked, and two uploads of one part can never mix one's bytes with the other's
+// description.
 import { createHash, randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
@@ -9,13 +13,14 @@ import { once } from "node:events";
 import { BodyDigests, type ChecksumAlgorithm } from "./checksums.ts";
 import { s3Error } from "./errors.ts";
 import { bareEtag, syncFile, type FolderStore, type NewObject, type ObjectInfo, type WriteConditions } from "./folder.ts";
+import { KeyLocks } from "./folder/locks.ts";
 
 export const MIN_PART_BYTES = 5 * 1024 ** 2;
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
 export const MAX_PARTS = 10_000;
 
 export type UploadInfo = { key: string; initiated: string; headers: Record<string, string>; metadata: Record<string, string>; algorithm?: ChecksumAlgorithm };
-export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string> };
+export type PartInfo = { number: number; etag: string; size: number; lastModified: string; checksums: Record<string, string>; file?: string };
 
 const ID = /^[0-9a-f]{32}$/;
 
@@ -61,8 +66,16 @@ async function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts
   return { algorithm, value: `${(await digests.finish()).checksums[algorithm]}-${parts.length}` };
 }
 
+/**
+ * The file of a part's bytes, in the upload's folder and nowhere else; descriptions written before part
+ * versions had names of their own lack `file`.
+ */
+const partFileOf = (part: PartInfo) => (part.file && /^\d+\.[0-9a-f]{16}\.part$/.test(part.file) ? part.file : `${part.number}.part`);
+
 export class Multipart {
   private readonly store: FolderStore;
+  /** Per upload: publishing a part, aborting and completing, one at a time. */
+  private readonly locks = new KeyLocks();
   constructor(store: FolderStore) {
     this.store = store;
   }
@@ -96,16 +109,28 @@ export class Multipart {
   async putPart(key: string, uploadId: string, number: number, received: { tmp: string; size: number; md5: Buffer; checksums: Record<string, string> }): Promise<PartInfo> {
     try {
       if (!Number.isInteger(number) || number < 1 || number > MAX_PARTS) throw s3Error("InvalidArgument", `Part number must be an integer between 1 and ${MAX_PARTS}.`);
-      await this.upload(key, uploadId);
       const dir = this.dirOf(uploadId);
-      const part: PartInfo = { number, etag: `"${received.md5.toString("hex")}"`, size: received.size, lastModified: new Date().toISOString(), checksums: received.checksums };
-      // The part's description is written after its bytes, so a listed part always has them.
-      await rename(received.tmp, path.join(dir, `${number}.part`));
-      await writeFile(path.join(dir, `${number}.json`), JSON.stringify(part));
-      return part;
+      return await this.locks.run(uploadId, async () => {
+        await this.upload(key, uploadId);
+        const file = `${number}.${randomBytes(8).toString("hex")}.part`;
+        const part: PartInfo = { number, etag: `"${received.md5.toString("hex")}"`, size: received.size, lastModified: new Date().toISOString(), checksums: received.checksums, file };
+        const replaced = await this.part(dir, number);
+        // Bytes first, then the description that names them, replaced whole: a crash between the two leaves
+        // the previous version of the part described and intact.
+        await rename(received.tmp, path.join(dir, file));
+        const description = path.join(dir, `${file}.json`);
+        await writeFile(description, JSON.stringify(part));
+        await rename(description, path.join(dir, `${number}.json`));
+        if (replaced && partFileOf(replaced) !== file) await rm(path.join(dir, partFileOf(replaced)), { force: true });
+        return part;
+      });
     } finally {
       await rm(received.tmp, { force: true });
     }
+  }
+
+  private async part(dir: string, number: number): Promise<PartInfo | undefined> {
+    return readFile(path.join(dir, `${number}.json`), "utf8").then((t) => JSON.parse(t) as PartInfo, () => undefined);
   }
 
   async parts(key: string, uploadId: string): Promise<PartInfo[]> {
@@ -114,18 +139,19 @@ export class Multipart {
     const out: PartInfo[] = [];
     for (const name of await readdir(dir)) {
       if (!/^\d+\.json$/.test(name)) continue;
-      try {
-        out.push(JSON.parse(await readFile(path.join(dir, name), "utf8")));
-      } catch {
-        // A part being replaced right now: its new description follows.
-      }
+      const part = await this.part(dir, Number.parseInt(name, 10));
+      // Gone meanwhile: the upload was completed or aborted.
+      if (part) out.push(part);
     }
     return out.sort((a, b) => a.number - b.number);
   }
 
   async abort(key: string, uploadId: string): Promise<void> {
-    await this.upload(key, uploadId);
-    await rm(this.dirOf(uploadId), { recursive: true, force: true });
+    const dir = this.dirOf(uploadId);
+    await this.locks.run(uploadId, async () => {
+      await this.upload(key, uploadId);
+      await rm(dir, { recursive: true, force: true });
+    });
   }
 
   async list(): Promise<Array<UploadInfo & { uploadId: string }>> {
@@ -145,7 +171,12 @@ export class Multipart {
    * With the upload's checksum algorithm on every part, `composite` is S3's checksum of the parts'
    * checksums ("<base64>-N"): a check of the parts, not of the whole object, so it is answered, not kept.
    */
-  async complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<Completed> {
+  complete(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<Completed> {
+    this.dirOf(uploadId); // a malformed id is no upload, and names no lock
+    return this.locks.run(uploadId, () => this.completeAlone(key, uploadId, listed, cond));
+  }
+
+  private async completeAlone(key: string, uploadId: string, listed: Array<{ number: number; etag: string; checksums?: Record<string, string> }>, cond: WriteConditions): Promise<Completed> {
     const upload = await this.upload(key, uploadId).catch(async (err) => {
       // A retried Complete (its answer lost on the way) gets the same answer, as S3 gives it.
       const done = await this.completed(key, uploadId, listed);
@@ -155,21 +186,24 @@ export class Multipart {
     if (!upload) return (await this.completed(key, uploadId, listed))!;
     if (listed.length === 0) throw s3Error("MalformedXML", "The XML you provided did not list any parts.");
     const stored = new Map((await this.parts(key, uploadId)).map((p) => [p.number, p]));
+    for (const [i, want] of listed.entries()) if (i > 0 && want.number < listed[i - 1].number) throw s3Error("InvalidPartOrder");
+    // A part number listed twice (a client that resent the part and kept both answers) counts once, with
+    // the ETag listed last, as Ceph takes it.
+    const wanted = listed.filter((want, i) => listed[i + 1]?.number !== want.number);
     const chosen: PartInfo[] = [];
-    for (const [i, want] of listed.entries()) {
-      if (i > 0 && want.number <= listed[i - 1].number) throw s3Error("InvalidPartOrder");
+    for (const [i, want] of wanted.entries()) {
       const part = stored.get(want.number);
       if (!part || part.etag.replace(/"/g, "") !== want.etag.replace(/"/g, "")) throw s3Error("InvalidPart", `Part ${want.number} was not uploaded, or its ETag does not match.`);
       for (const [alg, value] of Object.entries(want.checksums ?? {})) {
         if (part.checksums[alg] !== value) throw s3Error("InvalidPart", `Part ${want.number}'s ${alg.toUpperCase()} does not match the one it was uploaded with.`);
       }
-      if (i < listed.length - 1 && part.size < MIN_PART_BYTES) throw s3Error("EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
+      if (i < wanted.length - 1 && part.size < MIN_PART_BYTES) throw s3Error("EntityTooSmall", `Part ${part.number} is smaller than the minimum of 5 MiB.`);
       chosen.push(part);
     }
     const dir = this.dirOf(uploadId);
     const tmp = this.store.newTempPath();
     try {
-      await joinFiles(chosen.map((p) => path.join(dir, `${p.number}.part`)), tmp);
+      await joinFiles(chosen.map((p) => path.join(dir, partFileOf(p))), tmp);
       await syncFile(tmp);
     } catch (err) {
       await rm(tmp, { force: true });

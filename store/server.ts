@@ -33,6 +33,9 @@ export class S3Handler {
     const method = raw.method ?? "GET";
     let resource = raw.url ?? "/";
     try {
+      // A CORS preflight is never signed (browsers send no credentials with it): refused before the signature
+      // is checked, as S3 refuses it on a bucket without a CORS configuration, which this store never has.
+      if (method === "OPTIONS") throw preflightRefusal(raw.headers);
       let signed: Signed | undefined;
       if (this.credentials) signed = verifySigV4({ method, url: raw.url ?? "/", headers: raw.headers }, this.credentials, { region: this.region, service: "s3" });
       admit(raw.socket);
@@ -55,6 +58,12 @@ export class S3Handler {
       res.end(body);
     }
   }
+}
+
+function preflightRefusal(headers: http.IncomingHttpHeaders): S3Error {
+  if (!headers.origin) return s3Error("BadRequest", "Insufficient information. Origin request header needed.");
+  if (!headers["access-control-request-method"]) return s3Error("BadRequest", "Invalid Access-Control-Request-Method: null");
+  return s3Error("AccessForbidden");
 }
 
 async function send(res: http.ServerResponse, method: string, reply: Reply, requestId: string): Promise<void> {

@@ -32,8 +32,8 @@ export type FolderWatch = {
   stop(): Promise<void>;
   /** One listing pass now (tests, and after start). */
   scan(): Promise<void>;
-  /** Folders watched now, and whether some could not be (those rely on the periodic listing). */
-  watching(): { folders: number; limited: boolean };
+  /** Folders watched now, and whether some could not be (those rely on the periodic listing), in the words said once. */
+  watching(): { folders: number; limited: boolean; message?: string };
 };
 
 /** Starts watching; files complete before `knownBefore` are taken as known (the caller reconciles those). */
@@ -96,7 +96,7 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
 
   // One watch per folder; a change anywhere in it calls for a pass, debounced: a copy in progress fires many.
   const watchers = new Map<string, FSWatcher>();
-  let limited = false;
+  let limited: string | undefined;
   const onChange = () => {
     clearTimeout(timer);
     timer = setTimeout(() => void scan(), Math.min(opts.settleMs, 1000));
@@ -131,8 +131,8 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
   };
   const limit = (why: string) => {
     if (limited) return;
-    limited = true;
-    opts.onWatchLimit?.(`${watchers.size} folders are watched and the rest are not, by ${why}: files there are found by the listing every ${Math.round(opts.scanIntervalMs / 1000)} s instead`);
+    limited = `${watchers.size} folders are watched and the rest are not, by ${why}: files there are found by the listing every ${Math.round(opts.scanIntervalMs / 1000)} s instead`;
+    opts.onWatchLimit?.(limited);
   };
 
   const scan = (first = false): Promise<void> => {
@@ -165,7 +165,7 @@ export async function watchFolder(store: FolderStore, opts: FolderWatchOptions):
 
   return {
     scan: () => scan(),
-    watching: () => ({ folders: watchers.size, limited }),
+    watching: () => ({ folders: watchers.size, limited: limited !== undefined, ...(limited ? { message: limited } : {}) }),
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -7,7 +7,7 @@ import type { Command } from "../command.ts";
 import type { StoreCredential } from "../../store/index.ts";
 import { startPipeline } from "../pipeline.ts";
 import { requireMediaTools, startDevServices } from "../local-dev.ts";
-import { bold, dim } from "../output.ts";
+import { bold, dim, logEvent } from "../output.ts";
 
 /**
  * Uploader credentials (REELPRESS_UPLOADER_ACCESS_KEY_ID / _SECRET_ACCESS_KEY) for people and cameras that
@@ -74,12 +74,15 @@ const command: Command = {
         bucket: values.bucket as string | undefined,
         endpoint: embedded?.endpoint ?? (values.endpoint as string | undefined),
         region: values.region as string | undefined,
+        // Said here, not guessed: the embedded store serves a folder in place, whose names skips keep.
+        folderLibrary: embedded !== undefined,
       });
       const clients = makeClients(config);
       await ensureResources(clients);
       pipeline = await startPipeline(clients, { embedded, runner: !values["no-runner"] });
       // The dashboard has no login: it stays on this machine whatever --host says (reach it over SSH).
-      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined });
+      const feeds = { store: embedded?.store, watching: pipeline.watching, log: logEvent };
+      services = await startDevServices(clients, { s3Port: port, host: "127.0.0.1", dashboardPort: values["dashboard-port"] as string | undefined, feeds });
     } catch (err) {
       // A bad setting must end `dev`, not leave the folder store and queues serving with nothing behind it.
       await pipeline?.stop();
@@ -91,6 +94,7 @@ const command: Command = {
       [
         `${bold("reelpress dev")} is up${embedded ? ` (queues in ${values["data-dir"]})` : ""}.`,
         ...(embedded ? [`  library   ${embedded.library}`] : []),
+        `  skips     ${config.skipRename ? "renamed _skip (REELPRESS_SKIP_RENAME=false keeps names)" : "keep their names, the manifest says skipped (REELPRESS_SKIP_RENAME=true renames them _skip)"}`,
         ...(embedded?.imported.moved ? [`  imported  ${embedded.imported.moved} object(s) from the old embedded store into the library`] : []),
         ...(embedded?.imported.left.length ? [`  not imported (name taken in the library): ${embedded.imported.left.length}, kept in ${values["data-dir"]}/s3-not-imported`] : []),
         `  endpoint  ${endpoint}`,

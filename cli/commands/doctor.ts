@@ -5,6 +5,7 @@ import { execa } from "execa";
 import type { Clients } from "../../shared/io/clients.ts";
 import { headBucket, isNotFound } from "../../shared/io/objects.ts";
 import { queueAttribute } from "../../shared/io/queues.ts";
+import { readSummaryMarks } from "../../shared/io/summary.ts";
 import { s3EndpointOf, sqsEndpointOf } from "../../shared/config.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { testEncode } from "../../gpu-runner/encoder.ts";
@@ -12,6 +13,8 @@ import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, green, red, yellow } from "../output.ts";
 import { explainRemote, queueRoles } from "../remote.ts";
+import { findLocalDev } from "../local-dev.ts";
+import type { WatchState } from "../../shared/dashboard/routes.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 export type Check = { name: string; status: CheckStatus; detail: string; fix?: string };
@@ -117,7 +120,53 @@ async function checkQueues({ sqs, config, queueUrl }: Clients): Promise<Check> {
   return { name: "queues", status: "ok", detail: `${Object.values(config.queues).join(", ")}; failed encodes go to ${config.queues.encodeDlq}` };
 }
 
-export async function runChecks(clients: Clients): Promise<Check[]> {
+/** GET a small JSON answer; undefined when there is none to be had. */
+function getJson(url: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: NETWORK_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+/** The folder watch of the `reelpress dev` running here, as its dashboard tells it. */
+export async function checkWatches(env: NodeJS.ProcessEnv): Promise<Check> {
+  const dev = findLocalDev(env);
+  if (!dev?.dashboard) return { name: "watches", status: "skip", detail: "no reelpress dev running on this machine" };
+  const watch = (await getJson(new URL("api/watch", dev.dashboard).href)) as WatchState | null | undefined;
+  if (!watch || typeof watch.folders !== "number") return { name: "watches", status: "skip", detail: "reelpress dev watches no folder (not serving a library folder)" };
+  if (!watch.limited) return { name: "watches", status: "ok", detail: `reelpress dev watches all ${watch.folders} folder(s) of its library` };
+  return {
+    name: "watches",
+    status: "warn",
+    detail: String(watch.message ?? `only ${watch.folders} folder(s) are watched`),
+    fix: "raise the limit (sudo sysctl fs.inotify.max_user_watches=524288, and the same line in /etc/sysctl.d/ to keep it), then restart reelpress dev",
+  };
+}
+
+/** Cheap: whether the summary status reads was built, and whether a writer gave up on it since. */
+async function checkSummary(clients: Clients): Promise<Check> {
+  try {
+    const { meta, stale } = await readSummaryMarks(clients);
+    if (stale) return { name: "summary", status: "warn", detail: "a writer could not add its change to the library summary, so status may be off", fix: "run 'reelpress reindex'" };
+    if (!meta) return { name: "summary", status: "ok", detail: "not built yet: the first 'reelpress status' builds it from the records" };
+    return { name: "summary", status: "ok", detail: `built ${meta.built_at}, kept by the writers since; 'reelpress reindex --check' compares it with the records` };
+  } catch (err) {
+    return { name: "summary", status: "fail", detail: explainRemote(err, clients.config) ?? errorMessage(err) };
+  }
+}
+
+export async function runChecks(clients: Clients, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const { config } = clients;
   const s3 = s3EndpointOf(config);
   const sqs = sqsEndpointOf(config);
@@ -126,20 +175,23 @@ export async function runChecks(clients: Clients): Promise<Check[]> {
     ["sqs endpoint", sqs ?? `https://sqs.${config.region}.amazonaws.com`, sqs !== undefined],
   ];
   const endpoints = urls[0][1] === urls[1][1] ? [["endpoint", urls[0][1], urls[0][2]] as const] : urls;
-  const [local, endpointChecks, credentials] = await Promise.all([
+  const [local, endpointChecks, credentials, watches] = await Promise.all([
     Promise.all([checkTool("ffmpeg"), checkTool("ffprobe"), checkEncoders()]),
     Promise.all(endpoints.map(([name, url, local]) => checkEndpoint(name, url, local))),
     checkCredentials(clients),
+    checkWatches(env),
   ]);
   const [ffmpeg, ffprobe, encoders] = local;
   const checks: Check[] = [checkNode(), ffmpeg, ffprobe, ...encoders, ...endpointChecks, credentials];
   // The store checks would only repeat "unreachable" or "no credentials".
   if (endpointChecks.some((c) => c.status === "fail") || credentials.status === "fail") {
-    checks.push({ name: "bucket", status: "skip", detail: "not checked (see above)" }, { name: "queues", status: "skip", detail: "not checked (see above)" });
+    checks.push(...["bucket", "queues", "summary"].map((name): Check => ({ name, status: "skip", detail: "not checked (see above)" })));
   } else {
-    checks.push(...(await Promise.all([checkBucket(clients), checkQueues(clients)])));
+    const [bucket, queues] = await Promise.all([checkBucket(clients), checkQueues(clients)]);
+    const summary: Check = bucket.status === "ok" ? await checkSummary(clients) : { name: "summary", status: "skip", detail: "not checked (no bucket)" };
+    checks.push(bucket, queues, summary);
   }
-  return checks;
+  return [...checks, watches];
 }
 
 const MARK: Record<CheckStatus, (s: string) => string> = {
@@ -154,7 +206,7 @@ export function checkLine(c: Check): string {
 }
 
 const command: Command = {
-  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, bucket and queues.",
+  summary: "Check Node, ffmpeg/ffprobe, NVENC (a real test encode), endpoints, credentials, bucket, queues, the library summary and folder watches.",
   usage: "[--json] [--endpoint URL] [--bucket B]",
   options: { json: { type: "boolean" } },
   examples: [

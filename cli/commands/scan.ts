@@ -14,6 +14,10 @@ import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 import { mapLimit } from "../../shared/pool.ts";
 import { claimQueued, releaseQueued, staleMarksBefore } from "../../shared/io/queued-marks.ts";
+import { loadProfiles } from "../../shared/io/profiles.ts";
+import { profileNames } from "../../shared/rules/profiles.ts";
+import { chooseForReencode } from "../../shared/rules/reencode.ts";
+import { restoreOriginal } from "../../shared/steps/reencode.ts";
 
 /** A version in one of these states has a job queued, running or finished: scanning it again would plan it twice. */
 const NOT_AGAIN: ReadonlySet<ManifestState> = new Set(["planned", "encoding", "compressed", "skipped", "ignored"]);
@@ -33,9 +37,9 @@ export function selectForScan(objects: VideoObject[], records: Map<string, Pick<
   return { todo: batch === undefined ? todo : todo.slice(0, batch), settled };
 }
 
-const ACTION_COLOUR: Record<string, (s: string) => string> = { encode: green, skip: yellow, ignore: dim, failed: red };
+const ACTION_COLOUR: Record<string, (s: string) => string> = { encode: green, restore: green, skip: yellow, ignore: dim, leave: dim, failed: red };
 
-function line(action: string, object: VideoObject, reason: string): string {
+function line(action: string, object: Pick<VideoObject, "key" | "size">, reason: string): string {
   const head = `${(ACTION_COLOUR[action] ?? ((s: string) => s))(action.padEnd(7))} ${formatBytes(object.size).padStart(10)}  ${object.key}`;
   return reason ? `${head}  ${dim(reason)}` : head;
 }
@@ -74,11 +78,30 @@ async function queueUnqueued(clients: Clients, todo: VideoObject[]): Promise<Vid
   return claimed;
 }
 
+/** `--reencode PROFILE`: originals of outputs made otherwise, restored and queued; nothing else is scanned. */
+async function reencode(clients: Clients, profile: string, dryRun: boolean): Promise<void> {
+  const [table, records] = await remote(clients.config, () => Promise.all([loadProfiles(clients), recordsByKey(clients)]));
+  if (!profileNames(table).includes(profile)) throw new UsageError(`--reencode names '${profile}', which is not a profile (known: ${profileNames(table).join(", ")}).`);
+  const choices = chooseForReencode(records.values(), table, profile);
+  const todo = choices.filter((c) => c.action === "restore");
+  for (const c of choices) if (c.action === "leave") console.log(line("leave", c.record, c.reason));
+  for (const c of todo) {
+    if (dryRun) {
+      console.log(line("restore", c.record, `original from ${c.record.source.backupKey}, for ${profile}`));
+      continue;
+    }
+    const r = await remote(clients.config, () => restoreOriginal(clients, c, profile));
+    console.log(r.problem ? line("failed", c.record, r.problem) : line("restore", c.record, `original restored at ${r.restoredKey} and queued for ${profile}`));
+  }
+  console.log(`${bold(dryRun ? "Dry run" : "Re-encode")}: ${todo.length} output(s) whose folder names ${profile} ${dryRun ? "would be" : "are"} made again from their originals; the old outputs stay.`);
+}
+
 const command: Command = {
   summary: "Plan videos already in the bucket (backfill), largest first; --dry-run prints each decision and why.",
-  usage: "[--prefix P] [--batch N] [--dry-run]",
+  usage: "[--prefix P] [--batch N] [--dry-run] [--reencode PROFILE]",
   options: {
     prefix: { type: "string" },
+    reencode: { type: "string" },
     batch: { type: "string" },
     "dry-run": { type: "boolean" },
   },
@@ -86,6 +109,7 @@ const command: Command = {
     "reelpress scan --dry-run",
     "reelpress scan --prefix family/2019/ --batch 50",
     "reelpress scan",
+    "reelpress scan --reencode archive --prefix films/",
   ],
   async run(values, positionals) {
     if (positionals.length) throw new UsageError(`scan takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
@@ -96,6 +120,10 @@ const command: Command = {
     }
     const clients = clientsFrom(values);
     await requireBucket(clients);
+    if (values.reencode !== undefined) {
+      await reencode(clients, String(values.reencode), Boolean(values["dry-run"]));
+      return 0;
+    }
     const [objects, records] = await remote(clients.config, () => Promise.all([listVideoObjects(clients), recordsByKey(clients)]));
     const { todo, settled } = selectForScan(objects, records, batch);
     const where = clients.config.prefix ? `under ${clients.config.prefix}` : `in ${clients.config.bucket}`;

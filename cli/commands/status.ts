@@ -1,7 +1,8 @@
-// `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the manifest and a listing.
+// `reelpress status`: counts and bytes per state, bytes saved, queue depths; from the library summary.
 import { UsageError } from "../../shared/errors.ts";
 import { type Failure, gatherStatus } from "../../shared/io/library.ts";
 import type { SetAside } from "../../shared/rules/status.ts";
+import { formatDuration } from "../../shared/rules/format.ts";
 import type { RunnerStatus, StatusSummary } from "../../shared/schemas.ts";
 import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
@@ -18,6 +19,20 @@ function clock(iso: string): string {
   return `${d.toLocaleDateString("en-US", { weekday: "short" })} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
+/**
+ * One running job: its stage, the whole job's percentage and ETA (the runner computes both with one
+ * function, so they agree), chunks stored. A runner of an older version sends media time only.
+ */
+export function jobLine(j: RunnerStatus["jobs"][number]): string {
+  if (j.percent !== undefined) {
+    const eta = j.eta_sec !== undefined ? ` · ETA ${formatDuration(j.eta_sec)}` : "";
+    const chunks = j.chunks_total ? ` · ${j.chunks_done ?? 0}/${j.chunks_total} chunks stored` : "";
+    return `${j.key}${j.stage ? ` ${j.stage}` : ""} ${j.percent} %${eta}${chunks}`;
+  }
+  const pct = `${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`;
+  return j.chunks_total ? `${j.key} ${j.chunks_done ?? 0}/${j.chunks_total} chunks done, one at ${pct}` : `${j.key} ${pct}`;
+}
+
 /** What a runner does now: its jobs with progress, or when its encode window opens again. */
 export function runnerLine(r: RunnerStatus): string {
   const window = r.hours ? `, hours ${r.hours}` : "";
@@ -25,10 +40,7 @@ export function runnerLine(r: RunnerStatus): string {
     const busy = r.jobs.length ? `; finishing ${r.jobs.length} job(s)` : "";
     return `${r.encoder}${window}: paused, resumes ${clock(r.paused_until)}${busy}`;
   }
-  const jobs = r.jobs.map((j) => {
-    const pct = `${j.duration_sec > 0 ? Math.min(100, Math.round((100 * j.out_time_sec) / j.duration_sec)) : 0} %`;
-    return j.chunks_total ? `${j.key} ${j.chunks_done ?? 0}/${j.chunks_total} chunks done, one at ${pct}` : `${j.key} ${pct}`;
-  });
+  const jobs = r.jobs.map(jobLine);
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 
@@ -39,6 +51,12 @@ function scanLines(scan: ScanReport, now: Date): string[] {
   const silent = !scan.finished_at && now.getTime() - Date.parse(scan.updated_at) > SCAN_SILENT_MS;
   const note = silent ? dim(`  (last written ${new Date(scan.updated_at).toLocaleString()}: is reelpress dev running?)`) : "";
   return ["", bold("First scan"), `  ${scanLine(scan)}${note}`];
+}
+
+/** Outputs measured, their mean and lowest SSIM, and outputs refused by the floor. */
+export function qualityLine(q: NonNullable<StatusSummary["quality"]>): string {
+  const measured = q.measured ? `${q.measured} output(s): SSIM mean ${q.ssim_mean!.toFixed(4)}, lowest ${q.ssim_min!.toFixed(4)} (${q.lowest_key}), PSNR mean ${q.psnr_mean!.toFixed(1)} dB` : "no output measured yet";
+  return q.refused ? `${measured}; ${q.refused} refused below REELPRESS_MIN_SSIM (kept as _skip)` : measured;
 }
 
 export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[], scan?: ScanReport, now = new Date()): string {
@@ -56,6 +74,7 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
     lines.push(`  ${colour(label.padEnd(12))} ${String(count).padStart(7)}  ${formatBytes(bytes).padStart(10)}`);
   }
   lines.push(`  ${"saved".padEnd(12)} ${formatBytes(summary.saved_bytes).padStart(18)}`);
+  if (summary.quality) lines.push("", bold("Quality"), `  ${qualityLine(summary.quality)}`);
   // Saved is not freed while the backups keep the originals: say what the bucket holds.
   const { disk } = summary;
   lines.push("", bold("Disk"));
@@ -103,7 +122,9 @@ const command: Command = {
     if (positionals.length) throw new UsageError(`status takes no arguments (got '${positionals[0]}'); use --prefix for a folder.`);
     const clients = clientsFrom(values);
     await requireBucket(clients);
-    const [{ summary, failures, aside }, scan] = await remote(clients.config, () => Promise.all([gatherStatus(clients), readScanReport(clients)]));
+    const onBuild = () => console.error(dim("This library has no summary yet: building it from the manifest records, once (reelpress reindex)…"));
+    const [{ summary, failures, aside, stale }, scan] = await remote(clients.config, () => Promise.all([gatherStatus(clients, new Date(), { onBuild }), readScanReport(clients)]));
+    if (stale) console.error(yellow("The summary may be off: a writer could not add its change to it. 'reelpress reindex' rebuilds it from the records."));
     if (values.json) console.log(JSON.stringify(withScan(summary, scan)));
     else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside, scan));
     return 0;

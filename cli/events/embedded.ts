@@ -15,7 +15,7 @@ import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-rec
 import { mapLimit } from "../../shared/pool.ts";
 import { claimQueued, releaseQueued, staleMarksBefore } from "../../shared/io/queued-marks.ts";
 
-export type EventSource = { stop(): Promise<void> };
+export type EventSource = { stop(): Promise<void>; watching?(): { folders: number; limited: boolean; message?: string } };
 
 /** Writes are gathered this long and sent in batches. */
 const FLUSH_MS = 250;
@@ -108,11 +108,17 @@ export async function startEmbeddedEvents(
     onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
     onWatchLimit: (message) => log("events.watch-limit", { message }),
   });
-  watching.catch((err) => log("events.watch-error", { error: errorMessage(err) }));
+  // Until the first walk is done, no folder is watched yet.
+  let watcher: Awaited<typeof watching> | undefined;
+  watching.then(
+    (w) => (watcher = w),
+    (err) => log("events.watch-error", { error: errorMessage(err) }),
+  );
   // Complete files that no event brought in yet; ones still being written are the watcher's.
   const reconciling = startReconcile(clients, log, { settledBefore: new Date(knownBefore), tally, staleBefore });
 
   return {
+    watching: () => watcher?.watching() ?? { folders: 0, limited: false },
     async stop() {
       stopped = true;
       embedded.store.off("created", note);

@@ -11,6 +11,8 @@ const UrlRequest = z
     rawPath: z.string(),
     requestContext: z.object({ http: z.object({ method: z.string() }) }).loose(),
     queryStringParameters: z.record(z.string(), z.string().optional()).optional(),
+    /** Function URLs give header names in lower case. */
+    headers: z.record(z.string(), z.string().optional()).optional(),
   })
   .loose();
 
@@ -22,9 +24,9 @@ export function makeDashboardHandler(clients: () => Clients, page?: string) {
   return async (event: unknown): Promise<UrlResponse> => {
     const request = UrlRequest.safeParse(event);
     if (!request.success) throw new Error("dashboard handler: not a function URL request");
-    const { rawPath, requestContext, queryStringParameters } = request.data;
+    const { rawPath, requestContext, queryStringParameters, headers } = request.data;
     routes ??= dashboardRoutes(clients(), page);
-    const r = await routes(requestContext.http.method, rawPath, queryStringParameters ?? {});
+    const r = await routes(requestContext.http.method, rawPath, queryStringParameters ?? {}, { range: headers?.range });
     if (typeof r.body === "string") return { statusCode: r.status, headers: r.headers, body: r.body, isBase64Encoded: false };
     return { statusCode: r.status, headers: r.headers, body: r.body.toString("base64"), isBase64Encoded: true };
   };

@@ -20,7 +20,7 @@ export function segmentArgs(input: string, cutSec: number[]): string[] {
     // The cut times are the source's own packet times: without -copyts ffmpeg subtracts the container's start
     // (an MPEG-TS starts at 1.4 s or so), and without `disabled` the muxer shifts every packet by the B-frame
     // decode delay (MKV, MP4: first DTS -0.08 s), so a keyframe at 8 s would be cut and listed at 8.08 s.
-    "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts", ...safeInputArgs(input),
+    "-hide_banner", "-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-copyts", ...safeInputArgs(input),
     "-map", "0:V:0", "-c", "copy", "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1", "-avoid_negative_ts", "disabled",
     // Bit-exact (no random segment UID): a split done again stores the same bytes as an earlier one.
     "-fflags", "+bitexact", "-f", "segment", ...(cutSec.length ? ["-segment_times", cutSec.map((t) => t.toFixed(6)).join(",")] : []),
@@ -108,5 +108,5 @@ export function buildMerge(spec: MergeSpec): PassPlan {
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
   ];
-  return { args, size: spec.size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
+  return { args, size: spec.size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, preview: false, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes };
 }

@@ -28,8 +28,12 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   const timeoutSec = clients.config.probeTimeoutSec;
   const segment = path.join(dir, `seg-${chunk.index}.mkv`);
   const output = path.join(dir, `out-${chunk.index}.mp4`);
-  await downloadChecked(clients, chunk.segmentKey, segment, chunk.sha256);
   const lengthSec = chunk.endSec - chunk.startSec;
+  // The job's chunks stage: the chunks stored when this one began, and this one's own progress.
+  const { done } = job.chunk;
+  const tell = (f: number) => done !== undefined && ctx.onStage?.(job, "chunks", (done + Math.min(1, f)) / job.chunk.total);
+  tell(0);
+  await downloadChecked(clients, chunk.segmentKey, segment, chunk.sha256);
   const { times } = await videoFrameTimes(segment, timeoutSec);
   const keyframeTimes = chunkKeyframeTimes(job.durationSec, job.fingerprints.map((f) => f.t), chunk, plan.formatStartSec, times);
   const args = chunkEncodeArgs({ input: segment, output, media: await probeMedia(segment, { timeoutSec }), encoder: plan.encoder, x264Preset: plan.x264Preset, size: plan, keyframeTimes });
@@ -37,7 +41,10 @@ export async function encodeChunk(ctx: JobContext, job: ChunkJob & ProgressJob, 
   const parser = new ProgressParser();
   const view = { ...job, durationSec: lengthSec };
   child.stdout!.on("data", (d: Buffer) => {
-    for (const p of parser.push(d.toString())) ctx.onProgress?.(view, p);
+    for (const p of parser.push(d.toString())) {
+      ctx.onProgress?.(view, p);
+      tell(p.outTimeSec / lengthSec);
+    }
   });
   const r = await child;
   ctx.onProgress?.(view, undefined);

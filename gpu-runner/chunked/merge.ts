@@ -7,10 +7,12 @@ import path from "node:path";
 import { workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia } from "../../shared/media/ffprobe.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
-import { ChunkPlan, type ChunkJob, type MergeClaim } from "../../shared/schemas.ts";
+import { ChunkPlan, type ChunkJob, type MediaInfo, type MergeClaim } from "../../shared/schemas.ts";
 import { presignedGetUrl, readJson } from "../../shared/io/objects.ts";
 import { errorMessage } from "../../shared/errors.ts";
-import { pickVerifyTimes } from "../encode-args.ts";
+import { PASS_FILES, pickVerifyTimes, uprightFilters } from "../encode-args.ts";
+import { chunkWindows } from "../../shared/media/quality.ts";
+import { makePreview } from "../../shared/media/preview.ts";
 import { runPass } from "../encode.ts";
 import { type JobContext, type JobOutcome, type JobWork, inJobDir, runJob, skipJob, verifyAndPublish } from "../job.ts";
 import { cannotSave, sizeBudget } from "../savings.ts";
@@ -34,8 +36,17 @@ async function fetchChunks(ctx: JobContext, job: ChunkJob, plan: ChunkPlan, dir:
       await rename(await encodeChunk(ctx, job, plan, chunk, dir, signal), file);
     }
     files.push(file);
+    // The first half of the merge stage is fetching the chunks, the second the joining pass.
+    ctx.onStage?.(job, "merge", (0.5 * files.length) / plan.chunks.length);
   }
   return files;
+}
+
+/** The preview of the joined output (its video at the chunks' size, the source's audio and rotation); undefined when too small for one. */
+async function previewOfJoined(output: string, media: MediaInfo, plan: ChunkPlan, dir: string, stallSec: number): Promise<string | undefined> {
+  const file = path.join(dir, PASS_FILES.preview);
+  const joined = { ...media, video: { ...media.video, width: plan.width, height: plan.height } };
+  return (await makePreview(output, joined, file, { upright: uprightFilters(media.video.rotation), stallSec })) ? file : undefined;
 }
 
 /** The work runJob does for the merge message (its own `job`, the ChunkJob, is the one runJob is given). */
@@ -44,6 +55,7 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
     const { clients } = ctx;
     const timeoutSec = clients.config.probeTimeoutSec;
     const budget = sizeBudget(job.size, job.mustSave);
+    ctx.onStage?.(job, "merge", 0);
     const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
     // The duration the chunks placed their keyframes by (the probe's), for the same montage times.
     const media = { ...(await probeMedia(url, { timeoutSec, sizeBytes: job.size })), durationSec: job.durationSec };
@@ -57,14 +69,21 @@ function mergeWork(job: ChunkJob, plan: ChunkPlan): JobWork {
         sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
       });
       for (const note of mergePlan.notes) ctx.log("job_note", { key: job.key, note });
-      const pass = await runPass(mergePlan, { dir, signal, onProgress: (p) => ctx.onProgress?.(job, p), shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
+      const joined = await runPass(mergePlan, { dir, signal, onProgress: (p) => {
+        ctx.onProgress?.(job, p);
+        ctx.onStage?.(job, "merge", 0.5 + (0.5 * p.outTimeSec) / media.durationSec);
+      }, shouldStop: (p) => cannotSave(p, media.durationSec, budget) });
+      // The merge decodes keyframes only: the preview is made from the joined output, in a pass of its own.
+      const pass = joined.kind === "encoded" ? { ...joined, preview: await previewOfJoined(joined.output, media, plan, dir, timeoutSec) } : joined;
       const expected = plan.chunks.reduce((n, c) => n + c.frames, 0);
       // av1an's "FRAME MISMATCH": a chunk that lost or gained frames shifts everything after it.
       const countFrames = async (output: string) => {
         const frames = await countVideoFrames(output, timeoutSec);
         if (frames !== expected) throw new VerifyError(`output failed verification: ${frames} frames, the source has ${expected}`);
       };
-      return verifyAndPublish(ctx, job, pass, { plan: mergePlan, media, budget, check: countFrames }, signal);
+      // One quality window per chunk, so a bad chunk shows in the record.
+      const windows = chunkWindows(plan.chunks, plan.formatStartSec);
+      return verifyAndPublish(ctx, job, pass, { plan: mergePlan, media, budget, source: url, qualityWindows: windows, perChunk: true, check: countFrames }, signal);
     });
   };
 }

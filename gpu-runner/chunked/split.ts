@@ -1,24 +1,20 @@
 // The first step of a chunked job, run by whichever runner takes the EncodeJob: cut the source's video at
 // keyframes by stream copy, store each segment and then the plan (If-None-Match), and queue one ChunkJob
 // per chunk, longest first. Every step finds what an earlier attempt stored and reuses it.
-import { readFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { type ChunkSettings, encodeOrder, planChunks, workKeys } from "./plan.ts";
 import { countVideoFrames, probeMedia, videoFrameTimes } from "../../shared/media/ffprobe.ts";
 import { ChunkPlan, type ChunkJob, type EncodeJob } from "../../shared/schemas.ts";
-import { createJson, downloadFile, headObject, readJson } from "../../shared/io/objects.ts";
+import { SourceChangedError, createJson, deleteObjects, headObject, readJson } from "../../shared/io/objects.ts";
 import { sendJsonBatch } from "../../shared/io/queues.ts";
 import { targetSize } from "../encode-args.ts";
 import { type JobContext, type JobOutcome, type JobWork, encodeAndPublish, inJobDir, runJob } from "../job.ts";
 import { updateRecord } from "../../shared/io/manifest.ts";
-import { SEGMENT_LIST, segmentArgs, segmentFile } from "./args.ts";
+import { segmentArgs } from "./args.ts";
+import { segmentInParts } from "./segmenter.ts";
 import { createFromFile } from "./work.ts";
-
-/** Pure: segment start times from the segmenter's CSV list ("seg-0001.mkv,2.021000,4.021000"). */
-export function segmentStarts(csv: string): number[] {
-  return csv.split("\n").filter(Boolean).map((line) => Number(line.split(",")[1]));
-}
+import { type SourceFile, downloadSource, openInPlace } from "../source.ts";
 
 /** Pure: a frame's length, the median step between frame times (a VFR stretch does not widen it); 1/25 s without two frames. */
 export function frameStepSec(times: number[]): number {
@@ -39,31 +35,84 @@ export class UnsplittableError extends Error {
   }
 }
 
+/** The source ffmpeg reads: the library file in place when the runner may and it is the job's version, else a download. */
+async function readSource(ctx: JobContext, job: EncodeJob, dir: string, signal: AbortSignal): Promise<SourceFile> {
+  if (ctx.library) {
+    const opened = await openInPlace(ctx.library, job);
+    if ("source" in opened) {
+      ctx.onStage?.(job, "read", 1);
+      return opened.source;
+    }
+    ctx.log("job_note", { key: job.key, jobId: job.jobId, note: `downloading the source, not reading it in place: ${opened.refused}` });
+  }
+  return downloadSource(ctx.clients, job, path.join(dir, "source"), signal, (f) => ctx.onStage?.(job, "read", f));
+}
+
+/** Share of the split stage once keyframes are listed; the rest follows the segmenter. */
+const LISTED = 0.2;
+
 async function makePlan(ctx: JobContext, job: EncodeJob, settings: ChunkSettings, dir: string, signal: AbortSignal): Promise<ChunkPlan> {
+  ctx.onStage?.(job, "read", 0);
+  const source = await readSource(ctx, job, dir, signal);
+  try {
+    signal.throwIfAborted();
+    return await splitAndStore(ctx, job, settings, source, dir, signal);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * Lists the keyframes, cuts there, and stores each segment as soon as it is written, then frees it; the
+ * checks (each cut where planned, every frame once) fail the split before the plan is written, and what
+ * it stored is removed. Then the plan.
+ */
+async function splitAndStore(ctx: JobContext, job: EncodeJob, settings: ChunkSettings, source: SourceFile, dir: string, signal: AbortSignal): Promise<ChunkPlan> {
   const { clients } = ctx;
   const keys = workKeys(job.jobId);
   const timeoutSec = clients.config.probeTimeoutSec;
-  // One download of exactly the planned version; keyframes and segments are then read locally.
-  const source = path.join(dir, "source");
-  await downloadFile(clients, job.key, job.etag, source);
-  signal.throwIfAborted();
-  const [media, frames] = await Promise.all([probeMedia(source, { timeoutSec }), videoFrameTimes(source, timeoutSec * 10)]);
+  ctx.onStage?.(job, "split", 0);
+  const [media, frames] = await Promise.all([probeMedia(source.file, { timeoutSec }), videoFrameTimes(source.file, timeoutSec * 10)]);
+  await source.assertUnchanged();
   const spans = planChunks(frames.keyframes, frames.endSec, settings.chunkSec);
   if (spans.length < 2) throw new UnsplittableError(`${job.key} has no keyframes to cut at about every ${settings.chunkSec} s`);
-  const r = await execa("ffmpeg", segmentArgs(source, spans.slice(1).map((s) => s.startSec)), { cwd: dir, reject: false, cancelSignal: signal });
-  signal.throwIfAborted();
-  if (r.exitCode !== 0) throw new UnsplittableError(`splitting ${job.key} failed: ${String(r.stderr).split("\n")[0]}`);
-  const starts = segmentStarts(await readFile(path.join(dir, SEGMENT_LIST), "utf8"));
-  if (!cutsMatch(starts, spans, frameStepSec(frames.times))) throw new UnsplittableError(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
-  // Counted before anything is stored: a split that lost or doubled a frame leaves no work objects behind.
-  const counts = await Promise.all(spans.map((s) => countVideoFrames(path.join(dir, segmentFile(s.index)), timeoutSec)));
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total !== frames.times.length) throw new UnsplittableError(`splitting ${job.key} gave ${total} frames, not the source's ${frames.times.length}`);
+  ctx.onStage?.(job, "split", LISTED);
+  const frameSec = frameStepSec(frames.times);
+  const lengthSec = Math.max(1e-3, frames.endSec - spans[0].startSec);
   const chunks: ChunkPlan["chunks"] = [];
-  for (const span of spans) {
-    const segmentKey = keys.segment(span.index);
-    const stored = await createFromFile(clients, path.join(dir, segmentFile(span.index)), segmentKey, { signal });
-    chunks.push({ ...span, frames: counts[span.index], segmentKey, sha256: stored.sha256 });
+  const starts: number[] = [];
+  let outSec = 0;
+  const tell = () => ctx.onStage?.(job, "split", LISTED + (1 - LISTED) * Math.min(1, Math.max(outSec / lengthSec, chunks.length / spans.length)));
+  try {
+    const r = await segmentInParts(segmentArgs(source.file, spans.slice(1).map((s) => s.startSec)), dir, signal, {
+      progress(sec) {
+        outSec = sec - spans[0].startSec;
+        tell();
+      },
+      async part(part) {
+        starts.push(part.startSec);
+        const span = spans[part.index];
+        if (!span || !cutsMatch(starts, spans.slice(0, starts.length), frameSec)) throw new UnsplittableError(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
+        ctx.onFolderFull?.(dir);
+        const count = await countVideoFrames(part.file, timeoutSec);
+        // Read from the job's version (checked after the segment was written), or not stored at all.
+        await source.assertUnchanged();
+        const segmentKey = keys.segment(span.index);
+        const stored = await createFromFile(clients, part.file, segmentKey, { signal });
+        await rm(part.file, { force: true });
+        chunks.push({ ...span, frames: count, segmentKey, sha256: stored.sha256 });
+        tell();
+      },
+    });
+    signal.throwIfAborted();
+    if (r.exitCode !== 0) throw new UnsplittableError(`splitting ${job.key} failed: ${r.stderr.split("\n")[0]}`);
+    if (!cutsMatch(starts, spans, frameSec)) throw new UnsplittableError(`splitting ${job.key} cut at ${starts.join(", ")} s, not at the planned keyframes ${spans.map((s) => s.startSec).join(", ")} s`);
+    const total = chunks.reduce((n, c) => n + c.frames, 0);
+    if (total !== frames.times.length) throw new UnsplittableError(`splitting ${job.key} gave ${total} frames, not the source's ${frames.times.length}`);
+  } catch (err) {
+    // Every attempt splits a source the same way (bit-exact), so what this one stored is no use to any.
+    if ((err instanceof UnsplittableError || err instanceof SourceChangedError) && !signal.aborted) await deleteObjects(clients, chunks.map((c) => c.segmentKey));
+    throw err;
   }
   const size = targetSize(media.video.width, media.video.height, job.downscale);
   const plan: ChunkPlan = { jobId: job.jobId, etag: job.etag, encoder: ctx.encoder, x264Preset: ctx.x264Preset, ...size, formatStartSec: frames.formatStartSec, chunks, createdAt: new Date().toISOString() };

@@ -74,6 +74,9 @@ export type Entry = {
   /** What the picture really holds (probe's picture stats); unknown for records probed before them. */
   picture?: PictureStats;
   montageKey?: string;
+  previewKey?: string;
+  /** The output's SSIM against its source, where the runner measured it. */
+  ssim?: number;
   thumbnailKey?: string;
   frames?: Frames;
 };
@@ -114,6 +117,8 @@ export function entryFrom(record: ManifestRecord, id: number, store: FrameStore)
     bitrate,
     picture: record.picture,
     montageKey: record.montageKey,
+    previewKey: record.previewKey,
+    ssim: record.state === "compressed" ? record.quality?.ssim : undefined,
     thumbnailKey: record.thumbnailKey,
     frames: framesOf(record, store),
   };

@@ -26,6 +26,8 @@ function mediaOf(e: Entry) {
     codec: e.codec,
     bitrate: Math.round(e.bitrate),
     ...(e.montageKey ? { montage_key: e.montageKey } : {}),
+    ...(e.previewKey ? { preview_key: e.previewKey } : {}),
+    ...(e.ssim !== undefined ? { ssim: e.ssim } : {}),
     ...(e.thumbnailKey ? { thumbnail_key: e.thumbnailKey } : {}),
     ...(e.picture ? { picture: e.picture } : {}),
   };

@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { buffer } from "node:stream/consumers";
 import type { Clients } from "../io/clients.ts";
-import { listRecords, updateRecord } from "../io/manifest.ts";
+import { updateRecord } from "../io/manifest.ts";
+import { forEachIndexed } from "../io/record-index.ts";
 import { REPORTS_PREFIX } from "../rules/naming.ts";
 import { DedupReport, type ManifestRecord } from "../schemas.ts";
 import { getObject, headObject, presignedGetUrl, putJson, readJson } from "../io/objects.ts";
@@ -74,26 +75,29 @@ export function s3Hasher(clients: Clients): CountingHasher {
   };
 }
 
-/** Every candidate record under the library prefix, kept compact as it streams in. */
-export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number }> {
+/**
+ * Every candidate record under the library prefix, kept compact as it streams in from the index
+ * (which reads only the records changed since it was written); `read` counts those record GETs.
+ */
+export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number; read: number }> {
   const entries: Entry[] = [];
   const store = new FrameStore();
-  let records = 0;
-  for await (const r of listRecords(clients, clients.config.prefix)) {
-    records++;
-    if (isCandidate(r, clients.config.backupPrefix)) entries.push(entryFrom(r, entries.length, store));
-  }
-  return { entries, records };
+  const stats = await forEachIndexed(clients, ({ record, fingerprints }) => {
+    if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom({ ...record, fingerprints }, entries.length, store));
+  }, clients.config.prefix);
+  // The index's shards come in any order; the stages see the entries in key order, as listed.
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).forEach((e, i) => (e.id = i));
+  return { entries, records: stats.records, read: stats.read };
 }
 
 /** Builds a report from the manifest and stores it as <ISO time>.json and latest.json. */
 export async function buildAndStoreReport(clients: Clients, options: DedupOptions): Promise<{ report: DedupReport; key: string }> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const { entries, records } = await readEntries(clients);
+  const { entries, records, read } = await readEntries(clients);
   const readMs = Math.round(performance.now() - t0);
   const { groups, stages } = await findDuplicates(entries, options, s3Hasher(clients));
-  stages.unshift({ stage: "manifest", input: records, output: entries.length, bytes_read: 0, time_ms: readMs, note: "records read; in-progress, failed and system objects left out" });
+  stages.unshift({ stage: "manifest", input: records, output: entries.length, bytes_read: 0, time_ms: readMs, note: `records from the index, ${read} read again as changed; in-progress, failed and system objects left out` });
   const report = buildReport(groups, { bucket: clients.config.bucket, options, stages, records, startedAt, elapsedMs: performance.now() - t0 });
   const key = `${REPORTS_PREFIX}${startedAt.toISOString()}.json`;
   await putJson(clients, key, report);
@@ -108,27 +112,33 @@ export function readLatestReport(clients: Clients): Promise<DedupReport | undefi
 
 /** Montages up to this size go into the page itself; larger ones by presigned URL. */
 const INLINE_MONTAGE_LIMIT = 2 * 1024 ** 2;
+/** Previews are many and larger: only short ones go into the page, so a page of a hundred groups stays small. */
+const INLINE_PREVIEW_LIMIT = 256 * 1024;
 
-/** URLs for the montages and thumbnails a report mentions: data: URLs (the page stands alone) or presigned GETs. */
+/** URLs for the montages, thumbnails and previews a report mentions: data: URLs (the page stands alone) or presigned GETs. */
 export async function montageImages(clients: Clients, report: DedupReport): Promise<Record<string, string>> {
   const keys = new Set<string>();
+  const previews = new Set<string>();
   for (const g of report.groups)
-    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string }>)) {
+    for (const m of Object.values((g.metadata.media ?? {}) as Record<string, { montage_key?: string; thumbnail_key?: string; preview_key?: string }>)) {
       // The montage where the runner made one; the probe's still for every other file.
       const key = m.montage_key ?? m.thumbnail_key;
       if (key) keys.add(key);
+      if (m.preview_key) previews.add(m.preview_key);
     }
   const images: Record<string, string> = {};
   await Promise.all(
-    [...keys].map(async (key) => {
+    [...keys, ...previews].map(async (key) => {
       const head = await headObject(clients, key);
       if (!head) return;
-      if (head.size > INLINE_MONTAGE_LIMIT) {
+      const preview = previews.has(key);
+      if (head.size > (preview ? INLINE_PREVIEW_LIMIT : INLINE_MONTAGE_LIMIT)) {
         images[key] = await presignedGetUrl(clients, key, 7 * 24 * 3600);
         return;
       }
       const res = await getObject(clients, key);
-      images[key] = `data:${res.contentType ?? "image/jpeg"};base64,${(await buffer(res.body)).toString("base64")}`;
+      const type = preview ? "video/webm" : (res.contentType ?? "image/jpeg");
+      images[key] = `data:${type};base64,${(await buffer(res.body)).toString("base64")}`;
     }),
   );
   return images;

@@ -1,7 +1,7 @@
 // The backup prefix: one listing of it, and purging the backups the manifest ties to verified outputs
 // (shared/rules/purge.ts decides). Used by `reelpress purge`, the runner's retention and status.
 import type { Clients } from "./clients.ts";
-import { listRecords } from "./manifest.ts";
+import { listRecords, updateRecord } from "./manifest.ts";
 import { createMarker, deleteIfUnchanged, headObject, listPages } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
 import { type OutputHead, type PurgeDecision, type PurgeRecord, planPurge } from "../rules/purge.ts";
@@ -38,12 +38,20 @@ export async function planBackupPurge(clients: Clients, olderThanDays: number, n
 
 export type PurgeOutcome = { key: string; size: number; deleted: boolean };
 
+/** Says on the output's record that its backup is gone, so the summary stops counting its bytes. */
+function notePurged(clients: Clients, output: string, backupKey: string, at: string): Promise<unknown> {
+  return updateRecord(clients, output, (cur) =>
+    cur?.state === "compressed" && cur.source?.backupKey === backupKey && !cur.source.backupPurgedAt ? { ...cur, source: { ...cur.source, backupPurgedAt: at } } : undefined,
+  );
+}
+
 /** Deletes the backups marked delete, each only while it is the version listed (a changed one stays). */
 export async function purgeBackups(clients: Clients, decisions: PurgeDecision[], onEach?: (o: PurgeOutcome) => void): Promise<PurgeOutcome[]> {
   const out: PurgeOutcome[] = [];
   for (const d of decisions) {
     if (d.action !== "delete") continue;
     const o = { key: d.key, size: d.size, deleted: await deleteIfUnchanged(clients, d.key, d.etag) };
+    if (o.deleted) await notePurged(clients, d.output, d.key, new Date().toISOString());
     onEach?.(o);
     out.push(o);
   }

@@ -1,5 +1,7 @@
-// The library as operators see it: one listing per top-level folder, the queue depths, and the status
-// built from them and the manifest. Used by `reelpress status`, the dashboard and the runner alike.
+// The library as operators see it: counts and bytes per state, failures and folders, from the summary
+// the manifest's writers keep (shared/io/summary.ts), with the queue depths and runners. Used by
+// `reelpress status`, the dashboard and the runner alike. A prefix deeper than the summary keeps
+// folders for is counted the slow way: one listing of it and every record under it.
 import type { Clients } from "./clients.ts";
 import { listPages } from "./objects.ts";
 import { queueDepth } from "./queues.ts";
@@ -8,10 +10,15 @@ import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
 import { SYSTEM_PREFIX, isSystemKey } from "../rules/naming.ts";
 import { listBackups } from "./backups.ts";
+import { reindex } from "./reindex.ts";
 import { listRunners } from "./runners.ts";
+import { readSummary } from "./summary.ts";
 import { StatusSummary } from "../schemas.ts";
 import { diskUsage, emptySummary, setAside, tally, type ListedObject, type QueueDepth, type RecordBrief, type SetAside } from "../rules/status.ts";
+import { type FolderTotals, isKeptScope, statusFromSummary } from "../rules/summary.ts";
 import { mapLimit } from "../pool.ts";
+
+export type { FolderTotals } from "../rules/summary.ts";
 
 /**
  * Every object under the library prefix, one listing per top-level folder in parallel; the manifest
@@ -56,9 +63,11 @@ export async function queueDepths({ sqs, config, queueUrl }: Clients, roles?: st
 
 /** A failed video: `reason` is the readable sentence, `error` what ffprobe/ffmpeg said. */
 export type Failure = { key: string; reason: string; error?: string; at?: string };
-/** Per top-level folder of the library ("" for videos at its top). */
-export type FolderTotals = { folder: string; count: number; bytes: number; saved_bytes: number };
-export type LibraryStatus = { summary: StatusSummary; failures: Failure[]; folders: FolderTotals[]; aside: SetAside[] };
+/**
+ * `folders`: per folder one level below the prefix ("" for videos at its top). `stale`: a writer could
+ * not add its change to the summary, so the figures may be off until `reelpress reindex`.
+ */
+export type LibraryStatus = { summary: StatusSummary; failures: Failure[]; folders: FolderTotals[]; aside: SetAside[]; stale?: true };
 
 function folderOf(key: string, prefix: string): string {
   const rest = key.slice(prefix.length);
@@ -66,7 +75,39 @@ function folderOf(key: string, prefix: string): string {
   return slash < 0 ? "" : rest.slice(0, slash + 1);
 }
 
-export async function gatherStatus(clients: Clients, now = new Date()): Promise<LibraryStatus> {
+/** Builds of a missing summary in flight, by bucket: requests that find none at once share one. */
+const building = new Map<string, Promise<unknown>>();
+
+function buildOnce(clients: Clients, now: Date): Promise<unknown> {
+  const key = `${clients.config.bucket}`;
+  let build = building.get(key);
+  if (!build) {
+    build = reindex(clients, now).finally(() => building.delete(key));
+    building.set(key, build);
+  }
+  return build;
+}
+
+/**
+ * Status from the summary: a few GETs whatever the library's size. A library whose summary was never
+ * built (made before it existed) gets it built from the records first, once; `onBuild` is told.
+ */
+export async function gatherStatus(clients: Clients, now = new Date(), opts: { onBuild?: () => void } = {}): Promise<LibraryStatus> {
+  const { config } = clients;
+  if (!isKeptScope(config.prefix)) return gatherStatusFromListing(clients, now);
+  const [kept, queues, runners] = await Promise.all([readSummary(clients), queueDepths(clients), listRunners(clients, now)]);
+  let summary = kept;
+  if (!kept.meta) {
+    opts.onBuild?.();
+    await buildOnce(clients, now);
+    summary = await readSummary(clients);
+  }
+  const status = statusFromSummary(summary.total, config.prefix, queues, runners);
+  return { ...status, summary: StatusSummary.parse(status.summary), ...(summary.stale ? { stale: true as const } : {}) };
+}
+
+/** Status from one listing of the prefix and every record under it: exact for any prefix, O(library). */
+export async function gatherStatusFromListing(clients: Clients, now = new Date()): Promise<LibraryStatus> {
   const { config } = clients;
   const records = new Map<string, RecordBrief & { error?: string; reason?: string; updatedAt?: string }>();
   const [objects, backups, system, queues, runners] = await Promise.all([
@@ -78,7 +119,7 @@ export async function gatherStatus(clients: Clients, now = new Date()): Promise<
     (async () => {
       // Keep only what status needs: records also carry fingerprints and media details.
       for await (const r of listRecords(clients, config.prefix)) {
-        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, sha256: r.sha256, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
+        records.set(r.key, { key: r.key, size: r.size, etag: r.etag, state: r.state, savedBytes: r.savedBytes, source: r.source, sha256: r.sha256, quality: r.quality, error: r.error, reason: r.reason, updatedAt: r.updatedAt });
       }
     })(),
   ]);

@@ -2,16 +2,21 @@
 // Writers read, change and write back with a conditional put (If-Match / If-None-Match), retrying when
 // another writer got there first, so no writer loses another's fields: the condition is the guard
 // between processes. A per-key lock orders the writers of one process, which spares them lost races.
+// Every change that lands is then added to the library summary (shared/io/summary.ts) before the
+// call returns: the delta between the record before and after.
 import type { Clients } from "./clients.ts";
-import { createJson, deleteObject, listPages, readJsonVersion, replaceJson } from "./objects.ts";
+import { createJson, deleteIfUnchanged, listPages, readJsonVersion, replaceJson } from "./objects.ts";
+import { recordSummaryChange } from "./summary.ts";
 import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "../rules/naming.ts";
 import { ManifestRecord } from "../schemas.ts";
 
 const MAX_ATTEMPTS = 8;
+const unquote = (etag: string) => etag.replace(/^"|"$/g, "");
 
-export async function readRecord(clients: Clients, key: string): Promise<{ record: ManifestRecord; etag: string } | undefined> {
+/** The record of `key` with its object's ETag (what a replace is conditioned on) and size in bytes. */
+export async function readRecord(clients: Clients, key: string): Promise<{ record: ManifestRecord; etag: string; bytes: number } | undefined> {
   const read = await readJsonVersion(clients, manifestKeyFor(key), ManifestRecord);
-  return read && { record: read.value, etag: read.etag };
+  return read && { record: read.value, etag: read.etag, bytes: read.bytes };
 }
 
 const locks = new Map<string, Promise<unknown>>();
@@ -44,7 +49,10 @@ export function updateRecord(
       const written = current
         ? await replaceJson(clients, manifestKeyFor(key), record, current.etag)
         : await createJson(clients, manifestKeyFor(key), record);
-      if (written) return record;
+      if (written) {
+        await recordSummaryChange(clients, key, current, { record, bytes: Buffer.byteLength(JSON.stringify(record)) });
+        return record;
+      }
       if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} writes lost to other writers`);
     }
   });
@@ -67,8 +75,22 @@ export function patchRecord(
   });
 }
 
-export async function deleteRecord(clients: Clients, key: string): Promise<void> {
-  await withKeyLock(key, () => deleteObject(clients, manifestKeyFor(key)));
+/**
+ * Deletes the record of `key`, whatever it holds, or with `onlyEtag` only while it is that version; the
+ * summary loses what the deleted version added. True when this call deleted it.
+ */
+export async function deleteRecord(clients: Clients, key: string, onlyEtag?: string): Promise<boolean> {
+  return withKeyLock(key, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await readRecord(clients, key);
+      if (!current || (onlyEtag !== undefined && unquote(current.etag) !== unquote(onlyEtag))) return false;
+      if (await deleteIfUnchanged(clients, manifestKeyFor(key), current.etag)) {
+        await recordSummaryChange(clients, key, current, undefined);
+        return true;
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} deletes lost to other writers`);
+    }
+  });
 }
 
 /** Every record under a library prefix, read page by page with `concurrency` GETs in flight. */

@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { stat } from "node:fs/promises";
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { pipeline } from "node:stream/promises";
@@ -76,11 +76,15 @@ export async function getObject({ s3, config }: Clients, key: string, opts: { if
   return { body: res.Body as Readable, etag: res.ETag ?? "", size: res.ContentLength ?? 0, contentType: res.ContentType };
 }
 
-/** A small JSON object parsed by `schema`, with the ETag a replace is conditioned on; undefined when it is not there. */
-export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string } | undefined> {
+/**
+ * A small JSON object parsed by `schema`, with the ETag a replace is conditioned on and its size in
+ * bytes; undefined when it is not there.
+ */
+export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string; bytes: number } | undefined> {
   try {
     const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
-    return { value: schema.parse(JSON.parse(await res.Body!.transformToString())), etag: res.ETag! };
+    const text = await res.Body!.transformToString();
+    return { value: schema.parse(JSON.parse(text)), etag: res.ETag!, bytes: Buffer.byteLength(text) };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -325,6 +329,20 @@ export async function renameVerified(clients: Clients, from: string, to: string,
   const copy = await copyToFreeName(clients, from, to, { expectEtag: source.etag });
   await deleteObject(clients, from, source.etag);
   return copy;
+}
+
+/**
+ * Copies exactly the version `source` of a small object (a preview) to `to`, over whatever is there:
+ * only for reelpress's own keys. False when `source` changed or went meanwhile, and nothing was copied.
+ */
+export async function copySmallObject({ s3, config }: Clients, source: ObjectHead, to: string): Promise<boolean> {
+  try {
+    await s3.send(new CopyObjectCommand({ Bucket: config.bucket, Key: to, CopySource: copySource(config.bucket, source.key), CopySourceIfMatch: source.etag }));
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err) || isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 /** Deletes `key`; with `etag`, only while it still is that version (a newer upload stays). */

@@ -121,6 +121,7 @@ export async function countVideoFrames(file: string, timeoutSec: number): Promis
 export async function videoFrameTimes(file: string, timeoutSec: number): Promise<{ times: number[]; keyframes: number[]; endSec: number; formatStartSec: number }> {
   const r = await runMedia("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "packet=pts_time,duration_time,flags:format=start_time", "-of", "json", ...safeInputArgs(file)], { stallSec: timeoutSec });
   if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${timeoutSec}s reading frame times`);
+  if (r.exitCode !== 0) throwIfStoreFailed(r.stderr, "ffprobe reading frame times");
   if (r.exitCode !== 0) throw new UnreadableMediaError(reasonFrom(String(r.stderr), file));
   const raw = JSON.parse(String(r.stdout)) as { packets?: Array<{ pts_time?: string; duration_time?: string; flags?: string }>; format?: { start_time?: string } };
   const times: number[] = [];

@@ -1,6 +1,7 @@
 // The decision table (DESIGN.md, compress_v3): what to do with one probed object, as a pure function.
 import { extensionOf, isLegacyCompressedKey } from "./naming.ts";
-import type { Decision, MediaInfo } from "../schemas.ts";
+import type { Decision, EncodeProfile, MediaInfo } from "../schemas.ts";
+import { COMPAT } from "./profiles.ts";
 
 /** The state value reelpress writes into user metadata and the MP4 container tag of its outputs. */
 export const COMPRESSED_MARK = "compressed_h264_v4";
@@ -46,16 +47,28 @@ const codecName = (codec: string) => CODEC_NAMES[codec] ?? codec;
 const encode = (reason: string, downscale: boolean, mustSave: number): Decision => ({ action: "encode", downscale, mustSave, reason });
 
 /**
- * Decides encode, skip or ignore for one object from what ffprobe read and the key it lives at.
- * `sizeBytes` gives the bitrate when the container has none.
+ * Decides encode, skip or ignore for one object from what ffprobe read, the key it lives at and its
+ * folder's profile; every encode row names the profile. `sizeBytes` gives the bitrate when the
+ * container has none.
  */
-export function decide(media: MediaInfo, key: string, sizeBytes?: number): Decision {
-  const { codec, width, height } = media.video;
-  const k4 = is4k(width, height);
-  const dims = `${width}×${height}`;
+export function decide(media: MediaInfo, key: string, sizeBytes?: number, profile: EncodeProfile = COMPAT): Decision {
   if (isCompressedMedia(media)) {
     return { action: "ignore", downscale: false, mustSave: 0, reason: `already compressed (${COMPRESSED_MARK} tag)` };
   }
+  // The archive keeps every stream at full size: the per-stream rule (gpu-runner/stream-savings.ts) decides what saves.
+  if (profile.base === "archive") {
+    return { action: "encode", downscale: false, mustSave: 0, reason: `profile ${profile.name}: every stream kept, each re-encoded only where it saves ≥ 10 %, in MKV`, profile };
+  }
+  const decision = compatRow(media, key, sizeBytes);
+  if (decision.action !== "encode") return decision;
+  return { ...decision, reason: profile.name === COMPAT.name ? decision.reason : `profile ${profile.name}: ${decision.reason}`, profile };
+}
+
+/** compress v3's table, the rows of the compat profile and of custom profiles built on it. */
+function compatRow(media: MediaInfo, key: string, sizeBytes?: number): Decision {
+  const { codec, width, height } = media.video;
+  const k4 = is4k(width, height);
+  const dims = `${width}×${height}`;
   // Legacy v2 outputs and their `_compressed` renames are HEVC: back to H.264 for compatibility.
   if (tagged(media.tags, LEGACY_V2_MARK) || isLegacyCompressedKey(key)) {
     const what = tagged(media.tags, LEGACY_V2_MARK) ? `legacy v2 output (${LEGACY_V2_MARK})` : "legacy _compressed file without the v4 tag";

@@ -16,10 +16,20 @@ export const QUEUED_PREFIX = `${SYSTEM_PREFIX}queued/`;
 export const SCAN_PROGRESS_KEY = `${SYSTEM_PREFIX}scan.json`;
 /** One small status object per runner (shared/io/runners.ts). */
 export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
+/** The library summary's shards (shared/io/summary.ts), and the mark a writer leaves when it gave up on one. */
+export const SUMMARY_PREFIX = `${SYSTEM_PREFIX}summary/`;
+export const SUMMARY_STALE_KEY = `${SUMMARY_PREFIX}stale`;
+/** The index: a compacted snapshot of the manifest (shared/io/record-index.ts). */
+export const INDEX_PREFIX = `${SYSTEM_PREFIX}index/`;
 
 /** The still the probe keeps of a library object, for reports. */
 export function thumbnailKeyFor(key: string): string {
   return `${PREVIEWS_PREFIX}${safeKey(key)}.thumb.jpg`;
+}
+
+/** The small WebM a browser plays of a library object (shared/media/preview.ts). */
+export function previewKeyFor(key: string): string {
+  return `${PREVIEWS_PREFIX}${safeKey(key)}.preview.webm`;
 }
 
 /** Lower-case extension without the dot, or "" when there is none. */
@@ -48,7 +58,10 @@ function stem(key: string): string {
   return key.slice(0, key.length - path.extname(key).length);
 }
 
-/** `a_skip.mp4`, or `a_skip (2).mp4` when the first name was taken by other bytes. */
+/**
+ * `a_skip.mp4`, or `a_skip (2).mp4` when the first name was taken by other bytes. A skip that kept its
+ * name (a folder library) is known by the record of its version alone (rules/status.ts, steps/probe.ts).
+ */
 export function isSkipKey(key: string): boolean {
   return /_skip( \(\d+\))?$/i.test(path.basename(stem(key)));
 }
@@ -58,9 +71,9 @@ export function isLegacyCompressedKey(key: string): boolean {
   return /_compressed$/i.test(path.basename(stem(key)));
 }
 
-/** `dir/a.avi` → `dir/a.mp4`: compressed output keeps its base name. */
-export function outputKeyFor(key: string): string {
-  return `${stem(safeKey(key))}.mp4`;
+/** `dir/a.avi` → `dir/a.mp4` (`dir/a.mkv` for an archive profile): compressed output keeps its base name. */
+export function outputKeyFor(key: string, container: "mp4" | "mkv" = "mp4"): string {
+  return `${stem(safeKey(key))}.${container}`;
 }
 
 /** `dir/a.mp4` → `dir/a_skip.mp4`, extension kept as it was. */
@@ -118,7 +131,10 @@ export function decodeEventKey(key: string): string {
 
 export type KeyKind = "video" | "skipped" | "system" | "unsupported" | "unsafe";
 
-/** What a key is, from its name alone (state from tags needs the object itself). */
+/**
+ * What a key is, from its name alone (state from tags needs the object itself). A skipped file that
+ * kept its name is a "video" here: every caller then finds its record of that version settled.
+ */
 export function keyKind(key: string, backupPrefix: string): KeyKind {
   if (unsafeKeyReason(key)) return "unsafe";
   if (isSystemKey(key, backupPrefix)) return "system";

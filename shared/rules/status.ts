@@ -1,12 +1,12 @@
 // Pure: the state of every library object, from a listing, the manifest and the queue depths.
-import { SYSTEM_PREFIX, backupKeyFor, isSkipKey, keyKind, normalizePrefix, outputKeyFor } from "./naming.ts";
+import { SYSTEM_PREFIX, backupKeyFor, extensionOf, isSkipKey, keyKind, normalizePrefix, outputKeyFor } from "./naming.ts";
 import { reclaimableBytes, tieBackups } from "./purge.ts";
 import { StatusSummary, type ManifestRecord, type RunnerStatus } from "../schemas.ts";
 
 /** One object as ListObjectsV2 shows it; no per-object HeadObject is ever needed. */
 export type ListedObject = { key: string; size: number; etag?: string; lastModified?: Date };
 export type QueueDepth = { visible: number; in_flight: number };
-export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256">;
+export type RecordBrief = Pick<ManifestRecord, "key" | "size" | "etag" | "state" | "savedBytes" | "source" | "sha256" | "quality">;
 export type LibraryState = "compressed" | "skipped" | "in_progress" | "remaining" | "failed";
 
 const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, "");
@@ -17,6 +17,7 @@ function describes(record: RecordBrief | undefined, obj: ListedObject): record i
   return obj.etag === undefined || unquote(record.etag) === unquote(obj.etag);
 }
 
+/** A `_skip` name is skipped (compress v3); a skip that kept its name is skipped by the record of its version. */
 export function stateOf(obj: ListedObject, record: RecordBrief | undefined): LibraryState {
   if (isSkipKey(obj.key)) return "skipped";
   if (!describes(record, obj)) return "remaining";
@@ -77,7 +78,25 @@ export function tally(summary: StatusSummary, obj: ListedObject, record: RecordB
   summary[state].count++;
   summary[state].bytes += obj.size;
   if (state === "compressed" && describes(record, obj)) summary.saved_bytes += savedBy(record);
+  if ((state === "compressed" || state === "skipped") && describes(record, obj) && record.quality) tallyQuality(summary, obj.key, record.quality, state === "skipped");
   return state;
+}
+
+/** Adds one measured output (or one refused by the floor: a skipped source with figures) to `summary.quality`. */
+function tallyQuality(summary: StatusSummary, key: string, q: NonNullable<ManifestRecord["quality"]>, refused: boolean): void {
+  const t = (summary.quality ??= { measured: 0, refused: 0 });
+  if (refused) {
+    t.refused++;
+    return;
+  }
+  t.measured++;
+  // Running means: the library may hold more outputs than is wise to keep in a list.
+  t.ssim_mean = (t.ssim_mean ?? 0) + (q.ssim - (t.ssim_mean ?? 0)) / t.measured;
+  t.psnr_mean = (t.psnr_mean ?? 0) + (q.psnr - (t.psnr_mean ?? 0)) / t.measured;
+  if (t.ssim_min === undefined || q.ssim < t.ssim_min) {
+    t.ssim_min = q.ssim;
+    t.lowest_key = key;
+  }
 }
 
 export function summarizeStatus(input: {
@@ -105,10 +124,11 @@ export function setAside(records: Iterable<RecordBrief>, backupPrefix: string): 
     if (r.state === "compressed" && r.source) {
       const usualBackup = backupKeyFor(r.source.key, backupPrefix);
       if (r.source.backupKey !== usualBackup) out.push({ key: r.source.backupKey, note: `backup of ${r.source.key}: ${usualBackup} holds an earlier original` });
-      const usualOutput = outputKeyFor(r.source.key);
+      const usualOutput = outputKeyFor(r.source.key, extensionOf(r.key) === "mkv" ? "mkv" : "mp4");
       if (r.key !== r.source.key && r.key !== usualOutput) out.push({ key: r.key, note: `output of ${r.source.key}: ${usualOutput} holds another file` });
     }
-    if (r.state === "skipped" && / \(\d+\)\.[^./]+$/.test(r.key)) out.push({ key: r.key, note: "skipped: the plain _skip name holds another file" });
+    // Only a `_skip` name is derived: a skip that kept its name keeps the user's own, numbers and all.
+    if (r.state === "skipped" && isSkipKey(r.key) && / \(\d+\)\.[^./]+$/.test(r.key)) out.push({ key: r.key, note: "skipped: the plain _skip name holds another file" });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }

@@ -52,17 +52,20 @@ function expectations(req: Req): Expected {
 
 /** The decoded body, with its declared length and the trailers an aws-chunked one ends with. */
 function bodyOf(req: Req, trailer: ChecksumAlgorithm | undefined): { stream: Readable; length?: number; trailers?: Record<string, string> } {
-  const payload = payloadOf(req) ?? "";
-  const streaming = payload.startsWith("STREAMING-");
+  const payload = payloadOf(req);
+  const streaming = payload?.startsWith("STREAMING-") ?? false;
   const encoded = /(^|,)\s*aws-chunked\s*(,|$)/.test(req.header("content-encoding") ?? "");
-  if (!streaming && req.signed && encoded) throw s3Error("InvalidRequest", "An aws-chunked body must be signed with a STREAMING- x-amz-content-sha256.");
-  if (trailer && !streaming && !(encoded && !req.signed)) throw s3Error("MalformedTrailerError", "x-amz-trailer is declared but the body is not aws-chunked.");
-  if (streaming && payload.endsWith("-TRAILER") && !trailer) throw s3Error("MalformedTrailerError", "This x-amz-content-sha256 needs an x-amz-trailer.");
-  if (!streaming && !encoded) {
+  // The payload hash says how the body is framed, as on S3: a hex hash or UNSIGNED-PAYLOAD is a plain body,
+  // whatever Content-Encoding lists (aws-chunked is then only dropped from the stored encoding). Only an
+  // unsigned request without any payload hash is taken as aws-chunked on Content-Encoding's word.
+  const chunked = streaming || (encoded && !req.signed && payload === undefined);
+  if (trailer && !chunked) throw s3Error("MalformedTrailerError", "x-amz-trailer is declared but the body is not aws-chunked.");
+  if (streaming && payload!.endsWith("-TRAILER") && !trailer) throw s3Error("MalformedTrailerError", "This x-amz-content-sha256 needs an x-amz-trailer.");
+  if (!chunked) {
     const length = req.header("content-length");
     return { stream: req.raw, length: length === undefined ? undefined : Number(length) };
   }
-  const signed = payload.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") ? req.signed?.chunks : undefined;
+  const signed = payload?.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") ? req.signed?.chunks : undefined;
   const decoder = new AwsChunkedDecoder({ signing: signed, trailer: trailer && `x-amz-checksum-${trailer}` });
   req.raw.pipe(decoder);
   req.raw.on("error", (err) => decoder.destroy(err));

@@ -106,9 +106,11 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   );
   const prefixes = entries.flatMap((e) => ("commonPrefix" in e ? [el("CommonPrefixes", el("Prefix", enc(e.commonPrefix)))] : []));
   const last = entries.at(-1);
+  // With encoding-type=url S3 encodes keys and what echoes them, but ListObjects (v1) echoes Prefix as sent
+  // (the SDKs decode it in V2 and ListObjectVersions answers only).
   const head = [
     el("Name", bucket),
-    el("Prefix", enc(prefix)),
+    el("Prefix", v2 ? enc(prefix) : prefix),
     delimiter ? el("Delimiter", enc(delimiter)) : undefined,
     el("MaxKeys", max),
     urlEncoded ? el("EncodingType", "url") : undefined,
@@ -116,7 +118,8 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   ];
   if (v2) {
     const next = truncated && last ? el("NextContinuationToken", Buffer.from(lastOf(last)).toString("base64url")) : undefined;
-    const given = [token ? el("ContinuationToken", token) : undefined, startAfter ? el("StartAfter", enc(startAfter)) : undefined];
+    // A token given is echoed, even an empty one (which starts at the beginning).
+    const given = [token !== null ? el("ContinuationToken", token) : undefined, startAfter ? el("StartAfter", enc(startAfter)) : undefined];
     return el("ListBucketResult", head, el("KeyCount", entries.length), given, next, contents, prefixes);
   }
   const next = truncated && last ? el("NextMarker", enc(lastOf(last))) : undefined;

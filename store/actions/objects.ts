@@ -1,5 +1,6 @@
 // Object actions: GET and HEAD (ranges, conditions), PUT, copy (with its source conditions), DELETE and
 // DeleteObjects, and the empty tag set.
+import { isUtf8 } from "node:buffer";
 import { rm } from "node:fs/promises";
 import { checksumAlgorithm } from "../checksums.ts";
 import { S3Error, s3Error } from "../errors.ts";
@@ -9,6 +10,18 @@ import { deleteRequest, el, type XmlElement } from "../xml.ts";
 import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
 
+/**
+ * A user metadata value as S3 answers it: as stored while it is printable US-ASCII, else RFC 2047-encoded
+ * ("=?UTF-8?B?…?="), to be mail-safe as S3 makes it; raw non-ASCII bytes in a header are not something
+ * every client reads back alike. A value is stored as it came: one char per byte of the header.
+ */
+function mailSafe(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  // Wider chars than a byte: a value stored as text (by an older sidecar), not as a header's bytes.
+  const bytes = /[^\x00-\xff]/.test(value) ? Buffer.from(value, "utf8") : Buffer.from(value, "latin1");
+  return `=?${isUtf8(bytes) ? "UTF-8" : "ISO-8859-1"}?B?${bytes.toString("base64")}?=`;
+}
+
 function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string, string | number> {
   const h: Record<string, string | number> = {
     etag: info.etag,
@@ -17,7 +30,7 @@ function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string,
     "content-type": "application/octet-stream",
     ...info.headers,
   };
-  for (const [k, v] of Object.entries(info.metadata)) h[`x-amz-meta-${k}`] = v;
+  for (const [k, v] of Object.entries(info.metadata)) h[`x-amz-meta-${k}`] = mailSafe(v);
   if (info.partsCount) h["x-amz-mp-parts-count"] = info.partsCount;
   if (withChecksums) {
     for (const [alg, value] of Object.entries(info.checksums)) h[`x-amz-checksum-${alg}`] = value;

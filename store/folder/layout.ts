@@ -5,6 +5,7 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { s3Error } from "../errors.ts";
 import { unsafeKeyReason } from "../safe-key.ts";
+import { FolderListings } from "./listings.ts";
 
 /** The store's own area inside the folder: never an object, never listed. */
 export const STORE_PREFIX = ".reelpress/store/";
@@ -35,6 +36,8 @@ export class FolderLayout {
   readonly ownerFile: string;
   /** Symbolic links the walk has already logged as skipped (one line each). */
   readonly noticed = new Set<string>();
+  /** Sorted folder listings the walk reuses while their folders are unchanged. */
+  readonly listings = new FolderListings();
 
   /** `root` is the folder's real path (no links on the way), as assertInside compares against it. */
   constructor(root: string) {

@@ -3,11 +3,12 @@
 // or folder the walk reaches on its own (listing it would make one file two objects, and deleting the
 // "duplicate" would delete the file), and one that leaves the folder is refused anyway. Each skipped link
 // is logged once.
-import type { Dirent, Stats } from "node:fs";
-import { readdir, realpath, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { unsafeKeyReason } from "../safe-key.ts";
 import { type FolderLayout, isStoreKey } from "./layout.ts";
+import { type FolderEntry, byteString, firstAbove } from "./listings.ts";
 
 /**
  * Every object key under `prefix` greater than `after`, in S3's order (UTF-8 bytes). `skip(dirPrefix)`
@@ -35,6 +36,31 @@ async function linkReason(layout: FolderLayout, key: string, file: string): Prom
   return `it is another name for ${target}, listed under that name`;
 }
 
+/** The entries of folder `dir` (at `dirPrefix`) that can be objects or hold them; links are logged and left out. */
+async function readFolder(layout: FolderLayout, dir: string, dirPrefix: string): Promise<FolderEntry[]> {
+  const entries: FolderEntry[] = [];
+  for (const dirent of await readdir(dir, { withFileTypes: true })) {
+    const key = dirPrefix + dirent.name;
+    if (unsafeKeyReason(key)) continue;
+    if (dirent.isSymbolicLink()) {
+      if (!layout.noticed.has(key)) {
+        layout.noticed.add(key);
+        console.warn(`store: skipped the symbolic link ${key}: ${await linkReason(layout, key, path.join(dir, dirent.name))}.`);
+      }
+      continue;
+    }
+    if (!dirent.isFile() && !dirent.isDirectory()) continue;
+    // A folder's keys all start with "name/": that is where it sorts.
+    entries.push({ name: dirent.name, isFolder: dirent.isDirectory(), sortKey: byteString(dirent.isDirectory() ? `${key}/` : key) });
+  }
+  return entries;
+}
+
+/**
+ * The keys under `dirPrefix` in order, starting past `after` by binary search in the folder's sorted listing
+ * (kept while the folder is unchanged, see folder/listings.ts), so a page costs what it returns: only the
+ * files listed are stat'ed.
+ */
 async function* walk(
   layout: FolderLayout,
   dirPrefix: string,
@@ -46,50 +72,33 @@ async function* walk(
 ): AsyncGenerator<{ key: string; st: Stats }> {
   if (isStoreKey(dirPrefix)) return;
   const dir = path.join(layout.root, ...dirPrefix.split("/").filter(Boolean));
-  let dirents: Dirent[];
-  let id: string;
-  try {
-    const st = await stat(dir);
-    id = `${st.dev}:${st.ino}`;
-    if (above.has(id)) return;
-    dirents = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  const entries: Array<{ key: string; st: Stats; sortKey: Buffer }> = [];
-  for (const dirent of dirents) {
-    const key = dirPrefix + dirent.name;
-    if (unsafeKeyReason(key)) continue;
-    const file = path.join(dir, dirent.name);
-    if (dirent.isSymbolicLink()) {
-      if (!layout.noticed.has(key)) {
-        layout.noticed.add(key);
-        console.warn(`store: skipped the symbolic link ${key}: ${await linkReason(layout, key, file)}.`);
-      }
+  const listing = await layout.listings.list(dir, () => readFolder(layout, dir, dirPrefix)).catch(() => undefined);
+  if (!listing || above.has(listing.id)) return;
+  const { entries } = listing;
+  const afterBytes = byteString(after);
+  const prefixBytes = byteString(prefix);
+  // Past `after`, but at the folder that holds it, if any: its name with "/" is a prefix of `after`.
+  let i = firstAbove(entries, afterBytes);
+  if (i > 0 && entries[i - 1].isFolder && afterBytes.startsWith(entries[i - 1].sortKey)) i--;
+  // The keys that match a prefix reaching into this folder lie together, from the first not below it.
+  if (prefix.length > dirPrefix.length) i = Math.max(i, firstAbove(entries, prefixBytes, true));
+  const below = new Set(above).add(listing.id);
+  for (; i < entries.length; i++) {
+    const entry = entries[i];
+    if (!entry.sortKey.startsWith(prefixBytes)) break;
+    const key = dirPrefix + entry.name;
+    if (entry.isFolder) {
+      if (skip(`${key}/`)) continue;
+      yield* walk(layout, `${key}/`, prefix, after, skip, below);
       continue;
     }
     let st: Stats;
     try {
-      st = await stat(file);
+      // lstat: whatever replaced the file since the folder was read, a link is never followed.
+      st = await lstat(path.join(dir, entry.name));
     } catch {
       continue;
     }
-    if (!st.isFile() && !st.isDirectory()) continue;
-    // A folder's keys all start with "name/": that is where it sorts.
-    entries.push({ key, st, sortKey: Buffer.from(st.isDirectory() ? `${key}/` : key) });
-  }
-  entries.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
-  const below = new Set(above).add(id);
-  for (const { key, st } of entries) {
-    if (st.isDirectory()) {
-      const sub = `${key}/`;
-      // Nothing in it matches the prefix, or everything in it sorts before `after`.
-      if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) continue;
-      if (after && !after.startsWith(sub) && Buffer.compare(Buffer.from(sub), Buffer.from(after)) < 0) continue;
-      if (skip(sub)) continue;
-      yield* walk(layout, sub, prefix, after, skip, below);
-    } else if (key.startsWith(prefix) && Buffer.compare(Buffer.from(key), Buffer.from(after)) > 0) {
-      yield { key, st };
-    }
+    if (st.isFile()) yield { key, st };
   }
 }

@@ -161,6 +161,19 @@ describe("a store that requires signatures", () => {
     const future = await send("GET", presignPath(host, { method: "GET", path: `/${BUCKET}/p.mp4`, keys, expiresSec: 60, date: new Date(Date.now() + 3600_000) }), {});
     expect(future.status).toBe(403);
     expect(future.body).toContain("Request is not valid yet");
+    // A CORS preflight of such a URL carries no signature of its own (OPTIONS was not what was signed): it
+    // gets S3's answer for a bucket without CORS, not a signature error, and reads nothing.
+    const preflight = await send("OPTIONS", week, {});
+    expect([preflight.status, preflight.body]).toEqual([400, expect.stringContaining("Origin request header needed")]);
+  });
+
+  it("takes a signed plain body whose Content-Encoding lists aws-chunked, checked against its payload hash", async () => {
+    const body = "plain bytes";
+    const signed = signHeaders(host, { method: "PUT", path: `/${BUCKET}/gz.txt`, headers: { "content-encoding": "gzip, aws-chunked" }, payload: sha256Hex(body), keys });
+    expect((await send("PUT", `/${BUCKET}/gz.txt`, signed.headers, "other bytes")).body).toContain("XAmzContentSHA256Mismatch");
+    expect((await send("PUT", `/${BUCKET}/gz.txt`, signed.headers, body)).status).toBe(200);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "gz.txt" }));
+    expect([got.ContentEncoding, await got.Body!.transformToString()]).toEqual(["gzip", body]);
   });
 
   it("still takes the SDK's own signing: aws-chunked uploads with a CRC32 trailer, and downloads", async () => {

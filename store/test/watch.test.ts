@@ -45,12 +45,13 @@ describe("folder store: the watcher's watches", () => {
       onCreated: (e) => created.push(e), onWatchLimit: (m) => said.push(m),
     });
     try {
-      expect(w.watching()).toEqual({ folders: 2, limited: true });
+      expect(w.watching()).toMatchObject({ folders: 2, limited: true });
       await writeFile(path.join(folder, "b", "c", "late.mp4"), "late");
       await until("the listing to announce it", () => created.find((e) => e.key === "b/c/late.mp4"), 10_000);
       await w.scan();
       expect(said).toHaveLength(1);
       expect(said[0]).toMatch(/^2 folders are watched and the rest are not, by the limit of 2 watched folders: files there are found by the listing every 1 s instead$/);
+      expect(w.watching().message).toBe(said[0]);
     } finally {
       await w.stop();
     }

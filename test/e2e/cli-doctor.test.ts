@@ -6,7 +6,7 @@ import { reelpress } from "../kit/cli.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { SGR, expectHelp, expectOneLineError, hasScript, reelpressInTty } from "./cli-helpers.ts";
 
-const NAMES = ["node", "ffmpeg", "ffprobe", "nvenc", "libx264", "endpoint", "credentials", "bucket", "queues"];
+const NAMES = ["node", "ffmpeg", "ffprobe", "nvenc", "libx264", "endpoint", "credentials", "bucket", "queues", "summary", "watches"];
 type Check = { name: string; status: string; detail: string; fix?: string };
 
 describe("reelpress doctor", () => {

@@ -1,5 +1,5 @@
 // Files that arrive in the library folder behind the store's back become one ingest event each, only once
-// complete; files removed behind its back drop out of status.
+// complete; files removed behind its back drop out of status at the next reindex.
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -9,7 +9,11 @@ import { startEmbeddedEvents, type EventSource } from "../../cli/events/embedded
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
-import { reelpress } from "../kit/cli.ts";
+import { gatherStatus } from "../../shared/io/library.ts";
+import { patchRecord } from "../../shared/io/manifest.ts";
+import { headObject } from "../../shared/io/objects.ts";
+import { findOrphanRecords, pruneOrphanRecords } from "../../shared/io/orphans.ts";
+import { reindex } from "../../shared/io/reindex.ts";
 
 const SETTLE_MS = 600;
 
@@ -77,14 +81,20 @@ describe("files added to the library folder behind the store's back", () => {
     expect(await eventsAfter("the upload's event")).toEqual(["share/uploaded.mov"]);
   });
 
-  it("a file removed behind the store's back drops out of status", async () => {
+  it("a file removed behind the store's back is found by the drift check and drops out of status at reindex", async () => {
     const count = async () => {
-      const r = await reelpress(["status", "--json"], { env: stack.env });
-      const s = JSON.parse(r.stdout);
+      const { summary: s } = await gatherStatus(stack);
       return s.remaining.count + s.failed.count + s.in_progress.count + s.compressed.count + s.skipped.count;
     };
+    // Status counts what the records say: as the probe would, record the file first.
+    const head = (await headObject(stack, "share/moved.avi"))!;
+    await patchRecord(stack, "share/moved.avi", { size: head.size, etag: head.etag, state: "probed" });
     const before = await count();
     await rm(lib("share/moved.avi"));
+    const orphans = await findOrphanRecords(stack);
+    expect(orphans.map((o) => o.key)).toEqual(["share/moved.avi"]);
+    expect(await pruneOrphanRecords(stack, orphans)).toEqual(["share/moved.avi"]);
+    await reindex(stack);
     expect(await count()).toBe(before - 1);
   });
 });

@@ -107,6 +107,10 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     expect(await headObject(stack, "low/clip.mp4")).toBeUndefined();
     expect(await record("low/clip.mp4")).toBeUndefined();
     expect(await record("low/clip_skip.mp4")).toMatchObject({ state: "skipped", reason: expect.stringMatching(/below 0\.50 Mbit\/s/) });
+    // The probe's still and picture stats follow the rename, so the report still shows the file.
+    expect(await record("low/clip_skip.mp4")).toMatchObject({ thumbnailKey: thumbnailKeyFor("low/clip_skip.mp4"), picture: expect.any(Object) });
+    expect((await headObject(stack, thumbnailKeyFor("low/clip_skip.mp4")))?.size).toBeGreaterThan(1000);
+    expect(await headObject(stack, thumbnailKeyFor("low/clip.mp4"))).toBeUndefined();
     // A redelivered message after the rename finds the work done.
     expect((await planProbed(stack, low.result)).status).toBe("skipped");
 
@@ -116,7 +120,8 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     if (avi.status !== "probed") throw new Error(avi.reason);
     const planned = await planProbed(stack, avi.result);
     expect(planned.status).toBe("planned");
-    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" } });
+    // The plan says how a runner skips it if the encode cannot save enough: renamed, on a bucket.
+    expect(await record("dir/movie.avi")).toMatchObject({ state: "planned", decision: { action: "encode" }, plan: { skipRename: true } });
     const jobs = (await receiveAll("reelpress-encode")).map((j) => EncodeJob.parse(j));
     expect(jobs).toHaveLength(1);
     // A redelivered plan message (say the send failed) sends the same job again...
@@ -131,6 +136,23 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     expect(jobs[0].fingerprints).toEqual(avi.result.fingerprints);
     // A version in the hands of a runner is not probed again either.
     expect(await probeObject(stack, "dir/movie.avi")).toMatchObject({ status: "ignored", reason: "already encoding" });
+  });
+
+  it("strategy on a folder library: a skip keeps its name and still, is not probed again, and a new version is", async () => {
+    const folder = { ...stack, config: { ...stack.config, skipRename: false } };
+    const key = "nas/Holiday 2019 - Beach.mp4";
+    await put(key, await videoFixture("mp4_h264_300k"));
+    const low = await probeObject(folder, key);
+    if (low.status !== "probed") throw new Error(low.reason);
+    expect(await planProbed(folder, low.result)).toMatchObject({ status: "skipped", skipKey: key });
+    expect(await headObject(stack, "nas/Holiday 2019 - Beach_skip.mp4")).toBeUndefined();
+    const head = (await headObject(stack, key))!;
+    expect(await record(key)).toMatchObject({ state: "skipped", size: head.size, etag: head.etag, thumbnailKey: thumbnailKeyFor(key), reason: expect.stringMatching(/below 0\.50 Mbit\/s/) });
+    expect(await probeObject(folder, key)).toMatchObject({ status: "ignored", reason: "already skipped" });
+    expect((await planProbed(folder, low.result)).status).toBe("pending");
+    // Other bytes at the name: a new version, read and decided again.
+    await put(key, await videoFixture("mp4_h264_3m"));
+    expect(await probeObject(folder, key)).toMatchObject({ status: "probed" });
   });
 
   it("dry-run records the decision and touches nothing; a changed object is not planned from an old probe", async () => {

@@ -87,6 +87,12 @@ describe("chunked jobs (embedded store, two runners, real ffmpeg)", () => {
     expect(record.fingerprints!.map((f) => f.t)).toEqual(job.fingerprints.map((f) => f.t));
     expect(compareFingerprints(job.fingerprints, record.fingerprints!)).toMatchObject({ ok: true, matched: job.fingerprints.filter((f) => !f.dark).length });
     expect((await headObject(stack, record.montageKey!))?.size).toBeGreaterThan(1000);
+    // Quality per chunk, so a bad one shows, and the preview made from the joined output.
+    expect(record.quality).toMatchObject({ sampled: true, chunks: expect.any(Array) });
+    expect(record.quality!.chunks!.map((c) => c.index)).toEqual([...Array(chunks).keys()]);
+    for (const c of record.quality!.chunks!) expect(c.ssim, `chunk ${c.index}`).toBeGreaterThan(0.9);
+    expect(record.quality!.frames).toBe(record.quality!.chunks!.reduce((n, c) => n + c.frames, 0));
+    expect((await headObject(stack, record.previewKey!))?.contentType).toBe("video/webm");
 
     const [a, b] = await Promise.all([probeMedia(chunked, { timeoutSec: 30 }), probeMedia(whole.output, { timeoutSec: 30 })]);
     expect(Math.abs(a.durationSec - b.durationSec)).toBeLessThan(0.05);

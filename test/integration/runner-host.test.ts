@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { selectEncoder, testEncode } from "../../gpu-runner/encoder.ts";
 import { createWorkRoot } from "../../gpu-runner/workdir.ts";
@@ -26,11 +27,16 @@ describe("the runner's host (real ffmpeg, real folders)", () => {
     const dead = path.join(base, "run-99999999-abc");
     await mkdir(path.join(dead, "job-1"), { recursive: true });
     await writeFile(path.join(dead, "job-1", "output.mp4"), "half an encode");
+    // What the dead runner left paused there (a split's ffmpeg): ended, not left waiting forever.
+    const paused = spawn("sleep", ["60"], { cwd: path.join(dead, "job-1"), stdio: "ignore" });
+    const ended = new Promise((resolve) => paused.on("exit", (_code, signal) => resolve(signal)));
+    paused.kill("SIGSTOP");
     const live = path.join(base, `run-${process.ppid}-def`);
     await mkdir(live);
     await mkdir(path.join(base, "unrelated"));
     const root = await createWorkRoot(base);
     expect(root.removed).toEqual(["run-99999999-abc"]);
+    expect(await ended).toBe("SIGKILL");
     expect((await readdir(base)).sort()).toEqual([path.basename(root.dir), path.basename(live), "unrelated"].sort());
     const job = await root.jobDir();
     expect(path.dirname(job)).toBe(root.dir);

@@ -12,14 +12,15 @@ import { redrive } from "../../gpu-runner/redrive.ts";
 import { runnerSettings, startRunner, type Runner } from "../../gpu-runner/runner.ts";
 import { isCompressedMedia } from "../../shared/rules/decision.ts";
 import { probeMedia } from "../../shared/media/ffprobe.ts";
-import { readRecord } from "../../shared/io/manifest.ts";
+import { readRecord, updateRecord } from "../../shared/io/manifest.ts";
 import { planBackupPurge } from "../../shared/io/backups.ts";
 import { backupKeyFor } from "../../shared/rules/naming.ts";
-import { headObject, presignedGetUrl } from "../../shared/io/objects.ts";
+import { headObject, presignedGetUrl, uploadFile } from "../../shared/io/objects.ts";
+import { probeObject } from "../../shared/steps/probe.ts";
 import { makeVideo, videoFixture } from "../kit/fixtures.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { until } from "../kit/wait.ts";
-import { GRAIN, planJob, sendJob } from "./runner-kit.ts";
+import { GRAIN, planJob, recordPlan, sendJob } from "./runner-kit.ts";
 
 async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   const hash = createHash("sha256");
@@ -130,6 +131,29 @@ describe("runner jobs (folder store as a real server, real ffmpeg)", () => {
     expect(await objectSha("lib/grain_skip.mp4")).toBe(await fileSha(file));
     expect(await record("lib/grain_skip.mp4")).toMatchObject({ state: "skipped", reason: expect.stringMatching(/cannot save 5 %/) });
     expect(await record("lib/grain.mp4")).toBeUndefined();
+  });
+
+  it("keeps the name of a source that cannot save 5 % when its plan says so, and a redelivered job does not encode it again", async () => {
+    const file = await makeVideo(GRAIN);
+    const key = "lib/keep grain.mp4";
+    await uploadFile(stack, file, key);
+    const job = await recordPlan(stack, file, key);
+    // As the strategy plans on a folder library.
+    await updateRecord(stack, key, (cur) => cur && { ...cur, plan: { ...cur.plan!, skipRename: false } });
+    const from = events.length;
+    await sendJob(stack, job);
+    expect(await outcomeFor(key, from)).toMatchObject({ event: "job_skipped", skipKey: key });
+    expect(await objectSha(key)).toBe(await fileSha(file));
+    expect(await headObject(stack, "lib/keep grain_skip.mp4")).toBeUndefined();
+    const skipped = await record(key);
+    expect(skipped).toMatchObject({ state: "skipped", etag: job.etag, size: job.size, reason: expect.stringMatching(/cannot save 5 %/) });
+    expect(skipped!.runner).toBeUndefined();
+    const again = events.length;
+    await sendJob(stack, job);
+    expect(await outcomeFor(key, again)).toMatchObject({ event: "job_skipped", skipKey: key, reason: expect.stringMatching(/found already skipped/) });
+    expect(await record(key)).toEqual(skipped);
+    // Nor is it probed again.
+    expect(await probeObject(stack, key)).toMatchObject({ status: "ignored", reason: "already skipped" });
   });
 
   it("drops a job whose source changed since planning and re-plans the new version", async () => {

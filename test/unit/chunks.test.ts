@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runnerLine } from "../../cli/commands/status.ts";
 import { buildMerge, chunkEncodeArgs, chunkKeyframeTimes, concatList, segmentArgs } from "../../gpu-runner/chunked/args.ts";
-import { cutsMatch, frameStepSec, segmentStarts } from "../../gpu-runner/chunked/split.ts";
+import { cutsMatch, frameStepSec } from "../../gpu-runner/chunked/split.ts";
+import { listedParts } from "../../gpu-runner/chunked/segmenter.ts";
 import { chunkSettings, encodeOrder, planChunks, progressId, progressLabel, shouldChunk, workKeys } from "../../gpu-runner/chunked/plan.ts";
 
 const every = (step: number, end: number, from = 0) => Array.from({ length: Math.floor((end - from) / step) + 1 }, (_, i) => from + i * step);
@@ -60,6 +61,10 @@ describe("chunk planning", () => {
     expect(progressLabel({ jobId: "abc", key: "films/a.mkv" })).toBe("films/a.mkv");
     const job = { key: "films/a.mkv", job_id: "abc", started_at: "", duration_sec: 120, out_time_sec: 60, chunks_done: 4, chunks_total: 7 };
     expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [job], updated_at: "" })).toBe("nvenc: films/a.mkv 4/7 chunks done, one at 50 %");
+    // A runner that tells stages: the whole job's percentage and its ETA, not the chunk's own.
+    const staged = { ...job, stage: "chunks" as const, percent: 47, eta_sec: 125 };
+    expect(runnerLine({ id: "r", encoder: "nvenc", concurrency: 2, jobs: [staged, { ...staged, key: "b.mp4", stage: "read", percent: 3, eta_sec: undefined, chunks_total: undefined }], updated_at: "" }))
+      .toBe("nvenc: films/a.mkv chunks 47 % · ETA 2:05 · 4/7 chunks stored, b.mp4 read 3 %");
   });
 });
 
@@ -82,7 +87,14 @@ describe("chunked ffmpeg commands", () => {
     const args = segmentArgs("/w/source", [2.021, 4.021]).join(" ");
     expect(args).toMatch(/-map 0:V:0 -c copy -an -sn -dn/);
     expect(args).toMatch(/-fflags \+bitexact -f segment -segment_times 2\.021000,4\.021000 /);
-    expect(segmentStarts("seg-0000.mkv,0.000000,2.021000\nseg-0001.mkv,2.021000,4.021000\n")).toEqual([0, 2.021]);
+    // Each segment as soon as its line is complete; a line still being written waits, a name not from the pattern is refused.
+    expect(listedParts("seg-0000.mkv,0.000000,2.021000\nseg-0001.mkv,2.021000,4.021000\nseg-0002.mkv,4.0", "/w")).toEqual([
+      { index: 0, startSec: 0, file: "/w/seg-0000.mkv" },
+      { index: 1, startSec: 2.021, file: "/w/seg-0001.mkv" },
+    ]);
+    expect(() => listedParts("../x.mkv,0,2\n", "/w")).toThrow(/listed "..\/x.mkv" as segment 0/);
+    // Its progress comes on a pipe: the split stage moves while it runs.
+    expect(args).toMatch(/-progress pipe:1/);
     // In the source's own timestamps: no start subtracted, no shift by the B-frame delay.
     expect(args).toMatch(/-copyts .*-avoid_negative_ts disabled /);
   });

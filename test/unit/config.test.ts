@@ -16,6 +16,13 @@ describe("config", () => {
     expect(loadConfig(env, { bucket: "lib-two", prefix: "" })).toMatchObject({ bucket: "lib-two", prefix: "" });
   });
 
+  it("renames skips _skip on a bucket and keeps names on a folder library, unless REELPRESS_SKIP_RENAME says", () => {
+    expect(loadConfig({}).skipRename).toBe(true);
+    expect(loadConfig({}, { folderLibrary: true }).skipRename).toBe(false);
+    expect(loadConfig({ REELPRESS_SKIP_RENAME: "true" }, { folderLibrary: true }).skipRename).toBe(true);
+    expect(loadConfig({ REELPRESS_SKIP_RENAME: "false" }).skipRename).toBe(false);
+  });
+
   it("uses the SDK's per-service endpoint variables over the general one", () => {
     const c = loadConfig({ AWS_ENDPOINT_URL: "http://a:1", AWS_ENDPOINT_URL_S3: "http://minio:9000" });
     expect(s3EndpointOf(c)).toBe("http://minio:9000");
@@ -32,6 +39,7 @@ describe("config", () => {
     [{ REELPRESS_ENCODE_QUEUE: "has space" }, /REELPRESS_ENCODE_QUEUE/],
     [{ REELPRESS_FINGERPRINTS: "2" }, /REELPRESS_FINGERPRINTS.*at least 4/],
     [{ REELPRESS_PROBE_TIMEOUT: "-1" }, /REELPRESS_PROBE_TIMEOUT/],
+    [{ REELPRESS_SKIP_RENAME: "maybe" }, /REELPRESS_SKIP_RENAME = "maybe": must be true or false/],
   ])("rejects %j with one clear line", (env, pattern) => {
     let err: unknown;
     try {

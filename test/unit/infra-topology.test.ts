@@ -176,10 +176,12 @@ describe("permissions (least privilege)", () => {
     expect(can(FUNCTIONS.strategy.grants, "sqs:GetQueueAttributes", ARNS.queue.plan)).toBe(true);
   });
 
-  it("the probe reads anything but writes only manifest records, and deletes only queued marks", () => {
+  it("the probe reads anything but writes only manifest records and the summary they keep, and deletes only queued marks", () => {
     const g = FUNCTIONS.probe.grants;
     expect(can(g, "s3:GetObject", object("a/b.mkv"))).toBe(true);
     expect(can(g, "s3:PutObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(true);
+    expect(can(g, "s3:PutObject", object(".reelpress/summary/shard-03.json"))).toBe(true);
+    expect(can(g, "s3:PutObject", object(".reelpress/reports/latest.json"))).toBe(false);
     expect(can(g, "s3:PutObject", object("a/b.mkv"))).toBe(false);
     expect(can(g, "s3:DeleteObject", object("a/b.mkv"))).toBe(false);
     expect(can(g, "s3:DeleteObject", object(".reelpress/queued/a/b.mkv.json"))).toBe(true);
@@ -196,16 +198,22 @@ describe("permissions (least privilege)", () => {
     expect(can(d, "s3:DeleteObject", object("dir/a.avi"))).toBe(false);
     expect(can(d, "s3:PutObject", object("dir/a.avi"))).toBe(false);
     expect(can(d, "s3:PutObject", object(".reelpress/reports/latest.json"))).toBe(true);
+    expect(can(d, "s3:PutObject", object(".reelpress/index/records-07.json"))).toBe(true);
     expect(allowed(d).some(([a]) => a.startsWith("sqs:"))).toBe(false);
   });
 
-  it("the dashboard reads what `status` reads (manifest, runners, queue depths), the latest report and previews, and nothing else", () => {
+  it("the dashboard reads what `status` reads (summary, manifest, runners, queue depths), the latest report and previews, and writes only the summary and index", () => {
     const g = FUNCTIONS.dashboard.grants;
-    for (const key of [".reelpress/manifest/a/b.mkv.json", ".reelpress/runners/gpu-1.json", ".reelpress/reports/latest.json", ".reelpress/previews/a/b.mkv.montage.jpg", ".reelpress/scan.json"]) {
+    for (const key of [".reelpress/summary/shard-00.json", ".reelpress/manifest/a/b.mkv.json", ".reelpress/runners/gpu-1.json", ".reelpress/reports/latest.json", ".reelpress/previews/a/b.mkv.montage.jpg", ".reelpress/scan.json"]) {
       expect(can(g, "s3:GetObject", object(key)), key).toBe(true);
     }
     for (const key of ["a/b.mkv", "orig_video_to_delete/a/b.mkv", ".reelpress/work/j1/state.json"]) expect(can(g, "s3:GetObject", object(key)), key).toBe(false);
-    expect(allowed(g).filter(([a]) => a.startsWith("s3:") && a !== "s3:GetObject" && a !== "s3:ListBucket")).toEqual([]);
+    // A library made before the summary gets it built once, by whoever asks for status first.
+    expect(allowed(g).filter(([a]) => a.startsWith("s3:") && a !== "s3:GetObject" && a !== "s3:ListBucket")).toEqual([
+      ["s3:PutObject", `${ARNS.bucket}/.reelpress/summary/*`],
+      ["s3:PutObject", `${ARNS.bucket}/.reelpress/index/*`],
+      ["s3:DeleteObject", `${ARNS.bucket}/.reelpress/summary/stale*`],
+    ]);
     for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) {
       expect(can(g, "sqs:GetQueueAttributes", arn), arn).toBe(true);
       expect(can(g, "sqs:GetQueueUrl", arn), arn).toBe(true);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { refusalOf } from "../../gpu-runner/job-check.ts";
 import type { EncodeJob, ManifestRecord } from "../../shared/schemas.ts";
+import { ARCHIVE } from "../../shared/rules/profiles.ts";
 
 const job: EncodeJob = {
   bucket: "lib", key: "films/a.avi", size: 10, etag: '"v1"', jobId: "j1", outputKey: "films/a.mp4",
@@ -8,6 +9,8 @@ const job: EncodeJob = {
 };
 const decision = { action: "encode" as const, downscale: false, mustSave: 0, reason: "r" };
 const planned: ManifestRecord = { key: job.key, size: 10, etag: '"v1"', state: "planned", decision, plan: { jobId: "j1", outputKey: "films/a.mp4" }, updatedAt: "" };
+const archived: ManifestRecord = { ...planned, decision: { ...decision, profile: ARCHIVE }, plan: { jobId: "j1", outputKey: "films/a.mkv" } };
+const forged = { ...ARCHIVE, name: "mine", params: { stats: "/etc/passwd" } };
 
 describe("refusalOf: nothing acts on a message's word alone", () => {
   it.each<[string, Partial<EncodeJob>, ManifestRecord | undefined, boolean, RegExp | undefined]>([
@@ -24,6 +27,11 @@ describe("refusalOf: nothing acts on a message's word alone", () => {
     ["no record while the source is still this version", {}, undefined, true, /no plan is recorded/],
     ["no record and the source gone or changed: settled as stale, not refused", {}, undefined, false, undefined],
     ["a record of a newer version and the source changed", {}, { ...planned, etag: '"v2"' }, false, undefined],
+    ["an archive job as planned, MKV output", { profile: ARCHIVE, outputKey: "films/a.mkv" }, archived, true, undefined],
+    ["an archive job with an MP4 output", { profile: ARCHIVE }, { ...archived, plan: planned.plan }, true, /not one derived from films\/a\.avi/],
+    ["a profile other than the recorded one", { profile: ARCHIVE, outputKey: "films/a.mkv" }, { ...planned, plan: archived.plan }, true, /profile differs from the one recorded/],
+    ["a job without the profile the record names", { outputKey: "films/a.mkv" }, archived, true, /not one derived|profile differs/],
+    ["a forbidden parameter, even in a forged record", { profile: forged, outputKey: "films/a.mkv" }, { ...archived, decision: { ...decision, profile: forged } }, true, /^its profile is refused: profiles\.mine\.params has "stats", which is not an allowed x264 parameter/],
   ])("%s", (_, change, record, sourceIsJobVersion, refused) => {
     const why = refusalOf({ ...job, ...change }, "lib", record, sourceIsJobVersion);
     if (refused) expect(why).toMatch(refused);

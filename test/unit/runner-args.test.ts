@@ -73,8 +73,10 @@ describe("buildPass with NVENC", () => {
     const plan = buildPass(spec({ encoder: "nvenc", downscale: true, media: media({ video: { codec: "hevc", width: 3840, height: 2160, pixFmt: "yuv420p10le" } }) }));
     const { args } = plan;
     expect(args.slice(args.indexOf("-hwaccel"), args.indexOf("-hwaccel") + 4)).toEqual(["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]);
-    expect(graphOf(args)).toMatch(/^\[0:V:0\]scale_cuda=1920:1080:format=nv12,split=3/);
+    expect(graphOf(args)).toMatch(/^\[0:V:0\]scale_cuda=1920:1080:format=nv12,split=4/);
     expect(graphOf(args)).toContain("hwdownload,format=nv12");
+    // The preview's frames are made small on the GPU before they are downloaded: 3840 → 960.
+    expect(graphOf(args)).toContain("[pv]scale_cuda=960:540:format=nv12,hwdownload,format=nv12[pvd]");
     expect(after(args, "-c:v")).toBe("h264_nvenc");
     expect(after(args, "-rc")).toBe("vbr");
     expect(Number(after(args, "-cq"))).toBeGreaterThan(0);
@@ -99,7 +101,7 @@ describe("buildPass with libx264", () => {
     expect(after(args, "-c:v")).toBe("libx264");
     expect(after(args, "-preset")).toBe("ultrafast");
     expect(after(args, "-crf")).toBe("23");
-    expect(graphOf(args)).toMatch(/^\[0:V:0\]format=yuv420p,split=3/);
+    expect(graphOf(args)).toMatch(/^\[0:V:0\]format=yuv420p,split=4/);
     const odd = buildPass(spec({ media: media({ video: { width: 641, height: 361 } }) }));
     expect(graphOf(odd.args)).toMatch(/^\[0:V:0\]scale=640:360,format=yuv420p/);
   });

@@ -24,6 +24,8 @@ describe("decideClaim: every case", () => {
     ["its own lease", record({ state: "encoding", runner: mine }), false, { kind: "take" }],
     ["the finished record of the version that replaced the source (its own output)", published, false, { kind: "superseded" }],
     ["that record when the source was seen to be the job's version (an old record)", published, true, { kind: "take" }],
+    ["this version skipped, keeping its name (a redelivered job)", record({ state: "skipped", plan: { jobId: "j1", outputKey: "v.mp4", skipRename: false } }), false, { kind: "superseded" }],
+    ["a skipped record of an older version", record({ etag: '"old"', state: "skipped" }), true, { kind: "take" }],
     ["a stale record of an older version", record({ etag: '"old"', state: "failed", error: "x" }), false, { kind: "take", record: { etag: '"e1"', state: "encoding" } }],
   ] as const)("%s", (_, current, sourceIsJobs, expected) => {
     expect(decideClaim(current, job, mine, NOW, sourceIsJobs)).toMatchObject(expected);

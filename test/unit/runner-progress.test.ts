@@ -12,13 +12,13 @@ describe("ProgressParser", () => {
 });
 
 describe("renderJobLine", () => {
-  it("shows media time encoded, elapsed, remaining and speed within the width", () => {
-    const line = renderJobLine({ label: "films/a.avi", durationSec: 120, outTimeSec: 30, startedAt: 0, speed: 2.5 }, 10_000, 100);
-    expect(line).toBe("films/a.avi [██████░░░░░░░░░░░░░░░░░░]  25%  0:30/2:00  elapsed 0:10  ETA 0:30  2.5x");
+  it("shows the stage, the job's percentage, elapsed, ETA and speed within the width", () => {
+    const line = renderJobLine({ label: "films/a.avi", stage: "encode", percent: 25, etaSec: 30, startedAt: 0, speed: 2.5 }, 10_000, 100);
+    expect(line).toBe("films/a.avi [██████░░░░░░░░░░░░░░░░░░] encode  25%  elapsed 0:10  ETA 0:30  2.5x");
   });
-  it("shortens a long label from the left and never overflows", () => {
-    const line = renderJobLine({ label: `${"very/deep/".repeat(10)}clip.mkv`, durationSec: 60, outTimeSec: 0, startedAt: 0 }, 1000, 80);
+  it("shortens a long label from the left, never overflows, and shows an unknown ETA as unknown", () => {
+    const line = renderJobLine({ label: `${"very/deep/".repeat(10)}clip.mkv`, stage: "read", percent: 0, startedAt: 0 }, 1000, 80);
     expect(line.length).toBeLessThan(80);
-    expect(line).toMatch(/^….*clip\.mkv \[░{24}\]   0%  0:00\/1:00  elapsed 0:01  ETA --:--/);
+    expect(line).toMatch(/^….*clip\.mkv \[░{24}\] read   0%  elapsed 0:01  ETA --:--/);
   });
 });

@@ -35,6 +35,13 @@ describe("jobState: every case", () => {
     expect(jobState(j, seen).kind).toBe(kind);
   });
 
+  it("takes a source whose record of this version says skipped as skipped in place, and a newer version as changed", () => {
+    const skipped = { size: 1000, etag: '"e1"', state: "skipped" } as const;
+    expect(jobState(job, { source: head(job.key) }, skipped)).toEqual({ kind: "skipped", skipped: head(job.key) });
+    expect(jobState(job, { source: head(job.key) }, { ...skipped, etag: '"e0"' }).kind).toBe("ready");
+    expect(jobState(job, { source: head(job.key, { etag: '"e2"' }) }, skipped).kind).toBe("changed");
+  });
+
   it("does not count an older version's output as published", () => {
     expect(isPublishedFor(olderOutput, job)).toBe(false);
   });

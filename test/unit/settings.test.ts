@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../shared/errors.ts";
-import { durationMsSetting, enumSetting, numberSetting } from "../../shared/settings.ts";
+import { booleanSetting, durationMsSetting, enumSetting, numberSetting } from "../../shared/settings.ts";
 
 describe("settings from the environment", () => {
   const N = "REELPRESS_TEST";
@@ -26,6 +26,13 @@ describe("settings from the environment", () => {
     expect(durationMsSetting({ [N]: "1.5" }, N, { fallback: 0, unit: "seconds" })).toBe(1500);
     expect(durationMsSetting({ [N]: "0.5" }, N, { fallback: 0, unit: "minutes" })).toBe(30_000);
     expect(durationMsSetting({}, N, { fallback: 2, unit: "minutes" })).toBe(120_000);
+  });
+
+  it("booleanSetting takes true or false (1 or 0), any case, and refuses the rest in one sentence", () => {
+    expect(booleanSetting({ [N]: "TRUE" }, N, false)).toBe(true);
+    expect(booleanSetting({ [N]: "0" }, N, true)).toBe(false);
+    expect(booleanSetting({ [N]: " " }, N, true)).toBe(true);
+    expect(() => booleanSetting({ [N]: "yes please" }, N, true)).toThrow(new UserError(`Bad setting ${N} = "yes please": must be true or false.`));
   });
 
   it("enumSetting takes one of its values, or names them all", () => {

@@ -63,6 +63,14 @@ describe("status summary", () => {
     expect(stateOf(obj("x.mp4", 1), rec("x.mp4", "planned", 1))).toBe("remaining");
   });
 
+  it("counts a skip that kept its name as skipped only while its record is of that version", () => {
+    expect(stateOf(obj("Holiday 2019 - Beach.mp4", 7), rec("Holiday 2019 - Beach.mp4", "skipped", 7))).toBe("skipped");
+    // A new version at the name (another ETag) is considered again.
+    expect(stateOf({ key: "Holiday 2019 - Beach.mp4", size: 7, etag: '"new"' }, rec("Holiday 2019 - Beach.mp4", "skipped", 7))).toBe("remaining");
+    const s = summarizeStatus({ objects: [obj("k.mp4", 7), obj("r_skip.mp4", 3)], records: [rec("k.mp4", "skipped", 7)], queues: {}, backupPrefix: BACKUP });
+    expect(s.skipped).toEqual({ count: 2, bytes: 10 });
+  });
+
   it("is all zeros for an empty library", () => {
     const s = summarizeStatus({ objects: [], records: [], queues: {}, backupPrefix: BACKUP });
     expect(s.saved_bytes).toBe(0);
@@ -77,6 +85,8 @@ describe("status summary", () => {
       { key: "v.mp4", size: 5, etag: "o", state: "compressed", source: source("v.mp4", `${BACKUP}v (3).mp4`) },
       { key: "g_skip (2).mp4", size: 5, etag: "k", state: "skipped" },
       { key: "h_skip.mp4", size: 5, etag: "k", state: "skipped" },
+      // A skip that kept its name: the number is the user's own, not a free name.
+      { key: "clip (2).mp4", size: 5, etag: "k", state: "skipped" },
     ];
     expect(setAside(records, BACKUP)).toEqual([
       { key: "b (2).mp4", note: "output of b.avi: b.mp4 holds another file" },

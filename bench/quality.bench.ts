@@ -1,0 +1,112 @@
+// Quality bench (`npm run bench -- quality`): four kinds of generated content (static screen, animation,
+// film grain, fast motion) through a real runner, per profile: the output's bytes, SSIM and PSNR; the
+// cost of measuring quality as a ratio of the job's time (target ≤ 1.10×); the preview's size per minute
+// of 1080p (target ≤ 1 MB). Then the error of the sampled measurement against every frame, on longer
+// sources of the same kinds (the bound docs/guarantees.md states).
+// REELPRESS_BENCH_SEC (default 10): the 1080p sources' length; REELPRESS_BENCH_SAMPLE_SEC (default 60): the
+// sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat): the profiles, comma-separated;
+// REELPRESS_X264_PRESET (default veryfast).
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { execa } from "execa";
+import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
+import { readRecord } from "../shared/io/manifest.ts";
+import { getObject, headObject } from "../shared/io/objects.ts";
+import { measureQuality, qualityWindows } from "../shared/media/quality.ts";
+import { planJob } from "../test/integration/runner-kit.ts";
+import { makeVideo, type VideoSpec } from "../test/kit/fixtures.ts";
+import { startTestStack } from "../test/kit/stack.ts";
+import { until } from "../test/kit/wait.ts";
+
+const SEC = Number(process.env.REELPRESS_BENCH_SEC || 10);
+const SAMPLE_SEC = Number(process.env.REELPRESS_BENCH_SAMPLE_SEC || 60);
+const PRESET = process.env.REELPRESS_X264_PRESET || "veryfast";
+/** Runner settings per profile; a profile this build does not know is an error, not a silent compat run. */
+const PROFILE_ENV: Record<string, Record<string, string>> = { compat: {} };
+const PROFILES = (process.env.REELPRESS_BENCH_PROFILES || "compat").split(",").map((p) => p.trim()).filter(Boolean);
+for (const p of PROFILES) if (!PROFILE_ENV[p]) throw new Error(`profile ${p} is not known to this build (known: ${Object.keys(PROFILE_ENV).join(", ")})`);
+const MB = 1e6;
+
+/** lavfi sources and filters, nearly lossless H.264 (the source should not be the thing measured). */
+const KINDS: Array<{ name: string; spec: Omit<VideoSpec, "ext" | "vcodec"> }> = [
+  { name: "static screen", spec: { source: "smptehdbars" } },
+  { name: "animation", spec: { source: "testsrc2" } },
+  { name: "film grain", spec: { source: "testsrc2", filter: "noise=c0s=14:c1s=6:c2s=6:allf=t" } },
+  { name: "fast motion", spec: { source: "testsrc2", filter: "scroll=horizontal=0.03:vertical=0.02" } },
+];
+const source = (spec: Omit<VideoSpec, "ext" | "vcodec">, width: number, height: number, durationSec: number) =>
+  makeVideo({ ext: "mkv", vcodec: "libx264", width, height, durationSec, fps: 25, audio: true, ...spec, extra: ["-crf", "12"] });
+
+const dir = await mkdtemp(path.join(os.tmpdir(), "rp-bench-quality-"));
+const stack = await startTestStack({ REELPRESS_FINGERPRINTS: "16" });
+type Event = { event: string; key?: string; seconds?: number };
+const events: Event[] = [];
+
+try {
+  console.log(`1920×1080 25 fps sources of ${SEC} s (H.264 CRF 12 + AAC), libx264 preset ${PRESET}, one runner.\n`);
+  console.log("| content | profile | source MB | output MB | SSIM | PSNR dB | job s | measuring s | cost | preview MB/min |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const costs: number[] = [];
+  const previews: number[] = [];
+  for (const profile of PROFILES) {
+    const runner = await startRunner(stack, {
+      encoder: "x264",
+      settings: runnerSettings({ REELPRESS_X264_PRESET: PRESET, REELPRESS_RUNNER_VISIBILITY: "600", REELPRESS_MIN_SSIM: "0", ...PROFILE_ENV[profile] }),
+      log: (event, fields) => void events.push({ event, ...fields }),
+      workBase: path.join(dir, "work"),
+    });
+    try {
+      for (const kind of KINDS) {
+        const file = await source(kind.spec, 1920, 1080, SEC);
+        const key = `bench/${profile}/${kind.name.replace(/ /g, "-")}.mkv`;
+        const job = await planJob(stack, file, key);
+        const done = await until(`${key} to finish`, () => events.find((e) => e.key === key && /^job_(compressed|skipped|dropped|failed)$/.test(e.event)), 3_600_000, 200);
+        if (done.event !== "job_compressed") throw new Error(`${key}: ${done.event}`);
+        const record = (await readRecord(stack, job.outputKey))!.record;
+        const q = record.quality!;
+        // Measuring alone, on the same files, as the runner does it beside the verification.
+        const output = path.join(dir, "output.mp4");
+        await pipeline((await getObject(stack, job.outputKey)).body, createWriteStream(output));
+        const t = performance.now();
+        await measureQuality({ output, source: file, size: { width: record.media!.video.width, height: record.media!.video.height }, windows: qualityWindows(record.media!.durationSec), stallSec: 600 });
+        const measuring = (performance.now() - t) / 1000;
+        // The job without measuring took `seconds - measuring` at least: the ratio is an upper bound.
+        const cost = done.seconds! / Math.max(0.001, done.seconds! - measuring);
+        costs.push(cost);
+        const preview = (await headObject(stack, record.previewKey!))!.size;
+        const perMinute = (preview / MB) * (60 / record.media!.durationSec);
+        previews.push(perMinute);
+        console.log(`| ${kind.name} | ${profile} | ${((await stat(file)).size / MB).toFixed(1)} | ${(record.size / MB).toFixed(2)} | ${q.ssim.toFixed(4)} | ${q.psnr.toFixed(1)} | ${done.seconds!.toFixed(1)} | ${measuring.toFixed(1)} | ${cost.toFixed(2)}× | ${perMinute.toFixed(2)} |`);
+      }
+    } finally {
+      await runner.stop();
+    }
+  }
+  console.log(`\nMeasuring quality: at most ${Math.max(...costs).toFixed(2)}× the job's time (target ≤ 1.10×). Preview: at most ${Math.max(...previews).toFixed(2)} MB per minute of 1080p (target ≤ 1 MB).`);
+
+  console.log(`\nSampling error: 640×360 sources of ${SAMPLE_SEC} s, libx264 preset ${PRESET} CRF 23, SSIM of every frame against the sample the runner takes.\n`);
+  console.log("| content | every frame | sampled | difference | frames | sampled frames |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  let worst = 0;
+  for (const kind of KINDS) {
+    const file = await source(kind.spec, 640, 360, SAMPLE_SEC);
+    const output = path.join(dir, "sampled.mp4");
+    // Every frame at its own time, as the runner encodes (a constant-rate remux would shift frames).
+    await execa("ffmpeg", ["-v", "error", "-y", "-i", file, "-c:v", "libx264", "-preset", PRESET, "-crf", "23", "-fps_mode", "passthrough", "-an", output]);
+    const size = { width: 640, height: 360 };
+    const [all, sample] = await Promise.all([
+      measureQuality({ output, source: file, size, windows: [{ startSec: 0 }], stallSec: 600 }),
+      measureQuality({ output, source: file, size, windows: qualityWindows(SAMPLE_SEC), stallSec: 600 }),
+    ]);
+    const diff = Math.abs(all.ssim - sample.ssim);
+    worst = Math.max(worst, diff);
+    console.log(`| ${kind.name} | ${all.ssim.toFixed(4)} | ${sample.ssim.toFixed(4)} | ${diff.toFixed(4)} | ${all.frames} | ${sample.frames} |`);
+  }
+  console.log(`\nLargest difference between the sampled and the every-frame SSIM: ${worst.toFixed(4)}.`);
+} finally {
+  await stack.stop();
+  await rm(dir, { recursive: true, force: true });
+}

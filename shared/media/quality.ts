@@ -1,0 +1,131 @@
+// How much picture an output lost: SSIM and PSNR of the output against its source, frame by frame, over
+// the whole video or over spread-out windows of it (docs/guarantees.md states the sample's error bound).
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Quality } from "../schemas.ts";
+import { safeInputArgs } from "./ffprobe.ts";
+import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
+
+/** A stretch of the video, in seconds from each file's own start; no `durationSec`: to the end. */
+export type QualityWindow = { startSec: number; durationSec?: number };
+
+/** Videos up to this long are measured on every frame; longer ones on SAMPLE_WINDOWS windows. */
+export const FULL_MEASURE_SEC = 20;
+export const SAMPLE_WINDOWS = 10;
+export const SAMPLE_WINDOW_SEC = 2;
+/** A perfect frame has no finite PSNR; this stands for it (JSON holds no Infinity). */
+export const PSNR_CAP = 100;
+
+/** The default floor: x264 CRF 23 stays far above it on every kind of content the bench makes (docs/benchmarks.md). */
+export const DEFAULT_MIN_SSIM = 0.8;
+
+/** Pure: the windows measured for a video of `durationSec`: all of it when short, else spread evenly, each centred in its slice. */
+export function qualityWindows(durationSec: number, windows = SAMPLE_WINDOWS, windowSec = SAMPLE_WINDOW_SEC): QualityWindow[] {
+  if (durationSec <= FULL_MEASURE_SEC || durationSec <= windows * windowSec) return [{ startSec: 0 }];
+  const slice = durationSec / windows;
+  return Array.from({ length: windows }, (_, i) => ({ startSec: round3(i * slice + (slice - windowSec) / 2), durationSec: windowSec }));
+}
+
+/** Pure: one window per chunk of a chunked job, the middle SAMPLE_WINDOW_SEC of each (all of a short chunk). */
+export function chunkWindows(chunks: Array<{ startSec: number; endSec: number }>, offsetSec: number, windowSec = SAMPLE_WINDOW_SEC): QualityWindow[] {
+  return chunks.map((c) => {
+    const length = c.endSec - c.startSec;
+    const d = Math.min(length, windowSec);
+    return { startSec: round3(Math.max(0, c.startSec - offsetSec + (length - d) / 2)), durationSec: round3(d) };
+  });
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Per-frame figures of one window, as ffmpeg's ssim and psnr filters write them. */
+export type FrameScores = { ssim: number[]; mse: number[] };
+
+/** Pure: the `All:` SSIM of each line of an ssim stats file, and the `mse_avg:` of each line of a psnr one. */
+export function parseStats(ssimLog: string, psnrLog: string): FrameScores {
+  const pick = (text: string, re: RegExp) => text.split("\n").map((l) => re.exec(l)?.[1]).filter((v): v is string => v !== undefined).map(Number).filter(Number.isFinite);
+  return { ssim: pick(ssimLog, /\bAll:([0-9.]+)/), mse: pick(psnrLog, /\bmse_avg:([0-9.]+)/) };
+}
+
+export type WindowScore = { ssim: number; psnr: number; frames: number };
+
+/** Pure: mean SSIM and the PSNR of the mean squared error (ffmpeg's own average) of some frames. */
+export function summarise(scores: FrameScores): WindowScore {
+  const frames = Math.min(scores.ssim.length, scores.mse.length);
+  if (frames === 0) return { ssim: 0, psnr: 0, frames: 0 };
+  const mean = (xs: number[]) => xs.slice(0, frames).reduce((a, b) => a + b, 0) / frames;
+  const mse = mean(scores.mse);
+  const psnr = mse > 0 ? Math.min(PSNR_CAP, 10 * Math.log10((255 * 255) / mse)) : PSNR_CAP;
+  return { ssim: round4(mean(scores.ssim)), psnr: Math.round(psnr * 100) / 100, frames };
+}
+
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
+
+export type MeasureSpec = {
+  /** The encoded file, and its source (a presigned URL or a path). */
+  output: string;
+  source: string;
+  /** Input options for the source before its `-i` (reconnect options for a URL). */
+  sourceOptions?: string[];
+  /** The output's stored size: the source is scaled to it before comparing. */
+  size: { width: number; height: number };
+  windows: QualityWindow[];
+  /** Each window is its own chunk (a chunked job): the record lists them by index. */
+  perChunk?: boolean;
+  stallSec: number;
+};
+
+/** Compares one window of both files; each is cut at the same time from its own start, so their frames pair up. */
+async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n: number): Promise<FrameScores> {
+  const cut = (opts: string[] = []) => [
+    "-noautorotate", ...(w.startSec > 0 ? ["-ss", w.startSec.toFixed(3)] : []), ...(w.durationSec !== undefined ? ["-t", w.durationSec.toFixed(3)] : []), ...opts,
+  ];
+  const { width, height } = spec.size;
+  const graph = [
+    "[0:V:0]setpts=PTS-STARTPTS,format=yuv420p,split[o1][o2]",
+    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,format=yuv420p,split[s1][s2]`,
+    `[o1][s1]ssim=stats_file=ssim-${n}.log:shortest=1`,
+    `[o2][s2]psnr=stats_file=psnr-${n}.log:shortest=1`,
+  ].join(";");
+  const r = await runMedia(
+    "ffmpeg",
+    ["-hide_banner", "-nostdin", "-v", "error", ...cut(), ...safeInputArgs(spec.output), ...cut(spec.sourceOptions), ...safeInputArgs(spec.source), "-filter_complex", graph, "-f", "null", "-"],
+    { cwd: dir, stallSec: spec.stallSec },
+  );
+  if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(spec.output)} stalled`);
+  if (r.exitCode !== 0) {
+    throwIfStoreFailed(r.stderr, "measuring quality");
+    throw new Error(`measuring quality failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
+  }
+  const [ssim, psnr] = await Promise.all([readFile(path.join(dir, `ssim-${n}.log`), "utf8"), readFile(path.join(dir, `psnr-${n}.log`), "utf8")]);
+  return parseStats(ssim, psnr);
+}
+
+/** SSIM and PSNR over every window's frames together; per chunk too when `perChunk`. */
+export async function measureQuality(spec: MeasureSpec): Promise<Quality> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-quality-"));
+  try {
+    const scores: FrameScores[] = [];
+    // One window at a time: the measurement runs beside the verification and should not crowd it.
+    for (const [i, w] of spec.windows.entries()) scores.push(await measureWindow(spec, w, dir, i));
+    const all = summarise({ ssim: scores.flatMap((s) => s.ssim), mse: scores.flatMap((s) => s.mse) });
+    if (all.frames === 0) throw new Error("measuring quality compared no frames");
+    const sampled = spec.windows.some((w) => w.durationSec !== undefined);
+    return {
+      ...all,
+      sampled,
+      ...(sampled ? { sampledSec: round3(spec.windows.reduce((n, w) => n + (w.durationSec ?? 0), 0)) } : {}),
+      ...(spec.perChunk ? { chunks: scores.map((s, index) => ({ index, ...summarise(s) })) } : {}),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pure: why an output is refused for its quality, or undefined when it stands (a bad chunk refuses it too). */
+export function belowFloor(q: Quality, minSsim: number): string | undefined {
+  if (minSsim <= 0) return undefined;
+  if (q.ssim < minSsim) return `its SSIM ${q.ssim.toFixed(4)} is below the ${minSsim} floor (REELPRESS_MIN_SSIM)`;
+  const bad = q.chunks?.find((c) => c.frames > 0 && c.ssim < minSsim);
+  return bad ? `chunk ${bad.index} has SSIM ${bad.ssim.toFixed(4)}, below the ${minSsim} floor (REELPRESS_MIN_SSIM)` : undefined;
+}
