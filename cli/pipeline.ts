@@ -5,29 +5,37 @@ import type { Clients } from "../shared/io/clients.ts";
 import type { Embedded } from "./embedded.ts";
 import { UserError } from "../shared/errors.ts";
 import { enumSetting } from "../shared/settings.ts";
-import { startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
+import { folderEventSettings, startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
 import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
 import { notifierFromEnv } from "../shared/io/notify.ts";
 import { logEvent } from "./output.ts";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
+import type { Log } from "../shared/log.ts";
+import { type FirstScan, startFirstScan } from "./events/first-scan.ts";
 
 export type PipelineOptions = { embedded?: Embedded; runner: boolean; env?: NodeJS.ProcessEnv };
-export type Pipeline = { stop(): Promise<void>; watching?(): ReturnType<NonNullable<EventSource["watching"]>> | undefined };
+/** `scans`: a reconcile runs in the background (the first scan), with its progress in .reelpress/scan.json. */
+export type Pipeline = { scans: boolean; stop(): Promise<void>; watching?(): ReturnType<NonNullable<EventSource["watching"]>> | undefined };
+
+type EventsKind = "embedded" | "minio" | "queue";
 
 /**
  * Where ObjectCreated events come from: the embedded folder store's own writes, MinIO's listen API, or
  * nothing here (S3 and LocalStack notify the ingest queue themselves).
  */
-async function startEvents(clients: Clients, opts: PipelineOptions): Promise<EventSource | undefined> {
-  const chosen = enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
-  switch (chosen) {
+function eventsKind(opts: PipelineOptions): EventsKind {
+  return enumSetting(opts.env ?? process.env, "REELPRESS_EVENTS", ["embedded", "minio", "queue"], opts.embedded ? "embedded" : "queue");
+}
+
+async function startEvents(clients: Clients, opts: PipelineOptions, kind: EventsKind, scan: FirstScan | undefined): Promise<EventSource | undefined> {
+  switch (kind) {
     case "embedded":
       if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
-      return startEmbeddedEvents(clients, opts.embedded, logEvent);
+      return startEmbeddedEvents(clients, opts.embedded, logEvent, folderEventSettings(opts.env ?? process.env), scan);
     case "minio":
-      return startMinioEvents(clients, logEvent);
+      return startMinioEvents(clients, logEvent, scan);
     case "queue":
       return undefined;
   }
@@ -39,30 +47,41 @@ export async function startPipeline(clients: Clients, opts: PipelineOptions): Pr
   const stopAll = async () => {
     for (const stop of stops) await stop();
   };
-  let events: EventSource | undefined;
+  let parts: { events: EventSource | undefined; scans: boolean };
   try {
-    events = await startParts(clients, opts, stops);
+    parts = await startParts(clients, opts, stops);
   } catch (err) {
     // A bad setting found halfway: stop what already runs, so the process can end.
     await stopAll();
     throw err;
   }
-  return { stop: stopAll, watching: () => events?.watching?.() };
+  const { events, scans } = parts;
+  return { scans, stop: stopAll, watching: () => events?.watching?.() };
 }
 
-/** Starts each part, adding its stop to `stops` as soon as it runs; returns the event source. */
-async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<EventSource | undefined> {
+/** Starts each part, adding its stop to `stops` as soon as it runs; returns the event source and whether a first scan runs. */
+async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<() => Promise<void>>): Promise<{ events: EventSource | undefined; scans: boolean }> {
   const env = opts.env ?? process.env;
   const dedupEveryMs = dedupIntervalMs(env);
-  const events = await startEvents(clients, opts);
+  const kind = eventsKind(opts);
+  // The start-up reconcile is the first scan: its videos are followed through the pipeline's own log.
+  const scan = kind === "queue" ? undefined : startFirstScan(clients, logEvent);
+  if (scan) stops.push(() => scan.stop());
+  const log: Log = scan
+    ? (event, fields, text) => {
+        logEvent(event, fields, text);
+        scan.observe(event, fields);
+      }
+    : logEvent;
+  const events = await startEvents(clients, opts, kind, scan);
   if (events) stops.push(() => events.stop());
   const { queues } = clients.config;
   const notifier = notifierFromEnv(env, logEvent);
   const host = startFunctionHost(
     clients,
     [
-      { queue: queues.ingest, handler: makeProbeHandler(() => clients, logEvent, notifier) },
-      { queue: queues.plan, handler: makeStrategyHandler(() => clients, logEvent) },
+      { queue: queues.ingest, handler: makeProbeHandler(() => clients, log, notifier) },
+      { queue: queues.plan, handler: makeStrategyHandler(() => clients, log) },
     ],
     { log: logEvent },
   );
@@ -73,8 +92,8 @@ async function startParts(clients: Clients, opts: PipelineOptions, stops: Array<
     // The runner shares the disk with the folder store it serves: a chunked job reads its source in place.
     const settings = runnerSettings(env);
     const libraryDir = settings.libraryDir ?? opts.embedded?.library;
-    const runner = await startRunner(clients, { encoder: "auto", settings: { ...settings, libraryDir }, log: logEvent, notifier });
+    const runner = await startRunner(clients, { encoder: "auto", settings: { ...settings, libraryDir }, log, notifier });
     stops.push(() => runner.stop());
   }
-  return events;
+  return { events, scans: scan !== undefined };
 }

@@ -1,7 +1,7 @@
 // The AWS deployment as plain data: infra/*.ts turns it into SST components, and
 // test/unit/infra-topology.test.ts checks it, so a wrong wire fails a test before any deploy.
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
-import { INDEX_PREFIX, MANIFEST_PREFIX, PREVIEWS_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SUMMARY_PREFIX, SUMMARY_STALE_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
+import { INDEX_PREFIX, MANIFEST_PREFIX, PREVIEWS_PREFIX, QUEUED_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY, SUMMARY_PREFIX, SUMMARY_STALE_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
 import { checkNotifyUrl } from "../shared/io/notify.ts";
 import { badSetting, enumSetting } from "../shared/settings.ts";
 
@@ -83,6 +83,8 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: READ, on: [ALL_OBJECTS] },
       // Each record write also adds its change to the library summary.
       { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }, { kind: "objects", prefix: SUMMARY_PREFIX }] },
+      // The queued mark of a version sent by `reelpress scan` goes once the version is recorded.
+      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: QUEUED_PREFIX }] },
       { actions: SEND, on: [{ kind: "queue", queue: "plan" }] },
       ...DEAD_LETTER_AT_ONCE("ingest"),
     ],
@@ -135,7 +137,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: LIST, on: [BUCKET] },
       {
         actions: READ,
-        on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })),
+        on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY].map((prefix): Target => ({ kind: "objects", prefix })),
       },
       { actions: ["s3:PutObject"], on: [SUMMARY_PREFIX, INDEX_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
       { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: SUMMARY_STALE_KEY }] },

@@ -183,6 +183,27 @@ export type ChunkPlan = z.infer<typeof ChunkPlan>;
 export const MergeClaim = z.object({ messageId: z.string(), index: z.number().int().nonnegative(), runnerId: z.string(), chunks: z.number().int().positive(), claimedAt: z.string() });
 export type MergeClaim = z.infer<typeof MergeClaim>;
 
+/** Written (If-None-Match, or If-Match over a stale one) before a version's event is sent to the ingest queue. */
+export const QueuedMark = z.object({ key: z.string(), size: z.number().int().nonnegative(), etag: z.string(), at: z.string() });
+export type QueuedMark = z.infer<typeof QueuedMark>;
+
+/** The first scan's progress (.reelpress/scan.json), written every few seconds by the `dev` that runs it. */
+export const ScanProgress = z.object({
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  /** Set when the listing is done and every video it found has been probed. */
+  finishedAt: z.string().optional(),
+  listed: z.boolean(),
+  found: z.number().int().nonnegative(),
+  /** Sent to the ingest queue by this scan; the others were queued or recorded already. */
+  queued: z.number().int().nonnegative(),
+  probed: z.number().int().nonnegative(),
+  planned: z.number().int().nonnegative(),
+  encoded: z.number().int().nonnegative(),
+  /** Recent (time in ms, probed) pairs, for the rate. */
+  samples: z.array(z.tuple([z.number(), z.number().int().nonnegative()])).max(64),
+});
+export type ScanProgress = z.infer<typeof ScanProgress>;
 const QualityScore = z.object({
   /** Mean SSIM (Y, U and V weighted as ffmpeg's `All`) of the frames compared, 0–1. */
   ssim: z.number().min(0).max(1),

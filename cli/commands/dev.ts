@@ -101,6 +101,7 @@ const command: Command = {
         `  bucket    ${config.bucket}`,
         `  queues    ${Object.values(config.queues).join(", ")}`,
         `  dashboard ${services.dashboardUrl}`,
+        ...(pipeline.scans ? [`  scan      the videos already there are queued in the background; 'reelpress status' shows the progress`] : []),
         "",
         ...(embedded ? ["Copy videos into the library folder, or upload one from another terminal:"] : ["Upload a video from another terminal:"]),
         `  npx reelpress upload ./video.mkv   ${dim("(reelpress commands on this machine find this store by themselves)")}`,

@@ -1,5 +1,6 @@
 // `reelpress scan`: backfill. Objects already in the bucket are queued for the probe, largest first,
 // as if they had just been uploaded; `--dry-run` probes them here and prints each decision instead.
+// A version already waiting in the ingest queue (its queued mark is live) is not queued again.
 import type { Clients } from "../../shared/io/clients.ts";
 import { UsageError, errorMessage } from "../../shared/errors.ts";
 import { isSameVersion, probeObject } from "../../shared/steps/probe.ts";
@@ -12,6 +13,7 @@ import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-rec
 import { remote, requireBucket } from "../remote.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 import { mapLimit } from "../../shared/pool.ts";
+import { claimQueued, releaseQueued, staleMarksBefore } from "../../shared/io/queued-marks.ts";
 import { loadProfiles } from "../../shared/io/profiles.ts";
 import { profileNames } from "../../shared/rules/profiles.ts";
 import { chooseForReencode } from "../../shared/rules/reencode.ts";
@@ -60,6 +62,20 @@ async function dryRun(clients: Clients, todo: VideoObject[]): Promise<void> {
     }
     while (printed < lines.length && lines[printed] !== undefined) console.log(lines[printed++]);
   });
+}
+
+/** Sends the events of the versions whose queued marks this call claims, in order; returns those. */
+async function queueUnqueued(clients: Clients, todo: VideoObject[]): Promise<VideoObject[]> {
+  const staleBefore = await staleMarksBefore(clients);
+  const won = await mapLimit(todo, 16, (o) => claimQueued(clients, o, staleBefore));
+  const claimed = todo.filter((_, i) => won[i]);
+  try {
+    await sendEventRecords(clients, claimed.map((o) => objectCreatedRecord(clients.config.bucket, o, "ObjectCreated:Scan")));
+  } catch (err) {
+    await Promise.allSettled(claimed.map((o) => releaseQueued(clients, o.key, o)));
+    throw err;
+  }
+  return claimed;
 }
 
 /** `--reencode PROFILE`: originals of outputs made otherwise, restored and queued; nothing else is scanned. */
@@ -111,14 +127,15 @@ const command: Command = {
     const [objects, records] = await remote(clients.config, () => Promise.all([listVideoObjects(clients), recordsByKey(clients)]));
     const { todo, settled } = selectForScan(objects, records, batch);
     const where = clients.config.prefix ? `under ${clients.config.prefix}` : `in ${clients.config.bucket}`;
-    const bytes = formatBytes(todo.reduce((n, o) => n + o.size, 0));
+    const bytes = (objects: VideoObject[]) => formatBytes(objects.reduce((n, o) => n + o.size, 0));
     if (values["dry-run"]) {
-      console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes}, largest first; nothing is renamed or queued.`);
+      console.log(`${bold("Dry run")}: ${todo.length} video(s) ${where}, ${bytes(todo)}, largest first; nothing is renamed or queued.`);
       await dryRun(clients, todo);
     } else {
-      await remote(clients.config, () => sendEventRecords(clients, todo.map((o) => objectCreatedRecord(clients.config.bucket, o, "ObjectCreated:Scan"))));
-      for (const o of todo) console.log(line("queued", o, ""));
-      console.log(`${bold("Queued")} ${todo.length} video(s) ${where} for probing, ${bytes}, largest first.`);
+      const claimed = await remote(clients.config, () => queueUnqueued(clients, todo));
+      for (const o of claimed) console.log(line("queued", o, ""));
+      console.log(`${bold("Queued")} ${claimed.length} video(s) ${where} for probing, ${bytes(claimed)}, largest first.`);
+      if (claimed.length < todo.length) console.log(dim(`${todo.length - claimed.length} video(s) already wait in the ingest queue.`));
     }
     const left = objects.length - settled.length - todo.length;
     if (left > 0) console.log(dim(`${left} smaller video(s) left for the next scan (--batch ${batch}).`));

@@ -8,6 +8,8 @@ import type { Command } from "../command.ts";
 import { clientsFrom } from "../context.ts";
 import { bold, dim, formatBytes, green, red, yellow } from "../output.ts";
 import { remote, requireBucket } from "../remote.ts";
+import { readScanReport, withScan } from "../../shared/io/scan-progress.ts";
+import { type ScanReport, scanLine } from "../../shared/rules/scan-progress.ts";
 
 const SHOWN_FAILURES = 10;
 
@@ -42,6 +44,15 @@ export function runnerLine(r: RunnerStatus): string {
   return `${r.encoder}${window}: ${jobs.length ? jobs.join(", ") : "waiting for jobs"}`;
 }
 
+/** A scan not written to for this long has no `dev` behind it any more. */
+const SCAN_SILENT_MS = 60_000;
+
+function scanLines(scan: ScanReport, now: Date): string[] {
+  const silent = !scan.finished_at && now.getTime() - Date.parse(scan.updated_at) > SCAN_SILENT_MS;
+  const note = silent ? dim(`  (last written ${new Date(scan.updated_at).toLocaleString()}: is reelpress dev running?)`) : "";
+  return ["", bold("First scan"), `  ${scanLine(scan)}${note}`];
+}
+
 /** Outputs measured, their mean and lowest SSIM, and outputs refused by the floor. */
 export function qualityLine(q: NonNullable<StatusSummary["quality"]>): string {
   // The lowest is unknown for a --prefix, and after deletions until `reelpress reindex`.
@@ -50,7 +61,7 @@ export function qualityLine(q: NonNullable<StatusSummary["quality"]>): string {
   return q.refused ? `${measured}; ${q.refused} refused below REELPRESS_MIN_SSIM (originals kept, skipped)` : measured;
 }
 
-export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[]): string {
+export function renderStatus(summary: StatusSummary, failures: Failure[], where: string, aside: SetAside[], scan?: ScanReport, now = new Date()): string {
   const rows: Array<[string, keyof StatusSummary, (s: string) => string]> = [
     ["compressed", "compressed", green],
     ["skipped", "skipped", dim],
@@ -72,6 +83,7 @@ export function renderStatus(summary: StatusSummary, failures: Failure[], where:
   lines.push(`  ${"on disk now".padEnd(16)} ${formatBytes(disk.total_bytes).padStart(14)}  ${dim(`library ${formatBytes(disk.library_bytes)}, backups ${formatBytes(disk.backup_bytes)}, .reelpress ${formatBytes(disk.system_bytes)}`)}`);
   lines.push(`  ${"in backups".padEnd(16)} ${formatBytes(disk.backup_bytes).padStart(14)}`);
   lines.push(`  ${"purge would free".padEnd(16)} ${formatBytes(disk.reclaimable_bytes).padStart(14)}${disk.reclaimable_bytes > 0 ? `  ${dim("'reelpress purge --older-than DAYS' lists them")}` : ""}`);
+  if (scan) lines.push(...scanLines(scan, now));
   lines.push("", `${bold("Queues")}${" ".repeat(14)}waiting  in flight`);
   for (const [role, d] of Object.entries(summary.queues)) {
     lines.push(`  ${role.padEnd(16)} ${String(d.visible).padStart(7)}  ${String(d.in_flight).padStart(9)}`);
@@ -113,10 +125,10 @@ const command: Command = {
     const clients = clientsFrom(values);
     await requireBucket(clients);
     const onBuild = () => console.error(dim("This library has no summary yet: building it from the manifest records, once (reelpress reindex)…"));
-    const { summary, failures, aside, stale } = await remote(clients.config, () => gatherStatus(clients, new Date(), { onBuild }));
+    const [{ summary, failures, aside, stale }, scan] = await remote(clients.config, () => Promise.all([gatherStatus(clients, new Date(), { onBuild }), readScanReport(clients)]));
     if (stale) console.error(yellow("The summary may be off: a writer could not add its change to it. 'reelpress reindex' rebuilds it from the records."));
-    if (values.json) console.log(JSON.stringify(summary));
-    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside));
+    if (values.json) console.log(JSON.stringify(withScan(summary, scan)));
+    else console.log(renderStatus(summary, failures, `s3://${clients.config.bucket}/${clients.config.prefix}`, aside, scan));
     return 0;
   },
 };

@@ -10,8 +10,10 @@ import { readRecord } from "../../shared/io/manifest.ts";
 import type { Log } from "../../shared/log.ts";
 import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
-import { reconcile } from "./reconcile.ts";
+import { type ReconcileTally, startReconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
+import { mapLimit } from "../../shared/pool.ts";
+import { claimQueued, releaseQueued, staleMarksBefore } from "../../shared/io/queued-marks.ts";
 
 export type EventSource = { stop(): Promise<void>; watching?(): { folders: number; limited: boolean; message?: string } };
 
@@ -28,7 +30,17 @@ export function folderEventSettings(env: NodeJS.ProcessEnv): FolderEventSettings
   };
 }
 
-export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, log: Log = () => undefined, settings: FolderEventSettings = folderEventSettings(process.env)): Promise<EventSource> {
+/**
+ * Starts the event source and returns at once: the listing that catches what arrived while reelpress
+ * was down, and the watcher's first walk of the folder, run in the background (`tally` counts the listing).
+ */
+export async function startEmbeddedEvents(
+  clients: Clients,
+  embedded: Embedded,
+  log: Log = () => undefined,
+  settings: FolderEventSettings = folderEventSettings(process.env),
+  tally?: ReconcileTally,
+): Promise<EventSource> {
   const { bucket, backupPrefix } = clients.config;
   const pending = new Map<string, ObjectEvent>();
   let stopped = false;
@@ -36,14 +48,30 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
   let flushing: Promise<void> = Promise.resolve();
   const isVideo = (key: string) => keyKind(key, backupPrefix) === "video";
 
+  // Asked once, before this start sends anything, and shared by its senders: a cut asked later could find
+  // the queue empty between another sender's claim and its send, and take that fresh mark for a stale one.
+  const staleBefore = staleMarksBefore(clients);
+  /** The events of `batch` whose versions this call claimed, sent; the others are queued already. */
+  const send = async (batch: ObjectEvent[]): Promise<ObjectEvent[]> => {
+    const before = await staleBefore;
+    const won = await mapLimit(batch, 16, (e) => claimQueued(clients, e, before));
+    const claimed = batch.filter((_, i) => won[i]);
+    try {
+      await sendEventRecords(clients, claimed.map((e) => objectCreatedRecord(bucket, e, e.eventName)));
+    } catch (err) {
+      await Promise.allSettled(claimed.map((e) => releaseQueued(clients, e.key, e)));
+      throw err;
+    }
+    return claimed;
+  };
   const flush = () => {
     timer = undefined;
     const batch = [...pending.values()];
     pending.clear();
     flushing = flushing
-      .then(() => sendEventRecords(clients, batch.map((e) => objectCreatedRecord(bucket, e, e.eventName))))
+      .then(() => send(batch))
       .then(
-        () => batch.forEach((e) => log("events.object-created", { key: e.key })),
+        (sent) => sent.forEach((e) => log("events.object-created", { key: e.key })),
         (err) => {
           log("events.send-error", { error: errorMessage(err), count: batch.length });
           // Put them back (a newer write wins) and try again shortly.
@@ -61,7 +89,7 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
   embedded.store.on("created", note);
   // One cut for both: older files are the listing's to send now, newer ones the watcher's once settled.
   const knownBefore = Date.now() - settings.settleMs;
-  const watcher = await watchFolder(embedded.store, {
+  const watching = watchFolder(embedded.store, {
     ...settings,
     knownBefore,
     accept: isVideo,
@@ -80,16 +108,22 @@ export async function startEmbeddedEvents(clients: Clients, embedded: Embedded, 
     onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
     onWatchLimit: (message) => log("events.watch-limit", { message }),
   });
+  // Until the first walk is done, no folder is watched yet.
+  let watcher: Awaited<typeof watching> | undefined;
+  watching.then(
+    (w) => (watcher = w),
+    (err) => log("events.watch-error", { error: errorMessage(err) }),
+  );
   // Complete files that no event brought in yet; ones still being written are the watcher's.
-  const found = await reconcile(clients, { settledBefore: new Date(knownBefore) });
-  if (found > 0) log("events.reconciled", { count: found });
+  const reconciling = startReconcile(clients, log, { settledBefore: new Date(knownBefore), tally, staleBefore });
 
   return {
-    watching: () => watcher.watching(),
+    watching: () => watcher?.watching() ?? { folders: 0, limited: false },
     async stop() {
       stopped = true;
       embedded.store.off("created", note);
-      await watcher.stop();
+      await reconciling.stop();
+      await (await watching.catch(() => undefined))?.stop();
       if (timer) {
         clearTimeout(timer);
         flush();

@@ -10,7 +10,7 @@ import type { Log } from "../../shared/log.ts";
 import { decodeEventKey, keyKind } from "../../shared/rules/naming.ts";
 import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
-import { reconcile } from "./reconcile.ts";
+import { type ReconcileTally, startReconcile } from "./reconcile.ts";
 import { sendEventRecords } from "../../shared/io/event-records.ts";
 
 const RETRY_MS = 2000;
@@ -40,7 +40,8 @@ export function libraryRecord(raw: unknown, bucket: string, backupPrefix: string
   return keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix) === "video" ? parsed.data : undefined;
 }
 
-export async function startMinioEvents(clients: Clients, log: Log = () => undefined): Promise<EventSource> {
+/** Starts listening and returns at once; the listing that catches uploads made while down runs in the background. */
+export async function startMinioEvents(clients: Clients, log: Log = () => undefined, tally?: ReconcileTally): Promise<EventSource> {
   const { bucket, prefix, backupPrefix } = clients.config;
   const minio = await minioClient(clients);
   let stopped = false;
@@ -73,12 +74,12 @@ export async function startMinioEvents(clients: Clients, log: Log = () => undefi
   };
   listen();
 
-  const found = await reconcile(clients);
-  if (found > 0) log("events.reconciled", { count: found });
+  const reconciling = startReconcile(clients, log, { tally });
 
   return {
     async stop() {
       stopped = true;
+      await reconciling.stop();
       clearTimeout(retry);
       poller?.stop();
       await sending;

@@ -1,7 +1,8 @@
 // The dashboard's requests, answered alike by `reelpress dev`'s HTTP server and by the dashboard
 // Lambda behind its function URL: the page, GET /api/status (exactly `reelpress status --json`),
 // GET /api/overview (the kept overview, served at once: keeper.ts), GET /api/watch (`dev`'s folder
-// watch), and GET /api/montage for previews only (montage JPEGs and preview WebMs, in ranges).
+// watch), GET /api/scan (the first scan's progress, or null), and GET /api/montage for previews only
+// (montage JPEGs and preview WebMs, in ranges).
 import { readFile } from "node:fs/promises";
 import { buffer } from "node:stream/consumers";
 import type { Clients } from "../io/clients.ts";
@@ -12,6 +13,7 @@ import { queueDepths } from "../io/library.ts";
 import { listRunners } from "../io/runners.ts";
 import { explainRemote } from "../io/remote-errors.ts";
 import { type Overview, dashboardOverview } from "./overview.ts";
+import { readScanReport, withScan } from "../io/scan-progress.ts";
 import { OverviewKeeper } from "./keeper.ts";
 import type { QueuedList } from "./queued.ts";
 
@@ -117,7 +119,9 @@ export function dashboardRoutes(clients: Clients, page: string | URL = new URL("
       case "/":
         return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: await readPage() };
       case "/api/status":
-        return json(200, (await keeper.fresh()).status);
+        return json(200, withScan((await keeper.fresh()).status, await readScanReport(clients)));
+      case "/api/scan":
+        return json(200, (await readScanReport(clients)) ?? null);
       case "/api/overview":
         return json(200, await overview());
       case "/api/watch":

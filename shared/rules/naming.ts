@@ -10,6 +10,10 @@ export const SYSTEM_PREFIX = ".reelpress/";
 export const MANIFEST_PREFIX = `${SYSTEM_PREFIX}manifest/`;
 export const REPORTS_PREFIX = `${SYSTEM_PREFIX}reports/`;
 export const PREVIEWS_PREFIX = `${SYSTEM_PREFIX}previews/`;
+/** One mark per version sent to the ingest queue and not yet probed (shared/io/queued-marks.ts). */
+export const QUEUED_PREFIX = `${SYSTEM_PREFIX}queued/`;
+/** The first scan's progress, written by the `dev` that runs it (shared/io/scan-progress.ts). */
+export const SCAN_PROGRESS_KEY = `${SYSTEM_PREFIX}scan.json`;
 /** One small status object per runner (shared/io/runners.ts). */
 export const RUNNERS_PREFIX = `${SYSTEM_PREFIX}runners/`;
 /** The library summary's shards (shared/io/summary.ts), and the mark a writer leaves when it gave up on one. */
@@ -109,6 +113,10 @@ export function backupKeyFor(key: string, backupPrefix: string): string {
 
 export function manifestKeyFor(key: string): string {
   return `${MANIFEST_PREFIX}${safeKey(key)}.json`;
+}
+
+export function queuedMarkKeyFor(key: string): string {
+  return `${QUEUED_PREFIX}${safeKey(key)}.json`;
 }
 
 export function keyFromManifestKey(manifestKey: string): string | undefined {

@@ -17,6 +17,7 @@ import { sampleVideo } from "../media/sample.ts";
 import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "../schemas.ts";
 import { downloadFile, headObject, presignedGetUrl, uploadFile } from "../io/objects.ts";
 import { sendJson } from "../io/queues.ts";
+import { releaseQueued } from "../io/queued-marks.ts";
 
 export type IngestOutcome =
   | { key: string; status: "ignored" | "compressed"; reason: string }
@@ -122,7 +123,10 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
   }
 }
 
-/** The probe function's work for one S3 event record: probe, then hand the result to the strategy step. */
+/**
+ * The probe function's work for one S3 event record: probe, hand the result to the strategy step, then
+ * remove the version's queued mark (its record answers from now on; a retry keeps the mark).
+ */
 export async function ingestEventRecord(clients: Clients, record: S3EventRecord, opts: { lastTry?: boolean } = {}): Promise<IngestOutcome> {
   const key = decodeEventKey(record.s3.object.key);
   if (!isCreation(record.eventName)) return { key, status: "ignored", reason: `event ${record.eventName}` };
@@ -131,5 +135,7 @@ export async function ingestEventRecord(clients: Clients, record: S3EventRecord,
   if (outcome.status === "probed") {
     await sendJson(clients, clients.config.queues.plan, outcome.result);
   }
+  // Only reelpress's own senders mark; S3's and MinIO's notifications cost no extra read.
+  if (record.eventSource === "reelpress") await releaseQueued(clients, key, { size: record.s3.object.size, etag: record.s3.object.eTag });
   return outcome;
 }

@@ -17,6 +17,7 @@ import { formatBytes } from "../../shared/rules/format.ts";
 import { patchRecord } from "../../shared/io/manifest.ts";
 import { PREVIEWS_PREFIX } from "../../shared/rules/naming.ts";
 import { putRunner } from "../../shared/io/runners.ts";
+import { writeScanProgress } from "../../shared/io/scan-progress.ts";
 import type { StatusSummary } from "../../shared/schemas.ts";
 import { headObject } from "../../shared/io/objects.ts";
 import { launchChromium, noChromium } from "../kit/browser.ts";
@@ -139,6 +140,27 @@ describe.skipIf(skip)("dashboard in headless Chromium", () => {
     await put("trips/empty.mp4", "", "failed", { error: "empty object (0 bytes)" });
     await until("the page to show the new failure", async () => (await page.locator("tr.failure[data-key='trips/empty.mp4'] .reason").count()) === 1, 15_000, 250);
     expect(await page.locator("tr.failure[data-key='trips/empty.mp4'] .reason").textContent()).toBe("empty file (0 bytes)");
+    await page.close();
+  });
+
+  it("shows the first scan's progress in its own panel, once there is one", async () => {
+    const before = await browser.newPage();
+    await before.goto(dashboard.url);
+    await before.waitForSelector("body[data-loaded]");
+    expect(await before.locator("#scan-panel").isHidden()).toBe(true);
+    await before.close();
+    const now = Date.now();
+    await writeScanProgress(stack, {
+      startedAt: new Date(now - 120_000).toISOString(), updatedAt: new Date(now).toISOString(), listed: true,
+      found: 12_300, queued: 12_000, probed: 4000, planned: 3000, encoded: 20, samples: [[now - 60_000, 1600], [now, 4000]],
+    });
+    const page = await browser.newPage();
+    await page.goto(dashboard.url);
+    await page.waitForSelector("#scan-panel:not([hidden])", { timeout: 15_000 });
+    for (const [k, n] of [["found", "12,300"], ["probed", "4,000"], ["planned", "3,000"], ["encoded", "20"], ["left", "8,300"]]) {
+      expect(await page.locator(`.state[data-scan=${k}] .count`).textContent(), k).toBe(n);
+    }
+    expect(await page.locator("#scan .pace").textContent()).toBe("40/s · about 3 min left");
     await page.close();
   });
 });

@@ -1,7 +1,7 @@
 // `reelpress dev --library DIR` on a folder that already holds videos: they are processed in place,
 // a file copied in later is picked up, and the results are plain files in the folder.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,9 +25,12 @@ describe("reelpress dev --library: a folder of videos, served and processed in p
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), "reelpress-e2e-library-"));
     lib = path.join(work, "my videos");
+    const past = new Date(Date.now() - 60_000);
     for (const [key, fixture] of [["films/a.avi", "avi_mpeg4"], ["films/b.mkv", "mkv_h264"], ["clips/low.mp4", "mp4_h264_300k"]] as const) {
       await mkdir(path.dirname(at(key)), { recursive: true });
       await copyFile(await videoFixture(fixture), at(key));
+      // Complete well before start: the first scan's to find, not the watcher's.
+      await utimes(at(key), past, past);
       originals.set(key, await sha256(at(key)));
     }
     await writeFile(at("films/notes.txt"), "not a video");
@@ -52,6 +55,13 @@ describe("reelpress dev --library: a folder of videos, served and processed in p
     expect(await exists(at("clips/low_skip.mp4"))).toBe(false);
     expect(await exists(at("films/a.avi"))).toBe(false);
     expect(await readFile(at("films/notes.txt"), "utf8")).toBe("not a video");
+    // The first scan found the three, and status follows them through the pipeline.
+    const scan = await until("the first scan in status, done", async () => {
+      const s = JSON.parse((await reelpress(["status", "--json", "--endpoint", dev.endpoint], { env })).stdout).scan;
+      return s?.encoded === 2 && s;
+    }, 30_000, 500);
+    expect(scan).toMatchObject({ listed: true, found: 3, queued: 3, probed: 3, planned: 3, encoded: 2, left: 0, eta_sec: 0 });
+    expect(scan.finished_at).toBeDefined();
     // Everything reelpress keeps is under .reelpress/ in the folder.
     expect(await exists(at(".reelpress/manifest/films/a.mp4.json"))).toBe(true);
   });

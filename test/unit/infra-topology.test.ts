@@ -176,7 +176,7 @@ describe("permissions (least privilege)", () => {
     expect(can(FUNCTIONS.strategy.grants, "sqs:GetQueueAttributes", ARNS.queue.plan)).toBe(true);
   });
 
-  it("the probe reads anything but writes only manifest records and the summary they keep", () => {
+  it("the probe reads anything but writes only manifest records and the summary they keep, and deletes only queued marks", () => {
     const g = FUNCTIONS.probe.grants;
     expect(can(g, "s3:GetObject", object("a/b.mkv"))).toBe(true);
     expect(can(g, "s3:PutObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(true);
@@ -184,6 +184,8 @@ describe("permissions (least privilege)", () => {
     expect(can(g, "s3:PutObject", object(".reelpress/reports/latest.json"))).toBe(false);
     expect(can(g, "s3:PutObject", object("a/b.mkv"))).toBe(false);
     expect(can(g, "s3:DeleteObject", object("a/b.mkv"))).toBe(false);
+    expect(can(g, "s3:DeleteObject", object(".reelpress/queued/a/b.mkv.json"))).toBe(true);
+    expect(can(g, "s3:DeleteObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(false);
   });
 
   it("strategy and runner may move library objects (copy, verify, delete); dedup may not", () => {
@@ -202,7 +204,7 @@ describe("permissions (least privilege)", () => {
 
   it("the dashboard reads what `status` reads (summary, manifest, runners, queue depths), the latest report and previews, and writes only the summary and index", () => {
     const g = FUNCTIONS.dashboard.grants;
-    for (const key of [".reelpress/summary/shard-00.json", ".reelpress/manifest/a/b.mkv.json", ".reelpress/runners/gpu-1.json", ".reelpress/reports/latest.json", ".reelpress/previews/a/b.mkv.montage.jpg"]) {
+    for (const key of [".reelpress/summary/shard-00.json", ".reelpress/manifest/a/b.mkv.json", ".reelpress/runners/gpu-1.json", ".reelpress/reports/latest.json", ".reelpress/previews/a/b.mkv.montage.jpg", ".reelpress/scan.json"]) {
       expect(can(g, "s3:GetObject", object(key)), key).toBe(true);
     }
     for (const key of ["a/b.mkv", "orig_video_to_delete/a/b.mkv", ".reelpress/work/j1/state.json"]) expect(can(g, "s3:GetObject", object(key)), key).toBe(false);
