@@ -11,9 +11,10 @@ import type { EncodeProfile } from "../shared/rules/profiles.ts";
 import { isCompressedMedia } from "../shared/rules/decision.ts";
 import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
 import { ARCHIVE_OUTPUT, type ArchivePlan, buildArchivePass, isEncodable, probeSegmentArgs } from "./archive-args.ts";
-import { pickVerifyTimes } from "./encode-args.ts";
+import { networkArgs, pickVerifyTimes } from "./encode-args.ts";
+import { DEFAULT_MIN_SSIM, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
 import { EncodeError } from "./encode.ts";
-import { type JobContext, type JobOutcome, PRESIGN_SEC, encodeWithRetry, inJobDir } from "./job.ts";
+import { type JobContext, type JobOutcome, PRESIGN_SEC, encodeWithRetry, inJobDir, refuseQuality } from "./job.ts";
 import { publish, sha256File, skipSource } from "./publish.ts";
 import { PROBE_SEC, type StreamVerdict, streamVerdict } from "./stream-savings.ts";
 import { VerifyError, compareFingerprints, decodeTail } from "./verify.ts";
@@ -88,9 +89,17 @@ export async function archiveAndPublish(ctx: JobContext, job: EncodeJob, signal:
     if (pass.kind !== "encoded") throw new Error(`the archive pass stopped: ${pass.reason}`);
     // The last moment a stop hands the job back; once publishing starts it runs to the end.
     signal.throwIfAborted();
-    const [sha256, outMedia] = await Promise.all([sha256File(pass.output), verifyArchive(pass.output, job, media, plan, timeoutSec)]);
+    const size = { width: media.video.width, height: media.video.height };
+    const [sha256, outMedia, quality] = await Promise.all([
+      sha256File(pass.output),
+      verifyArchive(pass.output, job, media, plan, timeoutSec),
+      measureQuality({ output: pass.output, source: url, sourceOptions: networkArgs(url), size, windows: qualityWindows(media.durationSec), stallSec: timeoutSec }),
+    ]);
+    // Visually lossless is the archive's promise: the same floor as every output holds it to it.
+    const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
+    if (low) return refuseQuality(clients, job, low, quality);
     const encode = { profile, encoder: ctx.encoder, videoArgs: plan.videoArgs, streams: plan.streams.map(({ index, type, action, reason }) => ({ index, type, action, reason })) };
-    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints, encode });
+    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints, quality, encode });
     return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
   });
 }

@@ -145,7 +145,7 @@ export async function skipJob(clients: Clients, job: EncodeJob, why: string, sto
 }
 
 /** The output fell below REELPRESS_MIN_SSIM: refused as must-save refuses a size, the source kept as `_skip` with the figures. */
-async function refuseQuality(clients: Clients, job: EncodeJob, why: string, quality: Quality): Promise<JobOutcome> {
+export async function refuseQuality(clients: Clients, job: EncodeJob, why: string, quality: Quality): Promise<JobOutcome> {
   const reason = `re-encoding loses too much picture: ${why}`;
   return { kind: "skipped", skipKey: await skipSource(clients, job, reason, { quality }), reason };
 }

@@ -98,6 +98,8 @@ describe("profiles (folder store as a real server, real probe, strategy, runner 
           { index: 3, action: "kept" },
         ],
       },
+      // Measured like every output: crf 18 is visually lossless.
+      quality: { ssim: expect.toSatisfy((v: number) => v > 0.97) },
     });
     expect(await sha(onDisk(backupKeyFor(key, stack.config.backupPrefix)))).toBe(await sha(source));
   });
