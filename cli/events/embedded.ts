@@ -10,6 +10,7 @@ import { readRecord } from "../../shared/io/manifest.ts";
 import type { Log } from "../../shared/log.ts";
 import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
+import { pruneIfGone } from "../../shared/io/orphans.ts";
 import { type ReconcileTally, startReconcile } from "./reconcile.ts";
 import { objectCreatedRecord, sendEventRecords } from "../../shared/io/event-records.ts";
 import { mapLimit } from "../../shared/pool.ts";
@@ -87,6 +88,18 @@ export async function startEmbeddedEvents(
   };
 
   embedded.store.on("created", note);
+  // A file gone (deleted through the store, or from the folder behind its back) takes its record along,
+  // so status stops counting it; `pruneIfGone` checks the object is really gone first.
+  const removed = (key: string) => {
+    const kind = keyKind(key, backupPrefix);
+    if (stopped || (kind !== "video" && kind !== "skipped")) return;
+    void pruneIfGone(clients, key).then(
+      (pruned) => pruned && log("events.record-pruned", { key }),
+      (err) => log("events.watch-error", { error: errorMessage(err) }),
+    );
+  };
+  const onStoreRemoved = (e: { key: string }) => removed(e.key);
+  embedded.store.on("removed", onStoreRemoved);
   // One cut for both: older files are the listing's to send now, newer ones the watcher's once settled.
   const knownBefore = Date.now() - settings.settleMs;
   const watching = watchFolder(embedded.store, {
@@ -105,6 +118,7 @@ export async function startEmbeddedEvents(
         },
         (err) => log("events.watch-error", { error: errorMessage(err) }),
       ),
+    onRemoved: removed,
     onError: (err) => log("events.watch-error", { error: errorMessage(err) }),
     onWatchLimit: (message) => log("events.watch-limit", { message }),
   });
@@ -122,6 +136,7 @@ export async function startEmbeddedEvents(
     async stop() {
       stopped = true;
       embedded.store.off("created", note);
+      embedded.store.off("removed", onStoreRemoved);
       await reconciling.stop();
       await (await watching.catch(() => undefined))?.stop();
       if (timer) {

@@ -1,5 +1,5 @@
 // Files that arrive in the library folder behind the store's back become one ingest event each, only once
-// complete; files removed behind its back drop out of status at the next reindex.
+// complete; files removed behind its back take their records along.
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -10,7 +10,7 @@ import { startTestStack, type TestStack } from "../kit/stack.ts";
 import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { until } from "../kit/wait.ts";
 import { gatherStatus } from "../../shared/io/library.ts";
-import { patchRecord } from "../../shared/io/manifest.ts";
+import { patchRecord, readRecord } from "../../shared/io/manifest.ts";
 import { headObject } from "../../shared/io/objects.ts";
 import { findOrphanRecords, pruneOrphanRecords } from "../../shared/io/orphans.ts";
 import { reindex } from "../../shared/io/reindex.ts";
@@ -81,7 +81,7 @@ describe("files added to the library folder behind the store's back", () => {
     expect(await eventsAfter("the upload's event")).toEqual(["share/uploaded.mov"]);
   });
 
-  it("a file removed behind the store's back is found by the drift check and drops out of status at reindex", async () => {
+  it("a file removed behind the store's back takes its record along; a record with no file is the drift check's", async () => {
     const count = async () => {
       const { summary: s } = await gatherStatus(stack);
       return s.remaining.count + s.failed.count + s.in_progress.count + s.compressed.count + s.skipped.count;
@@ -91,9 +91,14 @@ describe("files added to the library folder behind the store's back", () => {
     await patchRecord(stack, "share/moved.avi", { size: head.size, etag: head.etag, state: "probed" });
     const before = await count();
     await rm(lib("share/moved.avi"));
+    // The record goes first, then the summary's count of it.
+    await until("the watcher to drop the removed file's record", async () => (await count()) === before - 1, 20_000);
+    expect(await readRecord(stack, "share/moved.avi")).toBeUndefined();
+    // A record no event will ever clear (written for a file that is not there): found, then pruned.
+    await patchRecord(stack, "share/never.avi", { size: 10, etag: '"x"', state: "probed" });
     const orphans = await findOrphanRecords(stack);
-    expect(orphans.map((o) => o.key)).toEqual(["share/moved.avi"]);
-    expect(await pruneOrphanRecords(stack, orphans)).toEqual(["share/moved.avi"]);
+    expect(orphans.map((o) => o.key)).toEqual(["share/never.avi"]);
+    expect(await pruneOrphanRecords(stack, orphans)).toEqual(["share/never.avi"]);
     await reindex(stack);
     expect(await count()).toBe(before - 1);
   });
