@@ -1,5 +1,6 @@
 // An archive profile's job (videoArchiver): measure each video and audio stream's first seconds encoded
 // alone, keep the source stream where encoding does not save, then one pass into MKV, verify, publish.
+// The output gets a preview and its quality measured, as every output does.
 // When no stream would save anything the source is skipped, as a compat row that cannot save.
 import path from "node:path";
 import { probeMedia } from "../shared/media/ffprobe.ts";
@@ -11,7 +12,8 @@ import type { EncodeProfile } from "../shared/rules/profiles.ts";
 import { isCompressedMedia } from "../shared/rules/decision.ts";
 import type { EncodeJob, MediaInfo } from "../shared/schemas.ts";
 import { ARCHIVE_OUTPUT, type ArchivePlan, buildArchivePass, isEncodable, probeSegmentArgs } from "./archive-args.ts";
-import { networkArgs, pickVerifyTimes } from "./encode-args.ts";
+import { PASS_FILES, networkArgs, pickVerifyTimes, uprightFilters } from "./encode-args.ts";
+import { makePreview } from "../shared/media/preview.ts";
 import { DEFAULT_MIN_SSIM, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
 import { EncodeError } from "./encode.ts";
 import { type JobContext, type JobOutcome, PRESIGN_SEC, encodeWithRetry, inJobDir, refuseQuality } from "./job.ts";
@@ -90,16 +92,19 @@ export async function archiveAndPublish(ctx: JobContext, job: EncodeJob, signal:
     // The last moment a stop hands the job back; once publishing starts it runs to the end.
     signal.throwIfAborted();
     const size = { width: media.video.width, height: media.video.height };
-    const [sha256, outMedia, quality] = await Promise.all([
+    const previewFile = path.join(dir, PASS_FILES.preview);
+    const [sha256, outMedia, quality, preview] = await Promise.all([
       sha256File(pass.output),
       verifyArchive(pass.output, job, media, plan, timeoutSec),
       measureQuality({ output: pass.output, source: url, sourceOptions: networkArgs(url), size, windows: qualityWindows(media.durationSec), stallSec: timeoutSec }),
+      // The archive pass copies streams it cannot shrink, so its preview is made from the output, as a merge's is.
+      makePreview(pass.output, media, previewFile, { upright: uprightFilters(media.video.rotation), stallSec: timeoutSec }).then((made) => (made ? previewFile : undefined)),
     ]);
     // Visually lossless is the archive's promise: the same floor as every output holds it to it.
     const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
     if (low) return refuseQuality(clients, job, low, quality);
     const encode = { profile, encoder: ctx.encoder, videoArgs: plan.videoArgs, streams: plan.streams.map(({ index, type, action, reason }) => ({ index, type, action, reason })) };
-    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, sha256, media: outMedia, fingerprints: pass.fingerprints, quality, encode });
+    const done = await publish(clients, job, { file: pass.output, montage: pass.montage, preview, sha256, media: outMedia, fingerprints: pass.fingerprints, quality, encode });
     return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
   });
 }

@@ -12,7 +12,7 @@ import { readRecord } from "../../shared/io/manifest.ts";
 import { headObject, uploadFile } from "../../shared/io/objects.ts";
 import { loadProfiles } from "../../shared/io/profiles.ts";
 import { PROFILES_KEY } from "../../shared/rules/profiles.ts";
-import { backupKeyFor } from "../../shared/rules/naming.ts";
+import { backupKeyFor, previewKeyFor } from "../../shared/rules/naming.ts";
 import { chooseForReencode } from "../../shared/rules/reencode.ts";
 import { probeObject } from "../../shared/steps/probe.ts";
 import { planProbed } from "../../shared/steps/strategy.ts";
@@ -100,6 +100,7 @@ describe("profiles (folder store as a real server, real probe, strategy, runner 
       },
       // Measured like every output: crf 18 is visually lossless.
       quality: { ssim: expect.toSatisfy((v: number) => v > 0.97) },
+      previewKey: previewKeyFor(key),
     });
     expect(await sha(onDisk(backupKeyFor(key, stack.config.backupPrefix)))).toBe(await sha(source));
   });
