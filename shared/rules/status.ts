@@ -21,6 +21,12 @@ function describes(record: RecordBrief | undefined, obj: ListedObject): record i
 export function stateOf(obj: ListedObject, record: RecordBrief | undefined): LibraryState {
   if (isSkipKey(obj.key)) return "skipped";
   if (!describes(record, obj)) return "remaining";
+  return recordState(record);
+}
+
+/** The state a record gives the object it describes (the kept summary counts by it too). */
+export function recordState(record: Pick<ManifestRecord, "key" | "state">): LibraryState {
+  if (isSkipKey(record.key)) return "skipped";
   switch (record.state) {
     case "compressed":
     // The probe ignores (and records as such) only objects that already carry the compressed tag.
@@ -38,7 +44,7 @@ export function stateOf(obj: ListedObject, record: RecordBrief | undefined): Lib
 }
 
 /** Bytes a compressed object saved against its source. */
-function savedBy(record: RecordBrief): number {
+export function savedBy(record: Pick<ManifestRecord, "size" | "savedBytes" | "source">): number {
   if (record.savedBytes !== undefined) return record.savedBytes;
   return record.source ? Math.max(0, record.source.size - record.size) : 0;
 }

@@ -2,8 +2,8 @@
 // record, and how shards of the summary add up to what `status` shows. Writers apply deltas; `reindex`
 // sums contributions; both must agree, so both go through `contributionOf`.
 import { readableReason } from "./failure-reasons.ts";
-import { backupKeyFor, isNthNameOf, isSkipKey, keyKind } from "./naming.ts";
-import { type LibraryState, type SetAside, emptySummary, setAside, type QueueDepth } from "./status.ts";
+import { backupKeyFor, isNthNameOf, keyKind } from "./naming.ts";
+import { type LibraryState, type SetAside, emptySummary, recordState, savedBy, setAside, type QueueDepth } from "./status.ts";
 import type { ManifestRecord, RunnerStatus, StatusSummary } from "../schemas.ts";
 
 /** The fields of a record the summary reads (the index keeps them too). */
@@ -34,24 +34,6 @@ export const FOLDER_DEPTH = 2;
 
 const STATES: LibraryState[] = ["compressed", "skipped", "in_progress", "remaining", "failed"];
 
-/** The same mapping as status's `stateOf`, for a record taken to describe its object. */
-export function recordState(record: Pick<ManifestRecord, "key" | "state">): LibraryState {
-  if (isSkipKey(record.key)) return "skipped";
-  switch (record.state) {
-    case "compressed":
-    case "ignored":
-      return "compressed";
-    case "skipped":
-      return "skipped";
-    case "encoding":
-      return "in_progress";
-    case "failed":
-      return "failed";
-    default:
-      return "remaining";
-  }
-}
-
 /** The folders a key's counts go to: "a/" and "a/b/" for "a/b/c/x.mp4". */
 export function scopesOf(key: string): string[] {
   const parts = key.split("/").slice(0, -1).slice(0, FOLDER_DEPTH);
@@ -73,7 +55,7 @@ export function contributionOf(record: SummaryRecord, bytes: number, backupPrefi
   if (kind !== "video" && kind !== "skipped") return { counters };
   const state = recordState(record);
   const t: Tally = { [`${state}.count`]: 1, [`${state}.bytes`]: record.size };
-  if (state === "compressed") t.saved = record.savedBytes ?? (record.source ? Math.max(0, record.source.size - record.size) : 0);
+  if (state === "compressed") t.saved = savedBy(record);
   const src = record.source;
   if (record.state === "compressed" && src && !src.backupPurgedAt) {
     t.backup = src.size;
