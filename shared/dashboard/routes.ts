@@ -16,6 +16,7 @@ import { type Overview, dashboardOverview } from "./overview.ts";
 import { readScanReport, withScan } from "../io/scan-progress.ts";
 import { OverviewKeeper } from "./keeper.ts";
 import type { QueuedList } from "./queued.ts";
+import { rangeBounds } from "../../store/range.ts";
 
 /** The page's path in the repository; infra copies it to the same path in the function's package. */
 export const PAGE_FILE = "shared/dashboard/page.html";
@@ -73,20 +74,10 @@ export function previewTypeOf(key: string): string | undefined {
  * "none" when there is no header, "unsatisfiable" for one that asks for nothing the object has.
  */
 export function byteRange(header: string | undefined, size: number, limit = MAX_PREVIEW_BYTES): [number, number] | "none" | "unsatisfiable" {
-  if (!header) return "none";
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return "unsatisfiable";
-  let start: number;
-  let end: number;
-  if (m[1] === "") {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || end < start) return "unsatisfiable";
-  return [start, Math.min(end, start + limit - 1)];
+  const bounds = rangeBounds(header, size);
+  if (bounds === "none") return "none";
+  if (typeof bounds === "string") return "unsatisfiable";
+  return [bounds.start, Math.min(bounds.end, bounds.start + limit - 1)];
 }
 
 const json = (status: number, body: unknown): DashboardResponse => ({

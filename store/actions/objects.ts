@@ -9,6 +9,7 @@ import { type Reply, type Req, assertMayWrite, conditions, headersAndMetadata } 
 import { deleteRequest, el, type XmlElement } from "../xml.ts";
 import { checksumHeaders, readXmlRequest, receiveBody } from "./body.ts";
 import type { StoreContext } from "./context.ts";
+import { rangeBounds } from "../range.ts";
 
 /**
  * A user metadata value as S3 answers it: as stored while it is printable US-ASCII, else RFC 2047-encoded
@@ -52,22 +53,11 @@ function partRange(info: ObjectInfo, raw: string): { start: number; end: number 
   return { start, end: start + sizes[n - 1] - 1 };
 }
 
-/** Parses "bytes=a-b", "bytes=a-" and "bytes=-n" against `size`; S3 answers anything else with the whole object. */
+/** The Range a GET asks for; S3 answers a malformed header with the whole object. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return undefined;
-  let start: number;
-  let end: number;
-  if (m[1] === "") {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) throw s3Error("InvalidRange");
-  return { start, end };
+  const bounds = rangeBounds(header, size);
+  if (bounds === "unsatisfiable") throw s3Error("InvalidRange");
+  return typeof bounds === "string" ? undefined : bounds;
 }
 
 export async function getObject(ctx: StoreContext, req: Req): Promise<Reply> {
