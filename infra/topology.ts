@@ -83,8 +83,9 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       { actions: READ, on: [ALL_OBJECTS] },
       // Each record write also adds its change to the library summary.
       { actions: ["s3:PutObject"], on: [{ kind: "objects", prefix: MANIFEST_PREFIX }, { kind: "objects", prefix: SUMMARY_PREFIX }] },
-      // The queued mark of a version sent by `reelpress scan` goes once the version is recorded.
-      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: QUEUED_PREFIX }] },
+      // The queued mark of a version sent by `reelpress scan` goes once the version is recorded; the
+      // record of a removed video goes once a HEAD confirms the object is gone.
+      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: QUEUED_PREFIX }, { kind: "objects", prefix: MANIFEST_PREFIX }] },
       { actions: SEND, on: [{ kind: "queue", queue: "plan" }] },
       ...DEAD_LETTER_AT_ONCE("ingest"),
     ],
@@ -198,7 +199,8 @@ export function notificationSuffixes(): string[] {
   return VIDEO_EXTENSIONS.flatMap((ext) => [`.${ext}`, `.${ext.toUpperCase()}`]);
 }
 
-export const NOTIFICATION_EVENTS = ["s3:ObjectCreated:*"] as const;
+// Removals too: a deleted video's record goes with it (the probe checks the object is really gone).
+export const NOTIFICATION_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"] as const;
 /** Where the bucket's notifications go: the start of the flow. */
 export const NOTIFICATION_QUEUE: QueueId = "ingest";
 

@@ -12,6 +12,7 @@ import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
 import { type ReconcileTally, startReconcile } from "./reconcile.ts";
 import { sendEventRecords } from "../../shared/io/event-records.ts";
+import { isRemoval } from "../../shared/steps/probe.ts";
 
 const RETRY_MS = 2000;
 
@@ -33,11 +34,15 @@ async function minioClient(clients: Clients): Promise<Client> {
   });
 }
 
-/** MinIO's records, kept only for library videos: reelpress's own writes never come back as input. */
+/**
+ * MinIO's records, kept only for library videos (and removals of kept `_skip` files, whose records go
+ * with them): reelpress's own writes never come back as input.
+ */
 export function libraryRecord(raw: unknown, bucket: string, backupPrefix: string): S3EventRecord | undefined {
   const parsed = S3EventRecord.safeParse(raw);
   if (!parsed.success || parsed.data.s3.bucket.name !== bucket) return undefined;
-  return keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix) === "video" ? parsed.data : undefined;
+  const kind = keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix);
+  return kind === "video" || (kind === "skipped" && isRemoval(parsed.data.eventName)) ? parsed.data : undefined;
 }
 
 /** Starts listening and returns at once; the listing that catches uploads made while down runs in the background. */
@@ -56,7 +61,7 @@ export async function startMinioEvents(clients: Clients, log: Log = () => undefi
     sending = sending
       .then(() => sendEventRecords(clients, [record]))
       .then(
-        () => log("events.object-created", { key: decodeEventKey(record.s3.object.key) }),
+        () => log(isRemoval(record.eventName) ? "events.object-removed" : "events.object-created", { key: decodeEventKey(record.s3.object.key) }),
         (err) => log("events.send-error", { error: errorMessage(err) }),
       );
   };
@@ -64,7 +69,7 @@ export async function startMinioEvents(clients: Clients, log: Log = () => undefi
   // The poller stops for good on an error (MinIO restarting, network): listen again after a pause.
   const listen = () => {
     if (stopped) return;
-    poller = minio.listenBucketNotification(bucket, prefix, "", ["s3:ObjectCreated:*"]);
+    poller = minio.listenBucketNotification(bucket, prefix, "", ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]);
     poller.on("notification", forward);
     poller.on("error", (err) => {
       poller?.stop();

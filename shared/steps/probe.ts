@@ -18,9 +18,12 @@ import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "
 import { downloadFile, headObject, presignedGetUrl, uploadFile } from "../io/objects.ts";
 import { sendJson } from "../io/queues.ts";
 import { releaseQueued } from "../io/queued-marks.ts";
+import { pruneIfGone } from "../io/orphans.ts";
 
 export type IngestOutcome =
   | { key: string; status: "ignored" | "compressed"; reason: string }
+  /** An ObjectRemoved event whose object a HEAD confirmed gone: its record went with it. */
+  | { key: string; status: "pruned"; reason: string }
   /** `reason` is the readable sentence, `error` what ffprobe said. */
   | { key: string; status: "failed"; reason: string; error: string }
   | { key: string; status: "probed"; result: ProbeResult };
@@ -57,6 +60,11 @@ export function keyFilterReason(key: string, backupPrefix: string): string | und
 /** Only object creations start work: removals, restores and S3's test event do not. */
 export function isCreation(eventName: string): boolean {
   return /(^|:)ObjectCreated:/.test(eventName);
+}
+
+/** A delete, or a delete marker on a versioned bucket: the record may have to go. */
+export function isRemoval(eventName: string): boolean {
+  return /(^|:)ObjectRemoved:/.test(eventName);
 }
 
 /**
@@ -127,10 +135,26 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
  * The probe function's work for one S3 event record: probe, hand the result to the strategy step, then
  * remove the version's queued mark (its record answers from now on; a retry keeps the mark).
  */
+/**
+ * A library video (or kept `_skip` file) deleted from the bucket takes its record along, so the summary
+ * stops counting it. The event proves nothing by itself (anyone may send one): `pruneIfGone` deletes the
+ * record only when a HEAD finds the object gone, and only while the record is the version it read.
+ */
+async function pruneRemoved(clients: Clients, key: string): Promise<IngestOutcome> {
+  const kind = keyKind(key, clients.config.backupPrefix);
+  if ((kind !== "video" && kind !== "skipped") || !key.startsWith(clients.config.prefix)) {
+    return { key, status: "ignored", reason: "a removal outside the library's videos" };
+  }
+  return (await pruneIfGone(clients, key))
+    ? { key, status: "pruned", reason: "the object is gone; its record went with it" }
+    : { key, status: "ignored", reason: "removal: the object is still there, or it has no record" };
+}
+
 export async function ingestEventRecord(clients: Clients, record: S3EventRecord, opts: { lastTry?: boolean } = {}): Promise<IngestOutcome> {
   const key = decodeEventKey(record.s3.object.key);
-  if (!isCreation(record.eventName)) return { key, status: "ignored", reason: `event ${record.eventName}` };
   if (record.s3.bucket.name !== clients.config.bucket) return { key, status: "ignored", reason: `bucket ${record.s3.bucket.name} is not the library` };
+  if (isRemoval(record.eventName)) return pruneRemoved(clients, key);
+  if (!isCreation(record.eventName)) return { key, status: "ignored", reason: `event ${record.eventName}` };
   const outcome = await probeObject(clients, key, opts);
   if (outcome.status === "probed") {
     await sendJson(clients, clients.config.queues.plan, outcome.result);

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProbeHandler } from "../../functions/probe/handler.ts";
@@ -207,5 +207,20 @@ describe("probe and strategy (folder store as a real server, real ffprobe)", () 
     await put(key, await videoFixture("mkv_h264"));
     expect(encodeEventKey(key)).toBe("a%2Bb+c/100%25.mkv");
     expect((await ingestEventRecord(stack, objectCreatedRecord("reelpress", { key }))).status).toBe("probed");
+  });
+
+  it("an ObjectRemoved event takes the record of a video that is really gone, and nothing else", async () => {
+    const key = "removed/gone.mkv";
+    await put(key, await videoFixture("mkv_h264"));
+    expect((await ingestEventRecord(stack, objectCreatedRecord("reelpress", { key }))).status).toBe("probed");
+    const removal = objectCreatedRecord("reelpress", { key }, "ObjectRemoved:Delete");
+    // Anyone may send an event: while the object is there, its record stays.
+    expect(await ingestEventRecord(stack, removal)).toMatchObject({ status: "ignored" });
+    expect(await record(key)).toMatchObject({ state: "probed" });
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: "reelpress", Key: key }));
+    expect(await ingestEventRecord(stack, removal)).toMatchObject({ status: "pruned" });
+    expect(await record(key)).toBeUndefined();
+    // A removal of something that is not a library video never touches a record.
+    expect(await ingestEventRecord(stack, objectCreatedRecord("reelpress", { key: ".reelpress/manifest/x.mkv.json" }, "ObjectRemoved:Delete"))).toMatchObject({ status: "ignored" });
   });
 });

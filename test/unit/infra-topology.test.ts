@@ -46,7 +46,7 @@ describe("bucket notifications", () => {
     const suffixes = notificationSuffixes();
     expect(new Set(suffixes)).toEqual(new Set(LIBRARY_EXTENSIONS.flatMap((e) => [`.${e}`, `.${e.toUpperCase()}`])));
     expect(suffixes).toHaveLength(LIBRARY_EXTENSIONS.length * 2);
-    expect(NOTIFICATION_EVENTS).toEqual(["s3:ObjectCreated:*"]);
+    expect(NOTIFICATION_EVENTS).toEqual(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]);
     expect(NOTIFICATION_QUEUE).toBe("ingest");
   });
 
@@ -176,7 +176,7 @@ describe("permissions (least privilege)", () => {
     expect(can(FUNCTIONS.strategy.grants, "sqs:GetQueueAttributes", ARNS.queue.plan)).toBe(true);
   });
 
-  it("the probe reads anything but writes only manifest records and the summary they keep, and deletes only queued marks", () => {
+  it("the probe reads anything but writes only manifest records and the summary they keep, and deletes only queued marks and records", () => {
     const g = FUNCTIONS.probe.grants;
     expect(can(g, "s3:GetObject", object("a/b.mkv"))).toBe(true);
     expect(can(g, "s3:PutObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(true);
@@ -185,7 +185,8 @@ describe("permissions (least privilege)", () => {
     expect(can(g, "s3:PutObject", object("a/b.mkv"))).toBe(false);
     expect(can(g, "s3:DeleteObject", object("a/b.mkv"))).toBe(false);
     expect(can(g, "s3:DeleteObject", object(".reelpress/queued/a/b.mkv.json"))).toBe(true);
-    expect(can(g, "s3:DeleteObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(false);
+    // The record of a removed video (the probe HEADs the object first).
+    expect(can(g, "s3:DeleteObject", object(".reelpress/manifest/a/b.mkv.json"))).toBe(true);
   });
 
   it("strategy and runner may move library objects (copy, verify, delete); dedup may not", () => {

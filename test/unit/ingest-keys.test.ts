@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { selectForScan } from "../../cli/commands/scan.ts";
 import { libraryRecord } from "../../cli/events/minio.ts";
 import { encodeEventKey, objectCreatedRecord } from "../../shared/io/event-records.ts";
-import { isCreation, isSameVersion, keyFilterReason } from "../../shared/steps/probe.ts";
+import { isCreation, isRemoval, isSameVersion, keyFilterReason } from "../../shared/steps/probe.ts";
 import { decodeEventKey } from "../../shared/rules/naming.ts";
 import { encodeJobFor, jobIdFor } from "../../shared/steps/strategy.ts";
 import type { ManifestState, ProbeResult } from "../../shared/schemas.ts";
@@ -37,6 +37,8 @@ describe("ingest filters", () => {
     expect(isCreation("s3:ObjectCreated:CompleteMultipartUpload")).toBe(true);
     expect(isCreation("ObjectRemoved:Delete")).toBe(false);
     expect(isCreation("s3:TestEvent")).toBe(false);
+    expect(isRemoval("s3:ObjectRemoved:DeleteMarkerCreated")).toBe(true);
+    expect(isRemoval("ObjectCreated:Put")).toBe(false);
   });
   it("versions compare by size and ETag, whatever the quoting", () => {
     expect(isSameVersion({ size: 1, etag: '"e"' }, { size: 1, etag: "e" })).toBe(true);
@@ -50,6 +52,10 @@ describe("ingest filters", () => {
     expect(libraryRecord(rec("reelpress", ".reelpress/manifest/a.mp4.json"), "reelpress", "bk/")).toBeUndefined();
     expect(libraryRecord(rec("reelpress", "bk/a.mp4"), "reelpress", "bk/")).toBeUndefined();
     expect(libraryRecord({ nonsense: true }, "reelpress", "bk/")).toBeUndefined();
+    // A kept `_skip` file's removal passes (its record goes); its creation never starts work.
+    const removed = (key: string) => ({ ...rec("reelpress", key), eventName: "s3:ObjectRemoved:Delete" });
+    expect(libraryRecord(removed("a_skip.mp4"), "reelpress", "bk/")).toBeDefined();
+    expect(libraryRecord(rec("reelpress", "a_skip.mp4"), "reelpress", "bk/")).toBeUndefined();
   });
 });
 
