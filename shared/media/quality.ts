@@ -110,9 +110,13 @@ export type MeasureSpec = {
  * before its time. Times rounded differently by two containers (a 29.97 fps source in Matroska's
  * milliseconds against the MP4's exact ticks) would put the right frame a fraction of a millisecond
  * after and pair the one before it, so the first input's clock runs 1 ms ahead: far less than any frame
- * interval, more than any rounding.
+ * interval, more than any rounding. The filters stop at the first end (`shortest`): so that the second
+ * input's end, at its last frame, does not cut off the first input's last frame 1 ms later, the second
+ * gets one copy of its last frame more (OTHER_END). Without `shortest`, the second input's frames past
+ * the first's end would make comparisons of their own.
  */
 const MAIN_PTS = "PTS-STARTPTS+0.001/TB";
+const OTHER_END = "tpad=stop=1:stop_mode=clone";
 
 /** Compares one window of both files; each is cut at the same time from its own start, so their frames pair up. */
 async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n: number): Promise<FrameScores> {
@@ -122,7 +126,7 @@ async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n
   const { width, height } = spec.size;
   const graph = [
     `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[o1][o2]`,
-    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,format=yuv420p,split[s1][s2]`,
+    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[s1][s2]`,
     `[o1][s1]ssim=stats_file=ssim-${n}.log:shortest=1`,
     `[o2][s2]psnr=stats_file=psnr-${n}.log:shortest=1`,
   ].join(";");
@@ -175,7 +179,7 @@ export async function measureSample(spec: { output: string; sample: string; ever
   try {
     const graph = [
       `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[s1][s2]`,
-      "[1:V:0]setpts=PTS-STARTPTS,format=yuv420p,split[o1][o2]",
+      `[1:V:0]setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[o1][o2]`,
       "[s1][o1]ssim=stats_file=ssim.log:shortest=1",
       "[s2][o2]psnr=stats_file=psnr.log:shortest=1",
     ].join(";");

@@ -43,8 +43,7 @@ describe("the quality sample", () => {
       measureQuality({ output: pass.output, source, size, windows: [{ startSec: 0 }], stallSec: 60 }),
     ]);
     expect(sampled).toMatchObject({ sampled: true, sampledEvery: every, frames: sampleFrames });
-    // The old way pairs every frame but perhaps the last (its clock runs 1 ms ahead, past the source's end).
-    expect(full.frames).toBeGreaterThanOrEqual(sourceFrames - 1);
+    expect(full.frames).toBe(sourceFrames);
     expect(full.ssim).toBeGreaterThan(0.95);
     expect(Math.abs(sampled.ssim - full.ssim)).toBeLessThan(0.003);
     expect(Math.abs(sampled.psnr - full.psnr)).toBeLessThan(1);
