@@ -43,12 +43,15 @@ const round3 = (n: number) => Math.round(n * 1000) / 1000;
 /**
  * The quality sample's bounds. Each kept frame is raw (yuv420p/nv12: 1.5 bytes a pixel) in the job folder,
  * so its disk use is bounded by bytes: 256 MiB (86 frames of 1080p), but never fewer than 16 frames (a
- * 4K or 8K output), never more than 240 (small outputs; past that the mean SSIM barely moves). A video
- * with no more frames than that is measured on every frame.
+ * 4K or 8K output), never more than 240 (small outputs; past that the mean SSIM barely moves). Within
+ * that, at most one frame in SAMPLE_EVERY: comparing a 1080p frame costs about 17 ms of CPU, so denser
+ * samples cost more than the 10 % of a job the bench allows (docs/benchmarks.md#quality), while frames
+ * next to each other score alike. A video too short for 16 frames at that rate is measured more densely.
  */
 export const SAMPLE_BYTES = 256 * 1024 * 1024;
 export const SAMPLE_MIN_FRAMES = 16;
 export const SAMPLE_MAX_FRAMES = 240;
+export const SAMPLE_EVERY = 8;
 /** The frame rate assumed when the probe gave none (a high guess: more frames assumed, a sparser sample). */
 const ASSUMED_FPS = 60;
 
@@ -60,7 +63,8 @@ export function qualitySample(durationSec: number, fps: number | undefined, size
   const frameBytes = size.width * size.height * 1.5;
   const maxFrames = Math.max(SAMPLE_MIN_FRAMES, Math.min(SAMPLE_MAX_FRAMES, Math.floor(SAMPLE_BYTES / frameBytes)));
   const frames = Math.max(1, Math.ceil(Math.max(0, durationSec) * (fps && fps > 0 ? fps : ASSUMED_FPS)));
-  return { every: Math.max(1, Math.ceil(frames / maxFrames)), maxFrames };
+  const sparse = Math.min(SAMPLE_EVERY, Math.floor(frames / SAMPLE_MIN_FRAMES));
+  return { every: Math.max(1, sparse, Math.ceil(frames / maxFrames)), maxFrames };
 }
 
 /** Pure: the select expression that keeps the sample's frames (frame 0 always: it aligns the two files' clocks). */
