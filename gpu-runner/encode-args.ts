@@ -1,10 +1,12 @@
 // The one ffmpeg pass of a job, as a pure function of the source and the encoder: it encodes the MP4,
-// fingerprints the frames it encodes at the source's sample times, and tiles the montage, from one decode.
+// fingerprints the frames it encodes at the source's sample times, tiles the montage and keeps the
+// quality sample (the source frames the output is measured against), from one decode.
 import { safeInputArgs } from "../shared/media/ffprobe.ts";
 import { COMPRESSED_MARK } from "../shared/rules/decision.ts";
 import { FINGERPRINT_FILTER, selectAt } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
 import { previewOutput, previewSize } from "../shared/media/preview.ts";
+import { type QualitySample, sampleSelect } from "../shared/media/quality.ts";
 
 export type EncoderKind = "nvenc" | "x264";
 
@@ -15,6 +17,7 @@ export const PASS_FILES = {
   fingerprintTimes: "fingerprints.txt",
   montage: "montage.jpg",
   preview: "preview.webm",
+  qualitySample: "quality-sample.nut",
 } as const;
 
 export type PassSpec = {
@@ -32,6 +35,8 @@ export type PassSpec = {
   /** The profile's video encoder options (gpu-runner/profile-args.ts) and the codec they make; compat's by default. */
   videoArgs?: string[];
   videoCodec?: string;
+  /** Keep these source frames, exactly as the encoder gets them, in PASS_FILES.qualitySample (shared/media/quality.ts). */
+  qualitySample?: QualitySample;
 };
 
 export type Size = { width: number; height: number };
@@ -52,6 +57,8 @@ export type PassPlan = {
   notes: string[];
   /** The codec the pass's video comes out in; h264 when absent. */
   videoCodec?: string;
+  /** The pass also writes PASS_FILES.qualitySample, these frames of the source. */
+  qualitySample?: QualitySample;
 };
 
 /** Landscape box; portrait frames fit the same box turned, 1080×1920. */
@@ -139,10 +146,11 @@ export function usesNvdec(media: MediaInfo): boolean {
   return NVDEC_CODECS.has(media.video.codec) && NVDEC_PIXFMTS.has(media.video.pixFmt ?? "");
 }
 
-/** The first stage of the graph: decoded frames scaled to `size`, 8-bit 4:2:0, split for the outputs (the preview's too when `preview`). */
+/** The first stage of the graph: decoded frames scaled to `size`, 8-bit 4:2:0, split for the outputs (the preview's and the quality sample's too when asked). */
 function scaleStage(spec: PassSpec, size: Size, preview: boolean): string {
   const { width, height } = spec.media.video;
-  const split = preview ? "split=4[enc][fp][mt][pv]" : "split=3[enc][fp][mt]";
+  const outs = ["enc", "fp", "mt", ...(preview ? ["pv"] : []), ...(spec.qualitySample ? ["qs"] : [])];
+  const split = `split=${outs.length}${outs.map((o) => `[${o}]`).join("")}`;
   if (spec.encoder === "nvenc") {
     const upload = usesNvdec(spec.media) ? "" : "format=nv12,hwupload_cuda,";
     return `[0:V:0]${upload}scale_cuda=${size.width}:${size.height}:format=nv12,${split}`;
@@ -210,6 +218,18 @@ export function networkArgs(input: string): string[] {
   return /^https?:/.test(input) ? ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "30", "-rw_timeout", "60000000"] : [];
 }
 
+/**
+ * The quality sample's branch, fed by `[qs]`: the very frames the encoder gets (scaled, GPU frames brought
+ * back), raw in a NUT with their times, each frame as it comes (no frame dropped or repeated), at most
+ * `maxFrames` (its disk bound).
+ */
+function qualitySampleStage(sample: QualitySample, download: string[]): { graph: string[]; args: string[] } {
+  return {
+    graph: [`[qs]${[sampleSelect(sample), ...download].join(",")}[qso]`],
+    args: ["-map", "[qso]", "-fps_mode", "passthrough", "-frames:v", String(sample.maxFrames), "-c:v", "rawvideo", "-f", "nut", PASS_FILES.qualitySample],
+  };
+}
+
 export function buildPass(spec: PassSpec): PassPlan {
   const { media, encoder } = spec;
   const size = targetSize(media.video.width, media.video.height, spec.downscale);
@@ -217,7 +237,8 @@ export function buildPass(spec: PassSpec): PassPlan {
   const samples = sampleOutputs(media, size, spec.sampleTimes, download);
   const previewAt = previewSize(media.video.width, media.video.height);
   const preview: ReturnType<typeof previewStage> = previewAt ? previewStage(spec, previewAt) : { graph: [], args: [] };
-  const graph = [scaleStage(spec, size, !!previewAt), ...samples.graph, ...preview.graph].join(";");
+  const quality = spec.qualitySample ? qualitySampleStage(spec.qualitySample, download) : { graph: [], args: [] };
+  const graph = [scaleStage(spec, size, !!previewAt), ...samples.graph, ...preview.graph, ...quality.graph].join(";");
   const side = sideStreams(media, 0);
   const hwInput = encoder === "nvenc" && usesNvdec(media) ? ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] : [];
   const videoArgs = spec.videoArgs ?? videoEncoderArgs(encoder, spec.x264Preset);
@@ -234,6 +255,10 @@ export function buildPass(spec: PassSpec): PassPlan {
     "-max_muxing_queue_size", "4096", "-f", "mp4", PASS_FILES.output,
     ...samples.args,
     ...preview.args,
+    ...quality.args,
   ];
-  return { args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, preview: !!previewAt, sampleTimes: spec.sampleTimes, keyframeTimes: spec.keyframeTimes, notes: side.notes, videoCodec: spec.videoCodec };
+  return {
+    args, size, audioCodecs: side.audioCodecs, keptSubtitles: side.keptSubtitles, montageGrid: samples.grid, preview: !!previewAt, sampleTimes: spec.sampleTimes,
+    keyframeTimes: spec.keyframeTimes, notes: side.notes, videoCodec: spec.videoCodec, ...(spec.qualitySample ? { qualitySample: spec.qualitySample } : {}),
+  };
 }

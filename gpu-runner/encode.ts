@@ -12,7 +12,8 @@ import { classifyTestEncode } from "./encoder.ts";
 
 export type PassResult =
   /** `preview`: the pass's preview WebM, when it made one. */
-  | { kind: "encoded"; output: string; montage: string; preview?: string; fingerprints: FrameFingerprint[] }
+  /** `qualitySample`: the source frames the pass kept for measuring the output, when the plan asked for them. */
+  | { kind: "encoded"; output: string; montage: string; preview?: string; qualitySample?: { file: string; every: number }; fingerprints: FrameFingerprint[] }
   /** Stopped early: `atSec` of media had been encoded. */
   | { kind: "cannot-save"; reason: string; atSec: number };
 
@@ -39,7 +40,7 @@ export type PassOptions = {
 /** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
 const STDERR_KEEP = 8192;
 
-export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Partial<Pick<PassPlan, "preview">>, opts: PassOptions): Promise<PassResult> {
+export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Partial<Pick<PassPlan, "preview" | "qualitySample">>, opts: PassOptions): Promise<PassResult> {
   const child = execa("ffmpeg", plan.args, { cwd: opts.dir, env: PREVIEW_ENV, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
@@ -68,6 +69,7 @@ export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Par
     output,
     montage: path.join(opts.dir, PASS_FILES.montage),
     ...(plan.preview ? { preview: path.join(opts.dir, PASS_FILES.preview) } : {}),
+    ...(plan.qualitySample ? { qualitySample: { file: path.join(opts.dir, PASS_FILES.qualitySample), every: plan.qualitySample.every } } : {}),
     fingerprints: await readPassFingerprints(opts.dir, plan.sampleTimes),
   };
 }

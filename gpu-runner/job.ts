@@ -11,12 +11,12 @@ import { previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
 import type { EncodeJob, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import { COMPAT } from "../shared/rules/profiles.ts";
 import { profileCodec, profileVideoArgs } from "./profile-args.ts";
-import { DEFAULT_MIN_SSIM, type QualityWindow, belowFloor, measureQuality, qualityWindows } from "../shared/media/quality.ts";
+import { DEFAULT_MIN_SSIM, FULL_MEASURE_SEC, type QualityWindow, belowFloor, measureOutput, qualitySample, qualityWindows } from "../shared/media/quality.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { readableReason } from "../shared/rules/failure-reasons.ts";
-import { buildPass, type EncoderKind, type PassPlan, networkArgs, pickVerifyTimes } from "./encode-args.ts";
+import { buildPass, type EncoderKind, type PassPlan, networkArgs, pickVerifyTimes, targetSize } from "./encode-args.ts";
 import { EncodeError, runPass, type PassOptions, type PassResult } from "./encode.ts";
 import type { EncodeProgress } from "./ffmpeg-progress.ts";
 import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
@@ -195,7 +195,11 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   const [sha256, outMedia, quality] = await Promise.all([
     sha256File(pass.output),
     verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec }),
-    measureQuality({ output: pass.output, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec }),
+    // From the pass's quality sample when it kept one; else (or when it is unreadable) from the source again.
+    measureOutput(
+      { output: pass.output, sample: pass.qualitySample, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec },
+      (why) => ctx.log("quality_sample_unusable", { key: job.key, error: why }),
+    ),
     spec.check?.(pass.output),
   ]);
   const low = belowFloor(quality, ctx.minSsim ?? DEFAULT_MIN_SSIM);
@@ -206,15 +210,25 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
 }
 
 /** The one-pass encode; also what a long source that cannot be split exactly gets (chunked/split.ts). */
+/**
+ * Measuring against the pass's sample decodes the whole output on the CPU: a few percent of an x264 pass
+ * at any length, but a long NVENC pass is fast enough for that to matter, so a long video on NVENC is
+ * measured on windows of it (which decode 20 s of both files, whatever the length).
+ */
+export function keepsQualitySample(encoder: EncoderKind, durationSec: number): boolean {
+  return encoder === "x264" || durationSec <= FULL_MEASURE_SEC;
+}
+
 export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);
   const media = await probeMedia(url, { timeoutSec: clients.config.probeTimeoutSec, sizeBytes: job.size });
   const profile = job.profile ?? COMPAT;
   const videoArgs = profileVideoArgs(ctx.encoder, profile, ctx.x264Preset);
+  const size = targetSize(media.video.width, media.video.height, job.downscale);
   const plan = buildPass({
     input: url, media, encoder: ctx.encoder, downscale: job.downscale, sampleTimes: job.fingerprints.map((f) => f.t), keyframeTimes: pickVerifyTimes(job.fingerprints),
-    x264Preset: ctx.x264Preset, videoArgs, videoCodec: profileCodec(profile),
+    x264Preset: ctx.x264Preset, videoArgs, videoCodec: profileCodec(profile), qualitySample: keepsQualitySample(ctx.encoder, media.durationSec) ? qualitySample(media.durationSec, media.video.fps, size) : undefined,
   });
   for (const note of plan.notes) ctx.log("job_note", { key: job.key, note });
   const budget = sizeBudget(job.size, job.mustSave);

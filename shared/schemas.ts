@@ -214,9 +214,10 @@ const QualityScore = z.object({
 
 /** How an output compares with its source, measured by the runner before publishing (shared/media/quality.ts). */
 export const Quality = QualityScore.extend({
-  /** Measured on spread-out windows (`sampledSec` of them) rather than every frame; docs state the bound. */
+  /** Measured on a sample rather than every frame: spread-out windows (`sampledSec` of them) or one frame in `sampledEvery`; docs state the bound. */
   sampled: z.boolean(),
   sampledSec: z.number().nonnegative().optional(),
+  sampledEvery: z.number().int().positive().optional(),
   /** A chunked job's figures per chunk, so one bad chunk shows. */
   chunks: z.array(QualityScore.extend({ index: z.number().int().nonnegative() })).optional(),
 });

@@ -1,5 +1,7 @@
-// How much picture an output lost: SSIM and PSNR of the output against its source, frame by frame, over
-// the whole video or over spread-out windows of it (docs/guarantees.md states the sample's error bound).
+// How much picture an output lost: SSIM and PSNR of the output against its source. A one-pass job keeps
+// every k-th source frame from its encode pass (the quality sample), so only the output is decoded here;
+// other jobs compare over the whole video or spread-out windows of it, decoding the source again
+// (docs/guarantees.md states both samples' error bounds).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -38,6 +40,38 @@ export function chunkWindows(chunks: Array<{ startSec: number; endSec: number }>
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
+/**
+ * The quality sample's bounds. Each kept frame is raw (yuv420p/nv12: 1.5 bytes a pixel) in the job folder,
+ * so its disk use is bounded by bytes: 256 MiB (86 frames of 1080p), but never fewer than 16 frames (a
+ * 4K or 8K output), never more than 240 (small outputs; past that the mean SSIM barely moves). Within
+ * that, at most one frame in SAMPLE_EVERY: comparing a 1080p frame costs about 17 ms of CPU, so denser
+ * samples cost more than the 10 % of a job the bench allows (docs/benchmarks.md#quality), while frames
+ * next to each other score alike. A video too short for 16 frames at that rate is measured more densely.
+ */
+export const SAMPLE_BYTES = 256 * 1024 * 1024;
+export const SAMPLE_MIN_FRAMES = 16;
+export const SAMPLE_MAX_FRAMES = 240;
+export const SAMPLE_EVERY = 8;
+/** The frame rate assumed when the probe gave none (a high guess: more frames assumed, a sparser sample). */
+const ASSUMED_FPS = 60;
+
+/** Every `every`-th decoded frame from frame 0, at most `maxFrames` of them (the pass stops writing there). */
+export type QualitySample = { every: number; maxFrames: number };
+
+/** Pure: which source frames the encode pass keeps for measuring an output of `size`. */
+export function qualitySample(durationSec: number, fps: number | undefined, size: { width: number; height: number }): QualitySample {
+  const frameBytes = size.width * size.height * 1.5;
+  const maxFrames = Math.max(SAMPLE_MIN_FRAMES, Math.min(SAMPLE_MAX_FRAMES, Math.floor(SAMPLE_BYTES / frameBytes)));
+  const frames = Math.max(1, Math.ceil(Math.max(0, durationSec) * (fps && fps > 0 ? fps : ASSUMED_FPS)));
+  const sparse = Math.min(SAMPLE_EVERY, Math.floor(frames / SAMPLE_MIN_FRAMES));
+  return { every: Math.max(1, sparse, Math.ceil(frames / maxFrames)), maxFrames };
+}
+
+/** Pure: the select expression that keeps the sample's frames (frame 0 always: it aligns the two files' clocks). */
+export function sampleSelect(sample: QualitySample): string {
+  return sample.every === 1 ? "null" : `select='not(mod(n,${sample.every}))'`;
+}
+
 /** Per-frame figures of one window, as ffmpeg's ssim and psnr filters write them. */
 export type FrameScores = { ssim: number[]; mse: number[] };
 
@@ -75,6 +109,19 @@ export type MeasureSpec = {
   stallSec: number;
 };
 
+/**
+ * The ssim and psnr filters pair each frame of their first input with the latest frame of the second at or
+ * before its time. Times rounded differently by two containers (a 29.97 fps source in Matroska's
+ * milliseconds against the MP4's exact ticks) would put the right frame a fraction of a millisecond
+ * after and pair the one before it, so the first input's clock runs 1 ms ahead: far less than any frame
+ * interval, more than any rounding. The filters stop at the first end (`shortest`): so that the second
+ * input's end, at its last frame, does not cut off the first input's last frame 1 ms later, the second
+ * gets one copy of its last frame more (OTHER_END). Without `shortest`, the second input's frames past
+ * the first's end would make comparisons of their own.
+ */
+const MAIN_PTS = "PTS-STARTPTS+0.001/TB";
+const OTHER_END = "tpad=stop=1:stop_mode=clone";
+
 /** Compares one window of both files; each is cut at the same time from its own start, so their frames pair up. */
 async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n: number): Promise<FrameScores> {
   const cut = (opts: string[] = []) => [
@@ -82,8 +129,8 @@ async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n
   ];
   const { width, height } = spec.size;
   const graph = [
-    "[0:V:0]setpts=PTS-STARTPTS,format=yuv420p,split[o1][o2]",
-    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,format=yuv420p,split[s1][s2]`,
+    `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[o1][o2]`,
+    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[s1][s2]`,
     `[o1][s1]ssim=stats_file=ssim-${n}.log:shortest=1`,
     `[o2][s2]psnr=stats_file=psnr-${n}.log:shortest=1`,
   ].join(";");
@@ -120,6 +167,55 @@ export async function measureQuality(spec: MeasureSpec): Promise<Quality> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The sample is the runner's own file, read as NUT by name: no probing, local files only. */
+const sampleInputArgs = (file: string) => ["-protocol_whitelist", "file", "-f", "nut", "-i", file];
+
+/**
+ * SSIM and PSNR of `output` against the source frames the encode pass kept (`sample`, a NUT of raw frames
+ * already at the output's size). Only the output is decoded. The sparse sample is the filters' first
+ * input, whose frames alone make comparisons; each is paired with the output frame at its time (both
+ * clocks start at frame 0, which both files hold).
+ */
+export async function measureSample(spec: { output: string; sample: string; every: number; stallSec: number }): Promise<Quality> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-quality-"));
+  try {
+    const graph = [
+      `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[s1][s2]`,
+      `[1:V:0]setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[o1][o2]`,
+      "[s1][o1]ssim=stats_file=ssim.log:shortest=1",
+      "[s2][o2]psnr=stats_file=psnr.log:shortest=1",
+    ].join(";");
+    const r = await runMedia(
+      "ffmpeg",
+      ["-hide_banner", "-nostdin", "-v", "error", "-noautorotate", ...sampleInputArgs(spec.sample), "-noautorotate", ...safeInputArgs(spec.output), "-filter_complex", graph, "-f", "null", "-"],
+      { cwd: dir, stallSec: spec.stallSec },
+    );
+    if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(spec.output)} stalled`);
+    if (r.exitCode !== 0) throw new Error(`measuring quality on the sample failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
+    const [ssim, psnr] = await Promise.all([readFile(path.join(dir, "ssim.log"), "utf8"), readFile(path.join(dir, "psnr.log"), "utf8")]);
+    const all = summarise(parseStats(ssim, psnr));
+    if (all.frames === 0) throw new Error("measuring quality on the sample compared no frames");
+    return { ...all, sampled: spec.every > 1, ...(spec.every > 1 ? { sampledEvery: spec.every } : {}) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The output's quality from the pass's sample when there is one, else (none, or unreadable) by decoding
+ * the source again as measureQuality does: an output is never published unmeasured.
+ */
+export async function measureOutput(spec: MeasureSpec & { sample?: { file: string; every: number } }, onFallback?: (why: string) => void): Promise<Quality> {
+  if (spec.sample) {
+    try {
+      return await measureSample({ output: spec.output, sample: spec.sample.file, every: spec.sample.every, stallSec: spec.stallSec });
+    } catch (err) {
+      onFallback?.(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return measureQuality(spec);
 }
 
 /** Pure: why an output is refused for its quality, or undefined when it stands (a bad chunk refuses it too). */

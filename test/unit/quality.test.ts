@@ -3,7 +3,8 @@ import { qualityLine } from "../../cli/commands/status.ts";
 import { runnerSettings } from "../../gpu-runner/runner.ts";
 import { byteRange, previewTypeOf } from "../../shared/dashboard/routes.ts";
 import { previewOutput, previewSize } from "../../shared/media/preview.ts";
-import { FULL_MEASURE_SEC, PSNR_CAP, belowFloor, chunkWindows, parseStats, qualityWindows, summarise } from "../../shared/media/quality.ts";
+import { keepsQualitySample } from "../../gpu-runner/job.ts";
+import { FULL_MEASURE_SEC, PSNR_CAP, SAMPLE_BYTES, SAMPLE_MAX_FRAMES, belowFloor, chunkWindows, parseStats, qualitySample, qualityWindows, sampleSelect, summarise } from "../../shared/media/quality.ts";
 import { summarizeStatus } from "../../shared/rules/status.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 
@@ -20,6 +21,40 @@ describe("quality windows", () => {
       { startSec: 4, durationSec: 2 },
       { startSec: 10, durationSec: 1 },
     ]);
+  });
+});
+
+describe("the quality sample", () => {
+  const hd = { width: 1920, height: 1080 };
+  it("keeps one frame in 8 (denser when that would be under 16), and no more frames than its bound, from frame 0", () => {
+    // 1080p: 86 raw frames fit in 256 MiB.
+    expect(qualitySample(3, 25, hd)).toEqual({ every: 4, maxFrames: 86 });
+    expect(qualitySample(10, 25, hd)).toEqual({ every: 8, maxFrames: 86 });
+    expect(qualitySample(0.5, 25, hd)).toEqual({ every: 1, maxFrames: 86 });
+    expect(qualitySample(600, 25, hd)).toEqual({ every: 175, maxFrames: 86 });
+    // One frame in 8 at most, unless that leaves fewer than 16; small outputs keep up to SAMPLE_MAX_FRAMES.
+    expect(qualitySample(8, 30, { width: 640, height: 360 })).toEqual({ every: 8, maxFrames: SAMPLE_MAX_FRAMES });
+    expect(qualitySample(300, 25, { width: 640, height: 360 })).toEqual({ every: 32, maxFrames: SAMPLE_MAX_FRAMES });
+    expect(sampleSelect({ every: 1, maxFrames: 10 })).toBe("null");
+    expect(sampleSelect({ every: 7, maxFrames: 10 })).toBe("select='not(mod(n,7))'");
+  });
+  it("bounds its disk use, but keeps 16 frames even of an 8K output", () => {
+    for (const [w, h] of [[1280, 720], [1920, 1080], [3840, 2160]]) {
+      const s = qualitySample(3600, 60, { width: w, height: h });
+      expect(s.maxFrames * w * h * 1.5, `${w}×${h}`).toBeLessThanOrEqual(SAMPLE_BYTES);
+      // The sample spans the whole video: every × frames reaches its last frame.
+      expect(s.every * s.maxFrames).toBeGreaterThanOrEqual(3600 * 60);
+    }
+    expect(qualitySample(10, 30, { width: 7680, height: 4320 }).maxFrames).toBe(16);
+  });
+  it("is kept by x264 passes at any length, by NVENC ones only where windows would measure every frame", () => {
+    expect(keepsQualitySample("x264", 7200)).toBe(true);
+    expect(keepsQualitySample("nvenc", FULL_MEASURE_SEC)).toBe(true);
+    expect(keepsQualitySample("nvenc", FULL_MEASURE_SEC + 1)).toBe(false);
+  });
+  it("assumes 60 fps when the probe gave no rate, so the sample still spans the video", () => {
+    expect(qualitySample(100, undefined, hd)).toEqual({ every: 70, maxFrames: 86 });
+    expect(qualitySample(0, 25, hd)).toEqual({ every: 1, maxFrames: 86 });
   });
 });
 

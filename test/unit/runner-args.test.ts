@@ -95,6 +95,21 @@ describe("buildPass with NVENC", () => {
   });
 });
 
+describe("the pass's quality sample", () => {
+  it("taps the frames the encoder gets, selects every k-th and writes them raw with their times, bounded", () => {
+    const plan = buildPass(spec({ qualitySample: { every: 3, maxFrames: 86 } }));
+    const graph = after(plan.args, "-filter_complex");
+    expect(graph).toMatch(/split=\d\[enc\]\[fp\]\[mt\](\[pv\])?\[qs\]/);
+    expect(graph).toContain("[qs]select='not(mod(n,3))'[qso]");
+    const tail = plan.args.slice(plan.args.indexOf("[qso]") - 1).join(" ");
+    expect(tail).toBe("-map [qso] -fps_mode passthrough -frames:v 86 -c:v rawvideo -f nut quality-sample.nut");
+    expect(plan.qualitySample).toEqual({ every: 3, maxFrames: 86 });
+    // NVENC's frames come back from the GPU, already scaled there as the encoder's are.
+    expect(after(buildPass(spec({ encoder: "nvenc", qualitySample: { every: 3, maxFrames: 86 } })).args, "-filter_complex")).toContain("[qs]select='not(mod(n,3))',hwdownload,format=nv12[qso]");
+    expect(buildPass(spec()).args).not.toContain("[qso]");
+  });
+});
+
 describe("buildPass with libx264", () => {
   it("encodes CRF on the CPU, 8-bit 4:2:0, scaling only when needed", () => {
     const { args } = buildPass(spec({ x264Preset: "ultrafast" }));
