@@ -5,10 +5,12 @@
 // sources of the same kinds (the bound docs/guarantees.md states).
 // The cost is what measuring adds: the quality sample's branch in the encode pass (the same pass run here
 // with and without it) and the measurement itself, over the pass without either.
+// The archive profile's rows give bytes and SSIM only: its jobs are measured on windows of a second decode
+// (docs/pipeline.md#quality-and-previews), not on the pass's sample whose cost this bench takes.
 // REELPRESS_BENCH_SEC (default 10): the 1080p sources' length; REELPRESS_BENCH_SAMPLE_SEC (default 60): the
-// sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat): the profiles, comma-separated;
-// REELPRESS_X264_PRESET (default veryfast).
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+// sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat,archive): the profiles, comma-separated;
+// REELPRESS_BENCH_SKIP_SAMPLING=1 leaves out the sampling-error part; REELPRESS_X264_PRESET (default veryfast).
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { runnerSettings, startRunner } from "../gpu-runner/runner.ts";
@@ -19,9 +21,11 @@ import { runPass } from "../gpu-runner/encode.ts";
 import { profileCodec, profileVideoArgs } from "../gpu-runner/profile-args.ts";
 import { probeMedia } from "../shared/media/ffprobe.ts";
 import { measureQuality, measureSample, qualitySample, qualityWindows } from "../shared/media/quality.ts";
-import { COMPAT } from "../shared/rules/profiles.ts";
+import { COMPAT, PROFILES_KEY } from "../shared/rules/profiles.ts";
+import { probeObject } from "../shared/steps/probe.ts";
+import { planProbed } from "../shared/steps/strategy.ts";
 import type { EncodeJob } from "../shared/schemas.ts";
-import { planJob, recordPlan } from "../test/integration/runner-kit.ts";
+import { recordPlan } from "../test/integration/runner-kit.ts";
 import { makeVideo, type VideoSpec } from "../test/kit/fixtures.ts";
 import { startTestStack } from "../test/kit/stack.ts";
 import { until } from "../test/kit/wait.ts";
@@ -29,10 +33,11 @@ import { until } from "../test/kit/wait.ts";
 const SEC = Number(process.env.REELPRESS_BENCH_SEC || 10);
 const SAMPLE_SEC = Number(process.env.REELPRESS_BENCH_SAMPLE_SEC || 60);
 const PRESET = process.env.REELPRESS_X264_PRESET || "veryfast";
-/** Runner settings per profile; a profile this build does not know is an error, not a silent compat run. */
-const PROFILE_ENV: Record<string, Record<string, string>> = { compat: {} };
-const PROFILES = (process.env.REELPRESS_BENCH_PROFILES || "compat").split(",").map((p) => p.trim()).filter(Boolean);
-for (const p of PROFILES) if (!PROFILE_ENV[p]) throw new Error(`profile ${p} is not known to this build (known: ${Object.keys(PROFILE_ENV).join(", ")})`);
+/** The built-in profiles, each chosen for its bench folder by the library's profiles file; an unknown one is an error, not a silent compat run. */
+const KNOWN_PROFILES = ["compat", "archive"];
+const PROFILES = (process.env.REELPRESS_BENCH_PROFILES || "compat,archive").split(",").map((p) => p.trim()).filter(Boolean);
+for (const p of PROFILES) if (!KNOWN_PROFILES.includes(p)) throw new Error(`profile ${p} is not known to this build (known: ${KNOWN_PROFILES.join(", ")})`);
+const SKIP_SAMPLING = process.env.REELPRESS_BENCH_SKIP_SAMPLING === "1";
 const MB = 1e6;
 
 /** lavfi sources and filters, nearly lossless H.264 (the source should not be the thing measured). */
@@ -90,10 +95,14 @@ try {
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const costs: number[] = [];
   const previews: number[] = [];
+  // Each profile's folder names it, as a library's profiles file would.
+  const profilesFile = path.join(dir, "profiles.json");
+  await writeFile(profilesFile, JSON.stringify({ default: "compat", folders: { "bench/archive/": "archive" } }));
+  await uploadFile(stack, profilesFile, PROFILES_KEY, { contentType: "application/json" });
   for (const profile of PROFILES) {
     const runner = await startRunner(stack, {
       encoder: "x264",
-      settings: runnerSettings({ REELPRESS_X264_PRESET: PRESET, REELPRESS_RUNNER_VISIBILITY: "600", REELPRESS_MIN_SSIM: "0", ...PROFILE_ENV[profile] }),
+      settings: runnerSettings({ REELPRESS_X264_PRESET: PRESET, REELPRESS_RUNNER_VISIBILITY: "3600", REELPRESS_MIN_SSIM: "0" }),
       log: (event, fields) => void events.push({ event, ...fields }),
       workBase: path.join(dir, "work"),
     });
@@ -101,11 +110,25 @@ try {
       for (const kind of KINDS) {
         const file = await source(kind.spec, 1920, 1080, SEC);
         const key = `bench/${profile}/${kind.name.replace(/ /g, "-")}.mkv`;
-        const job = await planJob(stack, file, key);
+        // What the probe and strategy functions do for an upload: the folder's profile comes from the profiles file.
+        await uploadFile(stack, file, key);
+        const probed = await probeObject(stack, key);
+        if (probed.status !== "probed") throw new Error(`${key} was not probed: ${probed.status}`);
+        const planned = await planProbed(stack, probed.result);
+        const job = planned.job;
+        if (planned.status !== "planned" || !job) throw new Error(`${key} was not planned: ${planned.status}`);
         const done = await until(`${key} to finish`, () => events.find((e) => e.key === key && /^job_(compressed|skipped|dropped|failed)$/.test(e.event)), 3_600_000, 200);
         if (done.event !== "job_compressed") throw new Error(`${key}: ${done.event}`);
         const record = (await readRecord(stack, job.outputKey))!.record;
         const q = record.quality!;
+        const preview = (await headObject(stack, record.previewKey!))!.size;
+        const perMinute = (preview / MB) * (60 / record.media!.durationSec);
+        previews.push(perMinute);
+        const row = `| ${kind.name} | ${profile} | ${((await stat(file)).size / MB).toFixed(1)} | ${(record.size / MB).toFixed(2)} | ${q.ssim.toFixed(4)} | ${q.psnr.toFixed(1)} | ${q.sampledEvery ?? (q.sampled ? "windows" : 1)} | ${done.seconds!.toFixed(1)}`;
+        if (profile === "archive") {
+          console.log(`${row} | | | | | | ${perMinute.toFixed(2)} |`);
+          continue;
+        }
         // What measuring adds, on the same files: the runner's pass without the sample and with it, then the
         // measurement. The pass without it is the denominator, not the whole job (which also probes, verifies
         // and uploads), and the measurement counts in full though the runner runs it beside the verification:
@@ -118,42 +141,41 @@ try {
         const cost = (sampled.cpu + measuring.cpu) / bare.cpu;
         const costWall = (sampled.seconds + measuring.seconds) / bare.seconds;
         costs.push(cost);
-        const preview = (await headObject(stack, record.previewKey!))!.size;
-        const perMinute = (preview / MB) * (60 / record.media!.durationSec);
-        previews.push(perMinute);
-        console.log(`| ${kind.name} | ${profile} | ${((await stat(file)).size / MB).toFixed(1)} | ${(record.size / MB).toFixed(2)} | ${q.ssim.toFixed(4)} | ${q.psnr.toFixed(1)} | ${q.sampledEvery ?? 1} | ${done.seconds!.toFixed(1)} | ${bare.seconds.toFixed(1)} / ${bare.cpu.toFixed(1)} | ${sampled.seconds.toFixed(1)} / ${sampled.cpu.toFixed(1)} | ${measuring.seconds.toFixed(1)} / ${measuring.cpu.toFixed(1)} | ${cost.toFixed(3)}× | ${costWall.toFixed(2)}× | ${perMinute.toFixed(2)} |`);
+        console.log(`${row} | ${bare.seconds.toFixed(1)} / ${bare.cpu.toFixed(1)} | ${sampled.seconds.toFixed(1)} / ${sampled.cpu.toFixed(1)} | ${measuring.seconds.toFixed(1)} / ${measuring.cpu.toFixed(1)} | ${cost.toFixed(3)}× | ${costWall.toFixed(2)}× | ${perMinute.toFixed(2)} |`);
       }
     } finally {
       await runner.stop();
     }
   }
-  console.log(`\nMeasuring quality: at most ${Math.max(...costs).toFixed(3)}× the pass's CPU time (target ≤ 1.10×). Preview: at most ${Math.max(...previews).toFixed(2)} MB per minute of 1080p (target ≤ 1 MB).`);
-
-  console.log(`\nSampling error: 640×360 sources of ${SAMPLE_SEC} s, the runner's pass (libx264 preset ${PRESET} CRF 23), SSIM of every frame against the pass's quality sample (one-pass jobs) and against the ten 2 s windows (chunked and archive jobs, and the fallback).\n`);
-  console.log("| content | every frame | sample (every k-th) | difference | windows | difference | frames | sample frames | window frames |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  let worst = 0;
-  let worstWindows = 0;
-  for (const kind of KINDS) {
-    const file = await source(kind.spec, 640, 360, SAMPLE_SEC);
-    const key = `sampling/${kind.name.replace(/ /g, "-")}.mkv`;
-    // Fingerprint times as the planner picks them (the pass forces keyframes at some), not sent to a runner.
-    await uploadFile(stack, file, key);
-    const { pass, plan, passDir } = await timedPass(file, await recordPlan(stack, file, key), true);
-    const size = plan.size;
-    const [all, sample, windows] = await Promise.all([
-      measureQuality({ output: pass.output, source: file, size, windows: [{ startSec: 0 }], stallSec: 600 }),
-      measureSample({ output: pass.output, sample: pass.qualitySample!.file, every: plan.qualitySample!.every, stallSec: 600 }),
-      measureQuality({ output: pass.output, source: file, size, windows: qualityWindows(SAMPLE_SEC), stallSec: 600 }),
-    ]);
-    await rm(passDir, { recursive: true, force: true });
-    const diff = Math.abs(all.ssim - sample.ssim);
-    const diffWindows = Math.abs(all.ssim - windows.ssim);
-    worst = Math.max(worst, diff);
-    worstWindows = Math.max(worstWindows, diffWindows);
-    console.log(`| ${kind.name} | ${all.ssim.toFixed(4)} | ${sample.ssim.toFixed(4)} | ${diff.toFixed(4)} | ${windows.ssim.toFixed(4)} | ${diffWindows.toFixed(4)} | ${all.frames} | ${sample.frames} | ${windows.frames} |`);
+  if (costs.length) console.log(`\nMeasuring quality: at most ${Math.max(...costs).toFixed(3)}× the pass's CPU time (target ≤ 1.10×).`);
+  console.log(`Preview: at most ${Math.max(...previews).toFixed(2)} MB per minute of 1080p (target ≤ 1 MB).`);
+  if (!SKIP_SAMPLING) {
+    console.log(`\nSampling error: 640×360 sources of ${SAMPLE_SEC} s, the runner's pass (libx264 preset ${PRESET} CRF 23), SSIM of every frame against the pass's quality sample (one-pass jobs) and against the ten 2 s windows (chunked and archive jobs, and the fallback).\n`);
+    console.log("| content | every frame | sample (every k-th) | difference | windows | difference | frames | sample frames | window frames |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let worst = 0;
+    let worstWindows = 0;
+    for (const kind of KINDS) {
+      const file = await source(kind.spec, 640, 360, SAMPLE_SEC);
+      const key = `sampling/${kind.name.replace(/ /g, "-")}.mkv`;
+      // Fingerprint times as the planner picks them (the pass forces keyframes at some), not sent to a runner.
+      await uploadFile(stack, file, key);
+      const { pass, plan, passDir } = await timedPass(file, await recordPlan(stack, file, key), true);
+      const size = plan.size;
+      const [all, sample, windows] = await Promise.all([
+        measureQuality({ output: pass.output, source: file, size, windows: [{ startSec: 0 }], stallSec: 600 }),
+        measureSample({ output: pass.output, sample: pass.qualitySample!.file, every: plan.qualitySample!.every, stallSec: 600 }),
+        measureQuality({ output: pass.output, source: file, size, windows: qualityWindows(SAMPLE_SEC), stallSec: 600 }),
+      ]);
+      await rm(passDir, { recursive: true, force: true });
+      const diff = Math.abs(all.ssim - sample.ssim);
+      const diffWindows = Math.abs(all.ssim - windows.ssim);
+      worst = Math.max(worst, diff);
+      worstWindows = Math.max(worstWindows, diffWindows);
+      console.log(`| ${kind.name} | ${all.ssim.toFixed(4)} | ${sample.ssim.toFixed(4)} | ${diff.toFixed(4)} | ${windows.ssim.toFixed(4)} | ${diffWindows.toFixed(4)} | ${all.frames} | ${sample.frames} | ${windows.frames} |`);
+    }
+    console.log(`\nLargest difference from the every-frame SSIM: ${worst.toFixed(4)} (sample), ${worstWindows.toFixed(4)} (windows).`);
   }
-  console.log(`\nLargest difference from the every-frame SSIM: ${worst.toFixed(4)} (sample), ${worstWindows.toFixed(4)} (windows).`);
 } finally {
   await stack.stop();
   await rm(dir, { recursive: true, force: true });
