@@ -122,10 +122,55 @@ export type MeasureSpec = {
 const MAIN_PTS = "PTS-STARTPTS+0.001/TB";
 const OTHER_END = "tpad=stop=1:stop_mode=clone";
 
-/** Compares one window of both files; each is cut at the same time from its own start, so their frames pair up. */
-async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n: number): Promise<FrameScores> {
-  const cut = (opts: string[] = []) => [
-    "-noautorotate", ...(w.startSec > 0 ? ["-ss", w.startSec.toFixed(3)] : []), ...(w.durationSec !== undefined ? ["-t", w.durationSec.toFixed(3)] : []), ...opts,
+/**
+ * Where a file's first video frame is, counted the way `-ss` counts (from the container's start, which
+ * an audio stream can set earlier), and the time between its first two frames.
+ */
+export type FrameClock = { firstSec: number; intervalSec: number };
+
+/** Pure: a FrameClock from ffprobe's JSON of the container's start and the first two video frames. */
+export function parseFrameClock(json: string): FrameClock {
+  const data = JSON.parse(json) as { format?: { start_time?: string }; frames?: Array<{ pts_time?: string; best_effort_timestamp_time?: string }> };
+  const times = (data.frames ?? []).map((f) => Number(f.pts_time ?? f.best_effort_timestamp_time)).filter(Number.isFinite);
+  if (times.length === 0) throw new Error("measuring quality found no video frame");
+  const start = Number(data.format?.start_time ?? 0);
+  return { firstSec: times[0]! - (Number.isFinite(start) ? start : 0), intervalSec: times.length > 1 ? Math.abs(times[1]! - times[0]!) : 0 };
+}
+
+/**
+ * Pure: the `-ss` of a window in a file with `clock`. Two files' first frames can sit at different times
+ * (a source in Matroska at 0.023 s, its output at 0.040 s), so a window is placed from each file's first
+ * frame, not from its start, and midway between two frames (`intervalSec`, the output's), so that
+ * rounding in either container cannot tip the seek onto a neighbouring frame.
+ */
+export function windowSeek(clock: FrameClock, startSec: number, intervalSec: number): number {
+  const aligned = intervalSec > 0 ? (Math.round(startSec / intervalSec) + 0.5) * intervalSec : startSec;
+  return Math.max(0, clock.firstSec + aligned);
+}
+
+async function frameClock(input: string, options: string[], stallSec: number): Promise<FrameClock> {
+  const r = await runMedia(
+    "ffprobe",
+    ["-v", "error", ...options, "-select_streams", "V:0", "-read_intervals", "%+#2", "-show_entries", "format=start_time:frame=pts_time,best_effort_timestamp_time", "-of", "json", ...safeInputArgs(input)],
+    { stallSec },
+  );
+  if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(input)} stalled`);
+  if (r.exitCode !== 0) {
+    throwIfStoreFailed(r.stderr, "measuring quality");
+    throw new Error(`measuring quality failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
+  }
+  return parseFrameClock(String(r.stdout));
+}
+
+type Clocks = { output: FrameClock; source: FrameClock };
+
+/** Compares one window of both files; each is cut at the same time from its own first frame, so their frames pair up. */
+async function measureWindow(spec: MeasureSpec, w: QualityWindow, clocks: Clocks | undefined, dir: string, n: number): Promise<FrameScores> {
+  const cut = (clock: FrameClock | undefined, opts: string[] = []) => [
+    "-noautorotate",
+    ...(w.startSec > 0 && clock ? ["-ss", windowSeek(clock, w.startSec, clocks!.output.intervalSec).toFixed(6)] : []),
+    ...(w.durationSec !== undefined ? ["-t", w.durationSec.toFixed(3)] : []),
+    ...opts,
   ];
   const { width, height } = spec.size;
   const graph = [
@@ -136,7 +181,7 @@ async function measureWindow(spec: MeasureSpec, w: QualityWindow, dir: string, n
   ].join(";");
   const r = await runMedia(
     "ffmpeg",
-    ["-hide_banner", "-nostdin", "-v", "error", ...cut(), ...safeInputArgs(spec.output), ...cut(spec.sourceOptions), ...safeInputArgs(spec.source), "-filter_complex", graph, "-f", "null", "-"],
+    ["-hide_banner", "-nostdin", "-v", "error", ...cut(clocks?.output), ...safeInputArgs(spec.output), ...cut(clocks?.source, spec.sourceOptions), ...safeInputArgs(spec.source), "-filter_complex", graph, "-f", "null", "-"],
     { cwd: dir, stallSec: spec.stallSec },
   );
   if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(spec.output)} stalled`);
@@ -153,8 +198,12 @@ export async function measureQuality(spec: MeasureSpec): Promise<Quality> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-quality-"));
   try {
     const scores: FrameScores[] = [];
+    // Windows that seek need each file's first frame; a whole-file measure starts at it anyway.
+    const clocks = spec.windows.some((w) => w.startSec > 0)
+      ? { output: await frameClock(spec.output, [], spec.stallSec), source: await frameClock(spec.source, spec.sourceOptions ?? [], spec.stallSec) }
+      : undefined;
     // One window at a time: the measurement runs beside the verification and should not crowd it.
-    for (const [i, w] of spec.windows.entries()) scores.push(await measureWindow(spec, w, dir, i));
+    for (const [i, w] of spec.windows.entries()) scores.push(await measureWindow(spec, w, clocks, dir, i));
     const all = summarise({ ssim: scores.flatMap((s) => s.ssim), mse: scores.flatMap((s) => s.mse) });
     if (all.frames === 0) throw new Error("measuring quality compared no frames");
     const sampled = spec.windows.some((w) => w.durationSec !== undefined);

@@ -4,6 +4,7 @@ import { runnerSettings } from "../../gpu-runner/runner.ts";
 import { byteRange, previewTypeOf } from "../../shared/dashboard/routes.ts";
 import { previewOutput, previewSize } from "../../shared/media/preview.ts";
 import { keepsQualitySample } from "../../gpu-runner/job.ts";
+import { parseFrameClock, windowSeek } from "../../shared/media/quality.ts";
 import { FULL_MEASURE_SEC, PSNR_CAP, SAMPLE_BYTES, SAMPLE_MAX_FRAMES, belowFloor, chunkWindows, parseStats, qualitySample, qualityWindows, sampleSelect, summarise } from "../../shared/media/quality.ts";
 import { summarizeStatus } from "../../shared/rules/status.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
@@ -21,6 +22,25 @@ describe("quality windows", () => {
       { startSec: 4, durationSec: 2 },
       { startSec: 10, durationSec: 1 },
     ]);
+  });
+});
+
+describe("windows placed from each file's first frame", () => {
+  it("reads where the first frame is, from the container's start, and the frame interval", () => {
+    const json = JSON.stringify({ format: { start_time: "0.000000" }, frames: [{ pts_time: "0.023000" }, { pts_time: "0.063000" }] });
+    expect(parseFrameClock(json)).toEqual({ firstSec: 0.023, intervalSec: expect.closeTo(0.04, 9) });
+    // An audio stream that starts earlier sets the container's start; -ss counts from there.
+    expect(parseFrameClock(JSON.stringify({ format: { start_time: "1.400000" }, frames: [{ best_effort_timestamp_time: "1.500000" }] }))).toEqual({ firstSec: expect.closeTo(0.1, 9), intervalSec: 0 });
+    expect(() => parseFrameClock(JSON.stringify({ frames: [] }))).toThrow(/no video frame/);
+  });
+  it("seeks both files to the same frame: midway between frames, from each one's first frame", () => {
+    // A Matroska source whose first frame is at 0.023 s and its MP4 output at 0.040 s: frame 125 in both.
+    const source = windowSeek({ firstSec: 0.023, intervalSec: 0.04 }, 5, 0.04);
+    const output = windowSeek({ firstSec: 0.04, intervalSec: 0.04 }, 5, 0.04);
+    expect(source).toBeCloseTo(5.043, 6);
+    expect(output).toBeCloseTo(5.06, 6);
+    expect(Math.ceil((source - 0.023) / 0.04)).toBe(Math.ceil((output - 0.04) / 0.04));
+    expect(windowSeek({ firstSec: 0, intervalSec: 0 }, 3, 0)).toBe(3);
   });
 });
 
