@@ -11,7 +11,11 @@ export default defineConfig({
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1, execArgv: ["--disable-warning=ExperimentalWarning"] } },
     reporters: ["default"],
-    // Tests never find, or replace, the `reelpress dev` a person runs on this machine.
-    env: { REELPRESS_DEV_FILE: path.join(os.tmpdir(), `reelpress-test-dev-${process.pid}.json`) },
+    env: {
+      // Tests never find, or replace, the `reelpress dev` a person runs on this machine.
+      REELPRESS_DEV_FILE: path.join(os.tmpdir(), `reelpress-test-dev-${process.pid}.json`),
+      // The suite starts `reelpress` a few hundred times: V8's compiled code is kept between starts.
+      NODE_COMPILE_CACHE: path.join(import.meta.dirname, ".cache/node-compile"),
+    },
   },
 });

@@ -6,7 +6,6 @@ import type { Embedded } from "./embedded.ts";
 import { UserError } from "../shared/errors.ts";
 import { enumSetting } from "../shared/settings.ts";
 import { folderEventSettings, startEmbeddedEvents, type EventSource } from "./events/embedded.ts";
-import { startMinioEvents } from "./events/minio.ts";
 import { startFunctionHost } from "./host.ts";
 import { dedupIntervalMs, startDedupSchedule } from "./schedule.ts";
 import { notifierFromEnv } from "../shared/io/notify.ts";
@@ -35,7 +34,8 @@ async function startEvents(clients: Clients, opts: PipelineOptions, kind: Events
       if (!opts.embedded) throw new UserError("REELPRESS_EVENTS=embedded needs the embedded folder store (leave out --endpoint).");
       return startEmbeddedEvents(clients, opts.embedded, logEvent, folderEventSettings(opts.env ?? process.env), scan);
     case "minio":
-      return startMinioEvents(clients, logEvent, scan);
+      // Loaded only here: the MinIO client (with lodash and async) would cost every other start ~0.2 s.
+      return (await import("./events/minio.ts")).startMinioEvents(clients, logEvent, scan);
     case "queue":
       return undefined;
   }

@@ -6,7 +6,7 @@ import { UsageError, UserError, errorMessage } from "../../shared/errors.ts";
 import type { Command } from "../command.ts";
 import type { StoreCredential } from "../../store/index.ts";
 import { startPipeline } from "../pipeline.ts";
-import { requireMediaTools, startDevServices } from "../local-dev.ts";
+import { requireMediaTools, startDevServices } from "../dev-services.ts";
 import { bold, dim, logEvent } from "../output.ts";
 
 /**

@@ -8,6 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClients } from "../../shared/io/clients.ts";
 import { loadConfig } from "../../shared/config.ts";
+import { readRecord } from "../../shared/io/manifest.ts";
 import { REELPRESS, freePort, reelpress, startDev } from "../kit/cli.ts";
 import { until } from "../kit/wait.ts";
 import { expectOneLineError } from "./cli-helpers.ts";
@@ -46,7 +47,9 @@ describe("reelpress dev on this machine, found by every other command", () => {
   it("status from another directory, with no endpoint set, talks to it and says so", async () => {
     const clients = makeClients(loadConfig({ AWS_ENDPOINT_URL: dev.endpoint }));
     await clients.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: "home/shopping.mkv", Body: "This is a shopping list, not a video.\nmilk\neggs\n" }));
-    const failed = await until("the text file to fail", async () => {
+    // Waited for here, not by starting `status` again and again (each start costs a second of CPU).
+    await until("the text file's record to say failed", async () => (await readRecord(clients, "home/shopping.mkv"))?.record.state === "failed", 60_000, 200);
+    const failed = await until("status to count the failure", async () => {
       const r = await reelpress(["status", "--json"], { env: plainEnv(devFile), cwd: os.tmpdir() });
       expect(r.exitCode, r.stderr).toBe(0);
       return JSON.parse(r.stdout).failed.count === 1 && r;

@@ -2,7 +2,7 @@
 // then `reelpress dev --library DIR` and `reelpress status` from other directories. Only the library path
 // is filled in. If the README's commands change, this test reads the new ones. It runs the last commit
 // (a clone), not uncommitted changes.
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -50,6 +50,9 @@ describe("the README's NAS quick start, verbatim, from a fresh clone", () => {
     const andElsewhere = path.join(tmp, "and-elsewhere");
     for (const d of [videos, elsewhere, andElsewhere]) await mkdir(d, { recursive: true });
     await execa("cp", [await videoFixture("mkv_h264"), path.join(videos, "holiday.mkv")]);
+    // An old file, as a library's are: found by the listing at start, not after the watcher's settle time.
+    const past = new Date(Date.now() - 60_000);
+    await utimes(path.join(videos, "holiday.mkv"), past, past);
     // Before dev runs, status says so (not "No AWS credentials found").
     const { AWS_ACCESS_KEY_ID: _k, AWS_SECRET_ACCESS_KEY: _s, AWS_PROFILE: _p, AWS_ENDPOINT_URL: _e, ...bare } = env;
     const early = await execa(status[0], status.slice(1), { cwd: andElsewhere, env: { ...bare, HOME: tmp, AWS_EC2_METADATA_DISABLED: "true" }, extendEnv: false, reject: false });

@@ -17,8 +17,11 @@ import { takeIngestKeys } from "../kit/ingest-queue.ts";
 import { reelpress } from "../kit/cli.ts";
 import { until } from "../kit/wait.ts";
 
-/** Three folders of 50 placeholder files named like videos: the reconcile counts and queues, nothing probes. */
-const KEYS = ["a", "b", "c"].flatMap((folder) => Array.from({ length: 50 }, (_, i) => `${folder}/${String(i).padStart(3, "0")}.mp4`)).sort();
+/**
+ * Three folders (a listing page each) of 20 placeholder files named like videos, more than the reconcile
+ * checks at once: it counts and queues, nothing probes.
+ */
+const KEYS = ["a", "b", "c"].flatMap((folder) => Array.from({ length: 20 }, (_, i) => `${folder}/${String(i).padStart(3, "0")}.mp4`)).sort();
 const QUIET = { settleMs: 0, scanIntervalMs: 60_000 };
 
 describe("start-up reconcile on a full library", () => {
