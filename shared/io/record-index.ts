@@ -41,8 +41,19 @@ type FramesEntry = { etag: string; frames: string };
 /** A shard as read: entries by key (a Map: "__proto__" is a key like any other). */
 type Entries<T> = Map<string, T>;
 
-const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
-const fingerprintsShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
+export const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
+export const fingerprintsShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
+
+/** One record's entry in the index: the record object's ETag and size, its slim fields, its frames in base64. */
+export type ShardEntry = { key: string; etag: string; bytes: number; record: SlimRecord; frames: string };
+
+/** The contents of the two shards that hold `entries` (in key order, all of one shard). */
+export function shardContents(entries: readonly ShardEntry[]): { records: unknown; frames: unknown } {
+  return {
+    records: { v: VERSION, entries: entries.map((e) => [e.key, e.etag, e.bytes, e.record]) },
+    frames: { v: VERSION, entries: entries.map((e) => [e.key, e.etag, e.frames]) },
+  };
+}
 const unquote = (etag: string) => etag.replace(/^"|"$/g, "");
 
 export function slimOf(record: ManifestRecord): SlimRecord {
@@ -153,14 +164,10 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
       const e = next.get(key)!;
       each({ record: e.record, bytes: e.bytes, frames: nextFrames.get(key)!.packed });
     }
-    if (changed) {
-      const shard = { v: VERSION, entries: order.map((key) => { const e = next.get(key)!; return [key, e.etag, e.bytes, e.record]; }) };
-      if (await writeShard(clients, recordsShardKey(i), shard, records)) stats.shardsWritten++;
-    }
-    if (framesChanged) {
-      const shard = { v: VERSION, entries: order.map((key) => { const e = nextFrames.get(key)!; return [key, e.etag, e.frames]; }) };
-      if (await writeShard(clients, fingerprintsShardKey(i), shard, fingerprints)) stats.shardsWritten++;
-    }
+    if (!changed && !framesChanged) return;
+    const contents = shardContents(order.map((key) => ({ key, ...next.get(key)!, frames: nextFrames.get(key)!.frames })));
+    if (changed && (await writeShard(clients, recordsShardKey(i), contents.records, records))) stats.shardsWritten++;
+    if (framesChanged && (await writeShard(clients, fingerprintsShardKey(i), contents.frames, fingerprints))) stats.shardsWritten++;
   });
   return stats;
 }
