@@ -1,25 +1,25 @@
 // Scale bench: `status`, `/api/status` and `report` on libraries of 10⁴ and 10⁵ synthetic manifest
-// records (SCALE_SIZES=10000,100000 to choose), created through the real folder store as a library
-// made before the summary existed, so the first `status` builds it; then read by the real commands in
-// their own processes. Measured: wall time and peak RSS of each command, S3 requests of status and
-// /api/status (a counting client hook, in this process), records `report` reads again after one new
-// record, and the pipeline writer's records per second with the summary kept.
+// records (SCALE_SIZES=10000,100000 to choose), written straight into the library folder's layout
+// (bench/scale-library.ts) as a library made before the summary existed, so the first `status` builds it
+// (and the record index, reading every record); with SCALE_INDEX=1 the index is written with them, so a
+// library of 10⁶ takes minutes to make and the first `status` builds only the summary, from the index.
+// Then read by the real commands, through the real store, in their own processes. Measured: wall time
+// and peak RSS of each command, S3 requests of status and /api/status (a counting client hook, in this
+// process), records `report` reads again after one new record, and the pipeline writer's records per second.
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { execa } from "execa";
 import { dashboardRoutes } from "../shared/dashboard/routes.ts";
 import { makeClients, type Clients } from "../shared/io/clients.ts";
 import { gatherStatus } from "../shared/io/library.ts";
 import { patchRecord } from "../shared/io/manifest.ts";
 import { mapLimit } from "../shared/pool.ts";
-import { createJson } from "../shared/io/objects.ts";
-import { manifestKeyFor } from "../shared/rules/naming.ts";
-import { ManifestRecord, type ManifestState } from "../shared/schemas.ts";
 import { REELPRESS } from "../test/kit/cli.ts";
-import { randomHash } from "../test/kit/dedup-synthetic.ts";
-import { seededRandom } from "../test/kit/random.ts";
 import { startTestStack, type TestStack } from "../test/kit/stack.ts";
+import { recordFor, writeRecordFiles } from "./scale-library.ts";
 
 const SIZES = (process.env.SCALE_SIZES ?? "10000,100000").split(",").map(Number);
+const WITH_INDEX = process.env.SCALE_INDEX === "1";
 const WRITERS = 64;
 
 /** Runs the CLI and samples its resident memory from /proc until it exits. */
@@ -44,35 +44,11 @@ function countingClients(stack: TestStack): Clients & { requests: () => number }
   return Object.assign(clients, { requests: () => n });
 }
 
-const STATES: Array<[ManifestState, number]> = [["probed", 0.55], ["compressed", 0.3], ["skipped", 0.08], ["failed", 0.05], ["encoding", 0.02]];
-
-/** Record `i`: a key in one of 100 folders, a size of its own (no hashing), frames of its own content. */
-function recordFor(i: number): ManifestRecord {
-  const r = seededRandom(i + 1);
-  let x = r();
-  const state = STATES.find(([, share]) => (x -= share) < 0)?.[0] ?? "probed";
-  const key = `lib/f${String(i % 100).padStart(2, "0")}/v${i}${state === "skipped" ? "_skip" : ""}.mp4`;
-  const size = 1_000_000 + i;
-  const durationSec = 30 + (i % 600);
-  const source = key.replace(/\.mp4$/, ".avi");
-  return ManifestRecord.parse({
-    key, size, etag: `"${i.toString(16).padStart(32, "0")}"`, state, lastModified: "2024-01-01T00:00:00.000Z", updatedAt: new Date().toISOString(),
-    media: { formatName: "mov,mp4,m4a,3gp,3g2,mj2", durationSec, video: { codec: "h264", width: 1920, height: 1080 }, audio: [], subtitles: [], tags: {} },
-    // Frames of its own content: no two records match, as in a library with few duplicates.
-    fingerprints: Array.from({ length: 16 }, (_, k) => ({ t: (k * durationSec) / 16, hash: randomHash(r), flip: randomHash(r), dark: false })),
-    ...(state === "compressed" ? { savedBytes: 500_000, source: { key: source, size: size + 500_000, etag: "x", backupKey: `orig_video_to_delete/${source}` } } : {}),
-    ...(state === "failed" ? { error: "moov atom not found" } : {}),
-  });
-}
-
-/** Writes records `from`…`to - 1` as a library made before the summary would hold them: conditional creates. */
-async function writeLibrary(stack: TestStack, from: number, to: number): Promise<number> {
+/** Writes records `from`…`to - 1` straight into the library folder; seconds taken. */
+function writeLibrary(stack: TestStack, from: number, to: number): number {
   const t0 = performance.now();
-  await mapLimit(Array.from({ length: to - from }, (_, i) => from + i), WRITERS, async (i) => {
-    const record = recordFor(i);
-    if (!(await createJson(stack, manifestKeyFor(record.key), record))) throw new Error(`${record.key} is there already`);
-  });
-  return (to - from) / ((performance.now() - t0) / 1000);
+  writeRecordFiles(path.join(stack.dataDir, "library"), from, to, { index: WITH_INDEX });
+  return (performance.now() - t0) / 1000;
 }
 
 /** Records written by the pipeline's writer (read, conditional write, summary delta), per second. */
@@ -97,8 +73,8 @@ function printRow(row: Record<string, string>): void {
 for (const n of SIZES) {
   const stack = await startTestStack();
   try {
-    const created = await writeLibrary(stack, 0, n);
-    // An old library: records but no summary yet, so the first status builds it (the index too).
+    const made = writeLibrary(stack, 0, n);
+    // An old library: records but no summary yet, so the first status builds it (the index too, unless written).
     const first = await runMeasured(["status", "--json"], stack.env);
     const status = await runMeasured(["status", "--json"], stack.env);
     // What any command costs before it does anything (Node, the transpiler, the SDK): status's floor.
@@ -116,19 +92,26 @@ for (const n of SIZES) {
     const { key, ...rest } = recordFor(n);
     await patchRecord(stack, key, rest);
     const again = await runMeasured(["report", "--json"], stack.env);
-    const note = String(JSON.parse(again.stdout).summary.stages?.[0]?.note ?? "");
+    const stages = (r: { stdout: string }) => (JSON.parse(r.stdout).summary.stages ?? []) as Array<{ time_ms: number; note?: string }>;
+    const note = String(stages(again)[0]?.note ?? "");
+    /** Seconds reading the index (listing included), and in the dedup stages after it. */
+    const split = (r: { stdout: string }) => {
+      const [read, ...rest] = stages(r);
+      return `index ${((read?.time_ms ?? 0) / 1000).toFixed(1)} s, dedup ${(rest.reduce((sum, s) => sum + s.time_ms, 0) / 1000).toFixed(1)} s`;
+    };
     // The pipeline's writer on top of this library: what keeping the summary costs each record write.
     const rate = await writerRate(stack, n + 1, Math.min(2000, n / 5));
     printRow({
       records: String(n),
-      "records written/s: create, writer": `${created.toFixed(0)}, ${rate.toFixed(0)}`,
-      "first status (builds summary)": `${first.seconds.toFixed(1)} s`,
+      "made on disk": `${made.toFixed(0)} s${WITH_INDEX ? ", with index" : ""}`,
+      "writer records/s": rate.toFixed(0),
+      [WITH_INDEX ? "first status (builds summary from index)" : "first status (builds summary + index)"]: `${first.seconds.toFixed(1)} s`,
       status: `${status.seconds.toFixed(2)} s, ${status.peakRssMiB.toFixed(0)} MiB`,
       "start-up alone": `${startup.seconds.toFixed(2)} s`,
       "status requests": String(counted.requests()),
       "/api/status": `${apiSeconds.toFixed(2)} s, ${api.requests()} requests`,
-      report: `${report.seconds.toFixed(1)} s, ${report.peakRssMiB.toFixed(0)} MiB`,
-      "report after 1 new record": `${again.seconds.toFixed(1)} s, ${/(\d+) read again/.exec(note)?.[1] ?? "?"} record(s) read`,
+      report: `${report.seconds.toFixed(1)} s (${split(report)}), ${report.peakRssMiB.toFixed(0)} MiB`,
+      "report after 1 new record": `${again.seconds.toFixed(1)} s (${split(again)}), ${/(\d+) read again/.exec(note)?.[1] ?? "?"} record(s) read`,
     });
   } finally {
     await stack.stop();

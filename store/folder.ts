@@ -15,13 +15,13 @@ import { FolderLayout, isMissing } from "./folder/layout.ts";
 import { KeyLocks } from "./folder/locks.ts";
 import { releaseFolder, takeFolder } from "./folder/owner.ts";
 import { head, openObject } from "./folder/reads.ts";
-import { type NewObject, type ObjectInfo, type Sidecar, describe, identityOf, removeSidecar, writeSidecar } from "./folder/sidecars.ts";
+import { type NewObject, type ObjectInfo, type Sidecar, describe, identityOf, listedEtag, removeSidecar, writeSidecar } from "./folder/sidecars.ts";
 import { keys } from "./folder/walk.ts";
 import { checksumOfFile, copyToTemp, placeFile, receive, removeEmptyFolders } from "./folder/writes.ts";
 
 export { bareEtag, type WriteConditions } from "./folder/conditions.ts";
 export { FolderTakenError } from "./folder/owner.ts";
-export { STORED_HEADERS, identityOf, type NewObject, type ObjectInfo } from "./folder/sidecars.ts";
+export { STORED_HEADERS, identityOf, lastModifiedOf, type NewObject, type ObjectInfo } from "./folder/sidecars.ts";
 export { syncFile } from "./folder/writes.ts";
 
 /** `identity` tells the folder watcher which version of the file the event was for. */
@@ -73,6 +73,11 @@ export class FolderStore extends EventEmitter<{ created: [ObjectEvent]; removed:
   /** What S3 would say about the file `st` at `key`. */
   describe(key: string, file: string, st: Stats): Promise<ObjectInfo> {
     return describe(this.layout, key, file, st);
+  }
+
+  /** The ETag describe() would give the file `st` at `key`, as cheaply as a listing of 10⁶ keys needs it. */
+  listedEtag(key: string, st: Stats): string {
+    return listedEtag(this.layout, key, st);
   }
 
   head(key: string): Promise<ObjectInfo | undefined> {

@@ -13,22 +13,36 @@ export type XmlChild = XmlElement | string | number | boolean | undefined;
 export type XmlElement = { readonly tag: string; readonly children: readonly XmlChild[] };
 
 /** An element; undefined children are left out, so an optional one reads `cond ? el(...) : undefined`. */
-export const el = (tag: string, ...children: Array<XmlChild | readonly XmlChild[]>): XmlElement => ({ tag, children: children.flat() });
-
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export function el(tag: string, ...children: Array<XmlChild | readonly XmlChild[]>): XmlElement {
+  // A loop, not .flat(): a listing of 1000 keys makes 6000 elements, and .flat() is several times slower.
+  const flat: XmlChild[] = [];
+  for (const c of children) {
+    if (Array.isArray(c)) for (const d of c) flat.push(d);
+    else flat.push(c as XmlChild);
+  }
+  return { tag, children: flat };
 }
 
-function render(node: XmlChild): string {
-  if (node === undefined) return "";
-  if (typeof node !== "object") return escapeXml(String(node));
-  return `<${node.tag}>${node.children.map(render).join("")}</${node.tag}>`;
+const SPECIAL = /[&<>"']/;
+
+function escapeXml(text: string): string {
+  return SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`) : text;
+}
+
+/** `node`'s children as XML, appended to `out`: by concatenation, a listing of 1000 keys is 10,000 elements. */
+function renderChildren(node: XmlElement, out: string): string {
+  for (const child of node.children) {
+    if (child === undefined) continue;
+    if (typeof child === "object") out = `${renderChildren(child, `${out}<${child.tag}>`)}</${child.tag}>`;
+    else out += escapeXml(String(child));
+  }
+  return out;
 }
 
 /** A whole response body: the declaration, then `root`, in S3's namespace unless it is an error. */
 export function xmlDocument(root: XmlElement, opts: { namespace: boolean } = { namespace: true }): string {
   const attr = opts.namespace ? ` xmlns="${S3_NAMESPACE}"` : "";
-  return `${DECLARATION}<${root.tag}${attr}>${root.children.map(render).join("")}</${root.tag}>`;
+  return `${renderChildren(root, `${DECLARATION}<${root.tag}${attr}>`)}</${root.tag}>`;
 }
 
 function unescapeXml(text: string): string {

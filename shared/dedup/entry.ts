@@ -1,6 +1,7 @@
 // What dedup keeps of a manifest record: a few numbers, and its frames in a store shared by all
 // entries (flat typed arrays), so 100k records take tens of MB and are read front to back; a parsed
 // record with media details and hex strings is ten times that.
+import { packedFrameCount, unpackFramesInto } from "../rules/frame-codec.ts";
 import { isSystemKey } from "../rules/naming.ts";
 import type { FrameFingerprint, ManifestRecord, ManifestState, PictureStats } from "../schemas.ts";
 
@@ -12,10 +13,10 @@ export class FrameStore {
   dark = new Uint8Array(1024);
   length = 0;
 
-  /** Appends frames and returns where they start. */
-  add(fps: readonly FrameFingerprint[]): number {
+  /** Room for `count` more frames; where they start. */
+  private reserve(count: number): number {
     const start = this.length;
-    const need = start + fps.length;
+    const need = start + count;
     if (need > this.t.length) {
       const size = Math.max(need, 2 * this.t.length);
       const grow = <T extends Float32Array | Uint32Array | Uint8Array>(a: T, n: number): T => {
@@ -27,6 +28,19 @@ export class FrameStore {
       this.words = grow(this.words, 4 * size);
       this.dark = grow(this.dark, size);
     }
+    this.length = need;
+    return start;
+  }
+
+  /** Appends frames packed by the record index (shared/rules/frame-codec.ts); where they start, how many are lit, whether all are mirrored. */
+  addPacked(packed: Buffer): { start: number; lit: number; mirrored: boolean } {
+    const start = this.reserve(packedFrameCount(packed));
+    return { start, ...unpackFramesInto(packed, start, this) };
+  }
+
+  /** Appends frames and returns where they start. */
+  add(fps: readonly FrameFingerprint[]): number {
+    const start = this.reserve(fps.length);
     fps.forEach((f, k) => {
       const i = start + k;
       this.t[i] = f.t;
@@ -38,7 +52,6 @@ export class FrameStore {
       }
       this.dark[i] = f.dark ? 1 : 0;
     });
-    this.length = need;
     return start;
   }
 }
@@ -88,13 +101,18 @@ export function isCandidate(record: Pick<ManifestRecord, "key" | "state" | "size
   return !EXCLUDED.has(record.state) && record.size > 0 && !isSystemKey(record.key, backupPrefix);
 }
 
-function framesOf(record: ManifestRecord, store: FrameStore): Frames | undefined {
+function framesOf(record: ManifestRecord, store: FrameStore, packed?: Buffer): Frames | undefined {
+  if (packed) {
+    const count = packedFrameCount(packed);
+    return count === 0 ? undefined : { store, count, ...store.addPacked(packed) };
+  }
   const fps = record.fingerprints ?? [];
   if (fps.length === 0) return undefined;
   return { store, start: store.add(fps), count: fps.length, lit: fps.filter((f) => !f.dark).length, mirrored: fps.every((f) => f.flip) };
 }
 
-export function entryFrom(record: ManifestRecord, id: number, store: FrameStore): Entry {
+/** `packed`: the record's frames as the index packs them, in place of its `fingerprints`. */
+export function entryFrom(record: ManifestRecord, id: number, store: FrameStore, packed?: Buffer): Entry {
   const media = record.media;
   const durationSec = media?.durationSec ?? 0;
   // The container's figure for everyone: stream bitrates are missing in some containers (MKV).
@@ -120,7 +138,7 @@ export function entryFrom(record: ManifestRecord, id: number, store: FrameStore)
     previewKey: record.previewKey,
     ssim: record.state === "compressed" ? record.quality?.ssim : undefined,
     thumbnailKey: record.thumbnailKey,
-    frames: framesOf(record, store),
+    frames: framesOf(record, store, packed),
   };
 }
 

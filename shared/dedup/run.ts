@@ -82,8 +82,8 @@ export function s3Hasher(clients: Clients): CountingHasher {
 export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number; read: number }> {
   const entries: Entry[] = [];
   const store = new FrameStore();
-  const stats = await forEachIndexed(clients, ({ record, fingerprints }) => {
-    if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom({ ...record, fingerprints }, entries.length, store));
+  const stats = await forEachIndexed(clients, ({ record, frames }) => {
+    if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom({ ...record, fingerprints: [] }, entries.length, store, frames));
   }, clients.config.prefix);
   // The index's shards come in any order; the stages see the entries in key order, as listed.
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).forEach((e, i) => (e.id = i));

@@ -1,7 +1,7 @@
 // ListObjectsV2, ListObjects (v1) and ListObjectVersions over the folder walk: prefix, delimiter, continuation, start-after,
 // URL encoding of keys, in S3's UTF-8 byte order.
 import { s3Error } from "../errors.ts";
-import type { FolderStore } from "../folder.ts";
+import { type FolderStore, lastModifiedOf } from "../folder.ts";
 import type { Reply, Req } from "../request.ts";
 import { el, type XmlElement } from "../xml.ts";
 import type { StoreContext } from "./context.ts";
@@ -31,8 +31,7 @@ export async function listPage(store: FolderStore, prefix: string, delimiter: st
       continue;
     }
     if (entries.length === max) return { entries, truncated: true };
-    const info = await store.describe(key, "", st);
-    entries.push({ key, size: info.size, etag: info.etag, lastModified: info.lastModified });
+    entries.push({ key, size: st.size, etag: store.listedEtag(key, st), lastModified: lastModifiedOf(st) });
   }
   return { entries, truncated: false };
 }

@@ -5,6 +5,7 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { s3Error } from "../errors.ts";
 import { unsafeKeyReason } from "../safe-key.ts";
+import { ListedEtags } from "./listed-etags.ts";
 import { FolderListings } from "./listings.ts";
 
 /** The store's own area inside the folder: never an object, never listed. */
@@ -38,6 +39,8 @@ export class FolderLayout {
   readonly noticed = new Set<string>();
   /** Sorted folder listings the walk reuses while their folders are unchanged. */
   readonly listings = new FolderListings();
+  /** ETags the listings gave, kept while their files are unchanged. */
+  readonly etags = new ListedEtags();
 
   /** `root` is the folder's real path (no links on the way), as assertInside compares against it. */
   constructor(root: string) {

@@ -2,11 +2,11 @@
 // .reelpress/store/meta/, trusted only while it still describes the file (same inode, size and mtime), so
 // files changed or added behind the store's back are served as they are.
 import { createHash } from "node:crypto";
-import type { Stats } from "node:fs";
+import { type Stats, readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ChecksumAlgorithm } from "../checksums.ts";
-import type { FolderLayout } from "./layout.ts";
+import { type FolderLayout, isMissing } from "./layout.ts";
 
 export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
 /** Headers S3 stores with an object and gives back on GET. */
@@ -47,10 +47,14 @@ function fileEtag(st: Stats): string {
  */
 type SidecarFile = { versions: Sidecar[] };
 
+function parseSidecars(text: string): Sidecar[] {
+  const parsed = JSON.parse(text) as SidecarFile | Sidecar;
+  return "versions" in parsed ? parsed.versions : [parsed];
+}
+
 async function readSidecars(layout: FolderLayout, key: string): Promise<Sidecar[]> {
   try {
-    const parsed = JSON.parse(await readFile(layout.sidecarOf(key), "utf8")) as SidecarFile | Sidecar;
-    return "versions" in parsed ? parsed.versions : [parsed];
+    return parseSidecars(await readFile(layout.sidecarOf(key), "utf8"));
   } catch {
     return [];
   }
@@ -71,11 +75,40 @@ export async function writeSidecar(layout: FolderLayout, key: string, side: Side
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    layout.etags.forget(key);
   }
 }
 
 export async function removeSidecar(layout: FolderLayout, key: string): Promise<void> {
-  await rm(layout.sidecarOf(key), { force: true });
+  try {
+    await rm(layout.sidecarOf(key), { force: true });
+  } finally {
+    layout.etags.forget(key);
+  }
+}
+
+/** Whole seconds as S3 keeps them, rounded up: a sync client must never see an upload as older than its source. */
+export const lastModifiedOf = (st: Stats) => new Date(Math.ceil(st.mtimeMs / 1000) * 1000);
+
+/**
+ * The ETag describe() gives the file `st` at `key`, for a listing: kept in layout.etags while the file is
+ * unchanged, else read from its sidecar synchronously (the walk's reason, folder/walk.ts). A sidecar that
+ * could not be read for another reason than its absence or its content is not kept: the next listing tries again.
+ */
+export function listedEtag(layout: FolderLayout, key: string, st: Stats): string {
+  const kept = layout.etags.get(key, st);
+  if (kept !== undefined) return kept;
+  let sidecars: Sidecar[] = [];
+  let sure = true;
+  try {
+    sidecars = parseSidecars(readFileSync(layout.sidecarOf(key), "utf8"));
+  } catch (err) {
+    sure = err instanceof SyntaxError || isMissing(err);
+  }
+  const etag = sidecars.find((s) => sameFile(s, st))?.etag ?? fileEtag(st);
+  if (sure) layout.etags.set(key, st, etag);
+  return etag;
 }
 
 /** What S3 would say about the file `st` at `key`. */
@@ -83,6 +116,5 @@ export async function describe(layout: FolderLayout, key: string, file: string, 
   const side = (await readSidecars(layout, key)).find((s) => sameFile(s, st));
   const base = side ?? { etag: fileEtag(st), size: st.size, headers: {}, metadata: {}, checksums: {} };
   const { mtimeMs: _m, ino: _i, ...kept } = base as Sidecar;
-  // Whole seconds as S3 keeps them, rounded up: a sync client must never see an upload as older than its source.
-  return { ...kept, size: st.size, key, file, lastModified: new Date(Math.ceil(st.mtimeMs / 1000) * 1000) };
+  return { ...kept, size: st.size, key, file, lastModified: lastModifiedOf(st) };
 }

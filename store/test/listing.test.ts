@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DeleteObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveFolder } from "../index.ts";
 
@@ -91,5 +91,30 @@ describe("folder store: paging a large folder while it changes", () => {
     const tree = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "flat/", Delimiter: "/", StartAfter: "flat/k01998" }));
     expect(tree.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["flat/sub/"]);
     expect(tree.Contents?.map((c) => c.Key)).toEqual(["flat/é", "flat/\uFF5E", "flat/\u{1F600}"]);
+  });
+
+  it("lists the ETag HEAD gives, while it keeps listed ETags between listings (folder/listed-etags.ts)", async () => {
+    const keys = ["etags/a.json", "etags/b.json", "etags/c.json", "etags/d.json"];
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `first ${key}` }));
+    const listedEtags = async () => {
+      const r = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "etags/" }));
+      return Object.fromEntries((r.Contents ?? []).map((c) => [c.Key!, c.ETag!]));
+    };
+    const headEtags = async () => Object.fromEntries(await Promise.all(keys.map(async (key) => [key, (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag!])));
+    expect(await listedEtags()).toEqual(await headEtags());
+    const kept = await listedEtags();
+    // Through the store: a new body of the same size, a copy onto itself with new metadata.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: keys[0], Body: `FIRST ${keys[0]}` }));
+    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: keys[1], CopySource: `${BUCKET}/${keys[1]}`, MetadataDirective: "REPLACE", Metadata: { x: "1" } }));
+    // Behind its back: the same size rewritten in place (same inode, new mtime), and a file replaced by another.
+    const file = (key: string) => path.join(folder, ...key.split("/"));
+    await writeFile(file(keys[2]), `FIRST ${keys[2]}`);
+    await rm(file(keys[3]));
+    await writeFile(file(keys[3]), `other ${keys[3]}`);
+    const after = await listedEtags();
+    expect(after).toEqual(await headEtags());
+    expect(after[keys[0]]).not.toBe(kept[keys[0]]);
+    expect(after[keys[2]]).not.toBe(kept[keys[2]]);
+    expect(after[keys[3]]).not.toBe(kept[keys[3]]);
   });
 });

@@ -1,0 +1,125 @@
+// The record index against the real folder store: the manifest listing read without the SDK gives what
+// the SDK gives, and shards that are damaged, forged or of the old version never crash a reader nor
+// stand for records: what cannot be trusted is read again from the records, and only that.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { makeClients } from "../../shared/io/clients.ts";
+import { patchRecord, readRecord } from "../../shared/io/manifest.ts";
+import { listEtagPages, listPages, putJson, readJson } from "../../shared/io/objects.ts";
+import { INDEX_SHARDS, type IndexedRecord, forEachIndexed, slimOf } from "../../shared/io/record-index.ts";
+import { mapLimit } from "../../shared/pool.ts";
+import { unpackFrames } from "../../shared/rules/frame-codec.ts";
+import { INDEX_PREFIX } from "../../shared/rules/naming.ts";
+import { shardOf } from "../../shared/rules/summary.ts";
+import { startTestStack, type TestStack } from "../kit/stack.ts";
+
+const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
+const framesShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
+const hash = (n: number) => n.toString(16).padStart(16, "0");
+
+describe("the record index", () => {
+  let stack: TestStack;
+  const keys = Array.from({ length: 40 }, (_, i) => `idx/f${i % 4}/v${i}.mp4`);
+  /** Every record as forEachIndexed gives it, frames unpacked, by key; and its stats. */
+  const indexed = async () => {
+    const seen = new Map<string, { record: IndexedRecord["record"]; bytes: number; frames: unknown }>();
+    const stats = await forEachIndexed(stack, (r) => seen.set(r.record.key, { record: r.record, bytes: r.bytes, frames: unpackFrames(r.frames) }));
+    return { seen, stats };
+  };
+  const truth = async () =>
+    new Map(await Promise.all(keys.map(async (key) => {
+      const r = (await readRecord(stack, key))!;
+      return [key, { record: slimOf(r.record), bytes: r.bytes, frames: r.record.fingerprints }] as const;
+    })));
+  /** A shard index that holds at least two of the records. */
+  const shard = () => [...Array(INDEX_SHARDS).keys()].find((i) => keys.filter((k) => shardOf(k, INDEX_SHARDS) === i).length >= 2)!;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    await mapLimit(keys, 8, (key, i) =>
+      patchRecord(stack, key, {
+        size: 1000 + i, etag: `"${hash(i)}"`, state: "probed",
+        fingerprints: Array.from({ length: 4 }, (_, k) => ({ t: k * 1.5, hash: hash(i * 7 + k), flip: k % 2 ? hash(k) : undefined, dark: k === 3 })),
+      }),
+    );
+  });
+  afterAll(() => stack?.stop());
+
+  it("lists the manifest, without the SDK's parser, as the SDK lists it, over several pages and odd keys", async () => {
+    const odd = ["list/a & b <c> \"d\" 'e'.json", "list/\u{1F600}/é.json", "list/empty.json"];
+    await Promise.all(odd.map((key, i) => stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: key, Body: Buffer.alloc(i) }))));
+    // Put on the share, behind the store's back: more than a page, quickly.
+    const many = path.join(stack.dataDir, "library", "list", "many");
+    await mkdir(many, { recursive: true });
+    await Promise.all(Array.from({ length: 1001 }, (_, i) => writeFile(path.join(many, `k${i}.json`), "x".repeat(i % 7))));
+    // A client that counts the answers the SDK parsed: a presigned URL never reaches that step.
+    const clients = makeClients(stack.config);
+    let parsed = 0;
+    clients.s3.middlewareStack.add((next) => (args) => (parsed++, next(args)), { step: "deserialize" });
+    const fast = [];
+    for await (const objects of listEtagPages(clients, "list/")) fast.push(...objects);
+    expect(parsed).toBe(0);
+    const sdk = [];
+    for await (const page of listPages(clients, "list/")) sdk.push(...page.objects.map((o) => ({ key: o.key, etag: o.etag, size: o.size })));
+    expect(parsed).toBe(2);
+    expect(fast).toHaveLength(odd.length + 1001);
+    expect(fast).toEqual(sdk);
+  });
+
+  it("gives each record as the record itself says, and reads none again while none changed", async () => {
+    const first = await indexed();
+    expect(first.seen).toEqual(await truth());
+    const again = await indexed();
+    expect(again.stats).toEqual({ records: keys.length, read: 0, shardsWritten: 0 });
+    expect(again.seen).toEqual(first.seen);
+  });
+
+  it("reads again only the records whose entries are forged or damaged, and rewrites their shards", async () => {
+    await indexed();
+    const i = shard();
+    const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
+    const records = (await readJson(stack, recordsShardKey(i), z.any())) as { v: number; entries: unknown[][] };
+    // A slim record not in the schema's shape (a state that does not exist).
+    (records.entries[0][3] as { state: string }).state = "gone";
+    await putJson(stack, recordsShardKey(i), records);
+    const frames = (await readJson(stack, framesShardKey(i), z.any())) as { v: number; entries: unknown[][] };
+    // Frames cut short by a byte: not a whole number of frames.
+    frames.entries[1][2] = Buffer.from(frames.entries[1][2] as string, "base64").subarray(1).toString("base64");
+    await putJson(stack, framesShardKey(i), frames);
+    const { seen, stats } = await indexed();
+    expect(stats.read).toBe(2);
+    expect(stats.shardsWritten).toBe(2);
+    expect(seen).toEqual(await truth());
+    expect((await indexed()).stats.read).toBe(0);
+    expect(inShard.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("rebuilds a shard that is not JSON or not in the index's shape, reading only its records", async () => {
+    await indexed();
+    const i = shard();
+    const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: recordsShardKey(i), Body: "{not json" }));
+    await putJson(stack, framesShardKey(i), { v: 2, entries: [["x", 1, {}]] });
+    const { seen, stats } = await indexed();
+    expect(stats.read).toBe(inShard.length);
+    expect(seen).toEqual(await truth());
+    expect((await indexed()).stats.read).toBe(0);
+  });
+
+  it("takes a shard of version 1 (frames as objects) as it is, reading no record, and writes it in version 2", async () => {
+    await indexed();
+    const i = shard();
+    const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
+    const now = await truth();
+    const etags = Object.fromEntries(await Promise.all(inShard.map(async (k) => [k, (await readRecord(stack, k))!.etag])));
+    await putJson(stack, recordsShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], bytes: now.get(k)!.bytes, record: now.get(k)!.record }])) });
+    await putJson(stack, framesShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], fingerprints: now.get(k)!.frames }])) });
+    const { seen, stats } = await indexed();
+    expect(stats).toEqual({ records: keys.length, read: 0, shardsWritten: 2 });
+    expect(seen).toEqual(now);
+    expect(((await readJson(stack, recordsShardKey(i), z.any())) as { v: number }).v).toBe(2);
+  });
+});
