@@ -8,7 +8,8 @@
 // The archive profile's rows give bytes and SSIM only: its jobs are measured on windows of a second decode
 // (docs/pipeline.md#quality-and-previews), not on the pass's sample whose cost this bench takes.
 // REELPRESS_BENCH_SEC (default 10): the 1080p sources' length; REELPRESS_BENCH_SAMPLE_SEC (default 60): the
-// sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat,archive): the profiles, comma-separated;
+// sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat,archive): the profiles, comma-separated
+// (`none`: only the sampling error);
 // REELPRESS_BENCH_SKIP_SAMPLING=1 leaves out the sampling-error part; REELPRESS_X264_PRESET (default veryfast).
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -35,7 +36,8 @@ const SAMPLE_SEC = Number(process.env.REELPRESS_BENCH_SAMPLE_SEC || 60);
 const PRESET = process.env.REELPRESS_X264_PRESET || "veryfast";
 /** The built-in profiles, each chosen for its bench folder by the library's profiles file; an unknown one is an error, not a silent compat run. */
 const KNOWN_PROFILES = ["compat", "archive"];
-const PROFILES = (process.env.REELPRESS_BENCH_PROFILES || "compat,archive").split(",").map((p) => p.trim()).filter(Boolean);
+// `none`: only the sampling-error part.
+const PROFILES = (process.env.REELPRESS_BENCH_PROFILES || "compat,archive").split(",").map((p) => p.trim()).filter((p) => p && p !== "none");
 for (const p of PROFILES) if (!KNOWN_PROFILES.includes(p)) throw new Error(`profile ${p} is not known to this build (known: ${KNOWN_PROFILES.join(", ")})`);
 const SKIP_SAMPLING = process.env.REELPRESS_BENCH_SKIP_SAMPLING === "1";
 const MB = 1e6;
@@ -148,7 +150,7 @@ try {
     }
   }
   if (costs.length) console.log(`\nMeasuring quality: at most ${Math.max(...costs).toFixed(3)}× the pass's CPU time (target ≤ 1.10×).`);
-  console.log(`Preview: at most ${Math.max(...previews).toFixed(2)} MB per minute of 1080p (target ≤ 1 MB).`);
+  if (previews.length) console.log(`Preview: at most ${Math.max(...previews).toFixed(2)} MB per minute of 1080p (target ≤ 1 MB).`);
   if (!SKIP_SAMPLING) {
     console.log(`\nSampling error: 640×360 sources of ${SAMPLE_SEC} s, the runner's pass (libx264 preset ${PRESET} CRF 23), SSIM of every frame against the pass's quality sample (one-pass jobs) and against the ten 2 s windows (chunked and archive jobs, and the fallback).\n`);
     console.log("| content | every frame | sample (every k-th) | difference | windows | difference | frames | sample frames | window frames |");
