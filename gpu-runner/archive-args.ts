@@ -46,6 +46,8 @@ export type ArchivePlan = {
   /** The video options encoded streams get (recorded with the output). */
   videoArgs: string[];
   sampleTimes: number[];
+  /** The montage's tiles a side (sampleOutputs). */
+  montageGrid: number;
   /** Why a source stream is not in the output (MKV holds no data streams). */
   notes: string[];
 };
@@ -107,6 +109,7 @@ export function buildArchivePass(spec: ArchiveSpec): ArchivePlan {
     streams,
     videoArgs: encoded ? profileVideoArgs(encoder, profile, x264Preset, "v", "mkv") : [],
     sampleTimes: spec.sampleTimes,
+    montageGrid: samples.grid,
     notes,
   };
 }

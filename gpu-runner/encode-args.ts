@@ -16,6 +16,8 @@ export const PASS_FILES = {
   fingerprints: "fingerprints.gray",
   fingerprintTimes: "fingerprints.txt",
   montage: "montage.jpg",
+  /** The montage's frames, one by one: tiled into PASS_FILES.montage after the pass (montageArgs). */
+  montageTiles: "montage-tiles.nut",
   preview: "preview.webm",
   qualitySample: "quality-sample.nut",
 } as const;
@@ -197,6 +199,14 @@ export function sideStreams(media: MediaInfo, input: number): { args: string[]; 
  * The fingerprint and montage branches of the graph, fed by `[fp]` and `[mt]` (frames of `size`; `download`
  * brings GPU frames back), and the outputs that write them.
  */
+/** The ffmpeg arguments that tile the pass's montage frames into PASS_FILES.montage (run in the job folder). */
+export function montageArgs(grid: number): string[] {
+  return [
+    "-hide_banner", "-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file", "-f", "nut", "-i", PASS_FILES.montageTiles,
+    "-vf", grid > 1 ? `tile=${grid}x${grid}` : "null", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", PASS_FILES.montage,
+  ];
+}
+
 export function sampleOutputs(media: MediaInfo, size: Size, sampleTimes: number[], download: string[]): { graph: string[]; args: string[]; grid: number } {
   const grid = montageGrid(media.durationSec);
   const upright = uprightFilters(media.video.rotation);
@@ -204,11 +214,13 @@ export function sampleOutputs(media: MediaInfo, size: Size, sampleTimes: number[
   const graph = [
     // Frames are tagged and their times printed, so each fingerprint is matched to its sample time.
     `[fp]${[selectAt(sampleTimes), ...download, "metadata=mode=add:key=reelpress:value=fp", `metadata=mode=print:file=${PASS_FILES.fingerprintTimes}`, FINGERPRINT_FILTER, ...upright].join(",")}[fpo]`,
-    `[mt]${[selectAt(montageTimes(media.durationSec, grid)), ...download, `scale=${tile.width}:${tile.height}`, ...upright, ...(grid > 1 ? [`tile=${grid}x${grid}`] : [])].join(",")}[mto]`,
+    // Not tiled here: ffmpeg reports no progress until every output of the pass has its first frame, and a
+    // tile comes out only once its last frame is in, near the end of the video.
+    `[mt]${[selectAt(montageTimes(media.durationSec, grid)), ...download, `scale=${tile.width}:${tile.height}`, ...upright, "format=yuv420p"].join(",")}[mto]`,
   ];
   const args = [
     "-map", "[fpo]", "-fps_mode", "passthrough", "-f", "rawvideo", PASS_FILES.fingerprints,
-    "-map", "[mto]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", PASS_FILES.montage,
+    "-map", "[mto]", "-fps_mode", "passthrough", "-frames:v", String(grid * grid), "-c:v", "rawvideo", "-f", "nut", PASS_FILES.montageTiles,
   ];
   return { graph, args, grid };
 }

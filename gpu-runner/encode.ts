@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { FINGERPRINT_SIDE, fingerprintFrame, parseFrameTimes } from "../shared/media/fingerprint.ts";
 import type { FrameFingerprint } from "../shared/schemas.ts";
 import { PREVIEW_ENV } from "../shared/media/preview.ts";
-import { PASS_FILES, type PassPlan } from "./encode-args.ts";
+import { PASS_FILES, type PassPlan, montageArgs } from "./encode-args.ts";
 import { type EncodeProgress, ProgressParser } from "./ffmpeg-progress.ts";
 import { classifyTestEncode } from "./encoder.ts";
 
@@ -40,7 +40,7 @@ export type PassOptions = {
 /** Keeps the end of ffmpeg's stderr: enough for the error, bounded for a long encode. */
 const STDERR_KEEP = 8192;
 
-export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Partial<Pick<PassPlan, "preview" | "qualitySample">>, opts: PassOptions): Promise<PassResult> {
+export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes" | "montageGrid"> & Partial<Pick<PassPlan, "preview" | "qualitySample">>, opts: PassOptions): Promise<PassResult> {
   const child = execa("ffmpeg", plan.args, { cwd: opts.dir, env: PREVIEW_ENV, reject: false, cancelSignal: opts.signal, buffer: false, stdin: "ignore" });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
@@ -64,6 +64,9 @@ export async function runPass(plan: Pick<PassPlan, "args" | "sampleTimes"> & Par
     throw new EncodeError(`encode failed: ${reason}`, outcome.status === "busy");
   }
   const output = path.join(opts.dir, opts.outputFile ?? PASS_FILES.output);
+  const tiled = await execa("ffmpeg", montageArgs(plan.montageGrid), { cwd: opts.dir, reject: false, cancelSignal: opts.signal, stdin: "ignore" });
+  opts.signal.throwIfAborted();
+  if (tiled.exitCode !== 0) throw new EncodeError(`making the montage failed: ${String(tiled.stderr).split("\n")[0] || `exit ${tiled.exitCode}`}`, false);
   return {
     kind: "encoded",
     output,

@@ -111,7 +111,7 @@ class LeaseLostError extends Error {
   }
 }
 
-export async function encodeWithRetry(ctx: JobContext, plan: Pick<PassPlan, "args" | "sampleTimes">, opts: PassOptions): Promise<PassResult> {
+export async function encodeWithRetry(ctx: JobContext, plan: Parameters<typeof runPass>[0], opts: PassOptions): Promise<PassResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runPass(plan, opts);

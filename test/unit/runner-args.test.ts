@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPass, montageGrid, montageTimes, targetSize, uprightFilters, usesNvdec, type PassSpec, pickVerifyTimes } from "../../gpu-runner/encode-args.ts";
+import { buildPass, montageArgs, montageGrid, montageTimes, targetSize, uprightFilters, usesNvdec, type PassSpec, pickVerifyTimes } from "../../gpu-runner/encode-args.ts";
 import { selectAt } from "../../shared/media/fingerprint.ts";
 import type { MediaInfo } from "../../shared/schemas.ts";
 
@@ -171,7 +171,10 @@ describe("streams", () => {
     const { args } = buildPass(spec());
     expect(args).toContain("output.mp4");
     expect(args).toContain("fingerprints.gray");
-    expect(args).toContain("montage.jpg");
+    // The montage's frames, tiled after the pass (a tile in the pass would hold back ffmpeg's progress).
+    expect(args).toContain("montage-tiles.nut");
+    expect(graphOf(args)).not.toContain("tile=");
+    expect(montageArgs(3)).toEqual(expect.arrayContaining(["montage-tiles.nut", "tile=3x3", "montage.jpg"]));
     expect(graphOf(args)).toContain("file=fingerprints.txt");
   });
 });
