@@ -10,7 +10,7 @@
 // REELPRESS_BENCH_SEC (default 10): the 1080p sources' length; REELPRESS_BENCH_SAMPLE_SEC (default 60): the
 // sampling sources' (640×360); REELPRESS_BENCH_PROFILES (default compat,archive): the profiles, comma-separated
 // (`none`: only the sampling error);
-// REELPRESS_BENCH_SKIP_SAMPLING=1 leaves out the sampling-error part; REELPRESS_X264_PRESET (default veryfast).
+// REELPRESS_BENCH_SKIP_SAMPLING=1 leaves out the sampling-error part; REELPRESS_BENCH_KINDS picks kinds by name; REELPRESS_X264_PRESET (default veryfast).
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -49,6 +49,10 @@ const KINDS: Array<{ name: string; spec: Omit<VideoSpec, "ext" | "vcodec"> }> = 
   { name: "film grain", spec: { source: "testsrc2", filter: "noise=c0s=14:c1s=6:c2s=6:allf=t" } },
   { name: "fast motion", spec: { source: "testsrc2", filter: "scroll=horizontal=0.03:vertical=0.02" } },
 ];
+/** REELPRESS_BENCH_KINDS (e.g. `grain,motion`): only the kinds whose name holds one of these words. */
+const KIND_FILTER = (process.env.REELPRESS_BENCH_KINDS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+const kinds = () => (KIND_FILTER.length ? KINDS.filter((k) => KIND_FILTER.some((w) => k.name.includes(w))) : KINDS);
+
 /**
  * CPU seconds of this process's finished children (ffmpeg), from /proc/self/stat (cutime + cstime, in
  * clock ticks of 1/100 s). On a shared machine a run's wall time swings with everyone else's load; the
@@ -109,7 +113,7 @@ try {
       workBase: path.join(dir, "work"),
     });
     try {
-      for (const kind of KINDS) {
+      for (const kind of kinds()) {
         const file = await source(kind.spec, 1920, 1080, SEC);
         const key = `bench/${profile}/${kind.name.replace(/ /g, "-")}.mkv`;
         // What the probe and strategy functions do for an upload: the folder's profile comes from the profiles file.
