@@ -209,7 +209,6 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   return { kind: "compressed", outputKey: job.outputKey, savedBytes: done.savedBytes, backupKey: done.backupKey };
 }
 
-/** The one-pass encode; also what a long source that cannot be split exactly gets (chunked/split.ts). */
 /**
  * Measuring against the pass's sample decodes the whole output on the CPU: a few percent of an x264 pass
  * at any length, but a long NVENC pass is fast enough for that to matter, so a long video on NVENC is
@@ -219,6 +218,7 @@ export function keepsQualitySample(encoder: EncoderKind, durationSec: number): b
   return encoder === "x264" || durationSec <= FULL_MEASURE_SEC;
 }
 
+/** The one-pass encode; also what a long source that cannot be split exactly gets (chunked/split.ts). */
 export async function encodeAndPublish(ctx: JobContext, job: EncodeJob, signal: AbortSignal): Promise<JobOutcome> {
   const { clients } = ctx;
   const url = await presignedGetUrl(clients, job.key, PRESIGN_SEC);

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Quality } from "../schemas.ts";
+import { errorMessage } from "../errors.ts";
 import { safeInputArgs } from "./ffprobe.ts";
 import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
 
@@ -164,6 +165,28 @@ async function frameClock(input: string, options: string[], stallSec: number): P
 
 type Clocks = { output: FrameClock; source: FrameClock };
 
+/**
+ * Runs ffmpeg's ssim and psnr over the first video streams of two inputs (`inputs`: the options and `-i`
+ * of each, first then second) and returns the per-frame scores; `names` word its errors. The first input makes the comparisons
+ * (MAIN_PTS); `secondFilters` go before the second's own chain (a scale, for a source).
+ */
+async function compareInputs(inputs: string[], secondFilters: string, names: { output: string; what: string }, dir: string, n: number, stallSec: number): Promise<FrameScores> {
+  const graph = [
+    `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[a1][a2]`,
+    `[1:V:0]${secondFilters}setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[b1][b2]`,
+    `[a1][b1]ssim=stats_file=ssim-${n}.log:shortest=1`,
+    `[a2][b2]psnr=stats_file=psnr-${n}.log:shortest=1`,
+  ].join(";");
+  const r = await runMedia("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", ...inputs, "-filter_complex", graph, "-f", "null", "-"], { cwd: dir, stallSec });
+  if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(names.output)} stalled`);
+  if (r.exitCode !== 0) {
+    throwIfStoreFailed(r.stderr, "measuring quality");
+    throw new Error(`${names.what} failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
+  }
+  const [ssim, psnr] = await Promise.all([readFile(path.join(dir, `ssim-${n}.log`), "utf8"), readFile(path.join(dir, `psnr-${n}.log`), "utf8")]);
+  return parseStats(ssim, psnr);
+}
+
 /** Compares one window of both files; each is cut at the same time from its own first frame, so their frames pair up. */
 async function measureWindow(spec: MeasureSpec, w: QualityWindow, clocks: Clocks | undefined, dir: string, n: number): Promise<FrameScores> {
   const cut = (clock: FrameClock | undefined, opts: string[] = []) => [
@@ -173,24 +196,8 @@ async function measureWindow(spec: MeasureSpec, w: QualityWindow, clocks: Clocks
     ...opts,
   ];
   const { width, height } = spec.size;
-  const graph = [
-    `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[o1][o2]`,
-    `[1:V:0]scale=${width}:${height}:flags=bicubic,setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[s1][s2]`,
-    `[o1][s1]ssim=stats_file=ssim-${n}.log:shortest=1`,
-    `[o2][s2]psnr=stats_file=psnr-${n}.log:shortest=1`,
-  ].join(";");
-  const r = await runMedia(
-    "ffmpeg",
-    ["-hide_banner", "-nostdin", "-v", "error", ...cut(clocks?.output), ...safeInputArgs(spec.output), ...cut(clocks?.source, spec.sourceOptions), ...safeInputArgs(spec.source), "-filter_complex", graph, "-f", "null", "-"],
-    { cwd: dir, stallSec: spec.stallSec },
-  );
-  if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(spec.output)} stalled`);
-  if (r.exitCode !== 0) {
-    throwIfStoreFailed(r.stderr, "measuring quality");
-    throw new Error(`measuring quality failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
-  }
-  const [ssim, psnr] = await Promise.all([readFile(path.join(dir, `ssim-${n}.log`), "utf8"), readFile(path.join(dir, `psnr-${n}.log`), "utf8")]);
-  return parseStats(ssim, psnr);
+  const inputs = [...cut(clocks?.output), ...safeInputArgs(spec.output), ...cut(clocks?.source, spec.sourceOptions), ...safeInputArgs(spec.source)];
+  return compareInputs(inputs, `scale=${width}:${height}:flags=bicubic,`, { output: spec.output, what: "measuring quality" }, dir, n, spec.stallSec);
 }
 
 /** SSIM and PSNR over every window's frames together; per chunk too when `perChunk`. */
@@ -230,21 +237,8 @@ const sampleInputArgs = (file: string) => ["-protocol_whitelist", "file", "-f", 
 export async function measureSample(spec: { output: string; sample: string; every: number; stallSec: number }): Promise<Quality> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-quality-"));
   try {
-    const graph = [
-      `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[s1][s2]`,
-      `[1:V:0]setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[o1][o2]`,
-      "[s1][o1]ssim=stats_file=ssim.log:shortest=1",
-      "[s2][o2]psnr=stats_file=psnr.log:shortest=1",
-    ].join(";");
-    const r = await runMedia(
-      "ffmpeg",
-      ["-hide_banner", "-nostdin", "-v", "error", "-noautorotate", ...sampleInputArgs(spec.sample), "-noautorotate", ...safeInputArgs(spec.output), "-filter_complex", graph, "-f", "null", "-"],
-      { cwd: dir, stallSec: spec.stallSec },
-    );
-    if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(spec.output)} stalled`);
-    if (r.exitCode !== 0) throw new Error(`measuring quality on the sample failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
-    const [ssim, psnr] = await Promise.all([readFile(path.join(dir, "ssim.log"), "utf8"), readFile(path.join(dir, "psnr.log"), "utf8")]);
-    const all = summarise(parseStats(ssim, psnr));
+    const inputs = ["-noautorotate", ...sampleInputArgs(spec.sample), "-noautorotate", ...safeInputArgs(spec.output)];
+    const all = summarise(await compareInputs(inputs, "", { output: spec.output, what: "measuring quality on the sample" }, dir, 0, spec.stallSec));
     if (all.frames === 0) throw new Error("measuring quality on the sample compared no frames");
     return { ...all, sampled: spec.every > 1, ...(spec.every > 1 ? { sampledEvery: spec.every } : {}) };
   } finally {
@@ -261,7 +255,7 @@ export async function measureOutput(spec: MeasureSpec & { sample?: { file: strin
     try {
       return await measureSample({ output: spec.output, sample: spec.sample.file, every: spec.sample.every, stallSec: spec.stallSec });
     } catch (err) {
-      onFallback?.(err instanceof Error ? err.message : String(err));
+      onFallback?.(errorMessage(err));
     }
   }
   return measureQuality(spec);
