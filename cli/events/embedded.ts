@@ -8,7 +8,7 @@ import { durationMsSetting } from "../../shared/settings.ts";
 import { isSameVersion } from "../../shared/steps/probe.ts";
 import { readRecord } from "../../shared/io/manifest.ts";
 import type { Log } from "../../shared/log.ts";
-import { isSystemKey, keyKind } from "../../shared/rules/naming.ts";
+import { isRecordedKind, isSystemKey, keyKind } from "../../shared/rules/naming.ts";
 import { watchFolder, type ObjectEvent } from "../../store/index.ts";
 import { pruneIfGone } from "../../shared/io/orphans.ts";
 import { type ReconcileTally, startReconcile } from "./reconcile.ts";
@@ -91,8 +91,7 @@ export async function startEmbeddedEvents(
   // A file gone (deleted through the store, or from the folder behind its back) takes its record along,
   // so status stops counting it; `pruneIfGone` checks the object is really gone first.
   const removed = (key: string) => {
-    const kind = keyKind(key, backupPrefix);
-    if (stopped || (kind !== "video" && kind !== "skipped")) return;
+    if (stopped || !isRecordedKind(key, backupPrefix)) return;
     void pruneIfGone(clients, key).then(
       (pruned) => pruned && log("events.record-pruned", { key }),
       (err) => log("events.watch-error", { error: errorMessage(err) }),

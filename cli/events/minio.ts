@@ -7,7 +7,7 @@ import type { Clients } from "../../shared/io/clients.ts";
 import { s3EndpointOf } from "../../shared/config.ts";
 import { UserError, errorMessage } from "../../shared/errors.ts";
 import type { Log } from "../../shared/log.ts";
-import { decodeEventKey, keyKind } from "../../shared/rules/naming.ts";
+import { decodeEventKey, isRecordedKind, keyKind } from "../../shared/rules/naming.ts";
 import { S3EventRecord } from "../../shared/schemas.ts";
 import type { EventSource } from "./embedded.ts";
 import { type ReconcileTally, startReconcile } from "./reconcile.ts";
@@ -41,8 +41,9 @@ async function minioClient(clients: Clients): Promise<Client> {
 export function libraryRecord(raw: unknown, bucket: string, backupPrefix: string): S3EventRecord | undefined {
   const parsed = S3EventRecord.safeParse(raw);
   if (!parsed.success || parsed.data.s3.bucket.name !== bucket) return undefined;
-  const kind = keyKind(decodeEventKey(parsed.data.s3.object.key), backupPrefix);
-  return kind === "video" || (kind === "skipped" && isRemoval(parsed.data.eventName)) ? parsed.data : undefined;
+  const key = decodeEventKey(parsed.data.s3.object.key);
+  const wanted = isRemoval(parsed.data.eventName) ? isRecordedKind(key, backupPrefix) : keyKind(key, backupPrefix) === "video";
+  return wanted ? parsed.data : undefined;
 }
 
 /** Starts listening and returns at once; the listing that catches uploads made while down runs in the background. */

@@ -142,3 +142,9 @@ export function keyKind(key: string, backupPrefix: string): KeyKind {
   if (isSkipKey(key)) return "skipped";
   return "video";
 }
+
+/** Whether a key is one a manifest record describes (a library video, or a `_skip` file): what a removal may prune. */
+export function isRecordedKind(key: string, backupPrefix: string): boolean {
+  const kind = keyKind(key, backupPrefix);
+  return kind === "video" || kind === "skipped";
+}

@@ -12,7 +12,7 @@ import { UnreadableMediaError, probeMedia } from "../media/ffprobe.ts";
 import { MediaStalledError } from "../media/run.ts";
 import { sampleTimes } from "../media/fingerprint.ts";
 import { patchRecord, readRecord } from "../io/manifest.ts";
-import { decodeEventKey, keyKind, thumbnailKeyFor } from "../rules/naming.ts";
+import { decodeEventKey, isRecordedKind, keyKind, thumbnailKeyFor } from "../rules/naming.ts";
 import { sampleVideo } from "../media/sample.ts";
 import type { ManifestRecord, ManifestState, ProbeResult, S3EventRecord } from "../schemas.ts";
 import { downloadFile, headObject, presignedGetUrl, uploadFile } from "../io/objects.ts";
@@ -141,8 +141,7 @@ export async function probeObject(clients: Clients, key: string, opts: { dryRun?
  * record only when a HEAD finds the object gone, and only while the record is the version it read.
  */
 async function pruneRemoved(clients: Clients, key: string): Promise<IngestOutcome> {
-  const kind = keyKind(key, clients.config.backupPrefix);
-  if ((kind !== "video" && kind !== "skipped") || !key.startsWith(clients.config.prefix)) {
+  if (!isRecordedKind(key, clients.config.backupPrefix) || !key.startsWith(clients.config.prefix)) {
     return { key, status: "ignored", reason: "a removal outside the library's videos" };
   }
   return (await pruneIfGone(clients, key))
