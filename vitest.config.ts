@@ -14,8 +14,6 @@ export default defineConfig({
     env: {
       // Tests never find, or replace, the `reelpress dev` a person runs on this machine.
       REELPRESS_DEV_FILE: path.join(os.tmpdir(), `reelpress-test-dev-${process.pid}.json`),
-      // The suite starts `reelpress` a few hundred times: V8's compiled code is kept between starts.
-      NODE_COMPILE_CACHE: path.join(import.meta.dirname, ".cache/node-compile"),
     },
   },
 });
