@@ -1,5 +1,6 @@
 // CLI bench: `upload` throughput and peak memory on a big file (memory must not grow with the file),
-// and `status` time on a library of many objects with their manifest records.
+// `status` time on a library of many objects with their manifest records, and the CPU a command's
+// start-up costs, through bin/reelpress (cli/boot.mjs's caches) and with Node alone, side by side.
 import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +27,32 @@ async function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ se
   clearInterval(sample);
   if (r.exitCode !== 0) throw new Error(`reelpress ${args.join(" ")} failed: ${r.stderr}`);
   return { seconds: (performance.now() - started) / 1000, peakRssMiB: peak, stdout: String(r.stdout) };
+}
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** User + system CPU seconds of one run of `command` (bash's `times` after it: its children's line). */
+async function cpuOf(command: string): Promise<number> {
+  const r = await execa("bash", ["-c", `${command} >/dev/null; times`], { cwd: ROOT });
+  const [user, sys] = r.stdout.trim().split("\n").at(-1)!.split(" ").map((t) => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t)!;
+    return Number(m) * 60 + Number(s);
+  });
+  return user + sys;
+}
+
+{
+  const runs = { boot: [] as number[], plain: [] as number[] };
+  await cpuOf("bin/reelpress status --help");
+  for (let i = 0; i < 5; i++) {
+    runs.boot.push(await cpuOf("bin/reelpress status --help"));
+    runs.plain.push(await cpuOf("bin/node22 --disable-warning=ExperimentalWarning cli/main.ts status --help"));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  console.log("| start-up of `status --help` | CPU s (median of 5) |\n|---|---|");
+  console.log(`| bin/reelpress (stripped sources and compiled code cached) | ${median(runs.boot).toFixed(2)} |`);
+  console.log(`| Node alone (strips and compiles every file) | ${median(runs.plain).toFixed(2)} |`);
+  console.log(`| ratio | ${(median(runs.boot) / median(runs.plain)).toFixed(2)} |\n`);
 }
 
 const stack = await startTestStack();
