@@ -37,10 +37,12 @@ export function missingFrames(decoded: number | undefined, declared: number | un
 
 /** The video frames the container's index declares (an MP4's sample count); undefined when it declares none. */
 export async function declaredFrames(file: string, stallSec: number): Promise<number | undefined> {
-  const r = await runMedia("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "stream=nb_frames", "-of", "csv=p=0", ...safeInputArgs(file)], { stallSec });
+  // JSON: csv adds a field for a stream's side data (a rotation's display matrix).
+  const r = await runMedia("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "stream=nb_frames", "-of", "json", ...safeInputArgs(file)], { stallSec });
   if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${stallSec}s reading the frame count`);
-  const n = Number(String(r.stdout).trim().split("\n")[0]);
-  return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : undefined;
+  if (r.exitCode !== 0) return undefined;
+  const n = Number((JSON.parse(String(r.stdout)) as { streams?: Array<{ nb_frames?: string }> }).streams?.[0]?.nb_frames);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 /** Decodes every frame of `file`, video and audio, and checks it as above; bounded by progress, not time. */

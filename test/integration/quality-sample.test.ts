@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildPass } from "../../gpu-runner/encode-args.ts";
 import { runPass } from "../../gpu-runner/encode.ts";
 import { VerifyError, verifyMeasured } from "../../gpu-runner/verify.ts";
+import { declaredFrames } from "../../shared/media/decode-check.ts";
 import { countVideoFrames, probeMedia } from "../../shared/media/ffprobe.ts";
 import { fingerprintAt } from "../../shared/media/fingerprint.ts";
 import { measureQuality, measureSample } from "../../shared/media/quality.ts";
@@ -91,9 +92,16 @@ describe("the quality sample", () => {
 
     // A good output: measured on the sample, verified, no fallback.
     const good = await check(pass.output);
-    expect(good.quality).toEqual((await measureSample({ output: pass.output, sample: pass.qualitySample.file, every, stallSec: 60 })).quality);
+    const measured = await measureSample({ output: pass.output, sample: pass.qualitySample.file, every, stallSec: 60 });
+    expect(good.quality).toEqual(measured.quality);
     expect(good.media.video.codec).toBe("h264");
     expect(reasons).toEqual([]);
+    // The frames decoded are those the index declares, read also where a rotation adds side data to the stream.
+    const rotated = path.join(tmp, "rotated.mp4");
+    await execa("ffmpeg", ["-v", "error", "-y", "-i", pass.output, "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]);
+    expect(measured.outputFrames).toBeGreaterThan(100);
+    expect(await declaredFrames(pass.output, 30)).toBe(measured.outputFrames);
+    expect(await declaredFrames(rotated, 30)).toBe(measured.outputFrames);
 
     // No readable sample: the output decodes whole, so it is measured from the source again, and the reason is reported.
     const fallback = await check(pass.output, { file: path.join(dir, "missing.nut"), every });
