@@ -11,7 +11,7 @@ import { previewKeyFor, skipKeyFor } from "../shared/rules/naming.ts";
 import type { EncodeJob, ManifestRecord, MediaInfo, Quality } from "../shared/schemas.ts";
 import { COMPAT } from "../shared/rules/profiles.ts";
 import { profileCodec, profileVideoArgs } from "./profile-args.ts";
-import { DEFAULT_MIN_SSIM, FULL_MEASURE_SEC, type QualityWindow, belowFloor, measureOutput, qualitySample, qualityWindows } from "../shared/media/quality.ts";
+import { DEFAULT_MIN_SSIM, FULL_MEASURE_SEC, type QualityWindow, belowFloor, qualitySample, qualityWindows } from "../shared/media/quality.ts";
 import { objectCreatedRecord, sendEventRecords } from "../shared/io/event-records.ts";
 import { SourceChangedError, findCopy, headObject, presignedGetUrl, type ObjectHead } from "../shared/io/objects.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -23,7 +23,7 @@ import { SHA256, jobState, montageKeyFor } from "./job-state.ts";
 import { claimJob, extendLease, leaseFor, type Lease } from "./claim.ts";
 import { finish, publish, sha256File, skipSource } from "./publish.ts";
 import { cannotSave, sizeBudget } from "./savings.ts";
-import { verifyOutput } from "./verify.ts";
+import { verifyMeasured } from "./verify.ts";
 import type { Log } from "../shared/log.ts";
 import type { Stage } from "../shared/rules/job-progress.ts";
 import type { LibraryFolder } from "./source.ts";
@@ -192,11 +192,12 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
   signal.throwIfAborted();
   ctx.onStage?.(job, "publish", 0);
   const timeoutSec = clients.config.probeTimeoutSec;
-  const [sha256, outMedia, quality] = await Promise.all([
+  const [sha256, { media: outMedia, quality }] = await Promise.all([
     sha256File(pass.output),
-    verifyOutput(pass.output, { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec }),
-    // From the pass's quality sample when it kept one; else (or when it is unreadable) from the source again.
-    measureOutput(
+    // Quality from the pass's quality sample when it kept one; else (or when it is unreadable) from the source again.
+    verifyMeasured(
+      pass.output,
+      { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec },
       { output: pass.output, sample: pass.qualitySample, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec },
       (why) => ctx.log("quality_sample_unusable", { key: job.key, error: why }),
     ),

@@ -1,11 +1,15 @@
 // Nothing is published unverified: the output must probe as the H.264 MP4 that was asked for, decode to
-// its last frames, and show the source's pictures at the source's sample times.
+// its last frames (every frame, on a job measured on its quality sample), and show the source's pictures
+// at the source's sample times.
 import { execa } from "execa";
+import { errorMessage } from "../shared/errors.ts";
+import { declaredFrames, decodeWhole, missingFrames } from "../shared/media/decode-check.ts";
+import { type MeasureSpec, measureQuality, measureSample } from "../shared/media/quality.ts";
 import { isCompressedMedia } from "../shared/rules/decision.ts";
-import { probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
+import { UnreadableMediaError, probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
 import { fingerprintAt } from "../shared/media/fingerprint.ts";
 import { hammingDistance } from "../shared/media/phash.ts";
-import type { FrameFingerprint, MediaInfo } from "../shared/schemas.ts";
+import type { FrameFingerprint, MediaInfo, Quality } from "../shared/schemas.ts";
 import type { PassPlan } from "./encode-args.ts";
 
 /** The output is wrong; publishing it would lose the original's content. */
@@ -76,17 +80,23 @@ export async function decodeTail(file: string, timeoutSec: number): Promise<stri
   return `the last ${TAIL_SEC} s do not decode: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`;
 }
 
-/** Throws VerifyError with every problem found; returns the output's MediaInfo when it is good. */
+/**
+ * Throws VerifyError with every problem found; returns the output's MediaInfo when it is good.
+ * `decodedWhole`: the caller decodes every frame of the file itself (verifyMeasured), so the tail is not decoded here.
+ */
 export async function verifyOutput(
   file: string,
-  expected: { source: MediaInfo; plan: PassPlan; sourceFingerprints: FrameFingerprint[]; timeoutSec: number },
+  expected: { source: MediaInfo; plan: PassPlan; sourceFingerprints: FrameFingerprint[]; timeoutSec: number; decodedWhole?: boolean },
 ): Promise<MediaInfo> {
   const { timeoutSec } = expected;
   // The encoded file itself is decoded at the plan's forced keyframes: a garbled or black encode fails here.
   const times = new Set(expected.plan.keyframeTimes);
   const [media, tail, decoded] = await Promise.all([
-    probeMedia(file, { timeoutSec }),
-    decodeTail(file, timeoutSec),
+    // An output that does not even probe (cut short before its index) is a failed verification, not an unreadable source.
+    probeMedia(file, { timeoutSec }).catch((err: unknown) => {
+      throw err instanceof UnreadableMediaError ? new VerifyError(`output failed verification: ${err.message}`) : err;
+    }),
+    expected.decodedWhole ? undefined : decodeTail(file, timeoutSec),
     fingerprintAt(file, [...times], { timeoutSec }).catch(() => []),
   ]);
   const problems = outputProblems(media, expected.source, expected.plan);
@@ -95,4 +105,41 @@ export async function verifyOutput(
   if (!frames.ok) problems.push(`content differs: ${frames.reason}`);
   if (problems.length) throw new VerifyError(`output failed verification: ${problems.join("; ")}`);
   return media;
+}
+
+export type Verified = { media: MediaInfo; quality: Quality };
+
+/**
+ * Verifies the output and measures its quality at once. Measured on the pass's quality sample, the
+ * measurement decodes every frame of the output with errors fatal and counts its video frames, which
+ * with the count the output declares stands for the tail decode. Should that measurement fail, the
+ * sample or the output may be at fault: the output is decoded whole here, and one that does not decode
+ * fails verification; only a good output falls back to measuring from the source again (`onFallback`
+ * gets the reason). Without a sample, the tail is decoded as before.
+ */
+export async function verifyMeasured(
+  file: string,
+  expected: Parameters<typeof verifyOutput>[1],
+  measure: MeasureSpec & { sample?: { file: string; every: number } },
+  onFallback?: (why: string) => void,
+): Promise<Verified> {
+  const { sample, stallSec } = measure;
+  if (!sample) {
+    const [media, quality] = await Promise.all([verifyOutput(file, expected), measureQuality(measure)]);
+    return { media, quality };
+  }
+  const [media, declared, sampled] = await Promise.all([
+    verifyOutput(file, { ...expected, decodedWhole: true }),
+    declaredFrames(file, stallSec),
+    measureSample({ output: file, sample: sample.file, every: sample.every, stallSec }).catch((err: unknown) => errorMessage(err)),
+  ]);
+  if (typeof sampled !== "string") {
+    const missing = missingFrames(sampled.outputFrames, declared);
+    if (missing) throw new VerifyError(`output failed verification: it does not decode: ${missing}`);
+    return { media, quality: sampled.quality };
+  }
+  onFallback?.(sampled);
+  const broken = await decodeWhole(file, stallSec, declared);
+  if (broken) throw new VerifyError(`output failed verification: ${broken}`);
+  return { media, quality: await measureQuality(measure) };
 }

@@ -1,12 +1,13 @@
 // How much picture an output lost: SSIM and PSNR of the output against its source. A one-pass job keeps
-// every k-th source frame from its encode pass (the quality sample), so only the output is decoded here;
+// every k-th source frame from its encode pass (the quality sample), so only the output is decoded here
+// (every frame of it, errors fatal, which is verification's decode check too: gpu-runner/verify.ts);
 // other jobs compare over the whole video or spread-out windows of it, decoding the source again
 // (docs/guarantees.md states both samples' error bounds).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Quality } from "../schemas.ts";
-import { errorMessage } from "../errors.ts";
+import { DECODE_CHECK_OPTIONS, decodeAllOf, decodeError, progressFrames } from "./decode-check.ts";
 import { safeInputArgs } from "./ffprobe.ts";
 import { MediaStalledError, runMedia, throwIfStoreFailed } from "./run.ts";
 
@@ -169,22 +170,38 @@ type Clocks = { output: FrameClock; source: FrameClock };
  * Runs ffmpeg's ssim and psnr over the first video streams of two inputs (`inputs`: the options and `-i`
  * of each, first then second) and returns the per-frame scores; `names` word its errors. The first input makes the comparisons
  * (MAIN_PTS); `secondFilters` go before the second's own chain (a scale, for a source).
+ * `decodeSecondWhole`: the comparison stops at the first input's end, so the second's frames after it and
+ * its audio would go undecoded; the same run then decodes every frame of the second input with errors
+ * fatal on an output of its own (decode-check.ts), and `secondFrames` counts its video frames.
  */
-async function compareInputs(inputs: string[], secondFilters: string, names: { output: string; what: string }, dir: string, n: number, stallSec: number): Promise<FrameScores> {
+async function compareInputs(
+  inputs: string[],
+  secondFilters: string,
+  names: { output: string; what: string },
+  dir: string,
+  n: number,
+  stallSec: number,
+  decodeSecondWhole = false,
+): Promise<{ scores: FrameScores; secondFrames?: number }> {
   const graph = [
     `[0:V:0]setpts=${MAIN_PTS},format=yuv420p,split[a1][a2]`,
     `[1:V:0]${secondFilters}setpts=PTS-STARTPTS,${OTHER_END},format=yuv420p,split[b1][b2]`,
-    `[a1][b1]ssim=stats_file=ssim-${n}.log:shortest=1`,
-    `[a2][b2]psnr=stats_file=psnr-${n}.log:shortest=1`,
+    `[a1][b1]ssim=stats_file=ssim-${n}.log:shortest=1[ssim]`,
+    `[a2][b2]psnr=stats_file=psnr-${n}.log:shortest=1[psnr]`,
   ].join(";");
-  const r = await runMedia("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", ...inputs, "-filter_complex", graph, "-f", "null", "-"], { cwd: dir, stallSec });
+  const compare = ["-map", "[ssim]", "-map", "[psnr]", "-f", "null", "-"];
+  const args = decodeSecondWhole
+    ? ["-hide_banner", "-nostdin", ...DECODE_CHECK_OPTIONS, ...inputs, "-filter_complex", graph, ...decodeAllOf(1), ...compare]
+    : ["-hide_banner", "-nostdin", "-v", "error", ...inputs, "-filter_complex", graph, ...compare];
+  const r = await runMedia("ffmpeg", args, { cwd: dir, stallSec });
   if (r.stalled) throw new MediaStalledError(`measuring quality of ${path.basename(names.output)} stalled`);
-  if (r.exitCode !== 0) {
+  const failed = decodeSecondWhole ? decodeError(r) : r.exitCode !== 0 ? String(r.stderr).split("\n")[0] || `exit ${r.exitCode}` : undefined;
+  if (failed !== undefined) {
     throwIfStoreFailed(r.stderr, "measuring quality");
-    throw new Error(`${names.what} failed: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`);
+    throw new Error(`${names.what} failed: ${failed}`);
   }
   const [ssim, psnr] = await Promise.all([readFile(path.join(dir, `ssim-${n}.log`), "utf8"), readFile(path.join(dir, `psnr-${n}.log`), "utf8")]);
-  return parseStats(ssim, psnr);
+  return { scores: parseStats(ssim, psnr), ...(decodeSecondWhole ? { secondFrames: progressFrames(String(r.stdout)) } : {}) };
 }
 
 /** Compares one window of both files; each is cut at the same time from its own first frame, so their frames pair up. */
@@ -197,7 +214,7 @@ async function measureWindow(spec: MeasureSpec, w: QualityWindow, clocks: Clocks
   ];
   const { width, height } = spec.size;
   const inputs = [...cut(clocks?.output), ...safeInputArgs(spec.output), ...cut(clocks?.source, spec.sourceOptions), ...safeInputArgs(spec.source)];
-  return compareInputs(inputs, `scale=${width}:${height}:flags=bicubic,`, { output: spec.output, what: "measuring quality" }, dir, n, spec.stallSec);
+  return (await compareInputs(inputs, `scale=${width}:${height}:flags=bicubic,`, { output: spec.output, what: "measuring quality" }, dir, n, spec.stallSec)).scores;
 }
 
 /** SSIM and PSNR over every window's frames together; per chunk too when `perChunk`. */
@@ -228,37 +245,29 @@ export async function measureQuality(spec: MeasureSpec): Promise<Quality> {
 /** The sample is the runner's own file, read as NUT by name: no probing, local files only. */
 const sampleInputArgs = (file: string) => ["-protocol_whitelist", "file", "-f", "nut", "-i", file];
 
+/** The quality, and the output's video frames decoded (undefined when ffmpeg reported no count). */
+export type SampleMeasure = { quality: Quality; outputFrames: number | undefined };
+
 /**
  * SSIM and PSNR of `output` against the source frames the encode pass kept (`sample`, a NUT of raw frames
  * already at the output's size). Only the output is decoded. The sparse sample is the filters' first
  * input, whose frames alone make comparisons; each is paired with the output frame at its time (both
- * clocks start at frame 0, which both files hold).
+ * clocks start at frame 0, which both files hold). The same run decodes every frame of the output, video
+ * and audio, with errors fatal, and counts its video frames: when it returns, the output decodes without
+ * an error (verification compares the count with the declared one and decodes no tail); when it throws,
+ * either file may be at fault.
  */
-export async function measureSample(spec: { output: string; sample: string; every: number; stallSec: number }): Promise<Quality> {
+export async function measureSample(spec: { output: string; sample: string; every: number; stallSec: number }): Promise<SampleMeasure> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "reelpress-quality-"));
   try {
     const inputs = ["-noautorotate", ...sampleInputArgs(spec.sample), "-noautorotate", ...safeInputArgs(spec.output)];
-    const all = summarise(await compareInputs(inputs, "", { output: spec.output, what: "measuring quality on the sample" }, dir, 0, spec.stallSec));
+    const { scores, secondFrames } = await compareInputs(inputs, "", { output: spec.output, what: "measuring quality on the sample" }, dir, 0, spec.stallSec, true);
+    const all = summarise(scores);
     if (all.frames === 0) throw new Error("measuring quality on the sample compared no frames");
-    return { ...all, sampled: spec.every > 1, ...(spec.every > 1 ? { sampledEvery: spec.every } : {}) };
+    return { quality: { ...all, sampled: spec.every > 1, ...(spec.every > 1 ? { sampledEvery: spec.every } : {}) }, outputFrames: secondFrames };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * The output's quality from the pass's sample when there is one, else (none, or unreadable) by decoding
- * the source again as measureQuality does: an output is never published unmeasured.
- */
-export async function measureOutput(spec: MeasureSpec & { sample?: { file: string; every: number } }, onFallback?: (why: string) => void): Promise<Quality> {
-  if (spec.sample) {
-    try {
-      return await measureSample({ output: spec.output, sample: spec.sample.file, every: spec.sample.every, stallSec: spec.stallSec });
-    } catch (err) {
-      onFallback?.(errorMessage(err));
-    }
-  }
-  return measureQuality(spec);
 }
 
 /** Pure: why an output is refused for its quality, or undefined when it stands (a bad chunk refuses it too). */

@@ -11,6 +11,8 @@ const CONTAINERS: Record<string, string> = {
 
 /** First match wins, so the specific rules come before the generic ones. */
 export const FAILURE_RULES: readonly Rule[] = [
+  // About the runner's own output, whatever ffmpeg said of it: never worded as if the original were damaged.
+  { match: /output failed verification/, sentence: "the encoded copy failed its checks, so it was not published; the original is untouched" },
   { match: /^empty object \(0 bytes\)/, sentence: "empty file (0 bytes)" },
   { match: /not on (format )?whitelist|Format (hls|concat|\w+) not/i, sentence: "a playlist or other reference file named like a video; only real video files are read" },
   { match: /EBML header parsing failed/, sentence: "not a video file (damaged or not Matroska)" },
@@ -23,7 +25,6 @@ export const FAILURE_RULES: readonly Rule[] = [
   { match: /Server returned 403|Forbidden/i, sentence: "the store refused to let it be read (403)" },
   { match: /Server returned 404|404 Not Found/i, sentence: "it was gone before it could be read" },
   { match: /Connection refused|Connection timed out|Network is unreachable/i, sentence: "the store could not be reached while reading it" },
-  { match: /output failed verification/, sentence: "the encoded copy failed its checks, so it was not published; the original is untouched" },
   { match: /No space left on device/i, sentence: "the runner ran out of disk space" },
   { match: /already holds another object/, sentence: "the output name is taken by another file, which is never overwritten" },
   {

@@ -11,6 +11,8 @@ describe("readable failure reasons", () => {
     ["empty object (0 bytes)", "empty file (0 bytes)"],
     ["ffprobe made no progress for 60s", "reading it made no progress, the same way on every try (a damaged file, or a store that stopped answering)"],
     ["output failed verification: content differs: 1/4 frames match", "the encoded copy failed its checks, so it was not published; the original is untouched"],
+    ["output failed verification: it does not decode: [h264 @ 0x55d] error while decoding MB 3 4", "the encoded copy failed its checks, so it was not published; the original is untouched"],
+    ["output failed verification: moov atom not found", "the encoded copy failed its checks, so it was not published; the original is untouched"],
     ["Invalid data found when processing input", "not a video file, or damaged beyond reading"],
   ])("%s → a sentence", (raw, sentence) => {
     expect(readableReason(raw)).toBe(sentence);
