@@ -1,30 +1,32 @@
-// Candidate pairs for visual matching without comparing all pairs: multi-index hashing. Each 64-bit
-// frame hash is cut into `tables` windows of `bits` bits, each window indexes a table, and two videos
-// become candidates when they share at least `minHits` window values: copies share many (a re-encode
-// moves a few bits per frame, so most windows stay whole), unrelated videos one now and then by chance.
-// A video counts each value once per table, however many of its frames (or their mirror images) show
-// it: the near-identical frames of a still shot would otherwise turn one chance match into many.
+// Candidate pairs for visual matching without comparing all pairs: multi-index hashing. Each table
+// keys a frame by `bits` bits of its 64-bit hash (its window), and two videos become candidates when
+// they share at least `minHits` window values: copies share many (a re-encode moves a few bits per
+// frame, so most windows stay whole), unrelated videos one now and then by chance. A video counts each
+// value once per table, however many of its frames (or their mirror images) show it: the
+// near-identical frames of a still shot would otherwise turn one chance match into many.
 //
-// The windows grow with the library so that a bucket holds a few frames at any size, and the stage
-// stays near-linear. With F distinct lit frames in all:
+// Windows grow with the library so that a bucket holds a few frames at any size, and the stage stays
+// near-linear (fixed 16-bit pieces: buckets of F / 65536 frames, so ~N² work). With F distinct lit frames:
 //   bits    = ⌈log2(F / 4)⌉ within 16…24: about 4 frames a bucket or fewer;
 //   tables  = ⌈4·s(16) / s(bits)⌉, where s(b) = C(64-b, 7) / C(64, 7) is the chance that a window of
 //             b bits misses all 7 bits flipped in a heavily re-encoded frame: such a frame keeps as many
-//             whole windows on average as it did in four 16-bit pieces (0.47);
-//   minHits = 3 for 16-bit windows (four pieces, as always: libraries up to about 16k videos), else 2.
+//             whole windows on average as in four 16-bit pieces (0.47);
+//   minHits = 3 for 16-bit windows (the hash's four quarters, as always: up to about 16k videos), else 2.
 // Needing 2 hits instead of 3 is the margin: a video of n frames with k bits flipped in each is found
-// at least as often as with four 16-bit pieces for every n and every k up to 10 (checked by simulation;
-// at 5 bits and 16 frames both miss fewer than 1 in 10⁵). At 10⁶ videos (F ≈ 1.4·10⁷): 22 bits,
-// s = 0.043, 11 tables; at 5 flipped bits a frame keeps 1.2 windows on average (0.90 before).
-// Chance: a query frame meets one frame of another video in a table with chance 2^-bits, so with 16
-// frames each, mirrored too and 11 tables, λ = 2·16·16·11 / 2^22 ≈ 0.0013 a pair and P(≥ 2) ≈ λ²/2 ≈
-// 10⁻⁶: about 10⁵ chance pairs of the ~10¹¹ a library of 10⁶ has in range, each a cheap check in match.ts
-// (four 16-bit pieces: λ = 0.03, P(≥ 3) ≈ 5·10⁻⁶, and 220 frames a bucket).
-// Windows start at ⌊t·64/tables⌉ and wrap round the hash, so the 16-bit windows are the old pieces.
+// at least as often as with four 16-bit pieces for every n and k ≤ 8, about as often at k = 10
+// (simulated; at k = 5 and 16 frames neither misses 1 in 10⁵). At 10⁶ videos (F ≈ 1.3·10⁷): 22 bits,
+// 11 tables, s = 0.043; at 5 flipped bits a frame keeps 1.23 whole windows on average (0.90 before).
+// Longer windows are bits drawn at random (fixed seed), not runs: two runs of 22 bits 6 apart share 16,
+// so a chance match in one would be a match in the next with chance 2^-6; random draws share 7.6 bits
+// on average, and a frame pair matches in two tables by chance 10⁻⁹ of the time. A query frame meets
+// a frame of another video in a table with chance 2^-22, so with 16 frames each, mirrored too and 11
+// tables, λ = 2·16·16·11 / 2^22 = 0.0013 a pair; P(≥ 2) ≈ λ²/2 + 512·10⁻⁹ ≈ 1.4·10⁻⁶: about 10⁵ chance
+// pairs of the ~10¹¹ a library of 10⁶ has in range, each a cheap check in match.ts (16-bit pieces:
+// λ = 0.03, P(≥ 3) ≈ 5·10⁻⁶, 5·10⁵ pairs).
 //
-// Memory, not arithmetic, is the cost: tables are built by a byte-at-a-time radix sort (streaming
-// passes; a counting sort over 2^22 buckets writes all over memory), and a query reads all its buckets'
-// bounds, then all their owners, then the hit counts, so that the reads of each step overlap.
+// Memory, not arithmetic, is the cost: a read at a random place of a few hundred MB costs as much as
+// dozens in order. Tables are built by radix sort (streaming passes), and lookups go a batch of videos
+// at a time, table by table, sorted by key, so each table is read front to back.
 import type { Entry } from "./entry.ts";
 
 /** How hashes are cut: `tables` windows of `bits` bits each; `minHits` shared window values make a candidate. */
@@ -36,6 +38,14 @@ const FLIPS = 7;
 const MAX_BUCKET = 4096;
 /** Longer buckets are cut to the duration range by binary search; shorter ones are scanned whole. */
 const SHORT_BUCKET = 32;
+/** Videos looked up together. */
+const BATCH = 4096;
+
+const grow = (a: Int32Array) => {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
+};
 
 /** Chance that a window of `bits` bits misses all of FLIPS random flipped bits of 64. */
 function survival(bits: number): number {
@@ -169,19 +179,26 @@ class SeenWindows {
   }
 }
 
-/** Sorts the first `count` of `vals` by `keys` (below 2^bits), stably, a byte at a time; returns the sorted pair (the inputs or the spares). */
-function sortByKey(keys: Int32Array, vals: Int32Array, count: number, bits: number, spareKeys: Int32Array, spareVals: Int32Array): [Int32Array, Int32Array] {
-  const at = new Int32Array(256);
-  for (let shift = 0; shift < bits; shift += 8) {
+/**
+ * Sorts the first `count` of `vals` by bits [from, to) of `keys`, stably, in passes of at most 11 bits
+ * (streaming passes, where a counting sort over 2^22 buckets writes all over memory); returns the
+ * sorted pair (the inputs or the spares).
+ */
+function sortByKey(keys: Int32Array, vals: Int32Array, count: number, from: number, to: number, spareKeys: Int32Array, spareVals: Int32Array): [Int32Array, Int32Array] {
+  const passes = Math.ceil((to - from) / 11);
+  const width = Math.ceil((to - from) / passes);
+  const at = new Int32Array(2 ** width);
+  const mask = at.length - 1;
+  for (let shift = from; shift < to; shift += width) {
     at.fill(0);
-    for (let i = 0; i < count; i++) at[(keys[i] >>> shift) & 255]++;
-    for (let d = 0, sum = 0; d < 256; d++) {
+    for (let i = 0; i < count; i++) at[(keys[i] >>> shift) & mask]++;
+    for (let d = 0, sum = 0; d < at.length; d++) {
       const n = at[d];
       at[d] = sum;
       sum += n;
     }
     for (let i = 0; i < count; i++) {
-      const to = at[(keys[i] >>> shift) & 255]++;
+      const to = at[(keys[i] >>> shift) & mask]++;
       spareKeys[to] = keys[i];
       spareVals[to] = vals[i];
     }
@@ -209,7 +226,7 @@ function buildTables(first: Int32Array, hashes: Uint32Array, s: Scheme, seen: Se
         vals[count++] = n;
       }
     }
-    const [sortedKeys, owners] = sortByKey(keys, vals, count, s.bits, spareKeys, spareVals);
+    const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, s.bits, spareKeys, spareVals);
     const start = new Int32Array(size + 1);
     let b = 0;
     for (let i = 0; i < count; i++) while (b <= sortedKeys[i]) start[b++] = i;
@@ -254,67 +271,85 @@ export function candidatePairs(
   const starts = tables.map((t) => t.start);
   const owners = tables.map((t) => t.owner);
 
+  // The duration rules: video n pairs with n + 1 … lastOf[n].
+  const lastOf = new Int32Array(sorted.length);
+  for (let n = 0, last = 0; n < sorted.length; n++) {
+    const longest = opts.longestPartner(durations[n]);
+    while (last + 1 < sorted.length && durations[last + 1] <= longest) last++;
+    lastOf[n] = Math.max(n, last);
+  }
+  // Videos are looked up a batch at a time, and within a batch table by table in key order, so that the
+  // buckets are read front to back: a read at random costs as much as dozens in order. Each lookup
+  // gives events (n, m), grouped by n at the end of the batch and counted.
+  const itemCap = BATCH * 2 * mostFrames;
+  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
+  let eventN = new Int32Array(1 << 16);
+  let eventM = new Int32Array(1 << 16);
+  const byN = new Int32Array(BATCH + 1);
   const hits = new Int32Array(sorted.length);
   const touched = new Int32Array(sorted.length);
-  let nTouched = 0;
-  const bucketStart = new Int32Array(2 * mostFrames * keyBytes.length);
-  const bucketEnd = new Int32Array(bucketStart.length);
-  const bucketTable = new Int32Array(bucketStart.length);
-  const found = new Int32Array(4096);
-  let nFound = 0;
-  const count = () => {
-    for (let i = 0; i < nFound; i++) if (hits[found[i]]++ === 0) touched[nTouched++] = found[i];
-    nFound = 0;
-  };
-  // In three steps, each of reads that do not wait on each other: the buckets' bounds, their owners, the hit counts.
-  const query = (n: number, last: number, mirrored: boolean) => {
-    let q = 0;
+  const pairs: Array<[number, number]> = [];
+  for (let n0 = 0; n0 < sorted.length; n0 += BATCH) {
+    const n1 = Math.min(sorted.length, n0 + BATCH);
+    let events = 0;
     for (let t = 0; t < keyBytes.length; t++) {
+      let count = 0;
+      for (let n = n0; n < n1; n++) {
+        if (lastOf[n] === n) continue;
+        seen.next();
+        const sides = mirror !== undefined && hasMirror[n] === 1 ? 2 : 1;
+        for (let f = first[n]; f < first[n + 1]; f++) {
+          for (let side = 0; side < sides; side++) {
+            const of = side === 0 ? hashes : mirror!;
+            const k = keyOf(keyBytes[t], of[2 * f], of[2 * f + 1]);
+            if (!seen.add(k)) continue;
+            keys[count] = k;
+            vals[count++] = n;
+          }
+        }
+      }
+      // By the top bits only: that is enough for the reads to go front to back.
+      const [sortedKeys, queries] = sortByKey(keys, vals, count, Math.max(0, scheme.bits - 11), scheme.bits, spareKeys, spareVals);
       const start = starts[t];
-      seen.next();
-      for (let f = first[n]; f < first[n + 1]; f++) {
-        for (let side = 0; side < (mirrored ? 2 : 1); side++) {
-          const of = side === 0 ? hashes : mirror!;
-          const b = keyOf(keyBytes[t], of[2 * f], of[2 * f + 1]);
-          if (!seen.add(b)) continue;
-          bucketStart[q] = start[b];
-          bucketEnd[q] = start[b + 1];
-          bucketTable[q++] = t;
+      const owner = owners[t];
+      for (let i = 0; i < count; i++) {
+        const n = queries[i];
+        const last = lastOf[n];
+        let lo = start[sortedKeys[i]];
+        let hi = start[sortedKeys[i] + 1];
+        if (hi - lo > MAX_BUCKET) continue;
+        if (hi - lo > SHORT_BUCKET) {
+          hi = firstAbove(owner, lo, hi, last);
+          lo = firstAbove(owner, lo, hi, n);
+        }
+        for (let k = lo; k < hi; k++) {
+          const m = owner[k];
+          if (m <= n || m > last) continue;
+          if (events === eventN.length) {
+            eventN = grow(eventN);
+            eventM = grow(eventM);
+          }
+          eventN[events] = n;
+          eventM[events++] = m;
         }
       }
     }
-    for (let i = 0; i < q; i++) {
-      const owner = owners[bucketTable[i]];
-      let lo = bucketStart[i];
-      let hi = bucketEnd[i];
-      if (hi - lo > MAX_BUCKET) continue;
-      if (hi - lo > SHORT_BUCKET) {
-        hi = firstAbove(owner, lo, hi, last);
-        lo = firstAbove(owner, lo, hi, n);
-      }
-      for (let k = lo; k < hi; k++) {
-        const m = owner[k];
-        if (m <= n || m > last) continue;
-        if (nFound === found.length) count();
-        found[nFound++] = m;
+    // Events by n: video n0 + j's partners are grouped[byN[j] … byN[j + 1] - 1].
+    byN.fill(0);
+    for (let e = 0; e < events; e++) byN[eventN[e] - n0 + 1]++;
+    for (let j = 0; j < BATCH; j++) byN[j + 1] += byN[j];
+    const grouped = new Int32Array(events);
+    const fill = byN.slice();
+    for (let e = 0; e < events; e++) grouped[fill[eventN[e] - n0]++] = eventM[e];
+    for (let n = n0; n < n1; n++) {
+      let nTouched = 0;
+      for (let e = byN[n - n0]; e < byN[n - n0 + 1]; e++) if (hits[grouped[e]]++ === 0) touched[nTouched++] = grouped[e];
+      for (let i = 0; i < nTouched; i++) {
+        const m = touched[i];
+        if (hits[m] >= minHits && opts.admit(sorted[n], sorted[m])) pairs.push([order[n], order[m]]);
+        hits[m] = 0;
       }
     }
-    count();
-  };
-
-  const pairs: Array<[number, number]> = [];
-  let last = 0;
-  for (let n = 0; n < sorted.length; n++) {
-    const longest = opts.longestPartner(durations[n]);
-    while (last + 1 < sorted.length && durations[last + 1] <= longest) last++;
-    if (last <= n) continue;
-    query(n, last, mirror !== undefined && hasMirror[n] === 1);
-    for (let t = 0; t < nTouched; t++) {
-      const m = touched[t];
-      if (hits[m] >= minHits && opts.admit(sorted[n], sorted[m])) pairs.push([order[n], order[m]]);
-      hits[m] = 0;
-    }
-    nTouched = 0;
   }
   return pairs;
 }
