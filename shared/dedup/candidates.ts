@@ -21,8 +21,8 @@
 // on average, and a frame pair matches in two tables by chance 10⁻⁹ of the time. A query frame meets
 // a frame of another video in a table with chance 2^-22, so with 16 frames each, mirrored too and 11
 // tables, λ = 2·16·16·11 / 2^22 = 0.0013 a pair; P(≥ 2) ≈ λ²/2 + 512·10⁻⁹ ≈ 1.4·10⁻⁶: about 10⁵ chance
-// pairs of the ~10¹¹ a library of 10⁶ has in range, each a cheap check in match.ts (16-bit pieces:
-// λ = 0.03, P(≥ 3) ≈ 5·10⁻⁶, 5·10⁵ pairs).
+// pairs of the ~10¹¹ a library of 10⁶ has in range (the bench's library: 2.3·10⁵), each a cheap check in
+// match.ts (16-bit pieces: λ = 0.03, P(≥ 3) ≈ 5·10⁻⁶, 5·10⁵ pairs; ~10⁷ in the bench's library).
 //
 // Memory, not arithmetic, is the cost: a read at a random place of a few hundred MB costs as much as
 // dozens in order. Tables are built by radix sort (streaming passes), and lookups go a batch of videos
