@@ -1,6 +1,7 @@
 // Dedup bench. (1) Report time and peak RSS for 10k and 100k synthetic manifest records, each size in
 // its own process, going through the same decode (JSON → zod → compact entry) as records read from the
-// bucket; 40 % of them carry a full-object checksum. (2) Bytes read per stage against vdedup's approach
+// bucket; 40 % of them carry a full-object checksum. REELPRESS_BENCH_DEDUP_RECORDS picks the sizes
+// (comma-separated, e.g. 10000,100000,1000000; 10⁶ takes minutes and a few GB). (2) Bytes read per stage against vdedup's approach
 // (partial hash of every file, SHA-256 where partial hashes collide), on the synthetic libraries and on
 // the real accuracy corpus in the folder store.
 import path from "node:path";
@@ -170,8 +171,11 @@ function stageTable(stages: StageStat[]): string {
 async function parent(): Promise<void> {
   const self = path.join(import.meta.dirname, "dedup.bench.ts");
   console.log("Report over synthetic manifests (quality 5; decode = JSON + zod + compact entry, as from the bucket):");
-  for (const n of [10_000, 100_000]) {
-    const r = await execa(process.execPath, ["--disable-warning=ExperimentalWarning", self, "--records", String(n)]);
+  const sizes = (process.env.REELPRESS_BENCH_DEDUP_RECORDS || "10000,100000").split(",").map(Number);
+  if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error("REELPRESS_BENCH_DEDUP_RECORDS: record counts, comma-separated (10000,100000).");
+  for (const n of sizes) {
+    // Entries stay on the heap through the run: 10⁶ of them outgrow V8's default limit.
+    const r = await execa(process.execPath, ["--disable-warning=ExperimentalWarning", "--max-old-space-size=8192", self, "--records", String(n)]);
     const res = JSON.parse(String(r.stdout)) as { n: number; decodeMs: number; decodeCpu: number; dedupMs: number; dedupCpu: number; peakRssMB: number; groups: number; losers: number; stages: StageStat[]; ours: { partial: number; full: number }; vdedup: { partial: number; full: number } };
     console.log(`  ${n} records: ${((res.decodeMs + res.dedupMs) / 1000).toFixed(2)} s wall, ${((res.decodeCpu + res.dedupCpu) / 1000).toFixed(2)} s CPU (decode ${res.decodeMs} ms / ${res.decodeCpu} ms CPU, dedup ${res.dedupMs} ms / ${res.dedupCpu} ms CPU), peak RSS ${res.peakRssMB} MB, ${res.groups} groups, ${res.losers} losers`);
     console.log(stageTable(res.stages));

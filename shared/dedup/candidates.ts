@@ -1,75 +1,237 @@
-// Candidate pairs for visual matching without comparing all pairs: multi-index hashing. Each frame
-// hash is cut into four 16-bit pieces, and each piece indexes a table. Two videos become candidates
-// when their frames share pieces at least MIN_HITS times: copies share many (a re-encode moves a few
-// bits per frame, so most pieces stay whole), unrelated videos share one now and then by chance.
-// A frame repeated within a video (a still shot) counts once, or one chance match would count twice.
-import type { Entry, Frames } from "./entry.ts";
+// Candidate pairs for visual matching without comparing all pairs: multi-index hashing. Each table
+// keys a frame by `bits` bits of its 64-bit hash (its window), and two videos become candidates when
+// they share at least `minHits` window values: copies share many (a re-encode moves a few bits per
+// frame, so most windows stay whole), unrelated videos one now and then by chance. A video counts each
+// value once per table, however many of its frames (or their mirror images) show it: the
+// near-identical frames of a still shot would otherwise turn one chance match into many.
+//
+// Windows grow with the library so that a bucket holds a few frames at any size, and the stage stays
+// near-linear (fixed 16-bit pieces: buckets of F / 65536 frames, so ~N² work). With F distinct lit frames:
+//   bits    = ⌈log2(F / 4)⌉ within 16…24: about 4 frames a bucket or fewer;
+//   tables  = ⌈4·s(16) / s(bits)⌉, where s(b) = C(64-b, 7) / C(64, 7) is the chance that a window of
+//             b bits misses all 7 bits flipped in a heavily re-encoded frame: such a frame keeps as many
+//             whole windows on average as in four 16-bit pieces (0.47);
+//   minHits = 3 for 16-bit windows (the hash's four quarters, as always: up to about 16k videos), else 2.
+// Needing 2 hits instead of 3 is the margin: a video of n frames with k bits flipped in each is found
+// at least as often as with four 16-bit pieces for every n and k ≤ 8, about as often at k = 10
+// (simulated; at k = 5 and 16 frames neither misses 1 in 10⁵). At 10⁶ videos (F ≈ 1.3·10⁷): 22 bits,
+// 11 tables, s = 0.043; at 5 flipped bits a frame keeps 1.23 whole windows on average (0.90 before).
+// Longer windows are bits drawn at random (fixed seed), not runs: two runs of 22 bits 6 apart share 16,
+// so a chance match in one would be a match in the next with chance 2^-6; random draws share 7.6 bits
+// on average, and a frame pair matches in two tables by chance 10⁻⁹ of the time. A query frame meets
+// a frame of another video in a table with chance 2^-22, so with 16 frames each, mirrored too and 11
+// tables, λ = 2·16·16·11 / 2^22 = 0.0013 a pair; P(≥ 2) ≈ λ²/2 + 512·10⁻⁹ ≈ 1.4·10⁻⁶: about 10⁵ chance
+// pairs of the ~10¹¹ a library of 10⁶ has in range (the bench's library: 2.3·10⁵), each a cheap check in
+// match.ts (16-bit pieces: λ = 0.03, P(≥ 3) ≈ 5·10⁻⁶, 5·10⁵ pairs; ~10⁷ in the bench's library).
+//
+// Memory, not arithmetic, is the cost: a read at a random place of a few hundred MB costs as much as
+// dozens in order. Tables are built by radix sort (streaming passes), and lookups go a batch of videos
+// at a time, table by table, sorted by key, so each table is read front to back.
+import type { Entry } from "./entry.ts";
 
-const PIECES = 4;
-const MIN_HITS = 3;
-/** A piece value this common (a near-uniform picture) says nothing about identity. */
+/** How hashes are cut: `tables` windows of `bits` bits each; `minHits` shared window values make a candidate. */
+export type Scheme = { bits: number; tables: number; minHits: number };
+
+/** Bits flipped in a frame hash that the scheme survives as well as four 16-bit pieces do, on average. */
+const FLIPS = 7;
+/** A bucket this full (a near-uniform picture) says nothing about identity. */
 const MAX_BUCKET = 4096;
+/** Longer buckets are cut to the duration range by binary search; shorter ones are scanned whole. */
+const SHORT_BUCKET = 32;
+/** Videos looked up together. */
+const BATCH = 4096;
 
-/** Lit frames of a video whose hash did not occur earlier in it. */
-function distinctLit(f: Frames): number[] {
-  const { words, dark } = f.store;
-  const seen = new Set<number>();
-  const out: number[] = [];
-  for (let i = f.start; i < f.start + f.count; i++) {
-    if (dark[i]) continue;
-    // hi * 2^32 + lo is exact in a double: hashes up to 2^64 lose bits, but equal ones stay equal.
-    const id = words[4 * i] * 4294967296 + words[4 * i + 1];
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(i);
-  }
-  return out;
+const grow = (a: Int32Array) => {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
+};
+
+/** Chance that a window of `bits` bits misses all of FLIPS random flipped bits of 64. */
+function survival(bits: number): number {
+  let p = 1;
+  for (let i = 0; i < FLIPS; i++) p *= (64 - bits - i) / (64 - i);
+  return p;
 }
 
-/** Piece 0-3 of the hash (or the mirrored frame's hash) of frame `i` of the store. */
-function pieceOf(words: Uint32Array, i: number, piece: number, mirror: boolean): number {
-  const word = words[4 * i + (mirror ? 2 : 0) + (piece >> 1)];
-  return piece & 1 ? word & 0xffff : word >>> 16;
+/** The scheme for `frames` distinct lit frames in all. */
+export function schemeFor(frames: number): Scheme {
+  const bits = Math.min(24, Math.max(16, Math.ceil(Math.log2(Math.max(1, frames) / 4))));
+  if (bits === 16) return { bits, tables: 4, minHits: 3 };
+  return { bits, tables: Math.ceil((4 * survival(16)) / survival(bits) - 1e-9), minHits: 2 };
 }
 
 /**
- * The pieces of every video's distinct lit frames, flat and in video order: video n owns frames
- * first[n] … first[n + 1] - 1, frame f owns pieces 4f … 4f + 3.
+ * The bits of the hash (0 = the top bit of the high word) each table's key is made of. Four 16-bit
+ * windows are the hash's four quarters; longer ones are bits drawn at random (fixed seed): windows that
+ * overlap little, so a chance match in one table says little about another.
  */
-function flatPieces(videos: readonly Entry[], flip: boolean) {
-  const chosen = videos.map((v) => distinctLit(v.frames!));
-  const first = new Int32Array(videos.length + 1);
-  chosen.forEach((c, n) => (first[n + 1] = first[n] + c.length));
-  const pieces = new Uint16Array(4 * first[videos.length]);
-  // The mirrored frames' pieces, for videos that have them (hasMirror).
-  const mirrorPieces = flip ? new Uint16Array(pieces.length) : undefined;
-  const hasMirror = Uint8Array.from(videos, (v) => (flip && v.frames!.mirrored ? 1 : 0));
-  videos.forEach((v, n) => {
-    const { words } = v.frames!.store;
-    chosen[n].forEach((i, k) => {
-      const f = 4 * (first[n] + k);
-      for (let p = 0; p < PIECES; p++) {
-        pieces[f + p] = pieceOf(words, i, p, false);
-        if (mirrorPieces && hasMirror[n]) mirrorPieces[f + p] = pieceOf(words, i, p, true);
-      }
-    });
+export function windowBits(s: Scheme): number[][] {
+  if (s.bits === 16 && s.tables === 4) return [0, 1, 2, 3].map((q) => Array.from({ length: 16 }, (_, i) => 16 * q + i));
+  let state = 0x2545f491;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  return Array.from({ length: s.tables }, () => {
+    const positions = Array.from({ length: 64 }, (_, i) => i);
+    for (let i = 0; i < s.bits; i++) {
+      const j = i + Math.floor(next() * (64 - i));
+      [positions[i], positions[j]] = [positions[j], positions[i]];
+    }
+    return positions.slice(0, s.bits).sort((a, b) => a - b);
   });
-  return { first, pieces, mirrorPieces, hasMirror };
+}
+
+/**
+ * Per table, what each byte of the hash adds to the key: entry 256·k + v for value v of byte k
+ * (k = 0 the top byte of the high word). A key is then eight lookups, whatever bits it is made of.
+ */
+function keyTables(s: Scheme): Int32Array[] {
+  return windowBits(s).map((positions) => {
+    const table = new Int32Array(8 * 256);
+    positions.forEach((p, j) => {
+      const bit = 1 << (s.bits - 1 - j);
+      for (let v = 0; v < 256; v++) if (v & (0x80 >>> (p & 7))) table[256 * (p >>> 3) + v] |= bit;
+    });
+    return table;
+  });
+}
+
+/** The key of hash hi:lo in the table whose byte contributions are `k`. */
+function keyOf(k: Int32Array, hi: number, lo: number): number {
+  return (
+    k[hi >>> 24] | k[256 + ((hi >>> 16) & 255)] | k[512 + ((hi >>> 8) & 255)] | k[768 + (hi & 255)] |
+    k[1024 + (lo >>> 24)] | k[1280 + ((lo >>> 16) & 255)] | k[1536 + ((lo >>> 8) & 255)] | k[1792 + (lo & 255)]
+  );
+}
+
+/**
+ * The hashes of every video's distinct lit frames, flat and in video order: video n owns frames
+ * first[n] … first[n + 1] - 1, frame f's hash is hashes[2f], hashes[2f + 1] (mirror: the mirrored frame's).
+ */
+function flatHashes(videos: readonly Entry[], flip: boolean) {
+  let most = 0;
+  for (const v of videos) most += v.frames!.count;
+  const chosen = new Int32Array(most);
+  const first = new Int32Array(videos.length + 1);
+  let count = 0;
+  videos.forEach((v, n) => {
+    const { store, start, count: frames } = v.frames!;
+    const { words, dark } = store;
+    next: for (let i = start; i < start + frames; i++) {
+      if (dark[i]) continue;
+      // A video has a few dozen frames at most: a scan is cheaper than a set.
+      for (let k = first[n]; k < count; k++) if (words[4 * chosen[k]] === words[4 * i] && words[4 * chosen[k] + 1] === words[4 * i + 1]) continue next;
+      chosen[count++] = i;
+    }
+    first[n + 1] = count;
+  });
+  const hashes = new Uint32Array(2 * count);
+  // The mirrored frames' hashes, for videos that have them (hasMirror).
+  const mirror = flip ? new Uint32Array(hashes.length) : undefined;
+  const hasMirror = Uint8Array.from(videos, (v) => (flip && v.frames!.mirrored ? 1 : 0));
+  for (let n = 0; n < videos.length; n++) {
+    const { words } = videos[n].frames!.store;
+    for (let f = first[n]; f < first[n + 1]; f++) {
+      const i = chosen[f];
+      hashes[2 * f] = words[4 * i];
+      hashes[2 * f + 1] = words[4 * i + 1];
+      if (mirror && hasMirror[n]) {
+        mirror[2 * f] = words[4 * i + 2];
+        mirror[2 * f + 1] = words[4 * i + 3];
+      }
+    }
+  }
+  return { first, hashes, mirror, hasMirror };
+}
+
+/**
+ * The window values seen so far for one video in one table, so that each counts once. A few dozen
+ * values at most; `next()` empties it by moving to a new stamp.
+ */
+class SeenWindows {
+  private readonly keys: Int32Array;
+  private readonly stamps: Int32Array;
+  private stamp = 0;
+  constructor(most: number) {
+    const slots = 2 ** Math.ceil(Math.log2(4 * Math.max(1, most)));
+    this.keys = new Int32Array(slots);
+    this.stamps = new Int32Array(slots);
+  }
+  next(): void {
+    this.stamp++;
+  }
+  /** Whether `key` is new since next(). */
+  add(key: number): boolean {
+    const mask = this.keys.length - 1;
+    for (let h = Math.imul(key, 0x9e3779b1) >>> 7; ; h++) {
+      const slot = h & mask;
+      if (this.stamps[slot] !== this.stamp) {
+        this.stamps[slot] = this.stamp;
+        this.keys[slot] = key;
+        return true;
+      }
+      if (this.keys[slot] === key) return false;
+    }
+  }
+}
+
+/**
+ * Sorts the first `count` of `vals` by bits [from, to) of `keys`, stably, in passes of at most 11 bits
+ * (streaming passes, where a counting sort over 2^22 buckets writes all over memory); returns the
+ * sorted pair (the inputs or the spares).
+ */
+function sortByKey(keys: Int32Array, vals: Int32Array, count: number, from: number, to: number, spareKeys: Int32Array, spareVals: Int32Array): [Int32Array, Int32Array] {
+  const passes = Math.ceil((to - from) / 11);
+  const width = Math.ceil((to - from) / passes);
+  const at = new Int32Array(2 ** width);
+  const mask = at.length - 1;
+  for (let shift = from; shift < to; shift += width) {
+    at.fill(0);
+    for (let i = 0; i < count; i++) at[(keys[i] >>> shift) & mask]++;
+    for (let d = 0, sum = 0; d < at.length; d++) {
+      const n = at[d];
+      at[d] = sum;
+      sum += n;
+    }
+    for (let i = 0; i < count; i++) {
+      const to = at[(keys[i] >>> shift) & mask]++;
+      spareKeys[to] = keys[i];
+      spareVals[to] = vals[i];
+    }
+    [keys, vals, spareKeys, spareVals] = [spareKeys, spareVals, keys, vals];
+  }
+  return [keys, vals];
 }
 
 type Table = { start: Int32Array; owner: Int32Array };
 
-/** One table per piece position: bucket → the videos whose frames have that piece there, ascending. */
-function buildTables(first: Int32Array, pieces: Uint16Array): Table[] {
+/** One table per window: bucket b → the videos owner[start[b] … start[b + 1] - 1] that show that value, ascending, each once. */
+function buildTables(first: Int32Array, hashes: Uint32Array, s: Scheme, seen: SeenWindows): Table[] {
   const videos = first.length - 1;
-  return Array.from({ length: PIECES }, (_, p) => {
-    const start = new Int32Array(65537);
-    for (let f = p; f < pieces.length; f += PIECES) start[pieces[f] + 1]++;
-    for (let b = 0; b < 65536; b++) start[b + 1] += start[b];
-    const fill = start.slice(0, 65536);
-    const owner = new Int32Array(start[65536]);
-    for (let n = 0; n < videos; n++) for (let f = first[n]; f < first[n + 1]; f++) owner[fill[pieces[4 * f + p]]++] = n;
-    return { start, owner };
+  const size = 2 ** s.bits;
+  const frames = first[videos];
+  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(frames));
+  return keyTables(s).map((keyBytes) => {
+    let count = 0;
+    for (let n = 0; n < videos; n++) {
+      seen.next();
+      for (let f = first[n]; f < first[n + 1]; f++) {
+        const k = keyOf(keyBytes, hashes[2 * f], hashes[2 * f + 1]);
+        if (!seen.add(k)) continue;
+        keys[count] = k;
+        vals[count++] = n;
+      }
+    }
+    const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, s.bits, spareKeys, spareVals);
+    const start = new Int32Array(size + 1);
+    let b = 0;
+    for (let i = 0; i < count; i++) while (b <= sortedKeys[i]) start[b++] = i;
+    while (b <= size) start[b++] = count;
+    return { start, owner: owners.slice(0, count) };
   });
 }
 
@@ -84,56 +246,110 @@ function firstAbove(owner: Int32Array, lo: number, hi: number, n: number): numbe
 }
 
 /**
- * Pairs [i, j] (positions in `videos`) that share enough hash pieces, with `flip` also between
+ * Pairs [i, j] (positions in `videos`) that share enough hash windows, with `flip` also between
  * mirrored frames, and that `admit` lets through. Videos are taken shortest first and each is paired
  * only with longer ones up to `longestPartner(its duration)`: in duration order that is a range of
- * positions, cut out of every bucket by binary search, so the duration rules cost nothing per hit.
+ * positions, so the duration rules cost one comparison per hit.
+ * `scheme`: how to cut the hashes, by default as suits the number of frames (schemeFor).
  */
 export function candidatePairs(
   videos: readonly Entry[],
-  opts: { flip: boolean; longestPartner(durationSec: number): number; admit(a: Entry, b: Entry): boolean },
+  opts: { flip: boolean; longestPartner(durationSec: number): number; admit(a: Entry, b: Entry): boolean; scheme?: Scheme },
 ): Array<[number, number]> {
-  const order = videos.map((_, i) => i).sort((a, b) => videos[a].durationSec - videos[b].durationSec || a - b);
-  const sorted = order.map((i) => videos[i]);
-  const { first, pieces, mirrorPieces, hasMirror } = flatPieces(sorted, opts.flip);
-  const tables = buildTables(first, pieces);
+  const byDuration = Float64Array.from(videos, (v) => v.durationSec);
+  const order = Int32Array.from(videos.keys()).sort((a, b) => byDuration[a] - byDuration[b] || a - b);
+  const sorted = Array.from(order, (i) => videos[i]);
+  const durations = Float64Array.from(order, (i) => byDuration[i]);
+  const { first, hashes, mirror, hasMirror } = flatHashes(sorted, opts.flip);
+  const scheme = opts.scheme ?? schemeFor(first[sorted.length]);
+  const { minHits } = scheme;
+  const keyBytes = keyTables(scheme);
+  let mostFrames = 0;
+  for (let n = 0; n < sorted.length; n++) mostFrames = Math.max(mostFrames, first[n + 1] - first[n]);
+  const seen = new SeenWindows(2 * mostFrames);
+  const tables = buildTables(first, hashes, scheme, seen);
   const starts = tables.map((t) => t.start);
   const owners = tables.map((t) => t.owner);
+
+  // The duration rules: video n pairs with n + 1 … lastOf[n].
+  const lastOf = new Int32Array(sorted.length);
+  for (let n = 0, last = 0; n < sorted.length; n++) {
+    const longest = opts.longestPartner(durations[n]);
+    while (last + 1 < sorted.length && durations[last + 1] <= longest) last++;
+    lastOf[n] = Math.max(n, last);
+  }
+  // Videos are looked up a batch at a time, and within a batch table by table in key order, so that the
+  // buckets are read front to back: a read at random costs as much as dozens in order. Each lookup
+  // gives events (n, m), grouped by n at the end of the batch and counted.
+  const itemCap = BATCH * 2 * mostFrames;
+  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
+  let eventN = new Int32Array(1 << 16);
+  let eventM = new Int32Array(1 << 16);
+  const byN = new Int32Array(BATCH + 1);
   const hits = new Int32Array(sorted.length);
   const touched = new Int32Array(sorted.length);
-  let nTouched = 0;
   const pairs: Array<[number, number]> = [];
-  const query = (n: number, last: number, from: Uint16Array) => {
-    for (let f = 4 * first[n]; f < 4 * first[n + 1]; f += PIECES) {
-      for (let p = 0; p < PIECES; p++) {
-        const start = starts[p];
-        const owner = owners[p];
-        const b = from[f + p];
-        const lo = start[b];
-        const hi = start[b + 1];
+  for (let n0 = 0; n0 < sorted.length; n0 += BATCH) {
+    const n1 = Math.min(sorted.length, n0 + BATCH);
+    let events = 0;
+    for (let t = 0; t < keyBytes.length; t++) {
+      let count = 0;
+      for (let n = n0; n < n1; n++) {
+        if (lastOf[n] === n) continue;
+        seen.next();
+        const sides = mirror !== undefined && hasMirror[n] === 1 ? 2 : 1;
+        for (let f = first[n]; f < first[n + 1]; f++) {
+          for (let side = 0; side < sides; side++) {
+            const of = side === 0 ? hashes : mirror!;
+            const k = keyOf(keyBytes[t], of[2 * f], of[2 * f + 1]);
+            if (!seen.add(k)) continue;
+            keys[count] = k;
+            vals[count++] = n;
+          }
+        }
+      }
+      // By the top bits only: that is enough for the reads to go front to back.
+      const [sortedKeys, queries] = sortByKey(keys, vals, count, Math.max(0, scheme.bits - 11), scheme.bits, spareKeys, spareVals);
+      const start = starts[t];
+      const owner = owners[t];
+      for (let i = 0; i < count; i++) {
+        const n = queries[i];
+        const last = lastOf[n];
+        let lo = start[sortedKeys[i]];
+        let hi = start[sortedKeys[i] + 1];
         if (hi - lo > MAX_BUCKET) continue;
-        const end = firstAbove(owner, lo, hi, last);
-        for (let k = firstAbove(owner, lo, end, n); k < end; k++) {
+        if (hi - lo > SHORT_BUCKET) {
+          hi = firstAbove(owner, lo, hi, last);
+          lo = firstAbove(owner, lo, hi, n);
+        }
+        for (let k = lo; k < hi; k++) {
           const m = owner[k];
-          if (hits[m]++ === 0) touched[nTouched++] = m;
+          if (m <= n || m > last) continue;
+          if (events === eventN.length) {
+            eventN = grow(eventN);
+            eventM = grow(eventM);
+          }
+          eventN[events] = n;
+          eventM[events++] = m;
         }
       }
     }
-  };
-  const durations = Float64Array.from(sorted, (v) => v.durationSec);
-  let last = 0;
-  for (let n = 0; n < sorted.length; n++) {
-    const longest = opts.longestPartner(durations[n]);
-    while (last + 1 < sorted.length && durations[last + 1] <= longest) last++;
-    if (last <= n) continue;
-    query(n, last, pieces);
-    if (mirrorPieces && hasMirror[n]) query(n, last, mirrorPieces);
-    for (let t = 0; t < nTouched; t++) {
-      const m = touched[t];
-      if (hits[m] >= MIN_HITS && opts.admit(sorted[n], sorted[m])) pairs.push([order[n], order[m]]);
-      hits[m] = 0;
+    // Events by n: video n0 + j's partners are grouped[byN[j] … byN[j + 1] - 1].
+    byN.fill(0);
+    for (let e = 0; e < events; e++) byN[eventN[e] - n0 + 1]++;
+    for (let j = 0; j < BATCH; j++) byN[j + 1] += byN[j];
+    const grouped = new Int32Array(events);
+    const fill = byN.slice();
+    for (let e = 0; e < events; e++) grouped[fill[eventN[e] - n0]++] = eventM[e];
+    for (let n = n0; n < n1; n++) {
+      let nTouched = 0;
+      for (let e = byN[n - n0]; e < byN[n - n0 + 1]; e++) if (hits[grouped[e]]++ === 0) touched[nTouched++] = grouped[e];
+      for (let i = 0; i < nTouched; i++) {
+        const m = touched[i];
+        if (hits[m] >= minHits && opts.admit(sorted[n], sorted[m])) pairs.push([order[n], order[m]]);
+        hits[m] = 0;
+      }
     }
-    nTouched = 0;
   }
   return pairs;
 }

@@ -57,7 +57,7 @@ export async function findDuplicates(entries: readonly Entry[], o: DedupOptions,
   const longestVisual = (d: number) => Math.max(d + o.durationToleranceSec, d / (1 - o.durationToleranceRatio));
   const longestPartner = (d: number) => (o.quality >= 5 ? Math.max(longestVisual(d), d / o.subsetMinRatio) : longestVisual(d));
   const pairs = candidatePairs(videos, { flip: matchOpts.flip, longestPartner, admit: (a, b) => kindOf(a, b) !== undefined });
-  stages.push({ stage: "candidates", input: videos.length, output: pairs.length, bytes_read: 0, time_ms: ms(t0), note: "pairs sharing 16-bit hash pieces, within the duration rules" });
+  stages.push({ stage: "candidates", input: videos.length, output: pairs.length, bytes_read: 0, time_ms: ms(t0), note: "pairs sharing hash windows (longer as the library grows), within the duration rules" });
 
   const visual: MatchGraph = new Map();
   const subset: MatchGraph = new Map();
