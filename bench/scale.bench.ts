@@ -6,6 +6,7 @@
 // Then read by the real commands, through the real store, in their own processes. Measured: wall time
 // and peak RSS of each command, S3 requests of status and /api/status (a counting client hook, in this
 // process), records `report` reads again after one new record, and the pipeline writer's records per second.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -20,6 +21,11 @@ import { recordFor, writeRecordFiles } from "./scale-library.ts";
 
 const SIZES = (process.env.SCALE_SIZES ?? "10000,100000").split(",").map(Number);
 const WITH_INDEX = process.env.SCALE_INDEX === "1";
+/**
+ * SCALE_DATA_DIR: each size's data folder is made there (`n1000000/`) and kept, and one already made
+ * (its `made.json` there) is used as it is: a library of 10⁶ takes a quarter of an hour to write.
+ */
+const KEEP = process.env.SCALE_DATA_DIR && path.resolve(process.env.SCALE_DATA_DIR);
 const WRITERS = 64;
 
 /** Runs the CLI and samples its resident memory from /proc until it exits. */
@@ -71,9 +77,18 @@ function printRow(row: Record<string, string>): void {
 }
 
 for (const n of SIZES) {
-  const stack = await startTestStack();
+  const keep = KEEP && path.join(KEEP, `n${n}`);
+  const reused = keep !== undefined && existsSync(path.join(keep, "made.json"));
+  if (keep) mkdirSync(keep, { recursive: true });
+  const stack = await startTestStack({}, keep);
   try {
-    const made = writeLibrary(stack, 0, n);
+    const made = reused ? 0 : writeLibrary(stack, 0, n);
+    if (keep && !reused) writeFileSync(path.join(keep, "made.json"), JSON.stringify({ records: n, index: WITH_INDEX, seconds: made }));
+    // SCALE_WRITE_ONLY=1 with SCALE_DATA_DIR: make the libraries now, measure them in a later run.
+    if (keep && process.env.SCALE_WRITE_ONLY === "1") {
+      console.log(`| ${n} | made in ${made.toFixed(0)} s at ${keep} |`);
+      continue;
+    }
     // An old library: records but no summary yet, so the first status builds it (the index too, unless written).
     const first = await runMeasured(["status", "--json"], stack.env);
     const status = await runMeasured(["status", "--json"], stack.env);
@@ -103,7 +118,7 @@ for (const n of SIZES) {
     const rate = await writerRate(stack, n + 1, Math.min(2000, n / 5));
     printRow({
       records: String(n),
-      "made on disk": `${made.toFixed(0)} s${WITH_INDEX ? ", with index" : ""}`,
+      "made on disk": reused ? "made before" : `${made.toFixed(0)} s${WITH_INDEX ? ", with index" : ""}`,
       "writer records/s": rate.toFixed(0),
       [WITH_INDEX ? "first status (builds summary from index)" : "first status (builds summary + index)"]: `${first.seconds.toFixed(1)} s`,
       status: `${status.seconds.toFixed(2)} s, ${status.peakRssMiB.toFixed(0)} MiB`,

@@ -16,8 +16,9 @@ export type TestStack = Clients & {
   stop(): Promise<void>;
 };
 
-export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "reelpress-test-"));
+/** `keep`: a data folder of the caller's, used as it is and left in place (the scale bench's library of 10⁶). */
+export async function startTestStack(overrides: Record<string, string> = {}, keep?: string): Promise<TestStack> {
+  const dataDir = keep ?? (await mkdtemp(path.join(os.tmpdir(), "reelpress-test-")));
   const embedded = await startEmbedded({ dataDir, port: 0 });
   const env = {
     ...process.env,
@@ -39,7 +40,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     env,
     async stop() {
       await embedded.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!keep) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
