@@ -9,8 +9,10 @@ const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 /** Request bodies are lists of keys or parts: 1000 keys or 10,000 parts fit well within this. */
 export const MAX_XML_BODY = 2 * 1024 * 1024;
 
-export type XmlChild = XmlElement | string | number | boolean | undefined;
+export type XmlChild = XmlElement | XmlRendered | string | number | boolean | undefined;
 export type XmlElement = { readonly tag: string; readonly children: readonly XmlChild[] };
+/** An element already rendered, by textElement below: escaped here like any other. */
+export type XmlRendered = { readonly rendered: string };
 
 /** An element; undefined children are left out, so an optional one reads `cond ? el(...) : undefined`. */
 export function el(tag: string, ...children: Array<XmlChild | readonly XmlChild[]>): XmlElement {
@@ -33,10 +35,21 @@ function escapeXml(text: string): string {
 function renderChildren(node: XmlElement, out: string): string {
   for (const child of node.children) {
     if (child === undefined) continue;
-    if (typeof child === "object") out = `${renderChildren(child, `${out}<${child.tag}>`)}</${child.tag}>`;
-    else out += escapeXml(String(child));
+    if (typeof child !== "object") out += escapeXml(String(child));
+    else if ("rendered" in child) out += child.rendered;
+    else out = `${renderChildren(child, `${out}<${child.tag}>`)}</${child.tag}>`;
   }
   return out;
+}
+
+/**
+ * `<tag>` holding elements of text only (`[tag, text]` each), rendered at once: a listing's `Contents`,
+ * 10⁶ of them in a listing of the manifest, without an element object per field.
+ */
+export function textElement(tag: string, fields: ReadonlyArray<readonly [string, string | number | boolean]>): XmlRendered {
+  let out = `<${tag}>`;
+  for (const [name, value] of fields) out += `<${name}>${escapeXml(String(value))}</${name}>`;
+  return { rendered: `${out}</${tag}>` };
 }
 
 /** A whole response body: the declaration, then `root`, in S3's namespace unless it is an error. */

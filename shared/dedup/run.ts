@@ -83,7 +83,7 @@ export async function readEntries(clients: Clients): Promise<{ entries: Entry[];
   const entries: Entry[] = [];
   const store = new FrameStore();
   const stats = await forEachIndexed(clients, ({ record, frames }) => {
-    if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom({ ...record, fingerprints: [] }, entries.length, store, frames));
+    if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom(record, entries.length, store, frames));
   }, clients.config.prefix);
   // The index's shards come in any order; the stages see the entries in key order, as listed.
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).forEach((e, i) => (e.id = i));

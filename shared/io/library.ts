@@ -10,7 +10,6 @@ import { readableReason } from "../rules/failure-reasons.ts";
 import { listRecords } from "./manifest.ts";
 import { SYSTEM_PREFIX, isSystemKey } from "../rules/naming.ts";
 import { listBackups } from "./backups.ts";
-import { reindex } from "./reindex.ts";
 import { listRunners } from "./runners.ts";
 import { readSummary } from "./summary.ts";
 import { StatusSummary } from "../schemas.ts";
@@ -82,7 +81,8 @@ function buildOnce(clients: Clients, now: Date): Promise<unknown> {
   const key = `${clients.config.bucket}`;
   let build = building.get(key);
   if (!build) {
-    build = reindex(clients, now).finally(() => building.delete(key));
+    // Loaded here: only a library without a summary needs it, once.
+    build = import("./reindex.ts").then(({ reindex }) => reindex(clients, now)).finally(() => building.delete(key));
     building.set(key, build);
   }
   return build;

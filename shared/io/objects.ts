@@ -9,14 +9,16 @@ import {
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, UploadPartCopyCommand, AbortMultipartUploadCommand, type HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { pipeline } from "node:stream/promises";
-import { Upload } from "@aws-sdk/lib-storage";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { z } from "zod";
 import type { Clients } from "./clients.ts";
-import { type EtagPage, type ListedEtag, parseEtagPage } from "./list-xml.ts";
+import { type ListedEtag, parseEtagPage, peekNextToken } from "./list-xml.ts";
 import { nthName } from "../rules/naming.ts";
 import type { ListedObject } from "../rules/status.ts";
 import type { ObjectChecksum } from "../schemas.ts";
+
+// The uploader and the presigner are loaded when first used: `status` needs neither, and every command pays for what it loads.
+const loadUpload = async () => (await import("@aws-sdk/lib-storage")).Upload;
+const getSignedUrl: typeof import("@aws-sdk/s3-request-presigner").getSignedUrl = async (...args) => (await import("@aws-sdk/s3-request-presigner")).getSignedUrl(...args);
 
 /** Parts of a server-side copy (S3 allows up to 5 GiB each, 10,000 of them). */
 const COPY_PART = 512 * 1024 ** 2;
@@ -157,27 +159,37 @@ const FAST_PAGE_TIMEOUT_MS = 120_000;
  * Keys, ETags and sizes under `prefix`, a page at a time, for listings of 10⁶ keys (the manifest's): a
  * page that answers 200 in the expected shape is read by parseEtagPage, ten times faster than the SDK;
  * anything else (an error, a timeout, an odd answer) is asked again through the SDK, with its retries and errors.
+ * The next page is asked for as soon as a page's token is seen, so the store makes it while this one is read.
  */
 export async function* listEtagPages(clients: Clients, prefix: string): AsyncGenerator<ListedEtag[]> {
   const { s3, config } = clients;
-  let token: string | undefined;
-  do {
-    const command = () => new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token });
-    let page: EtagPage | undefined;
+  const command = (token: string | undefined) => new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token });
+  /** The answer's body when it is a 200; undefined for anything else, which the SDK is then asked. */
+  const fetchPage = async (token: string | undefined): Promise<string | undefined> => {
     try {
-      const res = await fetch(await getSignedUrl(s3, command(), { expiresIn: 900 }), { signal: AbortSignal.timeout(FAST_PAGE_TIMEOUT_MS) });
+      const res = await fetch(await getSignedUrl(s3, command(token), { expiresIn: 900 }), { signal: AbortSignal.timeout(FAST_PAGE_TIMEOUT_MS) });
       const body = await res.text();
-      if (res.status === 200) page = parseEtagPage(body);
+      return res.status === 200 ? body : undefined;
     } catch {
-      // Asked again below.
+      return undefined;
     }
+  };
+  let token: string | undefined;
+  let pending = fetchPage(undefined);
+  do {
+    const body = await pending;
+    const ahead = body === undefined ? undefined : peekNextToken(body);
+    if (ahead !== undefined) pending = fetchPage(ahead);
+    let page = body === undefined ? undefined : parseEtagPage(body);
     if (!page) {
-      const answer = await s3.send(command());
+      const answer = await s3.send(command(token));
       page = {
         objects: (answer.Contents ?? []).map((o) => ({ key: o.Key!, etag: o.ETag ?? "", size: o.Size ?? 0 })),
         next: answer.IsTruncated ? answer.NextContinuationToken : undefined,
       };
     }
+    // The page read ahead is of the token this page gives, or it is asked for again.
+    if (page.next !== undefined && page.next !== ahead) pending = fetchPage(page.next);
     yield page.objects;
     token = page.next;
   } while (token);
@@ -418,6 +430,7 @@ export type UploadOptions = {
 export async function uploadFile({ s3, config }: Clients, file: string, key: string, opts: UploadOptions = {}): Promise<{ etag: string; size: number }> {
   const { size } = await stat(file);
   opts.signal?.throwIfAborted();
+  const Upload = await loadUpload();
   const body = createReadStream(file);
   const upload = new Upload({
     client: s3,

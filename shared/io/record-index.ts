@@ -22,12 +22,11 @@ export type SlimRecord = z.infer<typeof SlimRecord>;
 
 /**
  * Version 2 of the shards: entries as arrays in key order, frames packed (shared/rules/frame-codec.ts).
- * Only the envelope is checked as a whole; each entry on its own (a slim record by its schema, a few µs;
- * frames by their length), and an entry that fails is read again from its record, as a changed one is.
+ * The envelope is checked by hand (a schema would copy 10⁶ tuples); each entry on its own (a slim record
+ * by its schema, a few µs; frames by their length and values), and an entry that fails is read again
+ * from its record, as a changed one is.
  */
 const VERSION = 2;
-const RecordsShard = z.object({ v: z.literal(VERSION), entries: z.array(z.tuple([z.string(), z.string(), z.number().int().nonnegative(), z.unknown()])) });
-const FramesShard = z.object({ v: z.literal(VERSION), entries: z.array(z.tuple([z.string(), z.string(), z.string()])) });
 /** Version 1 (frames as objects, checked whole), converted when read, so an upgrade re-reads no record. */
 const RecordsShardV1 = z.object({
   v: z.literal(1),
@@ -35,11 +34,10 @@ const RecordsShardV1 = z.object({
 });
 const FramesShardV1 = z.object({ v: z.literal(1), entries: z.record(z.string(), z.object({ etag: z.string(), fingerprints: z.array(FrameFingerprint) })) });
 
-type RecordEntry = { etag: string; bytes: number; record: SlimRecord };
-/** Frames in base64, as stored. */
-type FramesEntry = { etag: string; frames: string };
-/** A shard as read: entries by key (a Map: "__proto__" is a key like any other). */
-type Entries<T> = Map<string, T>;
+/** A records entry as stored: key, record ETag, record size, slim record (checked only when used). */
+type RecordTuple = [key: string, etag: string, bytes: number, record: unknown];
+/** A frames entry as stored: key, record ETag, frames in base64 (checked only when used). */
+type FramesTuple = [key: string, etag: string, frames: unknown];
 
 export const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
 export const fingerprintsShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
@@ -54,7 +52,12 @@ export function shardContents(entries: readonly ShardEntry[]): { records: unknow
     frames: { v: VERSION, entries: entries.map((e) => [e.key, e.etag, e.frames]) },
   };
 }
-const unquote = (etag: string) => etag.replace(/^"|"$/g, "");
+/** An ETag without its quotes (a listing quotes them, some stores' GETs may not). */
+function unquote(etag: string): string {
+  const from = etag.charCodeAt(0) === 34 ? 1 : 0;
+  const to = etag.length > from && etag.charCodeAt(etag.length - 1) === 34 ? etag.length - 1 : etag.length;
+  return from === 0 && to === etag.length ? etag : etag.slice(from, to);
+}
 
 export function slimOf(record: ManifestRecord): SlimRecord {
   const { fingerprints: _f, decision: _d, plan: _p, runner: _r, ...slim } = record;
@@ -65,36 +68,64 @@ export function slimOf(record: ManifestRecord): SlimRecord {
 export type IndexedRecord = { record: SlimRecord; bytes: number; frames: Buffer };
 export type IndexStats = { records: number; read: number; shardsWritten: number };
 
-/** `old`: in version 1's form, so written again in this version's even where no record changed. */
-type Parsed<T> = { entries: Entries<T>; old?: true };
+/**
+ * A shard's entries in stored order; `old`: in version 1's form, so written again in this version's even
+ * where no record changed. Entries not in the tuple's shape are left out (their records are read again).
+ */
+type Parsed<T> = { entries: T[]; old?: true };
 type Shard<T> = Parsed<T> & { etag?: string; unreadable?: true };
 
 /** A shard as stored, or empty when absent or not in the index's shape (it is then rebuilt). */
 async function readShard<T>(clients: Clients, key: string, parse: (json: unknown) => Parsed<T>): Promise<Shard<T>> {
   try {
     const read = await readJsonVersion(clients, key, z.unknown());
-    return read ? { ...parse(read.value), etag: read.etag } : { entries: new Map() };
+    return read ? { ...parse(read.value), etag: read.etag } : { entries: [] };
   } catch (err) {
-    if (err instanceof SyntaxError || err instanceof z.ZodError) return { entries: new Map(), unreadable: true };
+    if (err instanceof SyntaxError || err instanceof z.ZodError) return { entries: [], unreadable: true };
     throw err;
   }
 }
 
-function parseRecordsShard(json: unknown): Parsed<RecordEntry> {
-  const v1 = RecordsShardV1.safeParse(json);
-  if (v1.success) return { entries: new Map(Object.entries(v1.data.entries)), old: true };
-  const entries = new Map<string, RecordEntry>();
-  for (const [key, etag, bytes, record] of RecordsShard.parse(json).entries) {
-    const slim = SlimRecord.safeParse(record);
-    if (slim.success) entries.set(key, { etag, bytes, record: slim.data });
+/** The `entries` array of a version-2 shard; throws (the shard is rebuilt) when the envelope is not one. */
+function entriesOf(json: unknown): unknown[] {
+  const shard = json as { v?: unknown; entries?: unknown } | null;
+  if (typeof shard !== "object" || shard === null || shard.v !== VERSION || !Array.isArray(shard.entries)) throw new SyntaxError("not a shard of the record index");
+  return shard.entries;
+}
+
+const isString = (x: unknown): x is string => typeof x === "string";
+
+function parseRecordsShard(json: unknown): Parsed<RecordTuple> {
+  if ((json as { v?: unknown } | null)?.v === 1) {
+    const v1 = RecordsShardV1.parse(json);
+    return { entries: Object.entries(v1.entries).map(([key, e]) => [key, e.etag, e.bytes, e.record]), old: true };
   }
+  const entries = entriesOf(json).filter(
+    (e): e is RecordTuple => Array.isArray(e) && e.length === 4 && isString(e[0]) && isString(e[1]) && Number.isSafeInteger(e[2]) && e[2] >= 0,
+  );
   return { entries };
 }
 
-function parseFramesShard(json: unknown): Parsed<FramesEntry> {
-  const v1 = FramesShardV1.safeParse(json);
-  if (v1.success) return { entries: new Map(Object.entries(v1.data.entries).map(([key, e]) => [key, { etag: e.etag, frames: packFrames(e.fingerprints).toString("base64") }])), old: true };
-  return { entries: new Map(FramesShard.parse(json).entries.map(([key, etag, frames]) => [key, { etag, frames }])) };
+function parseFramesShard(json: unknown): Parsed<FramesTuple> {
+  if ((json as { v?: unknown } | null)?.v === 1) {
+    const v1 = FramesShardV1.parse(json);
+    return { entries: Object.entries(v1.entries).map(([key, e]) => [key, e.etag, packFrames(e.fingerprints).toString("base64")]), old: true };
+  }
+  return { entries: entriesOf(json).filter((e): e is FramesTuple => Array.isArray(e) && e.length === 3 && isString(e[0]) && isString(e[1])) };
+}
+
+/**
+ * The entry of `key` in `entries`, which is expected at `at` (a shard lists its keys in the listing's
+ * order, so until a record is added or removed each key is where the listing puts it); by key otherwise.
+ */
+function finder<T extends [string, ...unknown[]]>(entries: readonly T[]): (key: string, at: number) => T | undefined {
+  let byKey: Map<string, T> | undefined;
+  return (key, at) => {
+    const e = entries[at];
+    if (e !== undefined && e[0] === key) return e;
+    byKey ??= new Map(entries.map((x) => [x[0], x]));
+    return byKey.get(key);
+  };
 }
 
 /** Writes a shard only over the version read; a lost race leaves the other writer's, which is as good. */
@@ -103,69 +134,82 @@ async function writeShard(clients: Clients, key: string, value: unknown, read: S
   return read.etag ? replaceJson(clients, key, value, read.etag) : createJson(clients, key, value);
 }
 
-/** The manifest's record objects by index shard: key → record ETag. */
-async function listManifest(clients: Clients): Promise<Array<Map<string, string>>> {
-  const byShard = Array.from({ length: INDEX_SHARDS }, () => new Map<string, string>());
+/** One index shard's part of the manifest listing: its keys in listed order, and their record ETags (unquoted). */
+type Listed = { keys: string[]; etags: string[] };
+
+/** The manifest's record objects by index shard. */
+async function listManifest(clients: Clients): Promise<Listed[]> {
+  const byShard = Array.from({ length: INDEX_SHARDS }, (): Listed => ({ keys: [], etags: [] }));
   for await (const objects of listEtagPages(clients, MANIFEST_PREFIX)) {
     for (const o of objects) {
       const key = keyFromManifestKey(o.key);
-      if (key !== undefined) byShard[shardOf(key, INDEX_SHARDS)].set(key, unquote(o.etag));
+      if (key === undefined) continue;
+      const shard = byShard[shardOf(key, INDEX_SHARDS)];
+      shard.keys.push(key);
+      shard.etags.push(unquote(o.etag));
     }
   }
   return byShard;
 }
 
+/** What the index keeps of one record as it goes through a shard. */
+type Kept = { etag: string; bytes: number; record: SlimRecord; frames: string; packed: Buffer };
+
 /**
  * Brings the index up to date with the manifest and calls `each` with every record in it, shard by
- * shard (so only one shard's frames are in memory at a time). Reads only records whose ETag changed
+ * shard (so only a few shards' frames are in memory at a time). Reads only records whose ETag changed
  * since the index was written, or whose entry is not in the index's shape; `prefix` limits what `each`
- * sees, not what is kept current.
+ * sees, not what is kept current. The first shards are read while the manifest is listed.
  */
 export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) => void, prefix = "", concurrency = 4): Promise<IndexStats> {
-  const listed = await listManifest(clients);
+  const listing = listManifest(clients);
+  // Read or not, the listing's failure is this call's: never an unhandled rejection meanwhile.
+  listing.catch(() => undefined);
   const stats: IndexStats = { records: 0, read: 0, shardsWritten: 0 };
-  await mapLimit(listed.map((keys, i) => ({ keys, i })), concurrency, async ({ keys, i }) => {
+  await mapLimit(Array.from({ length: INDEX_SHARDS }, (_, i) => i), concurrency, async (i) => {
     const [records, fingerprints] = await Promise.all([
       readShard(clients, recordsShardKey(i), parseRecordsShard),
       readShard(clients, fingerprintsShardKey(i), parseFramesShard),
     ]);
-    const next = new Map<string, RecordEntry>();
-    const nextFrames = new Map<string, FramesEntry & { packed: Buffer }>();
-    // A shard of version 1, or unreadable, or with entries of deleted records, is written again.
-    let changed = records.entries.size !== keys.size || records.unreadable === true || records.old === true;
-    let framesChanged = fingerprints.entries.size !== keys.size || fingerprints.unreadable === true || fingerprints.old === true;
-    const stale: string[] = [];
-    for (const [key, etag] of keys) {
-      const kept = records.entries.get(key);
-      const frames = fingerprints.entries.get(key);
-      const packed = frames && unquote(frames.etag) === etag ? framesFromBase64(frames.frames) : undefined;
-      if (kept && unquote(kept.etag) === etag && packed) {
-        next.set(key, kept);
-        nextFrames.set(key, { ...frames!, packed });
-      } else stale.push(key);
+    const { keys, etags } = (await listing)[i];
+    const recordOf = finder(records.entries);
+    const framesOf = finder(fingerprints.entries);
+    // Position by position with the listing: an entry kept, or undefined for a record read again.
+    const kept: Array<Kept | undefined> = new Array(keys.length);
+    const stale: number[] = [];
+    for (let n = 0; n < keys.length; n++) {
+      const r = recordOf(keys[n], n);
+      const f = r && unquote(r[1]) === etags[n] ? framesOf(keys[n], n) : undefined;
+      const packed = f && unquote(f[1]) === etags[n] ? framesFromBase64(f[2]) : undefined;
+      const slim = packed && SlimRecord.safeParse(r![3]);
+      if (slim?.success) kept[n] = { etag: r![1], bytes: r![2], record: slim.data, frames: f![2] as string, packed: packed! };
+      else stale.push(n);
     }
-    await mapLimit(stale, 8, async (key) => {
-      const read = await readRecord(clients, key);
+    // A shard of version 1, or unreadable, or with entries of deleted records or not in shape, is written again.
+    const used = keys.length - stale.length;
+    const changed = stale.length > 0 || records.entries.length !== used || records.unreadable === true || records.old === true;
+    const framesChanged = stale.length > 0 || fingerprints.entries.length !== used || fingerprints.unreadable === true || fingerprints.old === true;
+    await mapLimit(stale, 8, async (n) => {
+      const read = await readRecord(clients, keys[n]);
       stats.read++;
-      changed = true;
-      framesChanged = true;
       // Deleted since the listing: it is gone from the index too.
       if (!read) return;
       // A record speaks for the key it is stored under, whatever key it names.
       const packed = packFrames(read.record.fingerprints ?? []);
-      next.set(key, { etag: read.etag, bytes: read.bytes, record: { ...slimOf(read.record), key } });
-      nextFrames.set(key, { etag: read.etag, frames: packed.toString("base64"), packed });
+      kept[n] = { etag: read.etag, bytes: read.bytes, record: { ...slimOf(read.record), key: keys[n] }, frames: packed.toString("base64"), packed };
     });
     // In key order, as listed: the same index gives the same report.
-    const order = [...keys.keys()].filter((key) => next.has(key));
-    for (const key of order) {
-      if (!key.startsWith(prefix)) continue;
+    const entries: ShardEntry[] = [];
+    for (let n = 0; n < keys.length; n++) {
+      const e = kept[n];
+      if (!e) continue;
+      if (changed || framesChanged) entries.push({ key: keys[n], etag: e.etag, bytes: e.bytes, record: e.record, frames: e.frames });
+      if (!keys[n].startsWith(prefix)) continue;
       stats.records++;
-      const e = next.get(key)!;
-      each({ record: e.record, bytes: e.bytes, frames: nextFrames.get(key)!.packed });
+      each({ record: e.record, bytes: e.bytes, frames: e.packed });
     }
     if (!changed && !framesChanged) return;
-    const contents = shardContents(order.map((key) => ({ key, ...next.get(key)!, frames: nextFrames.get(key)!.frames })));
+    const contents = shardContents(entries);
     if (changed && (await writeShard(clients, recordsShardKey(i), contents.records, records))) stats.shardsWritten++;
     if (framesChanged && (await writeShard(clients, fingerprintsShardKey(i), contents.frames, fingerprints))) stats.shardsWritten++;
   });

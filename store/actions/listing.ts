@@ -3,7 +3,7 @@
 import { s3Error } from "../errors.ts";
 import { type FolderStore, lastModifiedOf } from "../folder.ts";
 import type { Reply, Req } from "../request.ts";
-import { el, type XmlElement } from "../xml.ts";
+import { el, textElement, type XmlElement, type XmlRendered } from "../xml.ts";
 import type { StoreContext } from "./context.ts";
 
 type Entry = { key: string; size: number; etag: string; lastModified: Date } | { commonPrefix: string };
@@ -100,9 +100,10 @@ async function listBucketResult(store: FolderStore, bucket: string, q: URLSearch
   }
   // Asked for nothing, S3 answers nothing and no more to come (a page of 0 with a token would loop).
   const { entries, truncated } = max === 0 ? { entries: [], truncated: false } : await listPage(store, prefix, delimiter, after, Math.min(max, 1000));
-  const contents = entries.flatMap((e) =>
-    "key" in e ? [el("Contents", el("Key", enc(e.key)), el("LastModified", e.lastModified.toISOString()), el("ETag", e.etag), el("Size", e.size), el("StorageClass", "STANDARD"))] : [],
-  );
+  const contents: XmlRendered[] = [];
+  for (const e of entries) {
+    if ("key" in e) contents.push(textElement("Contents", [["Key", enc(e.key)], ["LastModified", e.lastModified.toISOString()], ["ETag", e.etag], ["Size", e.size], ["StorageClass", "STANDARD"]]));
+  }
   const prefixes = entries.flatMap((e) => ("commonPrefix" in e ? [el("CommonPrefixes", el("Prefix", enc(e.commonPrefix)))] : []));
   const last = entries.at(-1);
   // With encoding-type=url S3 encodes keys and what echoes them, but ListObjects (v1) echoes Prefix as sent

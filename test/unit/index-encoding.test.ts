@@ -2,7 +2,7 @@
 // answer read without the SDK. Both read data anyone with bucket access can write, so anything not in
 // their shape must come back as "not this" (undefined), never as wrong values.
 import { describe, expect, it } from "vitest";
-import { parseEtagPage } from "../../shared/io/list-xml.ts";
+import { parseEtagPage, peekNextToken } from "../../shared/io/list-xml.ts";
 import { FrameStore } from "../../shared/dedup/entry.ts";
 import { framesFromBase64, packFrames, unpackFrames } from "../../shared/rules/frame-codec.ts";
 import type { FrameFingerprint } from "../../shared/schemas.ts";
@@ -58,6 +58,20 @@ describe("a ListObjectsV2 page read without the SDK", () => {
       next: "dG9r+/=",
     });
     expect(parseEtagPage(page(""))).toEqual({ objects: [] });
+  });
+
+  it("reads quoted ETags with and without other escapes inside", () => {
+    const etags = ["&quot;a&amp;b&quot;", "&quot;&quot;", "&#34;x&#34;", "&quot;y&#34;", "&quot;z"];
+    expect(parseEtagPage(page(etags.map((e, i) => contents(`k${i}`, e, "1")).join("")))?.objects.map((o) => o.etag)).toEqual(['"a&b"', '""', '"x"', '"y"', '"z']);
+  });
+
+  it("gives the next page's token without reading the keys, so the next page is asked for at once", () => {
+    const truncated = page(contents("k", '"e"', "1"), "<IsTruncated>true</IsTruncated><NextContinuationToken>dG9r&amp;+/=</NextContinuationToken>");
+    expect(peekNextToken(truncated)).toBe("dG9r&+/=");
+    expect(peekNextToken(truncated)).toBe(parseEtagPage(truncated)?.next);
+    expect(peekNextToken(page(contents("k", '"e"', "1")))).toBeUndefined();
+    expect(peekNextToken(page("", "<IsTruncated>true</IsTruncated>"))).toBeUndefined();
+    expect(peekNextToken("<Error><Code>AccessDenied</Code></Error>")).toBeUndefined();
   });
 
   it("gives undefined for anything else, so the SDK is asked", () => {
