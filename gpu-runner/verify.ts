@@ -130,9 +130,11 @@ export async function verifyMeasured(
   }
   const [media, declared, sampled] = await Promise.all([
     verifyOutput(file, { ...expected, decodedWhole: true }),
-    declaredFrames(file, stallSec),
+    // Held until the verification has spoken: an output that does not even probe fails it, whatever ffprobe said here.
+    declaredFrames(file, stallSec).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
     measureSample({ output: file, sample: sample.file, every: sample.every, stallSec }).catch((err: unknown) => errorMessage(err)),
   ]);
+  if (declared instanceof Error) throw declared;
   if (typeof sampled !== "string") {
     const missing = missingFrames(sampled.outputFrames, declared);
     if (missing) throw new VerifyError(`output failed verification: it does not decode: ${missing}`);

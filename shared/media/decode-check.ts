@@ -28,19 +28,26 @@ export function decodeError(r: { exitCode?: number; stderr: unknown }): string |
   return stderr.split("\n")[0] || `exit ${r.exitCode}`;
 }
 
-/** Pure: how the frames decoded fall short of those declared; undefined when they do not (or nothing is declared). */
+/**
+ * Pure: how the frames decoded fall short of those declared; undefined when they do not. The runner's own
+ * MP4 always declares its count, so one that declares none fails too: the count is the only check that
+ * catches a file cut exactly where a packet starts.
+ */
 export function missingFrames(decoded: number | undefined, declared: number | undefined): string | undefined {
-  if (declared === undefined) return undefined;
+  if (declared === undefined) return "the file declares no video frame count";
   if (decoded === undefined) return `no frame count came back (${declared} declared)`;
   return decoded === declared ? undefined : `only ${decoded} of its ${declared} video frames decode`;
 }
 
-/** The video frames the container's index declares (an MP4's sample count); undefined when it declares none. */
+/**
+ * The video frames the container's index declares (an MP4's sample count); undefined when it declares none.
+ * Throws when ffprobe itself fails (out of processes, say): the job is tried again, never passed unchecked.
+ */
 export async function declaredFrames(file: string, stallSec: number): Promise<number | undefined> {
   // JSON: csv adds a field for a stream's side data (a rotation's display matrix).
   const r = await runMedia("ffprobe", ["-v", "error", "-select_streams", "V:0", "-show_entries", "stream=nb_frames", "-of", "json", ...safeInputArgs(file)], { stallSec });
   if (r.stalled) throw new MediaStalledError(`ffprobe made no progress for ${stallSec}s reading the frame count`);
-  if (r.exitCode !== 0) return undefined;
+  if (r.exitCode !== 0) throw new Error(`ffprobe could not read the frame count of ${file}: ${decodeError(r)}`);
   const n = Number((JSON.parse(String(r.stdout)) as { streams?: Array<{ nb_frames?: string }> }).streams?.[0]?.nb_frames);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -13,10 +13,10 @@ describe("the decode check's rules", () => {
     expect(decodeError({ exitCode: 1, stderr: "" })).toBe("exit 1");
   });
 
-  it("counts a frame short as missing, and checks nothing where the container declares no count", () => {
+  it("counts a frame short as missing, and a file that declares no count as failing", () => {
     expect(missingFrames(150, 150)).toBeUndefined();
     expect(missingFrames(91, 150)).toBe("only 91 of its 150 video frames decode");
     expect(missingFrames(undefined, 150)).toMatch(/no frame count/);
-    expect(missingFrames(91, undefined)).toBeUndefined();
+    expect(missingFrames(91, undefined)).toMatch(/declares no video frame count/);
   });
 });
