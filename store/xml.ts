@@ -11,8 +11,10 @@ export const MAX_XML_BODY = 2 * 1024 * 1024;
 
 export type XmlChild = XmlElement | XmlRendered | string | number | boolean | undefined;
 export type XmlElement = { readonly tag: string; readonly children: readonly XmlChild[] };
-/** An element already rendered, by textElement below: escaped here like any other. */
-export type XmlRendered = { readonly rendered: string };
+/** Only this module holds it, so only textElement below (which escapes its text) can make an XmlRendered. */
+const RENDERED = Symbol("rendered");
+/** An element already rendered by textElement, its text escaped there; put out as it is. */
+export type XmlRendered = { readonly [RENDERED]: string };
 
 /** An element; undefined children are left out, so an optional one reads `cond ? el(...) : undefined`. */
 export function el(tag: string, ...children: Array<XmlChild | readonly XmlChild[]>): XmlElement {
@@ -36,7 +38,7 @@ function renderChildren(node: XmlElement, out: string): string {
   for (const child of node.children) {
     if (child === undefined) continue;
     if (typeof child !== "object") out += escapeXml(String(child));
-    else if ("rendered" in child) out += child.rendered;
+    else if (RENDERED in child) out += child[RENDERED];
     else out = `${renderChildren(child, `${out}<${child.tag}>`)}</${child.tag}>`;
   }
   return out;
@@ -49,7 +51,7 @@ function renderChildren(node: XmlElement, out: string): string {
 export function textElement(tag: string, fields: ReadonlyArray<readonly [string, string | number | boolean]>): XmlRendered {
   let out = `<${tag}>`;
   for (const [name, value] of fields) out += `<${name}>${escapeXml(String(value))}</${name}>`;
-  return { rendered: `${out}</${tag}>` };
+  return { [RENDERED]: `${out}</${tag}>` };
 }
 
 /** A whole response body: the declaration, then `root`, in S3's namespace unless it is an error. */

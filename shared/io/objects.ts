@@ -178,9 +178,17 @@ export async function* listEtagPages(clients: Clients, prefix: string): AsyncGen
   let pending = fetchPage(undefined);
   do {
     const body = await pending;
-    const ahead = body === undefined ? undefined : peekNextToken(body);
+    // Anything the fast parse does not expect (a character reference out of range, say) is the SDK's to read.
+    const fast = <T>(parse: (text: string) => T | undefined): T | undefined => {
+      try {
+        return body === undefined ? undefined : parse(body);
+      } catch {
+        return undefined;
+      }
+    };
+    const ahead = fast(peekNextToken);
     if (ahead !== undefined) pending = fetchPage(ahead);
-    let page = body === undefined ? undefined : parseEtagPage(body);
+    let page = fast(parseEtagPage);
     if (!page) {
       const answer = await s3.send(command(token));
       page = {

@@ -182,7 +182,8 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
       const f = r && unquote(r[1]) === etags[n] ? framesOf(keys[n], n) : undefined;
       const packed = f && unquote(f[1]) === etags[n] ? framesFromBase64(f[2]) : undefined;
       const slim = packed && SlimRecord.safeParse(r![3]);
-      if (slim?.success) kept[n] = { etag: r![1], bytes: r![2], record: slim.data, frames: f![2] as string, packed: packed! };
+      // An entry whose record names another key than it is listed under is read again (and then speaks for its own key).
+      if (slim?.success && slim.data.key === keys[n]) kept[n] = { etag: r![1], bytes: r![2], record: slim.data, frames: f![2] as string, packed: packed! };
       else stale.push(n);
     }
     // A shard of version 1, or unreadable, or with entries of deleted records or not in shape, is written again.

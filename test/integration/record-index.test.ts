@@ -97,6 +97,17 @@ describe("the record index", () => {
     expect(inShard.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("reads again an entry whose record names another video than the key it is listed under", async () => {
+    await indexed();
+    const i = shard();
+    const records = (await readJson(stack, recordsShardKey(i), z.any())) as { v: number; entries: unknown[][] };
+    (records.entries[0][3] as { key: string }).key = "elsewhere/other.mp4";
+    await putJson(stack, recordsShardKey(i), records);
+    const { seen, stats } = await indexed();
+    expect(stats.read).toBe(1);
+    expect(seen).toEqual(await truth());
+  });
+
   it("rebuilds a shard that is not JSON or not in the index's shape, reading only its records", async () => {
     await indexed();
     const i = shard();
