@@ -1,6 +1,7 @@
 // How `reelpress` starts (cli/boot.mjs): each TypeScript file's stripped JavaScript is kept by the hash
-// of its source, so an edit is seen on the next start, even one that keeps the file's size, and a
-// project whose .cache cannot be written still runs. Run on a copy of the project's sources.
+// of its source, so an edit is seen on the next start, even one that keeps the file's size; a cached
+// copy cut short or altered is stripped again; and a project whose .cache cannot be written still runs.
+// Run on a copy of the project's sources.
 import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -30,6 +31,17 @@ describe("reelpress start-up keeps stripped sources by their hash", () => {
     expect(after.length).toBe(before.length);
     await writeFile(file, after);
     expect(await run("status", "--help")).toContain("Tallies and sizes by state");
+  });
+
+  it("strips a file again whose cached copy was cut short or altered, and never runs that copy", async () => {
+    const dir = path.join(copy, ".cache/ts-strip");
+    const files = await readdir(dir);
+    for (const [i, name] of files.entries()) {
+      const text = await readFile(path.join(dir, name), "utf8");
+      // Half of each file, or a whole one with a statement slipped in before its seal.
+      await writeFile(path.join(dir, name), i % 2 ? text.slice(0, text.length >> 1) : `throw new Error("tampered");\n${text}`);
+    }
+    expect(await run("status", "--help")).toContain("Usage: reelpress status");
   });
 
   it("runs without a cache where .cache cannot be written", async () => {
