@@ -6,7 +6,7 @@
 // Then read by the real commands, through the real store, in their own processes. Measured: wall time
 // and peak RSS of each command, S3 requests of status and /api/status (a counting client hook, in this
 // process), records `report` reads again after one new record, and the pipeline writer's records per second.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -23,7 +23,8 @@ const SIZES = (process.env.SCALE_SIZES ?? "10000,100000").split(",").map(Number)
 const WITH_INDEX = process.env.SCALE_INDEX === "1";
 /**
  * SCALE_DATA_DIR: each size's data folder is made there (`n1000000/`) and kept, and one already made
- * (its `made.json` there) is used as it is: a library of 10⁶ takes a quarter of an hour to write.
+ * (its `made.json` there) is used as it is, once: a library of 10⁶ takes a quarter of an hour to write, so
+ * SCALE_WRITE_ONLY=1 makes it ahead of the run that measures it.
  */
 const KEEP = process.env.SCALE_DATA_DIR && path.resolve(process.env.SCALE_DATA_DIR);
 const WRITERS = 64;
@@ -83,7 +84,13 @@ for (const n of SIZES) {
   const stack = await startTestStack({}, keep);
   try {
     const made = reused ? 0 : writeLibrary(stack, 0, n);
-    if (keep && !reused) writeFileSync(path.join(keep, "made.json"), JSON.stringify({ records: n, index: WITH_INDEX, seconds: made }));
+    const madeFile = keep && path.join(keep, "made.json");
+    const before = madeFile && reused ? (JSON.parse(readFileSync(madeFile, "utf8")) as { index: boolean; seconds: number; measured?: boolean }) : undefined;
+    // Measuring changes a library (its summary, one more record, the writer's): each is measured once, as made.
+    if (before && (before.measured || before.index !== WITH_INDEX)) {
+      throw new Error(`${keep} was ${before.measured ? "measured already" : `made with SCALE_INDEX=${before.index ? 1 : 0}`}: remove it to make it again`);
+    }
+    if (madeFile) writeFileSync(madeFile, JSON.stringify({ records: n, index: WITH_INDEX, seconds: before?.seconds ?? made, measured: process.env.SCALE_WRITE_ONLY !== "1" }));
     // SCALE_WRITE_ONLY=1 with SCALE_DATA_DIR: make the libraries now, measure them in a later run.
     if (keep && process.env.SCALE_WRITE_ONLY === "1") {
       console.log(`| ${n} | made in ${made.toFixed(0)} s at ${keep} |`);

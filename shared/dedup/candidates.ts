@@ -281,7 +281,10 @@ export function candidatePairs(
   // Videos are looked up a batch at a time, and within a batch table by table in key order, so that the
   // buckets are read front to back: a read at random costs as much as dozens in order. Each lookup
   // gives events (n, m), grouped by n at the end of the batch and counted.
-  const itemCap = BATCH * 2 * mostFrames;
+  // Sized by the largest batch's own frames (mirrored too), not by BATCH times the longest video's: one
+  // record with many frames must not cost a batch's worth of them.
+  let itemCap = 0;
+  for (let n0 = 0; n0 < sorted.length; n0 += BATCH) itemCap = Math.max(itemCap, 2 * (first[Math.min(sorted.length, n0 + BATCH)] - first[n0]));
   const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
   let eventN = new Int32Array(1 << 16);
   let eventM = new Int32Array(1 << 16);
