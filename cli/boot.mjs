@@ -1,7 +1,9 @@
 // Loaded before the CLI (bin/reelpress passes it to --import): a command's start-up was half type
 // stripping and compiling, done again by every process. The stripped JavaScript of each of the project's
-// TypeScript files is kept under .cache/ts-strip by the hash of its source, so a changed file is never
-// served stale, and V8's compile cache is kept beside it. Plain JavaScript, so that loading it needs no
+// TypeScript files is kept under .cache/ts-strip by the hash of Node's version and its source, so a
+// changed file is never served stale, and V8's compile cache is kept beside it. Each cached file ends
+// with the hash of its contents: a torn or damaged one (a power cut, a full disk) is stripped again.
+// (Whoever can write .cache can write the sources too: the seal is against accidents, not people.) Plain JavaScript, so that loading it needs no
 // stripping. Where .cache cannot be written (a read-only install), files are stripped as before.
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
@@ -23,7 +25,7 @@ function writable(d) {
 }
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
-/** Ends each cached file: the hash of what precedes it, so a torn or altered file is stripped again, never run. */
+/** Ends each cached file: the hash of what precedes it, so a torn or damaged file is stripped again, never run. */
 const SEAL = "\n//# reelpress-strip ";
 
 /** The cached JavaScript, when the file is whole. */
