@@ -198,7 +198,7 @@ export async function verifyAndPublish(ctx: JobContext, job: EncodeJob, pass: Pa
     verifyMeasured(
       pass.output,
       { source: spec.media, plan: spec.plan, sourceFingerprints: job.fingerprints, timeoutSec },
-      { output: pass.output, sample: pass.qualitySample, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec },
+      { sample: pass.qualitySample, source: spec.source, sourceOptions: networkArgs(spec.source), size: spec.plan.size, windows: spec.qualityWindows, perChunk: spec.perChunk, stallSec: timeoutSec },
       (why) => ctx.log("quality_sample_unusable", { key: job.key, error: why }),
     ),
     spec.check?.(pass.output),

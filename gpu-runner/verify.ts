@@ -3,7 +3,7 @@
 // at the source's sample times.
 import { execa } from "execa";
 import { errorMessage } from "../shared/errors.ts";
-import { declaredFrames, decodeWhole, missingFrames } from "../shared/media/decode-check.ts";
+import { declaredFrames, decodeError, decodeWhole, missingFrames } from "../shared/media/decode-check.ts";
 import { type MeasureSpec, measureQuality, measureSample } from "../shared/media/quality.ts";
 import { isCompressedMedia } from "../shared/rules/decision.ts";
 import { UnreadableMediaError, probeMedia, safeInputArgs } from "../shared/media/ffprobe.ts";
@@ -76,8 +76,8 @@ export async function decodeTail(file: string, timeoutSec: number): Promise<stri
     ["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-sseof", `-${TAIL_SEC}`, ...safeInputArgs(file), "-map", "0:v:0", "-map", "0:a?", "-f", "null", "-"],
     { reject: false, timeout: timeoutSec * 1000 },
   );
-  if (r.exitCode === 0 && !String(r.stderr).trim()) return undefined;
-  return `the last ${TAIL_SEC} s do not decode: ${String(r.stderr).split("\n")[0] || `exit ${r.exitCode}`}`;
+  const problem = decodeError(r);
+  return problem && `the last ${TAIL_SEC} s do not decode: ${problem}`;
 }
 
 /**
@@ -120,9 +120,10 @@ export type Verified = { media: MediaInfo; quality: Quality };
 export async function verifyMeasured(
   file: string,
   expected: Parameters<typeof verifyOutput>[1],
-  measure: MeasureSpec & { sample?: { file: string; every: number } },
+  measuring: Omit<MeasureSpec, "output"> & { sample?: { file: string; every: number } },
   onFallback?: (why: string) => void,
 ): Promise<Verified> {
+  const measure = { ...measuring, output: file };
   const { sample, stallSec } = measure;
   if (!sample) {
     const [media, quality] = await Promise.all([verifyOutput(file, expected), measureQuality(measure)]);
