@@ -3,8 +3,9 @@
 // TypeScript files is kept under .cache/ts-strip by the hash of Node's version and its source, so a
 // changed file is never served stale, and V8's compile cache is kept beside it. Each cached file ends
 // with the hash of its contents: a torn or damaged one (a power cut, a full disk) is stripped again.
-// (Whoever can write .cache can write the sources too: the seal is against accidents, not people.) Plain JavaScript, so that loading it needs no
-// stripping. Where .cache cannot be written (a read-only install), files are stripped as before.
+// (Whoever can write .cache can write the sources too: the seal is against accidents, not people.)
+// Plain JavaScript, so that loading it needs no stripping. Where .cache cannot be written (a read-only
+// install), files are stripped as before.
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { enableCompileCache, registerHooks, stripTypeScriptTypes } from "node:module";

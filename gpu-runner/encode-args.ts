@@ -195,10 +195,6 @@ export function sideStreams(media: MediaInfo, input: number): { args: string[]; 
   return { args, audioCodecs, keptSubtitles: subtitleMaps.length / 2, notes };
 }
 
-/**
- * The fingerprint and montage branches of the graph, fed by `[fp]` and `[mt]` (frames of `size`; `download`
- * brings GPU frames back), and the outputs that write them.
- */
 /** The ffmpeg arguments that tile the pass's montage frames into PASS_FILES.montage (run in the job folder). */
 export function montageArgs(grid: number): string[] {
   return [
@@ -207,6 +203,10 @@ export function montageArgs(grid: number): string[] {
   ];
 }
 
+/**
+ * The fingerprint and montage branches of the graph, fed by `[fp]` and `[mt]` (frames of `size`; `download`
+ * brings GPU frames back), and the outputs that write them.
+ */
 export function sampleOutputs(media: MediaInfo, size: Size, sampleTimes: number[], download: string[]): { graph: string[]; args: string[]; grid: number } {
   const grid = montageGrid(media.durationSec);
   const upright = uprightFilters(media.video.rotation);
