@@ -25,18 +25,26 @@ const nutFrames = async (file: string) =>
 const tmp = await mkdtemp(path.join(os.tmpdir(), "rp-quality-sample-"));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
+/**
+ * The runner's pass over `source` as a one-pass job plans it, keeping one frame in `every` (veryfast makes
+ * B-frames, so the MP4's times are reordered and edited as a real job's are).
+ */
+async function passWithSample(source: string, every: number) {
+  const media = await probeMedia(source, { timeoutSec: 30 });
+  const dir = await mkdtemp(path.join(tmp, "job-"));
+  const plan = buildPass({ input: source, media, encoder: "x264", downscale: false, sampleTimes: [1, 3], keyframeTimes: [3], x264Preset: "veryfast", qualitySample: { every, maxFrames: 240 } });
+  const pass = await runPass(plan, { dir, signal: new AbortController().signal });
+  if (pass.kind !== "encoded" || !pass.qualitySample) throw new Error("the pass kept no sample");
+  return { media, dir, plan, pass: { ...pass, qualitySample: pass.qualitySample } };
+}
+
 describe("the quality sample", () => {
   it("kept by the pass and compared with the output alone, matches the every-frame figure; a wrong output scores far lower", async () => {
     // Odd size (the pass scales it to 640×360) and 29.97 fps in Matroska (millisecond times): the hard case for pairing by time.
     const source = await makeVideo({ ext: "mkv", vcodec: "libx264", width: 641, height: 361, durationSec: 6, fps: 29.97, audio: true });
-    const media = await probeMedia(source, { timeoutSec: 30 });
     const every = 5;
-    const dir = await mkdtemp(path.join(tmp, "job-"));
-    // veryfast makes B-frames, so the MP4's times are reordered and edited as a real job's are.
-    const plan = buildPass({ input: source, media, encoder: "x264", downscale: false, sampleTimes: [1, 3], keyframeTimes: [3], x264Preset: "veryfast", qualitySample: { every, maxFrames: 240 } });
+    const { media, dir, plan, pass } = await passWithSample(source, every);
     expect(plan.size).toEqual({ width: 640, height: 360 });
-    const pass = await runPass(plan, { dir, signal: new AbortController().signal });
-    if (pass.kind !== "encoded" || !pass.qualitySample) throw new Error("the pass kept no sample");
 
     // Both branches saw the same frames: the output has every source frame, the sample every fifth from frame 0.
     const [sourceFrames, outputFrames, sampleFrames] = await Promise.all([countVideoFrames(source, 30), countVideoFrames(pass.output, 30), nutFrames(pass.qualitySample.file)]);
@@ -79,16 +87,12 @@ describe("the quality sample", () => {
 
   it("decodes every frame of the output: a damaged or cut-short output fails verification, a missing sample falls back", async () => {
     const source = await makeVideo({ ext: "mkv", vcodec: "libx264", width: 640, height: 360, durationSec: 6, fps: 25, audio: true });
-    const media = await probeMedia(source, { timeoutSec: 30 });
     const every = 5;
-    const dir = await mkdtemp(path.join(tmp, "job-"));
-    const plan = buildPass({ input: source, media, encoder: "x264", downscale: false, sampleTimes: [1, 3], keyframeTimes: [3], x264Preset: "veryfast", qualitySample: { every, maxFrames: 240 } });
-    const pass = await runPass(plan, { dir, signal: new AbortController().signal });
-    if (pass.kind !== "encoded" || !pass.qualitySample) throw new Error("the pass kept no sample");
+    const { media, dir, plan, pass } = await passWithSample(source, every);
     const expected = { source: media, plan, sourceFingerprints: await fingerprintAt(source, plan.keyframeTimes, { timeoutSec: 30 }), timeoutSec: 30 };
     const measure = { source, size: plan.size, windows: [{ startSec: 0 }], stallSec: 60, sample: pass.qualitySample };
     const reasons: string[] = [];
-    const check = (output: string, sample = pass.qualitySample!) => verifyMeasured(output, expected, { ...measure, output, sample }, (why) => reasons.push(why));
+    const check = (output: string, sample = pass.qualitySample!) => verifyMeasured(output, expected, { ...measure, sample }, (why) => reasons.push(why));
 
     // A good output: measured on the sample, verified, no fallback.
     const good = await check(pass.output);
