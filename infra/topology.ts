@@ -1,7 +1,7 @@
 // The AWS deployment as plain data: infra/*.ts turns it into SST components, and
 // test/unit/infra-topology.test.ts checks it, so a wrong wire fails a test before any deploy.
 // Pure: no SST globals, no AWS calls; safe to import from Node and from sst.config.ts.
-import { INDEX_PREFIX, MANIFEST_PREFIX, PREVIEWS_PREFIX, QUEUED_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY, SUMMARY_PREFIX, SUMMARY_STALE_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
+import { INDEX_CHANGED_PREFIX, INDEX_PREFIX, MANIFEST_PREFIX, PREVIEWS_PREFIX, QUEUED_PREFIX, REPORTS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY, SUMMARY_PREFIX, SUMMARY_STALE_KEY, VIDEO_EXTENSIONS } from "../shared/rules/naming.ts";
 import { checkNotifyUrl } from "../shared/io/notify.ts";
 import { badSetting, enumSetting } from "../shared/settings.ts";
 
@@ -120,6 +120,8 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
       // Computed hashes go back into the manifest (and so the summary); reports are its output; it
       // reads the records through the index, whose changed shards it writes back.
       { actions: ["s3:PutObject"], on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
+      // The writers' change marks, once their changes are in the index.
+      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: INDEX_CHANGED_PREFIX }] },
     ],
   },
   dashboard: {
@@ -141,7 +143,7 @@ export const FUNCTIONS: Record<FunctionId, FunctionSpec> = {
         on: [MANIFEST_PREFIX, SUMMARY_PREFIX, INDEX_PREFIX, REPORTS_PREFIX, PREVIEWS_PREFIX, RUNNERS_PREFIX, SCAN_PROGRESS_KEY].map((prefix): Target => ({ kind: "objects", prefix })),
       },
       { actions: ["s3:PutObject"], on: [SUMMARY_PREFIX, INDEX_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
-      { actions: ["s3:DeleteObject"], on: [{ kind: "objects", prefix: SUMMARY_STALE_KEY }] },
+      { actions: ["s3:DeleteObject"], on: [SUMMARY_STALE_KEY, INDEX_CHANGED_PREFIX].map((prefix): Target => ({ kind: "objects", prefix })) },
       {
         actions: ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
         on: [{ kind: "queue", queue: "ingest" }, { kind: "queue", queue: "plan" }, { kind: "queue", queue: "encode" }, { kind: "dlq", queue: "encode" }],

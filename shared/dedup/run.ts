@@ -79,25 +79,25 @@ export function s3Hasher(clients: Clients): CountingHasher {
  * Every candidate record under the library prefix, kept compact as it streams in from the index
  * (which reads only the records changed since it was written); `read` counts those record GETs.
  */
-export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number; read: number }> {
+export async function readEntries(clients: Clients): Promise<{ entries: Entry[]; records: number; read: number; listed: boolean }> {
   const entries: Entry[] = [];
   const store = new FrameStore();
   const stats = await forEachIndexed(clients, ({ record, frames }) => {
     if (isCandidate(record, clients.config.backupPrefix)) entries.push(entryFrom(record, entries.length, store, frames));
-  }, clients.config.prefix);
+  }, { prefix: clients.config.prefix });
   // The index's shards come in any order; the stages see the entries in key order, as listed.
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).forEach((e, i) => (e.id = i));
-  return { entries, records: stats.records, read: stats.read };
+  return { entries, records: stats.records, read: stats.read, listed: stats.listed };
 }
 
 /** Builds a report from the manifest and stores it as <ISO time>.json and latest.json. */
 export async function buildAndStoreReport(clients: Clients, options: DedupOptions): Promise<{ report: DedupReport; key: string }> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const { entries, records, read } = await readEntries(clients);
+  const { entries, records, read, listed } = await readEntries(clients);
   const readMs = Math.round(performance.now() - t0);
   const { groups, stages } = await findDuplicates(entries, options, s3Hasher(clients));
-  stages.unshift({ stage: "manifest", input: records, output: entries.length, bytes_read: 0, time_ms: readMs, note: `records from the index, ${read} read again as changed; in-progress, failed and system objects left out` });
+  stages.unshift({ stage: "manifest", input: records, output: entries.length, bytes_read: 0, time_ms: readMs, note: `records from the index, ${read} read again as changed (${listed ? "the manifest listed" : "the writers' change marks"}); in-progress, failed and system objects left out` });
   const report = buildReport(groups, { bucket: clients.config.bucket, options, stages, records, startedAt, elapsedMs: performance.now() - t0 });
   const key = `${REPORTS_PREFIX}${startedAt.toISOString()}.json`;
   await putJson(clients, key, report);

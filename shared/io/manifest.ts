@@ -3,8 +3,11 @@
 // another writer got there first, so no writer loses another's fields: the condition is the guard
 // between processes. A per-key lock orders the writers of one process, which spares them lost races.
 // Every change that lands is then added to the library summary (shared/io/summary.ts) before the
-// call returns: the delta between the record before and after.
+// call returns: the delta between the record before and after. A call marks the key changed before its
+// first write and after the one that lands (shared/io/index-changes.ts), so the index learns of it
+// without listing the manifest.
 import type { Clients } from "./clients.ts";
+import { markChanged } from "./index-changes.ts";
 import { createJson, deleteIfUnchanged, listPages, readJsonVersion, replaceJson } from "./objects.ts";
 import { recordSummaryChange } from "./summary.ts";
 import { MANIFEST_PREFIX, keyFromManifestKey, manifestKeyFor } from "../rules/naming.ts";
@@ -18,6 +21,9 @@ export async function readRecord(clients: Clients, key: string): Promise<{ recor
   const read = await readJsonVersion(clients, manifestKeyFor(key), ManifestRecord);
   return read && { record: read.value, etag: read.etag, bytes: read.bytes };
 }
+
+/** The mark after a write: the write stands whatever happens to it (the mark before it most likely does too). */
+const markAgain = (clients: Clients, key: string) => markChanged(clients, key).catch(() => undefined);
 
 const locks = new Map<string, Promise<unknown>>();
 
@@ -41,16 +47,19 @@ export function updateRecord(
   change: (current: ManifestRecord | undefined) => ManifestRecord | undefined,
 ): Promise<ManifestRecord | undefined> {
   return withKeyLock(key, async () => {
+    let marked = false;
     for (let attempt = 1; ; attempt++) {
       const current = await readRecord(clients, key);
       const next = change(current?.record);
       if (!next) return current?.record;
       const record = ManifestRecord.parse({ ...next, key, updatedAt: new Date().toISOString() });
+      if (!marked) await markChanged(clients, key);
+      marked = true;
       const written = current
         ? await replaceJson(clients, manifestKeyFor(key), record, current.etag)
         : await createJson(clients, manifestKeyFor(key), record);
       if (written) {
-        await recordSummaryChange(clients, key, current, { record, bytes: Buffer.byteLength(JSON.stringify(record)) });
+        await Promise.all([recordSummaryChange(clients, key, current, { record, bytes: Buffer.byteLength(JSON.stringify(record)) }), markAgain(clients, key)]);
         return record;
       }
       if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} writes lost to other writers`);
@@ -81,11 +90,14 @@ export function patchRecord(
  */
 export async function deleteRecord(clients: Clients, key: string, onlyEtag?: string): Promise<boolean> {
   return withKeyLock(key, async () => {
+    let marked = false;
     for (let attempt = 1; ; attempt++) {
       const current = await readRecord(clients, key);
       if (!current || (onlyEtag !== undefined && unquote(current.etag) !== unquote(onlyEtag))) return false;
+      if (!marked) await markChanged(clients, key);
+      marked = true;
       if (await deleteIfUnchanged(clients, manifestKeyFor(key), current.etag)) {
-        await recordSummaryChange(clients, key, current, undefined);
+        await Promise.all([recordSummaryChange(clients, key, current, undefined), markAgain(clients, key)]);
         return true;
       }
       if (attempt >= MAX_ATTEMPTS) throw new Error(`the manifest record of ${key} kept changing: ${MAX_ATTEMPTS} deletes lost to other writers`);

@@ -1,11 +1,14 @@
 // The index: a compacted snapshot of the manifest, in shards under .reelpress/index/, holding each
 // record's slim fields (what status and report read) and, in shards of their own, its fingerprints,
-// both stamped with the ETag of the record object they were read from. A reader lists the manifest
-// (a thousand keys a request), reads only the records whose ETag moved, and writes back the shards
-// that changed. It is a cache: the records stay the truth, and a lost write only costs a re-read.
+// both stamped with the ETag of the record object they were read from. Writers mark each key whose
+// record they change (shared/io/index-changes.ts), so a reader lists only the marks, reads those records
+// and writes back the shards that changed: O(changed) requests, where listing the manifest is a request
+// per thousand records. Once a week, and whenever a shard is missing or out of shape, the reader lists the
+// manifest too and compares ETags. It is a cache: the records stay the truth, a lost write costs a re-read.
 import { z } from "zod";
 import type { Clients } from "./clients.ts";
 import { readRecord } from "./manifest.ts";
+import { type ChangeMark, listChangeMarks, settleMarks } from "./index-changes.ts";
 import { createJson, listEtagPages, putJson, readJsonVersion, replaceJson } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
 import { INDEX_PREFIX, MANIFEST_PREFIX, keyFromManifestKey } from "../rules/naming.ts";
@@ -66,13 +69,14 @@ export function slimOf(record: ManifestRecord): SlimRecord {
 
 /** One record as the index gives it: slim fields, the record object's size, its frames packed (shared/rules/frame-codec.ts). */
 export type IndexedRecord = { record: SlimRecord; bytes: number; frames: Buffer };
-export type IndexStats = { records: number; read: number; shardsWritten: number };
+/** `listed`: whether the manifest was listed; `marks`: change marks found. */
+export type IndexStats = { records: number; read: number; shardsWritten: number; listed: boolean; marks: number };
 
 /**
  * A shard's entries in stored order; `old`: in version 1's form, so written again in this version's even
  * where no record changed. Entries not in the tuple's shape are left out (their records are read again).
  */
-type Parsed<T> = { entries: T[]; old?: true };
+type Parsed<T> = { entries: T[]; old?: true; dropped?: number };
 type Shard<T> = Parsed<T> & { etag?: string; unreadable?: true };
 
 /** A shard as stored, or empty when absent or not in the index's shape (it is then rebuilt). */
@@ -100,10 +104,11 @@ function parseRecordsShard(json: unknown): Parsed<RecordTuple> {
     const v1 = RecordsShardV1.parse(json);
     return { entries: Object.entries(v1.entries).map(([key, e]) => [key, e.etag, e.bytes, e.record]), old: true };
   }
-  const entries = entriesOf(json).filter(
+  const all = entriesOf(json);
+  const entries = all.filter(
     (e): e is RecordTuple => Array.isArray(e) && e.length === 4 && isString(e[0]) && isString(e[1]) && Number.isSafeInteger(e[2]) && e[2] >= 0,
   );
-  return { entries };
+  return { entries, dropped: all.length - entries.length };
 }
 
 function parseFramesShard(json: unknown): Parsed<FramesTuple> {
@@ -134,7 +139,7 @@ async function writeShard(clients: Clients, key: string, value: unknown, read: S
   return read.etag ? replaceJson(clients, key, value, read.etag) : createJson(clients, key, value);
 }
 
-/** One index shard's part of the manifest listing: its keys in listed order, and their record ETags (unquoted). */
+/** The pass's view of one shard's records: their keys in listed order, and the ETag each entry must carry to be kept ("" to be read again). */
 type Listed = { keys: string[]; etags: string[] };
 
 /** The manifest's record objects by index shard. */
@@ -152,26 +157,100 @@ async function listManifest(clients: Clients): Promise<Listed[]> {
   return byShard;
 }
 
+/** S3's listing order (UTF-8 bytes of the record objects' names). */
+const listingOrder = (a: string, b: string) => Buffer.compare(Buffer.from(`${a}.json`), Buffer.from(`${b}.json`));
+
+/**
+ * Shard `i`'s records as its own entries list them, with the marked keys to be read again (those it does
+ * not hold yet merged in, in listing order); undefined when the shard cannot vouch for its keys (absent,
+ * unreadable, of version 1, with entries out of shape, twice or of another shard): the manifest is listed then.
+ */
+function fromEntries(i: number, records: Shard<RecordTuple>, marked: readonly string[]): Listed | undefined {
+  if (records.etag === undefined || records.old || records.dropped) return undefined;
+  const keys = records.entries.map((e) => e[0]);
+  const etags = records.entries.map((e) => unquote(e[1]));
+  const at = new Map<string, number>();
+  for (let n = 0; n < keys.length; n++) {
+    if (at.has(keys[n]) || shardOf(keys[n], INDEX_SHARDS) !== i) return undefined;
+    at.set(keys[n], n);
+  }
+  const added = marked.filter((key) => {
+    const n = at.get(key);
+    if (n !== undefined) etags[n] = "";
+    return n === undefined;
+  });
+  if (added.length === 0) return { keys, etags };
+  added.sort(listingOrder);
+  const merged: Listed = { keys: [], etags: [] };
+  for (let n = 0, a = 0; n < keys.length || a < added.length; ) {
+    const takeAdded = a < added.length && (n === keys.length || listingOrder(added[a], keys[n]) < 0);
+    merged.keys.push(takeAdded ? added[a] : keys[n]);
+    merged.etags.push(takeAdded ? "" : etags[n]);
+    if (takeAdded) a++;
+    else n++;
+  }
+  return merged;
+}
+
+/** Written after a pass that listed the whole manifest: from then on the change marks say what moved. */
+export const INDEX_META_KEY = `${INDEX_PREFIX}meta.json`;
+const IndexMeta = z.object({ v: z.literal(1), listed_at: z.string() });
+/** Even with marks, the manifest is listed this often: what a writer that marks nothing changed (an older version, a hand edit) shows within a week. */
+export const LIST_EVERY_MS = 7 * 24 * 3600_000;
+
+async function listedRecently(clients: Clients, now: number): Promise<boolean> {
+  try {
+    const meta = await readJsonVersion(clients, INDEX_META_KEY, IndexMeta);
+    return meta !== undefined && now - Date.parse(meta.value.listed_at) < LIST_EVERY_MS;
+  } catch (err) {
+    if (err instanceof SyntaxError || err instanceof z.ZodError) return false;
+    throw err;
+  }
+}
+
 /** What the index keeps of one record as it goes through a shard. */
 type Kept = { etag: string; bytes: number; record: SlimRecord; frames: string; packed: Buffer };
 
+export type IndexOptions = {
+  /** Only records under it go to `each`; every shard is kept current all the same. */
+  prefix?: string;
+  /** List the whole manifest and compare ETags, whatever the marks say (reindex, the drift check). */
+  list?: boolean;
+};
+
 /**
  * Brings the index up to date with the manifest and calls `each` with every record in it, shard by
- * shard (so only a few shards' frames are in memory at a time). Reads only records whose ETag changed
- * since the index was written, or whose entry is not in the index's shape; `prefix` limits what `each`
- * sees, not what is kept current. The first shards are read while the manifest is listed.
+ * shard (so only a few shards' frames are in memory at a time). Reads only records marked changed, or
+ * whose entry is not in the index's shape; with `list` (or a week after the last listing, or for a shard
+ * that cannot vouch for its keys) it lists the manifest and also reads those whose ETag moved.
  */
-export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) => void, prefix = "", concurrency = 4): Promise<IndexStats> {
-  const listing = listManifest(clients);
-  // Read or not, the listing's failure is this call's: never an unhandled rejection meanwhile.
-  listing.catch(() => undefined);
-  const stats: IndexStats = { records: 0, read: 0, shardsWritten: 0 };
-  await mapLimit(Array.from({ length: INDEX_SHARDS }, (_, i) => i), concurrency, async (i) => {
+export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) => void, opts: IndexOptions = {}): Promise<IndexStats> {
+  const prefix = opts.prefix ?? "";
+  const startedAt = Date.now();
+  // Marks first: a change marked after this is still marked after the pass.
+  const marks = await listChangeMarks(clients);
+  const byMarks = !opts.list && (await listedRecently(clients, startedAt));
+  const markedIn = Array.from({ length: INDEX_SHARDS }, () => [] as string[]);
+  for (const m of marks) markedIn[shardOf(m.key, INDEX_SHARDS)].push(m.key);
+  let listing: Promise<Listed[]> | undefined;
+  const listed = () => {
+    if (!listing) {
+      listing = listManifest(clients);
+      // Read or not, the listing's failure is this call's: never an unhandled rejection meanwhile.
+      listing.catch(() => undefined);
+    }
+    return listing;
+  };
+  if (!byMarks) listed();
+  const stats: IndexStats = { records: 0, read: 0, shardsWritten: 0, listed: false, marks: marks.length };
+  /** Per shard, whether what it holds now is stored: its marks may go. */
+  const stored = new Array<boolean>(INDEX_SHARDS).fill(false);
+  await mapLimit(Array.from({ length: INDEX_SHARDS }, (_, i) => i), 4, async (i) => {
     const [records, fingerprints] = await Promise.all([
       readShard(clients, recordsShardKey(i), parseRecordsShard),
       readShard(clients, fingerprintsShardKey(i), parseFramesShard),
     ]);
-    const { keys, etags } = (await listing)[i];
+    const { keys, etags } = (byMarks && fromEntries(i, records, markedIn[i])) || (await listed())[i];
     const recordOf = finder(records.entries);
     const framesOf = finder(fingerprints.entries);
     // Position by position with the listing: an entry kept, or undefined for a record read again.
@@ -186,10 +265,11 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
       if (slim?.success && slim.data.key === keys[n]) kept[n] = { etag: r![1], bytes: r![2], record: slim.data, frames: f![2] as string, packed: packed! };
       else stale.push(n);
     }
-    // A shard of version 1, or unreadable, or with entries of deleted records or not in shape, is written again.
+    // A shard absent, of version 1, unreadable, or with entries of deleted records or not in shape, is written again.
     const used = keys.length - stale.length;
-    const changed = stale.length > 0 || records.entries.length !== used || records.unreadable === true || records.old === true;
-    const framesChanged = stale.length > 0 || fingerprints.entries.length !== used || fingerprints.unreadable === true || fingerprints.old === true;
+    const absent = (s: Shard<unknown>) => s.etag === undefined && !s.unreadable;
+    const changed = stale.length > 0 || records.entries.length !== used || absent(records) || records.unreadable === true || records.old === true;
+    const framesChanged = stale.length > 0 || fingerprints.entries.length !== used || absent(fingerprints) || fingerprints.unreadable === true || fingerprints.old === true;
     await mapLimit(stale, 8, async (n) => {
       const read = await readRecord(clients, keys[n]);
       stats.read++;
@@ -209,10 +289,15 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
       stats.records++;
       each({ record: e.record, bytes: e.bytes, frames: e.packed });
     }
-    if (!changed && !framesChanged) return;
-    const contents = shardContents(entries);
-    if (changed && (await writeShard(clients, recordsShardKey(i), contents.records, records))) stats.shardsWritten++;
-    if (framesChanged && (await writeShard(clients, fingerprintsShardKey(i), contents.frames, fingerprints))) stats.shardsWritten++;
+    const contents = changed || framesChanged ? shardContents(entries) : undefined;
+    const recordsStored = !changed || (await writeShard(clients, recordsShardKey(i), contents!.records, records));
+    const framesStored = !framesChanged || (await writeShard(clients, fingerprintsShardKey(i), contents!.frames, fingerprints));
+    stats.shardsWritten += (changed && recordsStored ? 1 : 0) + (framesChanged && framesStored ? 1 : 0);
+    stored[i] = recordsStored && framesStored;
   });
+  stats.listed = listing !== undefined;
+  // A pass that listed every shard's records makes the marks the record of what moves from now on.
+  if (!byMarks) await putJson(clients, INDEX_META_KEY, { v: 1, listed_at: new Date(startedAt).toISOString() });
+  await settleMarks(clients, marks.filter((m: ChangeMark) => stored[shardOf(m.key, INDEX_SHARDS)]));
   return stats;
 }

@@ -1,6 +1,6 @@
 // Rebuilding the summary from the records, and the drift check that compares the two. Both read the
-// records through the index (shared/io/record-index.ts): a listing of the manifest and a GET only for
-// records that changed since the index was written.
+// records through the index (shared/io/record-index.ts), listing the manifest: a GET only for records
+// whose ETag moved since the index was written.
 import type { Clients } from "./clients.ts";
 import { deleteObject, headObject } from "./objects.ts";
 import { type IndexStats, forEachIndexed } from "./record-index.ts";
@@ -16,7 +16,7 @@ export async function summaryFromRecords(clients: Clients): Promise<{ shards: Su
   const shards = Array.from({ length: SUMMARY_SHARDS }, emptyShard);
   const stats = await forEachIndexed(clients, ({ record, bytes }) => {
     addRecord(shards[shardOf(record.key, SUMMARY_SHARDS)], { record, bytes }, clients.config.backupPrefix);
-  });
+  }, { list: true });
   return { shards, stats };
 }
 
@@ -32,13 +32,14 @@ export async function reindex(clients: Clients, now = new Date()): Promise<Reind
   // A writer that gives up from here on marks the summary stale again.
   await deleteObject(clients, SUMMARY_STALE_KEY);
   let todo = Array.from({ length: SUMMARY_SHARDS }, (_, i) => i);
-  const total: IndexStats = { records: 0, read: 0, shardsWritten: 0 };
+  const total: IndexStats = { records: 0, read: 0, shardsWritten: 0, listed: true, marks: 0 };
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const seen = await Promise.all(todo.map(async (i) => (await headObject(clients, summaryShardKey(i)))?.etag));
     const { shards, stats } = await summaryFromRecords(clients);
     total.records = stats.records;
     total.read += stats.read;
     total.shardsWritten += stats.shardsWritten;
+    total.marks = stats.marks;
     const written = await Promise.all(todo.map((i, n) => replaceShard(clients, i, shards[i], seen[n])));
     todo = todo.filter((_, n) => !written[n]);
     if (todo.length === 0) {

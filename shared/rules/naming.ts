@@ -21,6 +21,8 @@ export const SUMMARY_PREFIX = `${SYSTEM_PREFIX}summary/`;
 export const SUMMARY_STALE_KEY = `${SUMMARY_PREFIX}stale`;
 /** The index: a compacted snapshot of the manifest (shared/io/record-index.ts). */
 export const INDEX_PREFIX = `${SYSTEM_PREFIX}index/`;
+/** One mark per record changed since the index last took it in (shared/io/index-changes.ts). */
+export const INDEX_CHANGED_PREFIX = `${INDEX_PREFIX}changed/`;
 
 /** The still the probe keeps of a library object, for reports. */
 export function thumbnailKeyFor(key: string): string {
@@ -113,6 +115,15 @@ export function backupKeyFor(key: string, backupPrefix: string): string {
 
 export function manifestKeyFor(key: string): string {
   return `${MANIFEST_PREFIX}${safeKey(key)}.json`;
+}
+
+export function changedMarkKeyFor(key: string): string {
+  return `${INDEX_CHANGED_PREFIX}${safeKey(key)}.json`;
+}
+
+export function keyFromChangedMarkKey(markKey: string): string | undefined {
+  if (!markKey.startsWith(INDEX_CHANGED_PREFIX) || !markKey.endsWith(".json")) return undefined;
+  return markKey.slice(INDEX_CHANGED_PREFIX.length, -".json".length);
 }
 
 export function queuedMarkKeyFor(key: string): string {

@@ -7,12 +7,12 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { makeClients } from "../../shared/io/clients.ts";
-import { patchRecord, readRecord } from "../../shared/io/manifest.ts";
-import { listEtagPages, listPages, putJson, readJson } from "../../shared/io/objects.ts";
-import { INDEX_SHARDS, type IndexedRecord, forEachIndexed, slimOf } from "../../shared/io/record-index.ts";
+import { deleteRecord, patchRecord, readRecord } from "../../shared/io/manifest.ts";
+import { deleteObject, listEtagPages, listKeys, listPages, putJson, readJson } from "../../shared/io/objects.ts";
+import { INDEX_META_KEY, INDEX_SHARDS, LIST_EVERY_MS, type IndexedRecord, forEachIndexed, slimOf } from "../../shared/io/record-index.ts";
 import { mapLimit } from "../../shared/pool.ts";
 import { unpackFrames } from "../../shared/rules/frame-codec.ts";
-import { INDEX_PREFIX } from "../../shared/rules/naming.ts";
+import { INDEX_CHANGED_PREFIX, INDEX_PREFIX, MANIFEST_PREFIX, manifestKeyFor } from "../../shared/rules/naming.ts";
 import { shardOf } from "../../shared/rules/summary.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
@@ -73,7 +73,7 @@ describe("the record index", () => {
     const first = await indexed();
     expect(first.seen).toEqual(await truth());
     const again = await indexed();
-    expect(again.stats).toEqual({ records: keys.length, read: 0, shardsWritten: 0 });
+    expect(again.stats).toEqual({ records: keys.length, read: 0, shardsWritten: 0, listed: false, marks: 0 });
     expect(again.seen).toEqual(first.seen);
   });
 
@@ -129,8 +129,80 @@ describe("the record index", () => {
     await putJson(stack, recordsShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], bytes: now.get(k)!.bytes, record: now.get(k)!.record }])) });
     await putJson(stack, framesShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], fingerprints: now.get(k)!.frames }])) });
     const { seen, stats } = await indexed();
-    expect(stats).toEqual({ records: keys.length, read: 0, shardsWritten: 2 });
+    // A shard of version 1 cannot vouch for its keys: the manifest is listed for it.
+    expect(stats).toEqual({ records: keys.length, read: 0, shardsWritten: 2, listed: true, marks: 0 });
     expect(seen).toEqual(now);
     expect(((await readJson(stack, recordsShardKey(i), z.any())) as { v: number }).v).toBe(2);
+  });
+
+  it("learns what writers changed from their marks alone: no listing, a read per change", async () => {
+    await indexed();
+    const [changed, gone] = [keys[3], keys[7]];
+    const added = "idx/new/added.mp4";
+    await patchRecord(stack, changed, { size: 1003, etag: `"${hash(3)}"`, state: "probed", fingerprints: [{ t: 0, hash: hash(999), dark: false }] });
+    await deleteRecord(stack, gone);
+    await patchRecord(stack, added, { size: 5, etag: `"${hash(5000)}"`, state: "probed", fingerprints: [{ t: 0, hash: hash(5000), dark: false }] });
+    keys.splice(keys.indexOf(gone), 1, added);
+    const { seen, stats } = await indexed();
+    expect(stats).toMatchObject({ read: 3, listed: false, marks: 3 });
+    expect(seen).toEqual(await truth());
+    // The marks are gone once their changes are stored; a pass after reads nothing.
+    expect(await listKeys(stack, INDEX_CHANGED_PREFIX)).toEqual([]);
+    expect((await indexed()).stats).toMatchObject({ read: 0, listed: false, marks: 0 });
+  });
+
+  it("lists the manifest for a record written behind the writers' back: with `list`, or a week after the last listing", async () => {
+    await indexed();
+    const key = keys[5];
+    const record = { ...(await readRecord(stack, key))!.record, state: "skipped" as const, reason: "written by hand" };
+    await putJson(stack, manifestKeyFor(key), record);
+    // Nobody marked it: the marks alone do not show it.
+    expect((await indexed()).seen.get(key)!.record.state).toBe("probed");
+    const listed = await forEachIndexed(stack, () => undefined, { list: true });
+    expect(listed).toMatchObject({ read: 1, listed: true });
+    expect((await indexed()).seen).toEqual(await truth());
+    await putJson(stack, INDEX_META_KEY, { v: 1, listed_at: new Date(Date.now() - LIST_EVERY_MS - 60_000).toISOString() });
+    expect((await indexed()).stats).toMatchObject({ listed: true, read: 0 });
+    expect((await indexed()).stats).toMatchObject({ listed: false });
+  });
+
+  it("lists the manifest for a shard that went missing, and stores it again", async () => {
+    await indexed();
+    const i = shard();
+    await deleteObject(stack, recordsShardKey(i));
+    const { seen, stats } = await indexed();
+    // Its records' slim fields went with it: those are read again.
+    expect(stats).toMatchObject({ listed: true, read: keys.filter((k) => shardOf(k, INDEX_SHARDS) === i).length });
+    expect(seen).toEqual(await truth());
+    expect((await indexed()).stats).toMatchObject({ listed: false });
+  });
+
+  it("loses no change while writers and readers run at once, however slow a write", async () => {
+    await indexed();
+    /** A writer whose record writes take a while to land: readers read the record before them, after the mark. */
+    const slowWriter = () => {
+      const clients = makeClients(stack.config);
+      clients.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: string };
+          if (context.commandName === "PutObjectCommand" && input.Key?.startsWith(MANIFEST_PREFIX)) await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
+          return next(args);
+        },
+        { step: "initialize" },
+      );
+      return clients;
+    };
+    let writing = true;
+    const readers = Array.from({ length: 2 }, async () => {
+      while (writing) await forEachIndexed(makeClients(stack.config), () => undefined);
+    });
+    // Each writer its own client, as separate processes would be; several writers per key.
+    await mapLimit(Array.from({ length: 30 }, (_, n) => n), 10, async (n) => {
+      const i = n % 10;
+      await patchRecord(slowWriter(), keys[i], { size: 1000 + i, etag: `"${hash(i)}"`, state: "probed", fingerprints: [{ t: n, hash: hash(n), dark: false }] });
+    });
+    writing = false;
+    await Promise.all(readers);
+    expect((await indexed()).seen).toEqual(await truth());
   });
 });

@@ -103,7 +103,7 @@ describe("the library summary", () => {
     const o = await put("many/new.mp4", 12);
     await patchRecord(stack, o.key, { size: o.size, etag: o.etag, state: "probed" });
     const after = await forEachIndexed(reader, () => undefined);
-    expect(after.read).toBe(1);
+    expect(after).toMatchObject({ read: 1, listed: false, marks: 1 });
     expect(reader.requests.filter((r) => r.startsWith("GetObjectCommand .reelpress/manifest/"))).toEqual([`GetObjectCommand ${manifestKeyFor(o.key)}`]);
   });
 

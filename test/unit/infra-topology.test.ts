@@ -200,6 +200,8 @@ describe("permissions (least privilege)", () => {
     expect(can(d, "s3:PutObject", object("dir/a.avi"))).toBe(false);
     expect(can(d, "s3:PutObject", object(".reelpress/reports/latest.json"))).toBe(true);
     expect(can(d, "s3:PutObject", object(".reelpress/index/records-07.json"))).toBe(true);
+    expect(can(d, "s3:DeleteObject", object(".reelpress/index/changed/dir/a.avi.json"))).toBe(true);
+    expect(can(d, "s3:DeleteObject", object(".reelpress/index/records-07.json"))).toBe(false);
     expect(allowed(d).some(([a]) => a.startsWith("sqs:"))).toBe(false);
   });
 
@@ -214,6 +216,8 @@ describe("permissions (least privilege)", () => {
       ["s3:PutObject", `${ARNS.bucket}/.reelpress/summary/*`],
       ["s3:PutObject", `${ARNS.bucket}/.reelpress/index/*`],
       ["s3:DeleteObject", `${ARNS.bucket}/.reelpress/summary/stale*`],
+      // The writers' change marks the index took in on the way.
+      ["s3:DeleteObject", `${ARNS.bucket}/.reelpress/index/changed/*`],
     ]);
     for (const arn of [...Object.values(ARNS.queue), ARNS.dlq.encode]) {
       expect(can(g, "sqs:GetQueueAttributes", arn), arn).toBe(true);
