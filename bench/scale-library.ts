@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { INDEX_SHARDS, type ShardEntry, fingerprintsShardKey, recordsShardKey, shardContents, slimOf } from "../shared/io/record-index.ts";
+import { INDEX_SHARDS, type ShardEntry, encodeShard, shardKey, slimOf } from "../shared/io/record-index.ts";
 import { packFrames } from "../shared/rules/frame-codec.ts";
 import { manifestKeyFor } from "../shared/rules/naming.ts";
 import { shardOf } from "../shared/rules/summary.ts";
@@ -41,7 +41,7 @@ export function recordFor(i: number): ManifestRecord {
 }
 
 /** Writes `body` at `key` into the library folder `root` as the folder store would: the file, and its sidecar with its MD5 ETag and the file's identity. */
-function writeObjectFile(root: string, key: string, body: string, made: Set<string>): { etag: string; bytes: number } {
+function writeObjectFile(root: string, key: string, body: string | Buffer, made: Set<string>): { etag: string; bytes: number } {
   const file = path.join(root, ...key.split("/"));
   const sidecar = `${path.join(root, ...STORE_PREFIX.split("/").filter(Boolean), "meta", ...key.split("/"))}.json`;
   for (const dir of [path.dirname(file), path.dirname(sidecar)]) {
@@ -51,7 +51,7 @@ function writeObjectFile(root: string, key: string, body: string, made: Set<stri
   writeFileSync(file, body);
   const st = statSync(file);
   const etag = `"${createHash("md5").update(body).digest("hex")}"`;
-  const side = { etag, headers: { "content-type": "application/json" }, metadata: {}, checksums: {}, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  const side = { etag, headers: { "content-type": key.endsWith(".bin") ? "application/octet-stream" : "application/json" }, metadata: {}, checksums: {}, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
   writeFileSync(sidecar, JSON.stringify({ versions: [side] }));
   return { etag, bytes: st.size };
 }
@@ -77,12 +77,10 @@ export function writeRecordFiles(root: string, from: number, to: number, opts: {
     const entries: ShardEntry[] = members.map((i) => {
       const record = recordFor(i);
       const { etag, bytes } = writeObjectFile(root, manifestKeyFor(record.key), JSON.stringify(record), made);
-      return { key: record.key, etag, bytes, record: slimOf(record), frames: packFrames(record.fingerprints ?? []).toString("base64") };
+      return { key: record.key, etag, bytes, record: slimOf(record), frames: packFrames(record.fingerprints ?? []) };
     });
     // In the listing's order, as the index keeps them.
     entries.sort((a, b) => Buffer.compare(Buffer.from(manifestKeyFor(a.key)), Buffer.from(manifestKeyFor(b.key))));
-    const contents = shardContents(entries);
-    writeObjectFile(root, recordsShardKey(shard), JSON.stringify(contents.records), made);
-    writeObjectFile(root, fingerprintsShardKey(shard), JSON.stringify(contents.frames), made);
+    writeObjectFile(root, shardKey(shard), encodeShard(entries), made);
   });
 }

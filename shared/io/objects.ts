@@ -94,15 +94,31 @@ export async function readJsonVersion<T>(clients: Clients, key: string, schema: 
   }
 }
 
+/** An object's bytes with its ETag; undefined when it is not there. */
+export async function readBytesVersion(clients: Clients, key: string): Promise<{ body: Buffer; etag: string } | undefined> {
+  try {
+    const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
+    const bytes = await res.Body!.transformToByteArray();
+    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag: res.ETag! };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function readJson<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
   return (await readJsonVersion(clients, key, schema))?.value;
 }
 
 type WriteCondition = { ifMatch: string } | { ifNoneMatch: "*" };
 
-function putJsonObject({ s3, config }: Clients, key: string, value: unknown, condition?: WriteCondition) {
+function putJsonObject(clients: Clients, key: string, value: unknown, condition?: WriteCondition) {
+  return putBody(clients, key, JSON.stringify(value), "application/json", condition);
+}
+
+function putBody({ s3, config }: Clients, key: string, body: string | Buffer, contentType: string, condition?: WriteCondition) {
   return s3.send(new PutObjectCommand({
-    Bucket: config.bucket, Key: key, Body: JSON.stringify(value), ContentType: "application/json",
+    Bucket: config.bucket, Key: key, Body: body, ContentType: contentType,
     IfMatch: condition && "ifMatch" in condition ? condition.ifMatch : undefined,
     IfNoneMatch: condition && "ifNoneMatch" in condition ? condition.ifNoneMatch : undefined,
   }));
@@ -132,6 +148,15 @@ export function createJson(clients: Clients, key: string, value: unknown): Promi
 /** Replaces `key` only while it is version `etag` (If-Match); false when another writer got there first. */
 export function replaceJson(clients: Clients, key: string, value: unknown, etag: string): Promise<boolean> {
   return conditionalPut(putJsonObject(clients, key, value, { ifMatch: etag }));
+}
+
+/**
+ * Writes `body` at `key`: over version `etag` only (If-Match), or with `etag` null only where nothing is
+ * (If-None-Match), or with `etag` undefined whatever is there; false when the condition refused it.
+ */
+export function putBytes(clients: Clients, key: string, body: Buffer, etag: string | null | undefined): Promise<boolean> {
+  const condition: WriteCondition | undefined = etag === null ? { ifNoneMatch: "*" } : etag === undefined ? undefined : { ifMatch: etag };
+  return conditionalPut(putBody(clients, key, body, "application/octet-stream", condition));
 }
 
 /** An empty marker object, created only where nothing is; true when this call created it. */

@@ -1,6 +1,6 @@
 // The index: a compacted snapshot of the manifest, in shards under .reelpress/index/, holding each
-// record's slim fields (what status and report read) and, in shards of their own, its fingerprints,
-// both stamped with the ETag of the record object they were read from. Writers mark each key whose
+// record's slim fields (what status and report read) and its fingerprints, stamped with the ETag of the
+// record object they were read from. Writers mark each key whose
 // record they change (shared/io/index-changes.ts), so a reader lists only the marks, reads those records
 // and writes back the shards that changed: O(changed) requests, where listing the manifest is a request
 // per thousand records. Once a week, and whenever a shard is missing or out of shape, the reader lists the
@@ -9,12 +9,12 @@ import { z } from "zod";
 import type { Clients } from "./clients.ts";
 import { readRecord } from "./manifest.ts";
 import { type ChangeMark, listChangeMarks, settleMarks } from "./index-changes.ts";
-import { createJson, listEtagPages, putJson, readJsonVersion, replaceJson } from "./objects.ts";
+import { deleteObjects, listEtagPages, putBytes, putJson, readBytesVersion, readJsonVersion } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
 import { INDEX_PREFIX, MANIFEST_PREFIX, keyFromManifestKey } from "../rules/naming.ts";
 import { shardOf } from "../rules/summary.ts";
-import { framesFromBase64, packFrames } from "../rules/frame-codec.ts";
-import { FrameFingerprint, ManifestRecord } from "../schemas.ts";
+import { checkedFrames, framesFromBase64, packFrames, packedFrameBytes, packedFrameCount } from "../rules/frame-codec.ts";
+import { ManifestRecord } from "../schemas.ts";
 
 /** 64 shards: at 10⁶ records about 16k each, so one new record rewrites a sixty-fourth of the index. */
 export const INDEX_SHARDS = 64;
@@ -24,37 +24,60 @@ export const SlimRecord = ManifestRecord.omit({ fingerprints: true, decision: tr
 export type SlimRecord = z.infer<typeof SlimRecord>;
 
 /**
- * Version 2 of the shards: entries as arrays in key order, frames packed (shared/rules/frame-codec.ts).
- * The envelope is checked by hand (a schema would copy 10⁶ tuples); each entry on its own (a slim record
- * by its schema, a few µs; frames by their length and values), and an entry that fails is read again
- * from its record, as a changed one is.
+ * Version 3: one object a shard, `shard-NN.bin`: "RPI3", the byte length of a JSON part (32-bit LE), the
+ * JSON part {"v":3,"entries":[[key, record ETag, record size, slim record, frame count], …]} in listing
+ * order, then each entry's frames packed (shared/rules/frame-codec.ts), in the same order. One object, so
+ * slim fields and frames are always of one version; frames as bytes, not base64 in JSON. The envelope is
+ * checked by hand (a schema would copy 10⁶ tuples; an envelope out of shape rebuilds the shard); each
+ * entry on its own (a slim record by its schema, a few µs; frames by their values), and an entry that
+ * fails is read again from its record, as a changed one is.
  */
-const VERSION = 2;
-/** Version 1 (frames as objects, checked whole), converted when read, so an upgrade re-reads no record. */
-const RecordsShardV1 = z.object({
-  v: z.literal(1),
-  entries: z.record(z.string(), z.object({ etag: z.string(), bytes: z.number().int().nonnegative(), record: SlimRecord })),
-});
-const FramesShardV1 = z.object({ v: z.literal(1), entries: z.record(z.string(), z.object({ etag: z.string(), fingerprints: z.array(FrameFingerprint) })) });
+const MAGIC = "RPI3";
+const HEAD_BYTES = 8;
+export const shardKey = (i: number) => `${INDEX_PREFIX}shard-${String(i).padStart(2, "0")}.bin`;
+/** Version 2 kept a shard in two JSON objects: read where no version 3 is yet (an upgrade reads no record again), then removed. */
+const v2Keys = (i: number) => ["records", "fingerprints"].map((kind) => `${INDEX_PREFIX}${kind}-${String(i).padStart(2, "0")}.json`);
 
-/** A records entry as stored: key, record ETag, record size, slim record (checked only when used). */
-type RecordTuple = [key: string, etag: string, bytes: number, record: unknown];
-/** A frames entry as stored: key, record ETag, frames in base64 (checked only when used). */
-type FramesTuple = [key: string, etag: string, frames: unknown];
+/** One record's entry in the index: the record object's ETag and size, its slim fields, its frames packed. */
+export type ShardEntry = { key: string; etag: string; bytes: number; record: SlimRecord; frames: Buffer };
 
-export const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
-export const fingerprintsShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
-
-/** One record's entry in the index: the record object's ETag and size, its slim fields, its frames in base64. */
-export type ShardEntry = { key: string; etag: string; bytes: number; record: SlimRecord; frames: string };
-
-/** The contents of the two shards that hold `entries` (in key order, all of one shard). */
-export function shardContents(entries: readonly ShardEntry[]): { records: unknown; frames: unknown } {
-  return {
-    records: { v: VERSION, entries: entries.map((e) => [e.key, e.etag, e.bytes, e.record]) },
-    frames: { v: VERSION, entries: entries.map((e) => [e.key, e.etag, e.frames]) },
-  };
+export function encodeShard(entries: readonly ShardEntry[]): Buffer {
+  const json = Buffer.from(JSON.stringify({ v: 3, entries: entries.map((e) => [e.key, e.etag, e.bytes, e.record, packedFrameCount(e.frames)]) }));
+  const head = Buffer.alloc(HEAD_BYTES);
+  head.write(MAGIC, 0, "latin1");
+  head.writeUInt32LE(json.length, 4);
+  return Buffer.concat([head, json, ...entries.map((e) => e.frames)]);
 }
+
+/** An entry as stored: its slim record not checked yet; frames undefined when not in range. */
+export type StoredEntry = { key: string; etag: string; bytes: number; record: unknown; frames: Buffer | undefined };
+
+const isString = (x: unknown): x is string => typeof x === "string";
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/** A shard's entries; throws a SyntaxError when the bytes are not a shard of version 3. */
+export function decodeShard(body: Buffer): StoredEntry[] {
+  const notShard = () => new SyntaxError("not a shard of the record index");
+  if (body.length < HEAD_BYTES || body.toString("latin1", 0, 4) !== MAGIC) throw notShard();
+  const jsonEnd = HEAD_BYTES + body.readUInt32LE(4);
+  if (jsonEnd > body.length) throw notShard();
+  const json = JSON.parse(body.toString("utf8", HEAD_BYTES, jsonEnd)) as { v?: unknown; entries?: unknown } | null;
+  if (typeof json !== "object" || json === null || json.v !== 3 || !Array.isArray(json.entries)) throw notShard();
+  const entries: StoredEntry[] = new Array(json.entries.length);
+  let at = jsonEnd;
+  for (let n = 0; n < entries.length; n++) {
+    const e = json.entries[n] as unknown[];
+    // Without its frame count no later entry's frames can be found: the whole shard is rebuilt.
+    if (!Array.isArray(e) || e.length !== 5 || !isString(e[0]) || !isString(e[1]) || !isCount(e[2]) || !isCount(e[4])) throw notShard();
+    const end = at + packedFrameBytes(e[4]);
+    if (end > body.length) throw notShard();
+    entries[n] = { key: e[0], etag: e[1], bytes: e[2], record: e[3], frames: checkedFrames(body.subarray(at, end)) };
+    at = end;
+  }
+  if (at !== body.length) throw notShard();
+  return entries;
+}
+
 /** An ETag without its quotes (a listing quotes them, some stores' GETs may not). */
 function unquote(etag: string): string {
   const from = etag.charCodeAt(0) === 34 ? 1 : 0;
@@ -73,70 +96,67 @@ export type IndexedRecord = { record: SlimRecord; bytes: number; frames: Buffer 
 export type IndexStats = { records: number; read: number; shardsWritten: number; listed: boolean; marks: number };
 
 /**
- * A shard's entries in stored order; `old`: in version 1's form, so written again in this version's even
- * where no record changed. Entries not in the tuple's shape are left out (their records are read again).
+ * A shard as stored: its entries in stored order, and its version's ETag (none: not there). `unreadable`:
+ * there but not a shard; `v2`: read from version 2's objects, so written again as version 3 even where
+ * no record changed.
  */
-type Parsed<T> = { entries: T[]; old?: true; dropped?: number };
-type Shard<T> = Parsed<T> & { etag?: string; unreadable?: true };
+type Shard = { entries: StoredEntry[]; etag?: string; unreadable?: true; v2?: true };
 
-/** A shard as stored, or empty when absent or not in the index's shape (it is then rebuilt). */
-async function readShard<T>(clients: Clients, key: string, parse: (json: unknown) => Parsed<T>): Promise<Shard<T>> {
+async function readShard(clients: Clients, i: number): Promise<Shard> {
   try {
-    const read = await readJsonVersion(clients, key, z.unknown());
-    return read ? { ...parse(read.value), etag: read.etag } : { entries: [] };
+    const read = await readBytesVersion(clients, shardKey(i));
+    if (read) return { entries: decodeShard(read.body), etag: read.etag };
   } catch (err) {
-    if (err instanceof SyntaxError || err instanceof z.ZodError) return { entries: [], unreadable: true };
+    if (err instanceof SyntaxError) return { entries: [], unreadable: true };
     throw err;
   }
+  return readShardV2(clients, i);
 }
 
-/** The `entries` array of a version-2 shard; throws (the shard is rebuilt) when the envelope is not one. */
-function entriesOf(json: unknown): unknown[] {
-  const shard = json as { v?: unknown; entries?: unknown } | null;
-  if (typeof shard !== "object" || shard === null || shard.v !== VERSION || !Array.isArray(shard.entries)) throw new SyntaxError("not a shard of the record index");
-  return shard.entries;
-}
-
-const isString = (x: unknown): x is string => typeof x === "string";
-
-function parseRecordsShard(json: unknown): Parsed<RecordTuple> {
-  if ((json as { v?: unknown } | null)?.v === 1) {
-    const v1 = RecordsShardV1.parse(json);
-    return { entries: Object.entries(v1.entries).map(([key, e]) => [key, e.etag, e.bytes, e.record]), old: true };
-  }
-  const all = entriesOf(json);
-  const entries = all.filter(
-    (e): e is RecordTuple => Array.isArray(e) && e.length === 4 && isString(e[0]) && isString(e[1]) && Number.isSafeInteger(e[2]) && e[2] >= 0,
+/** Version 2's pair of objects as entries (frames only where both agree on the record's ETag); none where it is not there or not in shape. */
+async function readShardV2(clients: Clients, i: number): Promise<Shard> {
+  const [records, frames] = await Promise.all(
+    v2Keys(i).map(async (key) => {
+      try {
+        const json = (await readJsonVersion(clients, key, z.unknown()))?.value as { v?: unknown; entries?: unknown } | undefined;
+        return { there: json !== undefined, entries: json?.v === 2 && Array.isArray(json.entries) ? (json.entries as unknown[][]) : [] };
+      } catch (err) {
+        if (err instanceof SyntaxError) return { there: true, entries: [] };
+        throw err;
+      }
+    }),
   );
-  return { entries, dropped: all.length - entries.length };
-}
-
-function parseFramesShard(json: unknown): Parsed<FramesTuple> {
-  if ((json as { v?: unknown } | null)?.v === 1) {
-    const v1 = FramesShardV1.parse(json);
-    return { entries: Object.entries(v1.entries).map(([key, e]) => [key, e.etag, packFrames(e.fingerprints).toString("base64")]), old: true };
-  }
-  return { entries: entriesOf(json).filter((e): e is FramesTuple => Array.isArray(e) && e.length === 3 && isString(e[0]) && isString(e[1])) };
+  if (!records.there && !frames.there) return { entries: [] };
+  const framesOf = new Map(frames.entries.filter((f) => Array.isArray(f) && isString(f[0]) && isString(f[1])).map((f) => [f[0] as string, f]));
+  const entries = records.entries
+    .filter((e) => Array.isArray(e) && e.length === 4 && isString(e[0]) && isString(e[1]) && isCount(e[2]))
+    .map((e): StoredEntry => {
+      const f = framesOf.get(e[0] as string);
+      return { key: e[0] as string, etag: e[1] as string, bytes: e[2] as number, record: e[3], frames: f && f[1] === e[1] ? framesFromBase64(f[2]) : undefined };
+    });
+  return { entries, v2: true };
 }
 
 /**
  * The entry of `key` in `entries`, which is expected at `at` (a shard lists its keys in the listing's
  * order, so until a record is added or removed each key is where the listing puts it); by key otherwise.
  */
-function finder<T extends [string, ...unknown[]]>(entries: readonly T[]): (key: string, at: number) => T | undefined {
-  let byKey: Map<string, T> | undefined;
+function finder(entries: readonly StoredEntry[]): (key: string, at: number) => StoredEntry | undefined {
+  let byKey: Map<string, StoredEntry> | undefined;
   return (key, at) => {
     const e = entries[at];
-    if (e !== undefined && e[0] === key) return e;
-    byKey ??= new Map(entries.map((x) => [x[0], x]));
+    if (e !== undefined && e.key === key) return e;
+    byKey ??= new Map(entries.map((x) => [x.key, x]));
     return byKey.get(key);
   };
 }
 
 /** Writes a shard only over the version read; a lost race leaves the other writer's, which is as good. */
-async function writeShard(clients: Clients, key: string, value: unknown, read: Shard<unknown>): Promise<boolean> {
-  if (read.unreadable) return putJson(clients, key, value).then(() => true);
-  return read.etag ? replaceJson(clients, key, value, read.etag) : createJson(clients, key, value);
+async function writeShard(clients: Clients, i: number, body: Buffer, read: Shard): Promise<boolean> {
+  // Not a shard: overwritten. Not there (or only in version 2): created only where nothing is.
+  const written = await putBytes(clients, shardKey(i), body, read.unreadable ? undefined : (read.etag ?? null));
+  if (written && read.v2) await deleteObjects(clients, v2Keys(i));
+  return written;
 }
 
 /** The pass's view of one shard's records: their keys in listed order, and the ETag each entry must carry to be kept ("" to be read again). */
@@ -163,12 +183,12 @@ const listingOrder = (a: string, b: string) => Buffer.compare(Buffer.from(`${a}.
 /**
  * Shard `i`'s records as its own entries list them, with the marked keys to be read again (those it does
  * not hold yet merged in, in listing order); undefined when the shard cannot vouch for its keys (absent,
- * unreadable, of version 1, with entries out of shape, twice or of another shard): the manifest is listed then.
+ * unreadable, of version 2, with a key twice or of another shard): the manifest is listed then.
  */
-function fromEntries(i: number, records: Shard<RecordTuple>, marked: readonly string[]): Listed | undefined {
-  if (records.etag === undefined || records.old || records.dropped) return undefined;
-  const keys = records.entries.map((e) => e[0]);
-  const etags = records.entries.map((e) => unquote(e[1]));
+function fromEntries(i: number, shard: Shard, marked: readonly string[]): Listed | undefined {
+  if (shard.etag === undefined) return undefined;
+  const keys = shard.entries.map((e) => e.key);
+  const etags = shard.entries.map((e) => unquote(e.etag));
   const at = new Map<string, number>();
   for (let n = 0; n < keys.length; n++) {
     if (at.has(keys[n]) || shardOf(keys[n], INDEX_SHARDS) !== i) return undefined;
@@ -209,7 +229,7 @@ async function listedRecently(clients: Clients, now: number): Promise<boolean> {
 }
 
 /** What the index keeps of one record as it goes through a shard. */
-type Kept = { etag: string; bytes: number; record: SlimRecord; frames: string; packed: Buffer };
+type Kept = { etag: string; bytes: number; record: SlimRecord; frames: Buffer };
 
 export type IndexOptions = {
   /** Only records under it go to `each`; every shard is kept current all the same. */
@@ -246,54 +266,41 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
   /** Per shard, whether what it holds now is stored: its marks may go. */
   const stored = new Array<boolean>(INDEX_SHARDS).fill(false);
   await mapLimit(Array.from({ length: INDEX_SHARDS }, (_, i) => i), 4, async (i) => {
-    const [records, fingerprints] = await Promise.all([
-      readShard(clients, recordsShardKey(i), parseRecordsShard),
-      readShard(clients, fingerprintsShardKey(i), parseFramesShard),
-    ]);
-    const { keys, etags } = (byMarks && fromEntries(i, records, markedIn[i])) || (await listed())[i];
-    const recordOf = finder(records.entries);
-    const framesOf = finder(fingerprints.entries);
+    const shard = await readShard(clients, i);
+    const { keys, etags } = (byMarks && fromEntries(i, shard, markedIn[i])) || (await listed())[i];
+    const entryOf = finder(shard.entries);
     // Position by position with the listing: an entry kept, or undefined for a record read again.
     const kept: Array<Kept | undefined> = new Array(keys.length);
     const stale: number[] = [];
     for (let n = 0; n < keys.length; n++) {
-      const r = recordOf(keys[n], n);
-      const f = r && unquote(r[1]) === etags[n] ? framesOf(keys[n], n) : undefined;
-      const packed = f && unquote(f[1]) === etags[n] ? framesFromBase64(f[2]) : undefined;
-      const slim = packed && SlimRecord.safeParse(r![3]);
+      const e = entryOf(keys[n], n);
+      const slim = e && e.frames && unquote(e.etag) === etags[n] ? SlimRecord.safeParse(e.record) : undefined;
       // An entry whose record names another key than it is listed under is read again (and then speaks for its own key).
-      if (slim?.success && slim.data.key === keys[n]) kept[n] = { etag: r![1], bytes: r![2], record: slim.data, frames: f![2] as string, packed: packed! };
+      if (slim?.success && slim.data.key === keys[n]) kept[n] = { etag: e!.etag, bytes: e!.bytes, record: slim.data, frames: e!.frames! };
       else stale.push(n);
     }
-    // A shard absent, of version 1, unreadable, or with entries of deleted records or not in shape, is written again.
-    const used = keys.length - stale.length;
-    const absent = (s: Shard<unknown>) => s.etag === undefined && !s.unreadable;
-    const changed = stale.length > 0 || records.entries.length !== used || absent(records) || records.unreadable === true || records.old === true;
-    const framesChanged = stale.length > 0 || fingerprints.entries.length !== used || absent(fingerprints) || fingerprints.unreadable === true || fingerprints.old === true;
+    // A shard absent, of version 2, unreadable, or with entries of deleted records or not in shape, is written again.
+    const changed = stale.length > 0 || shard.entries.length !== keys.length || shard.etag === undefined || shard.v2 === true;
     await mapLimit(stale, 8, async (n) => {
       const read = await readRecord(clients, keys[n]);
       stats.read++;
       // Deleted since the listing: it is gone from the index too.
       if (!read) return;
       // A record speaks for the key it is stored under, whatever key it names.
-      const packed = packFrames(read.record.fingerprints ?? []);
-      kept[n] = { etag: read.etag, bytes: read.bytes, record: { ...slimOf(read.record), key: keys[n] }, frames: packed.toString("base64"), packed };
+      kept[n] = { etag: read.etag, bytes: read.bytes, record: { ...slimOf(read.record), key: keys[n] }, frames: packFrames(read.record.fingerprints ?? []) };
     });
     // In key order, as listed: the same index gives the same report.
     const entries: ShardEntry[] = [];
     for (let n = 0; n < keys.length; n++) {
       const e = kept[n];
       if (!e) continue;
-      if (changed || framesChanged) entries.push({ key: keys[n], etag: e.etag, bytes: e.bytes, record: e.record, frames: e.frames });
+      if (changed) entries.push({ key: keys[n], etag: e.etag, bytes: e.bytes, record: e.record, frames: e.frames });
       if (!keys[n].startsWith(prefix)) continue;
       stats.records++;
-      each({ record: e.record, bytes: e.bytes, frames: e.packed });
+      each({ record: e.record, bytes: e.bytes, frames: e.frames });
     }
-    const contents = changed || framesChanged ? shardContents(entries) : undefined;
-    const recordsStored = !changed || (await writeShard(clients, recordsShardKey(i), contents!.records, records));
-    const framesStored = !framesChanged || (await writeShard(clients, fingerprintsShardKey(i), contents!.frames, fingerprints));
-    stats.shardsWritten += (changed && recordsStored ? 1 : 0) + (framesChanged && framesStored ? 1 : 0);
-    stored[i] = recordsStored && framesStored;
+    stored[i] = !changed || (await writeShard(clients, i, encodeShard(entries), shard));
+    if (changed && stored[i]) stats.shardsWritten++;
   });
   stats.listed = listing !== undefined;
   // A pass that listed every shard's records makes the marks the record of what moves from now on.

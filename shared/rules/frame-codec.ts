@@ -1,7 +1,8 @@
 // Frame fingerprints packed for the record index: 25 bytes a frame (time as a float64, the hash and the
-// mirrored frame's hash as two 32-bit words each, a flag byte), one base64 string a record. As JSON objects
-// the same 16 frames take 1.2 KB and 16 schema checks to read back; packed they take a third, one check of
-// the bytes, and go into dedup's typed arrays without a string or an object made per frame.
+// mirrored frame's hash as two 32-bit words each, a flag byte), stored as bytes (a base64 string a record
+// in version 2 of the index). As JSON objects the same 16 frames take 1.2 KB and 16 schema checks to read
+// back; packed they take 400 bytes, one check, and go into dedup's typed arrays without a string or an
+// object made per frame.
 import type { FrameFingerprint } from "../schemas.ts";
 
 const FRAME_BYTES = 25;
@@ -27,18 +28,25 @@ export function packFrames(frames: readonly FrameFingerprint[]): Buffer {
   return buf;
 }
 
-/** The packed frames a base64 string holds; undefined when it holds none (a shard written by someone else). */
+/** The packed frames a base64 string holds (version 2 of the index); undefined when it holds none. */
 export function framesFromBase64(text: unknown): Buffer | undefined {
   if (typeof text !== "string") return undefined;
   const buf = Buffer.from(text, "base64");
-  if (buf.length % FRAME_BYTES !== 0 || buf.toString("base64") !== text) return undefined;
-  for (let at = 0; at < buf.length; at += FRAME_BYTES) {
-    const t = buf.readDoubleLE(at);
-    if (!Number.isFinite(t) || t < 0 || buf[at + 24] > (DARK | HAS_FLIP)) return undefined;
-  }
-  return buf;
+  return buf.toString("base64") === text ? checkedFrames(buf) : undefined;
 }
 
+/** `packed` when it is a whole number of frames with times and flags in range; undefined otherwise. */
+export function checkedFrames(packed: Buffer): Buffer | undefined {
+  if (packed.length % FRAME_BYTES !== 0) return undefined;
+  for (let at = 0; at < packed.length; at += FRAME_BYTES) {
+    const t = packed.readDoubleLE(at);
+    if (!Number.isFinite(t) || t < 0 || packed[at + 24] > (DARK | HAS_FLIP)) return undefined;
+  }
+  return packed;
+}
+
+/** Bytes of `count` packed frames. */
+export const packedFrameBytes = (count: number) => count * FRAME_BYTES;
 export const packedFrameCount = (packed: Buffer) => packed.length / FRAME_BYTES;
 
 /**

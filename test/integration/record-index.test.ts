@@ -5,19 +5,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { makeClients } from "../../shared/io/clients.ts";
 import { deleteRecord, patchRecord, readRecord } from "../../shared/io/manifest.ts";
-import { deleteObject, listEtagPages, listKeys, listPages, putJson, readJson } from "../../shared/io/objects.ts";
-import { INDEX_META_KEY, INDEX_SHARDS, LIST_EVERY_MS, type IndexedRecord, forEachIndexed, slimOf } from "../../shared/io/record-index.ts";
+import { deleteObject, listEtagPages, listKeys, listPages, putBytes, putJson, readBytesVersion } from "../../shared/io/objects.ts";
+import {
+  INDEX_META_KEY, INDEX_SHARDS, LIST_EVERY_MS, type IndexedRecord, type ShardEntry, type StoredEntry, decodeShard, encodeShard, forEachIndexed, shardKey, slimOf,
+} from "../../shared/io/record-index.ts";
 import { mapLimit } from "../../shared/pool.ts";
 import { unpackFrames } from "../../shared/rules/frame-codec.ts";
 import { INDEX_CHANGED_PREFIX, INDEX_PREFIX, MANIFEST_PREFIX, manifestKeyFor } from "../../shared/rules/naming.ts";
 import { shardOf } from "../../shared/rules/summary.ts";
 import { startTestStack, type TestStack } from "../kit/stack.ts";
 
-const recordsShardKey = (i: number) => `${INDEX_PREFIX}records-${String(i).padStart(2, "0")}.json`;
-const framesShardKey = (i: number) => `${INDEX_PREFIX}fingerprints-${String(i).padStart(2, "0")}.json`;
 const hash = (n: number) => n.toString(16).padStart(16, "0");
 
 describe("the record index", () => {
@@ -34,6 +33,8 @@ describe("the record index", () => {
       const r = (await readRecord(stack, key))!;
       return [key, { record: slimOf(r.record), bytes: r.bytes, frames: r.record.fingerprints }] as const;
     })));
+  const storedShard = async (i: number) => decodeShard((await readBytesVersion(stack, shardKey(i)))!.body);
+  const storeShard = (i: number, entries: StoredEntry[]) => putBytes(stack, shardKey(i), encodeShard(entries as ShardEntry[]), undefined);
   /** A shard index that holds at least two of the records. */
   const shard = () => [...Array(INDEX_SHARDS).keys()].find((i) => keys.filter((k) => shardOf(k, INDEX_SHARDS) === i).length >= 2)!;
 
@@ -77,21 +78,18 @@ describe("the record index", () => {
     expect(again.seen).toEqual(first.seen);
   });
 
-  it("reads again only the records whose entries are forged or damaged, and rewrites their shards", async () => {
+  it("reads again only the records whose entries are forged or damaged, and rewrites their shard", async () => {
     await indexed();
     const i = shard();
     const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
-    const records = (await readJson(stack, recordsShardKey(i), z.any())) as { v: number; entries: unknown[][] };
+    const entries = await storedShard(i);
     // A slim record not in the schema's shape (a state that does not exist).
-    (records.entries[0][3] as { state: string }).state = "gone";
-    await putJson(stack, recordsShardKey(i), records);
-    const frames = (await readJson(stack, framesShardKey(i), z.any())) as { v: number; entries: unknown[][] };
-    // Frames cut short by a byte: not a whole number of frames.
-    frames.entries[1][2] = Buffer.from(frames.entries[1][2] as string, "base64").subarray(1).toString("base64");
-    await putJson(stack, framesShardKey(i), frames);
+    (entries[0].record as { state: string }).state = "gone";
+    // A frame's flag byte out of range.
+    entries[1].frames![24] = 9;
+    await storeShard(i, entries);
     const { seen, stats } = await indexed();
-    expect(stats.read).toBe(2);
-    expect(stats.shardsWritten).toBe(2);
+    expect(stats).toMatchObject({ read: 2, shardsWritten: 1, listed: false });
     expect(seen).toEqual(await truth());
     expect((await indexed()).stats.read).toBe(0);
     expect(inShard.length).toBeGreaterThanOrEqual(2);
@@ -100,39 +98,47 @@ describe("the record index", () => {
   it("reads again an entry whose record names another video than the key it is listed under", async () => {
     await indexed();
     const i = shard();
-    const records = (await readJson(stack, recordsShardKey(i), z.any())) as { v: number; entries: unknown[][] };
-    (records.entries[0][3] as { key: string }).key = "elsewhere/other.mp4";
-    await putJson(stack, recordsShardKey(i), records);
+    const entries = await storedShard(i);
+    (entries[0].record as { key: string }).key = "elsewhere/other.mp4";
+    await storeShard(i, entries);
     const { seen, stats } = await indexed();
     expect(stats.read).toBe(1);
     expect(seen).toEqual(await truth());
   });
 
-  it("rebuilds a shard that is not JSON or not in the index's shape, reading only its records", async () => {
+  it("rebuilds a shard that is not a shard, or holds a key of another, listing the manifest and reading only its records", async () => {
     await indexed();
     const i = shard();
     const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
-    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: recordsShardKey(i), Body: "{not json" }));
-    await putJson(stack, framesShardKey(i), { v: 2, entries: [["x", 1, {}]] });
-    const { seen, stats } = await indexed();
-    expect(stats.read).toBe(inShard.length);
-    expect(seen).toEqual(await truth());
-    expect((await indexed()).stats.read).toBe(0);
+    await stack.s3.send(new PutObjectCommand({ Bucket: "reelpress", Key: shardKey(i), Body: "{not a shard" }));
+    const broken = await indexed();
+    expect(broken.stats).toMatchObject({ read: inShard.length, listed: true });
+    expect(broken.seen).toEqual(await truth());
+    // An entry moved to another shard: that shard can no longer vouch for its keys.
+    const other = (i + 1) % INDEX_SHARDS;
+    await storeShard(other, [...(await storedShard(other)), (await storedShard(i))[0]]);
+    const moved = await indexed();
+    expect(moved.stats).toMatchObject({ read: 0, listed: true });
+    expect(moved.seen).toEqual(await truth());
+    expect((await indexed()).stats).toMatchObject({ read: 0, listed: false });
   });
 
-  it("takes a shard of version 1 (frames as objects) as it is, reading no record, and writes it in version 2", async () => {
+  it("takes a shard of version 2 (two JSON objects) as it is, reading no record, writes it in version 3 and removes the old pair", async () => {
     await indexed();
     const i = shard();
-    const inShard = keys.filter((k) => shardOf(k, INDEX_SHARDS) === i);
+    const entries = await storedShard(i);
+    const [recordsKey, framesKey] = ["records", "fingerprints"].map((kind) => `${INDEX_PREFIX}${kind}-${String(i).padStart(2, "0")}.json`);
+    await putJson(stack, recordsKey, { v: 2, entries: entries.map((e) => [e.key, e.etag, e.bytes, e.record]) });
+    await putJson(stack, framesKey, { v: 2, entries: entries.map((e) => [e.key, e.etag, e.frames!.toString("base64")]) });
+    await deleteObject(stack, shardKey(i));
     const now = await truth();
-    const etags = Object.fromEntries(await Promise.all(inShard.map(async (k) => [k, (await readRecord(stack, k))!.etag])));
-    await putJson(stack, recordsShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], bytes: now.get(k)!.bytes, record: now.get(k)!.record }])) });
-    await putJson(stack, framesShardKey(i), { v: 1, entries: Object.fromEntries(inShard.map((k) => [k, { etag: etags[k], fingerprints: now.get(k)!.frames }])) });
+    // Where version 3 is missing, the manifest is listed for that shard: its keys are not vouched for.
     const { seen, stats } = await indexed();
-    // A shard of version 1 cannot vouch for its keys: the manifest is listed for it.
-    expect(stats).toEqual({ records: keys.length, read: 0, shardsWritten: 2, listed: true, marks: 0 });
+    expect(stats).toEqual({ records: keys.length, read: 0, shardsWritten: 1, listed: true, marks: 0 });
     expect(seen).toEqual(now);
-    expect(((await readJson(stack, recordsShardKey(i), z.any())) as { v: number }).v).toBe(2);
+    expect(await storedShard(i)).toEqual(entries);
+    expect(await listKeys(stack, `${INDEX_PREFIX}records-`)).toEqual([]);
+    expect(await listKeys(stack, `${INDEX_PREFIX}fingerprints-`)).toEqual([]);
   });
 
   it("learns what writers changed from their marks alone: no listing, a read per change", async () => {
@@ -169,9 +175,9 @@ describe("the record index", () => {
   it("lists the manifest for a shard that went missing, and stores it again", async () => {
     await indexed();
     const i = shard();
-    await deleteObject(stack, recordsShardKey(i));
+    await deleteObject(stack, shardKey(i));
     const { seen, stats } = await indexed();
-    // Its records' slim fields went with it: those are read again.
+    // Its records' slim fields and frames went with it: those are read again.
     expect(stats).toMatchObject({ listed: true, read: keys.filter((k) => shardOf(k, INDEX_SHARDS) === i).length });
     expect(seen).toEqual(await truth());
     expect((await indexed()).stats).toMatchObject({ listed: false });

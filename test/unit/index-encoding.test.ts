@@ -1,9 +1,10 @@
-// The record index's encodings: frames packed into one base64 string a record, and the ListObjectsV2
-// answer read without the SDK. Both read data anyone with bucket access can write, so anything not in
+// The record index's encodings: frames packed (bytes in a shard, a base64 string in version 2), a shard
+// of version 3, and the ListObjectsV2 answer read without the SDK. Both read data anyone with bucket access can write, so anything not in
 // their shape must come back as "not this" (undefined), never as wrong values.
 import { describe, expect, it } from "vitest";
 import { parseEtagPage, peekNextToken } from "../../shared/io/list-xml.ts";
 import { FrameStore } from "../../shared/dedup/entry.ts";
+import { decodeShard, encodeShard, type ShardEntry } from "../../shared/io/record-index.ts";
 import { framesFromBase64, packFrames, unpackFrames } from "../../shared/rules/frame-codec.ts";
 import type { FrameFingerprint } from "../../shared/schemas.ts";
 
@@ -40,6 +41,47 @@ describe("packed frames", () => {
     expect(framesFromBase64(bad((b) => (b.writeDoubleLE(-1, 0), b)))).toBeUndefined();
     expect(framesFromBase64(bad((b) => (b.writeDoubleLE(Number.NaN, 25), b)))).toBeUndefined();
     expect(framesFromBase64(bad((b) => ((b[24] = 4), b)))).toBeUndefined();
+  });
+});
+
+describe("a shard of the index", () => {
+  const entry = (key: string, fps: FrameFingerprint[]): ShardEntry => ({
+    key, etag: `"${key.length}"`, bytes: 100 + key.length, frames: packFrames(fps),
+    record: { key, size: 1, etag: "e", state: "probed", updatedAt: "2024-01-01T00:00:00.000Z" },
+  });
+  const entries = [entry("a/é.mp4", frames), entry("b.mp4", []), entry("c/d.mkv", frames.slice(1))];
+
+  it("gives back every entry as encoded, frames as bytes in place", () => {
+    const decoded = decodeShard(encodeShard(entries));
+    expect(decoded.map(({ frames: f, ...rest }) => ({ ...rest, frames: f && unpackFrames(f) }))).toEqual(
+      entries.map(({ frames: f, ...rest }) => ({ ...rest, frames: unpackFrames(f) })),
+    );
+    expect(decodeShard(encodeShard([]))).toEqual([]);
+  });
+
+  it("refuses a body that is not a shard, and leaves out only the frames of an entry whose frames are out of range", () => {
+    const good = encodeShard(entries);
+    const notShard = [
+      Buffer.from("{not a shard"),
+      Buffer.concat([good, Buffer.alloc(1)]),
+      good.subarray(0, good.length - 1),
+      Buffer.from(good).fill(0x78, 4, 8),
+      encodeShard(entries).fill(0x20, 12, 13),
+    ];
+    for (const body of notShard) expect(() => decodeShard(body)).toThrow(SyntaxError);
+    // A frame count that is not a count.
+    const json = good.toString("utf8", 8, 8 + good.readUInt32LE(4)).replace(/,2\]\]}$/, ',"2"]]}');
+    expect(json).toContain('"2"]]}');
+    const head = Buffer.alloc(8);
+    head.write("RPI3");
+    head.writeUInt32LE(Buffer.byteLength(json), 4);
+    expect(() => decodeShard(Buffer.concat([head, Buffer.from(json), good.subarray(8 + good.readUInt32LE(4))]))).toThrow(SyntaxError);
+    // The flag byte of the first frame of the last entry out of range.
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 2 * 25 + 24] = 9;
+    const decoded = decodeShard(damaged);
+    expect(decoded[2].frames).toBeUndefined();
+    expect(unpackFrames(decoded[0].frames!)).toEqual(frames);
   });
 });
 
