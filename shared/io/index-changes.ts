@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { Clients } from "./clients.ts";
 import { deleteIfUnchanged, listPages, putJson } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
-import { INDEX_CHANGED_PREFIX, changedMarkKeyFor, keyFromChangedMarkKey } from "../rules/naming.ts";
+import { INDEX_CHANGED_PREFIX, changedMarkKeyFor, keyFromChangedMarkKey, unsafeKeyReason } from "../rules/naming.ts";
 
 /** One record change not yet taken into the index. */
 export type ChangeMark = { key: string; markKey: string; etag: string };
@@ -28,7 +28,8 @@ export async function listChangeMarks(clients: Clients): Promise<ChangeMark[]> {
   for await (const page of listPages(clients, INDEX_CHANGED_PREFIX)) {
     for (const o of page.objects) {
       const key = keyFromChangedMarkKey(o.key);
-      if (key !== undefined && o.etag) marks.push({ key, markKey: o.key, etag: o.etag });
+      // A mark no writer could have put (a key no record can have) names nothing to read.
+      if (key !== undefined && unsafeKeyReason(key) === undefined && o.etag) marks.push({ key, markKey: o.key, etag: o.etag });
     }
   }
   return marks;
