@@ -72,7 +72,7 @@ describe("matchPair", () => {
 });
 
 describe("candidatePairs", () => {
-  it("finds the copies among thousands of videos without comparing all pairs", () => {
+  it("finds the copies among thousands of videos without comparing all pairs", async () => {
     const r = seededRandom(9);
     const records = Array.from({ length: 3000 }, (_, i) => {
       const durationSec = 30 + Math.floor(r() * 600);
@@ -85,15 +85,15 @@ describe("candidatePairs", () => {
       syntheticRecord("mirror.mp4", { durationSec: 300, fingerprints: fingerprintsOf(source, { durationSec: 300, mirrored: true, noise: 2 }, r) }),
     );
     const entries = entriesOf(records);
-    const pairs = candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const pairs = (await candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(pairs).toEqual(expect.arrayContaining(["noisy.mp4 src.mp4", "mirror.mp4 src.mp4", "mirror.mp4 noisy.mp4"]));
     // Chance collisions of two 16-bit pieces are rare: a handful, not millions.
     expect(pairs.length).toBeLessThan(50);
-    const noFlip = candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const noFlip = (await candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(noFlip).not.toContain("mirror.mp4 src.mp4");
   });
 
-  it("keeps every re-encode with 5 bits flipped a frame when the windows are cut for 10⁶ videos", () => {
+  it("keeps every re-encode with 5 bits flipped a frame when the windows are cut for 10⁶ videos", async () => {
     // The windows a library of 10⁶ videos (16 frames each) gets: longer ones, which a re-encode breaks more often.
     const scheme = schemeFor(16_000_000);
     expect(scheme.bits).toBeGreaterThan(16);
@@ -107,7 +107,7 @@ describe("candidatePairs", () => {
       ];
     }).flat();
     const entries = entriesOf(records);
-    const pairs = new Set(candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true, scheme }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
+    const pairs = new Set((await candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true, scheme })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
     const missed = Array.from({ length: 1000 }, (_, i) => `s${i}.mp4 s${i}.reencode.mp4`).filter((p) => !pairs.has(p));
     expect(missed).toEqual([]);
     // Chance pairs among 2000 videos: a handful.
