@@ -320,10 +320,10 @@ function queryKeys(input: SearchInput, keyBytes: Int32Array, n0: number, n1: num
 }
 
 /**
- * Appends to eventN/eventM from `events` on, for each query i (video queries[i], key keys[i]), the
- * owners m of its bucket within (n, lastOf[n]]; the new count, or -1 when the event arrays are too small.
+ * Appends to eventN/eventM from `events` on, for each query i (video queries[i], key keys[i]), n - n0 and
+ * the owners m of its bucket within (n, lastOf[n]]; the new count, or -1 when the event arrays are too small.
  */
-function lookUp(keys: Int32Array, queries: Int32Array, count: number, start: Int32Array, owner: Int32Array, lastOf: Int32Array, eventN: Int32Array, eventM: Int32Array, events: number): number {
+function lookUp(keys: Int32Array, queries: Int32Array, count: number, start: Int32Array, owner: Int32Array, lastOf: Int32Array, n0: number, eventN: Int32Array, eventM: Int32Array, events: number): number {
   const room = eventN.length;
   for (let i = 0; i < count; i++) {
     const n = queries[i];
@@ -339,7 +339,7 @@ function lookUp(keys: Int32Array, queries: Int32Array, count: number, start: Int
       const m = owner[k];
       if (m <= n || m > last) continue;
       if (events === room) return -1;
-      eventN[events] = n;
+      eventN[events] = n - n0;
       eventM[events++] = m;
     }
   }
@@ -361,9 +361,8 @@ export function searchBatches(input: SearchInput): Map<number, Int32Array> {
   let itemCap = 0;
   for (let n0 = 0; n0 < videos; n0 += batch) itemCap = Math.max(itemCap, sides * (first[Math.min(videos, n0 + batch)] - first[n0]));
   const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
-  let eventN = new Int32Array(1 << 16);
-  let eventM = new Int32Array(1 << 16);
-  const byN = new Int32Array(batch + 1);
+  // Events (n - n0, m), one per window value video n shares with m: four arrays, two of them the radix sort's spares.
+  let events4 = Array.from({ length: 4 }, () => new Int32Array(1 << 16));
   const hits = new Int32Array(videos);
   const touched = new Int32Array(videos);
   const found = new Map<number, Int32Array>();
@@ -373,29 +372,23 @@ export function searchBatches(input: SearchInput): Map<number, Int32Array> {
     let events = 0;
     for (let t = 0; t < keyBytes.length; t++) {
       const count = queryKeys(input, keyBytes[t], n0, n1, seen, keys, vals);
-      // By the top bits only: that is enough for the reads to go front to back.
-      const [sortedKeys, queries] = sortByKey(keys, vals, count, Math.max(0, scheme.bits - 11), scheme.bits, spareKeys, spareVals);
+      // By the whole key: the reads then go strictly front to back, which the CPU prefetches; by the top
+      // bits only, each read of a bucket missed the cache, and on this kind of machine that cost more than the pass.
+      const [sortedKeys, queries] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
       let now: number;
-      while ((now = lookUp(sortedKeys, queries, count, starts[t], owners[t], lastOf, eventN, eventM, events)) < 0) {
-        eventN = grow(eventN);
-        eventM = grow(eventM);
-      }
+      while ((now = lookUp(sortedKeys, queries, count, starts[t], owners[t], lastOf, n0, events4[0], events4[1], events)) < 0) events4 = events4.map(grow);
       events = now;
     }
-    // Events by n: video n0 + j's partners are grouped[byN[j] … byN[j + 1] - 1].
-    byN.fill(0);
-    for (let e = 0; e < events; e++) byN[eventN[e] - n0 + 1]++;
-    for (let j = 0; j < batch; j++) byN[j + 1] += byN[j];
-    const grouped = new Int32Array(events);
-    const fill = byN.slice();
-    for (let e = 0; e < events; e++) grouped[fill[eventN[e] - n0]++] = eventM[e];
+    // Events by n (a stable radix sort: streaming passes), then each n's partners counted.
+    const [eventN, eventM] = sortByKey(events4[0], events4[1], events, 0, Math.log2(batch), events4[2], events4[3]);
     const pairs: number[] = [];
-    for (let n = n0; n < n1; n++) {
+    for (let e = 0; e < events; ) {
+      const j = eventN[e];
       let nTouched = 0;
-      for (let e = byN[n - n0]; e < byN[n - n0 + 1]; e++) if (hits[grouped[e]]++ === 0) touched[nTouched++] = grouped[e];
+      for (; e < events && eventN[e] === j; e++) if (hits[eventM[e]]++ === 0) touched[nTouched++] = eventM[e];
       for (let i = 0; i < nTouched; i++) {
         const m = touched[i];
-        if (hits[m] >= scheme.minHits) pairs.push(n, m);
+        if (hits[m] >= scheme.minHits) pairs.push(n0 + j, m);
         hits[m] = 0;
       }
     }
