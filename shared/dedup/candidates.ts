@@ -26,7 +26,10 @@
 //
 // Memory, not arithmetic, is the cost: a read at a random place of a few hundred MB costs as much as
 // dozens in order. Tables are built by radix sort (streaming passes), and lookups go a batch of videos
-// at a time, table by table, sorted by key, so each table is read front to back.
+// (a 16th of the library) at a time, table by table, sorted by the whole key, so each table is read
+// strictly front to back; a batch's hits are grouped by video the same way. From THREADED_FROM videos
+// on, worker threads (candidates-worker.ts) build tables and search batches beside the main thread,
+// all reading the same SharedArrayBuffers; the pairs come back in batch order, as from one thread.
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Entry } from "./entry.ts";
@@ -160,37 +163,6 @@ function flatHashes(videos: readonly Entry[], flip: boolean) {
 }
 
 /**
- * The window values seen so far for one video in one table, so that each counts once. A few dozen
- * values at most; `next()` empties it by moving to a new stamp.
- */
-class SeenWindows {
-  private readonly keys: Int32Array;
-  private readonly stamps: Int32Array;
-  private stamp = 0;
-  constructor(most: number) {
-    const slots = 2 ** Math.ceil(Math.log2(4 * Math.max(1, most)));
-    this.keys = new Int32Array(slots);
-    this.stamps = new Int32Array(slots);
-  }
-  next(): void {
-    this.stamp++;
-  }
-  /** Whether `key` is new since next(). */
-  add(key: number): boolean {
-    const mask = this.keys.length - 1;
-    for (let h = Math.imul(key, 0x9e3779b1) >>> 7; ; h++) {
-      const slot = h & mask;
-      if (this.stamps[slot] !== this.stamp) {
-        this.stamps[slot] = this.stamp;
-        this.keys[slot] = key;
-        return true;
-      }
-      if (this.keys[slot] === key) return false;
-    }
-  }
-}
-
-/**
  * Sorts the first `count` of `vals` by bits [from, to) of `keys`, stably, in passes of at most 11 bits
  * (streaming passes, where a counting sort over 2^22 buckets writes all over memory); returns the
  * sorted pair (the inputs or the spares).
@@ -247,7 +219,6 @@ export function buildTables(input: SearchInput): void {
   const size = 2 ** scheme.bits;
   const frames = first[videos];
   const keyBytes = keyTables(scheme);
-  const seen = new SeenWindows(mostFrames(first));
   let scratch: Int32Array[] | undefined;
   for (let t; (t = Atomics.add(claimed, 0, 1)) < keyBytes.length; ) {
     scratch ??= Array.from({ length: 3 }, () => new Int32Array(frames));
@@ -255,20 +226,22 @@ export function buildTables(input: SearchInput): void {
     const vals = input.owners[t];
     let count = 0;
     for (let n = 0; n < videos; n++) {
-      seen.next();
       for (let f = first[n]; f < first[n + 1]; f++) {
-        const k = keyOf(keyBytes[t], hashes[2 * f], hashes[2 * f + 1]);
-        if (!seen.add(k)) continue;
-        keys[count] = k;
+        keys[count] = keyOf(keyBytes[t], hashes[2 * f], hashes[2 * f + 1]);
         vals[count++] = n;
       }
     }
+    // The sort is stable and the videos went in in order, so a video's repeats of a value end up side by side.
     const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
-    if (owners !== vals) vals.set(owners.subarray(0, count));
     const start = input.starts[t];
+    let kept = 0;
     let b = 0;
-    for (let i = 0; i < count; i++) while (b <= sortedKeys[i]) start[b++] = i;
-    while (b <= size) start[b++] = count;
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && sortedKeys[i] === sortedKeys[i - 1] && owners[i] === owners[i - 1]) continue;
+      while (b <= sortedKeys[i]) start[b++] = kept;
+      vals[kept++] = owners[i];
+    }
+    while (b <= size) start[b++] = kept;
     Atomics.add(claimed, 1, 1);
     Atomics.notify(claimed, 1);
   }
@@ -289,30 +262,19 @@ function firstAbove(owner: Int32Array, lo: number, hi: number, n: number): numbe
   return lo;
 }
 
-function mostFrames(first: Int32Array): number {
-  let most = 0;
-  for (let n = 0; n + 1 < first.length; n++) most = Math.max(most, first[n + 1] - first[n]);
-  return most;
-}
-
-/** The distinct keys in table `keyBytes` of videos n0 … n1 - 1 (their frames and mirror images) into keys, their videos into vals; how many. */
-function queryKeys(input: SearchInput, keyBytes: Int32Array, n0: number, n1: number, seen: SeenWindows, keys: Int32Array, vals: Int32Array): number {
+/** The keys in table `keyBytes` of videos n0 … n1 - 1 (their frames and mirror images) into keys, their videos into vals, in video order; how many. */
+function queryKeys(input: SearchInput, keyBytes: Int32Array, n0: number, n1: number, keys: Int32Array, vals: Int32Array): number {
   const { first, hashes, mirror, hasMirror, lastOf } = input;
   let count = 0;
   for (let n = n0; n < n1; n++) {
     if (lastOf[n] === n) continue;
-    seen.next();
     for (let f = first[n]; f < first[n + 1]; f++) {
-      const k = keyOf(keyBytes, hashes[2 * f], hashes[2 * f + 1]);
-      if (!seen.add(k)) continue;
-      keys[count] = k;
+      keys[count] = keyOf(keyBytes, hashes[2 * f], hashes[2 * f + 1]);
       vals[count++] = n;
     }
     if (mirror === undefined || hasMirror[n] === 0) continue;
     for (let f = first[n]; f < first[n + 1]; f++) {
-      const k = keyOf(keyBytes, mirror[2 * f], mirror[2 * f + 1]);
-      if (!seen.add(k)) continue;
-      keys[count] = k;
+      keys[count] = keyOf(keyBytes, mirror[2 * f], mirror[2 * f + 1]);
       vals[count++] = n;
     }
   }
@@ -320,13 +282,15 @@ function queryKeys(input: SearchInput, keyBytes: Int32Array, n0: number, n1: num
 }
 
 /**
- * Appends to eventN/eventM from `events` on, for each query i (video queries[i], key keys[i]), n - n0 and
- * the owners m of its bucket within (n, lastOf[n]]; the new count, or -1 when the event arrays are too small.
+ * Appends to eventN/eventM from `events` on, for each query i (video queries[i], key keys[i]; sorted by
+ * key, then video), n - n0 and the owners m of its bucket within (n, lastOf[n]]: once per video and key,
+ * however many of its frames show that value. The new count, or -1 when the event arrays are too small.
  */
 function lookUp(keys: Int32Array, queries: Int32Array, count: number, start: Int32Array, owner: Int32Array, lastOf: Int32Array, n0: number, eventN: Int32Array, eventM: Int32Array, events: number): number {
   const room = eventN.length;
   for (let i = 0; i < count; i++) {
     const n = queries[i];
+    if (i > 0 && keys[i] === keys[i - 1] && n === queries[i - 1]) continue;
     const last = lastOf[n];
     let lo = start[keys[i]];
     let hi = start[keys[i] + 1];
@@ -354,7 +318,6 @@ export function searchBatches(input: SearchInput): Map<number, Int32Array> {
   const { scheme, batch, first, mirror, lastOf, starts, owners, claimed } = input;
   const videos = first.length - 1;
   const keyBytes = keyTables(scheme);
-  const seen = new SeenWindows(2 * mostFrames(first));
   const sides = mirror ? 2 : 1;
   // Sized by the largest batch's own frames, not by `batch` times the longest video's: one record with
   // many frames must not cost a batch's worth of them.
@@ -371,7 +334,7 @@ export function searchBatches(input: SearchInput): Map<number, Int32Array> {
     const n1 = Math.min(videos, n0 + batch);
     let events = 0;
     for (let t = 0; t < keyBytes.length; t++) {
-      const count = queryKeys(input, keyBytes[t], n0, n1, seen, keys, vals);
+      const count = queryKeys(input, keyBytes[t], n0, n1, keys, vals);
       // By the whole key: the reads then go strictly front to back, which the CPU prefetches; by the top
       // bits only, each read of a bucket missed the cache, and on this kind of machine that cost more than the pass.
       const [sortedKeys, queries] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
