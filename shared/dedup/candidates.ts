@@ -44,8 +44,9 @@ const MAX_BUCKET = 4096;
 /** Longer buckets are cut to the duration range by binary search; shorter ones are scanned whole. */
 const SHORT_BUCKET = 32;
 /**
- * Videos looked up together: a 16th of the library (up to 65536), so that a batch's queries meet about one
- * bucket in four of a table, and read them near enough in order, at any size.
+ * Videos looked up together: a 16th of the library (up to 65536), so that a batch's queries (16 frames a
+ * video, and their mirror images) meet one bucket in 2 to 5 of a table, at any size: nearly every cache
+ * line of the table is then read, in order, instead of one in dozens at random.
  */
 const batchFor = (videos: number) => 2 ** Math.min(16, Math.max(10, Math.round(Math.log2(videos / 16))));
 /** Below this many videos the search stays in one thread: a worker's start (its modules stripped and compiled) costs more. */
