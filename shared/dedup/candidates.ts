@@ -129,36 +129,35 @@ function keyOf(k: Int32Array, hi: number, lo: number): number {
 function flatHashes(videos: readonly Entry[], flip: boolean) {
   let most = 0;
   for (const v of videos) most += v.frames!.count;
-  const chosen = new Int32Array(most);
   const first = shared(videos.length + 1);
+  // Room for every frame, dark and repeated ones too: one pass over the videos, each read once.
+  const hashes = new Uint32Array(new SharedArrayBuffer(8 * most));
+  // The mirrored frames' hashes, for videos that have them (hasMirror).
+  const mirror = flip ? new Uint32Array(new SharedArrayBuffer(8 * most)) : undefined;
+  const hasMirror = new Uint8Array(new SharedArrayBuffer(videos.length));
+  // Plain loops, not forEach: a counter that a callback changes lives outside registers, and this runs per frame.
   let count = 0;
-  videos.forEach((v, n) => {
-    const { store, start, count: frames } = v.frames!;
+  for (let n = 0; n < videos.length; n++) {
+    const { store, start, count: frames, mirrored } = videos[n].frames!;
     const { words, dark } = store;
+    const withMirror = mirror !== undefined && mirrored;
+    hasMirror[n] = withMirror ? 1 : 0;
+    const own = count;
     next: for (let i = start; i < start + frames; i++) {
       if (dark[i]) continue;
+      const hi = words[4 * i];
+      const lo = words[4 * i + 1];
       // A video has a few dozen frames at most: a scan is cheaper than a set.
-      for (let k = first[n]; k < count; k++) if (words[4 * chosen[k]] === words[4 * i] && words[4 * chosen[k] + 1] === words[4 * i + 1]) continue next;
-      chosen[count++] = i;
+      for (let f = own; f < count; f++) if (hashes[2 * f] === hi && hashes[2 * f + 1] === lo) continue next;
+      hashes[2 * count] = hi;
+      hashes[2 * count + 1] = lo;
+      if (withMirror) {
+        mirror[2 * count] = words[4 * i + 2];
+        mirror[2 * count + 1] = words[4 * i + 3];
+      }
+      count++;
     }
     first[n + 1] = count;
-  });
-  const hashes = new Uint32Array(new SharedArrayBuffer(8 * count));
-  // The mirrored frames' hashes, for videos that have them (hasMirror).
-  const mirror = flip ? new Uint32Array(new SharedArrayBuffer(8 * count)) : undefined;
-  const hasMirror = new Uint8Array(new SharedArrayBuffer(videos.length));
-  videos.forEach((v, n) => (hasMirror[n] = flip && v.frames!.mirrored ? 1 : 0));
-  for (let n = 0; n < videos.length; n++) {
-    const { words } = videos[n].frames!.store;
-    for (let f = first[n]; f < first[n + 1]; f++) {
-      const i = chosen[f];
-      hashes[2 * f] = words[4 * i];
-      hashes[2 * f + 1] = words[4 * i + 1];
-      if (mirror && hasMirror[n]) {
-        mirror[2 * f] = words[4 * i + 2];
-        mirror[2 * f + 1] = words[4 * i + 3];
-      }
-    }
   }
   return { first, hashes, mirror, hasMirror };
 }
@@ -371,13 +370,41 @@ export function searchInWorker(input: SearchInput): Promise<Map<number, Int32Arr
   });
 }
 
+/**
+ * Positions from the shortest duration to the longest, equal ones in position order: ranks among the
+ * distinct durations (sorted natively), then a counting sort, as a sort that calls back a comparator
+ * 2·10⁷ times at 10⁶ videos costs about a second on one thread.
+ */
+function durationOrder(durations: Float64Array): Int32Array {
+  const values = durations.slice().sort();
+  let distinct = 0;
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[distinct - 1]) values[distinct++] = values[i];
+  const rank = new Int32Array(durations.length);
+  const at = new Int32Array(distinct + 1);
+  for (let i = 0; i < durations.length; i++) {
+    let lo = 0;
+    let hi = distinct - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid] < durations[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[i] = lo;
+    at[lo + 1]++;
+  }
+  for (let r = 0; r < distinct; r++) at[r + 1] += at[r];
+  const order = new Int32Array(durations.length);
+  for (let i = 0; i < durations.length; i++) order[at[rank[i]]++] = i;
+  return order;
+}
+
 /** Options of the search: see candidatePairs. */
 export type CandidateOptions = { flip: boolean; longestPartner(durationSec: number): number; admit(a: Entry, b: Entry): boolean; scheme?: Scheme; threads?: number };
 
 /** The videos in duration order (sorted[n] = videos[order[n]]) and what the search reads, its tables still empty. */
 export function prepareSearch(videos: readonly Entry[], opts: CandidateOptions): { sorted: Entry[]; order: Int32Array; input: SearchInput } {
   const byDuration = Float64Array.from(videos, (v) => v.durationSec);
-  const order = Int32Array.from(videos.keys()).sort((a, b) => byDuration[a] - byDuration[b] || a - b);
+  const order = durationOrder(byDuration);
   const sorted = Array.from(order, (i) => videos[i]);
   const durations = Float64Array.from(order, (i) => byDuration[i]);
   const { first, hashes, mirror, hasMirror } = flatHashes(sorted, opts.flip);
