@@ -231,7 +231,8 @@ export function buildTables(input: SearchInput): void {
         vals[count++] = n;
       }
     }
-    // The sort is stable and the videos went in in order, so a video's repeats of a value end up side by side.
+    // The sort is stable and the videos went in in order, so a video's repeats of a value end up side by
+    // side. Compacting into vals in place is safe even when the sort returned vals: kept never passes i.
     const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
     const start = input.starts[t];
     let kept = 0;
