@@ -26,7 +26,12 @@
 //
 // Memory, not arithmetic, is the cost: a read at a random place of a few hundred MB costs as much as
 // dozens in order. Tables are built by radix sort (streaming passes), and lookups go a batch of videos
-// at a time, table by table, sorted by key, so each table is read front to back.
+// (a 16th of the library) at a time, table by table, sorted by the whole key, so each table is read
+// strictly front to back; a batch's hits are grouped by video the same way. From THREADED_FROM videos
+// on, worker threads (candidates-worker.ts) build tables and search batches beside the main thread,
+// all reading the same SharedArrayBuffers; the pairs come back in batch order, as from one thread.
+import os from "node:os";
+import { Worker } from "node:worker_threads";
 import type { Entry } from "./entry.ts";
 
 /** How hashes are cut: `tables` windows of `bits` bits each; `minHits` shared window values make a candidate. */
@@ -38,14 +43,23 @@ const FLIPS = 7;
 const MAX_BUCKET = 4096;
 /** Longer buckets are cut to the duration range by binary search; shorter ones are scanned whole. */
 const SHORT_BUCKET = 32;
-/** Videos looked up together. */
-const BATCH = 4096;
+/**
+ * Videos looked up together: a 16th of the library (up to 65536), so that a batch's queries (16 frames a
+ * video, and their mirror images) meet one bucket in 2 to 5 of a table, at any size: nearly every cache
+ * line of the table is then read, in order, instead of one in dozens at random.
+ */
+const batchFor = (videos: number) => 2 ** Math.min(16, Math.max(10, Math.round(Math.log2(videos / 16))));
+/** Below this many videos the search stays in one thread: a worker's start (its modules stripped and compiled) costs more. */
+const THREADED_FROM = 50_000;
 
 const grow = (a: Int32Array) => {
   const b = new Int32Array(2 * a.length);
   b.set(a);
   return b;
 };
+
+/** An Int32Array every thread reads and writes. */
+const shared = (length: number) => new Int32Array(new SharedArrayBuffer(4 * length));
 
 /** Chance that a window of `bits` bits misses all of FLIPS random flipped bits of 64. */
 function survival(bits: number): number {
@@ -115,68 +129,37 @@ function keyOf(k: Int32Array, hi: number, lo: number): number {
 function flatHashes(videos: readonly Entry[], flip: boolean) {
   let most = 0;
   for (const v of videos) most += v.frames!.count;
-  const chosen = new Int32Array(most);
-  const first = new Int32Array(videos.length + 1);
+  const first = shared(videos.length + 1);
+  // Room for every frame, dark and repeated ones too: one pass over the videos, each read once.
+  const hashes = new Uint32Array(new SharedArrayBuffer(8 * most));
+  // The mirrored frames' hashes, for videos that have them (hasMirror).
+  const mirror = flip ? new Uint32Array(new SharedArrayBuffer(8 * most)) : undefined;
+  const hasMirror = new Uint8Array(new SharedArrayBuffer(videos.length));
+  // Plain loops, not forEach: a counter that a callback changes lives outside registers, and this runs per frame.
   let count = 0;
-  videos.forEach((v, n) => {
-    const { store, start, count: frames } = v.frames!;
+  for (let n = 0; n < videos.length; n++) {
+    const { store, start, count: frames, mirrored } = videos[n].frames!;
     const { words, dark } = store;
+    const withMirror = mirror !== undefined && mirrored;
+    hasMirror[n] = withMirror ? 1 : 0;
+    const own = count;
     next: for (let i = start; i < start + frames; i++) {
       if (dark[i]) continue;
+      const hi = words[4 * i];
+      const lo = words[4 * i + 1];
       // A video has a few dozen frames at most: a scan is cheaper than a set.
-      for (let k = first[n]; k < count; k++) if (words[4 * chosen[k]] === words[4 * i] && words[4 * chosen[k] + 1] === words[4 * i + 1]) continue next;
-      chosen[count++] = i;
+      for (let f = own; f < count; f++) if (hashes[2 * f] === hi && hashes[2 * f + 1] === lo) continue next;
+      hashes[2 * count] = hi;
+      hashes[2 * count + 1] = lo;
+      if (withMirror) {
+        mirror[2 * count] = words[4 * i + 2];
+        mirror[2 * count + 1] = words[4 * i + 3];
+      }
+      count++;
     }
     first[n + 1] = count;
-  });
-  const hashes = new Uint32Array(2 * count);
-  // The mirrored frames' hashes, for videos that have them (hasMirror).
-  const mirror = flip ? new Uint32Array(hashes.length) : undefined;
-  const hasMirror = Uint8Array.from(videos, (v) => (flip && v.frames!.mirrored ? 1 : 0));
-  for (let n = 0; n < videos.length; n++) {
-    const { words } = videos[n].frames!.store;
-    for (let f = first[n]; f < first[n + 1]; f++) {
-      const i = chosen[f];
-      hashes[2 * f] = words[4 * i];
-      hashes[2 * f + 1] = words[4 * i + 1];
-      if (mirror && hasMirror[n]) {
-        mirror[2 * f] = words[4 * i + 2];
-        mirror[2 * f + 1] = words[4 * i + 3];
-      }
-    }
   }
   return { first, hashes, mirror, hasMirror };
-}
-
-/**
- * The window values seen so far for one video in one table, so that each counts once. A few dozen
- * values at most; `next()` empties it by moving to a new stamp.
- */
-class SeenWindows {
-  private readonly keys: Int32Array;
-  private readonly stamps: Int32Array;
-  private stamp = 0;
-  constructor(most: number) {
-    const slots = 2 ** Math.ceil(Math.log2(4 * Math.max(1, most)));
-    this.keys = new Int32Array(slots);
-    this.stamps = new Int32Array(slots);
-  }
-  next(): void {
-    this.stamp++;
-  }
-  /** Whether `key` is new since next(). */
-  add(key: number): boolean {
-    const mask = this.keys.length - 1;
-    for (let h = Math.imul(key, 0x9e3779b1) >>> 7; ; h++) {
-      const slot = h & mask;
-      if (this.stamps[slot] !== this.stamp) {
-        this.stamps[slot] = this.stamp;
-        this.keys[slot] = key;
-        return true;
-      }
-      if (this.keys[slot] === key) return false;
-    }
-  }
 }
 
 /**
@@ -207,32 +190,67 @@ function sortByKey(keys: Int32Array, vals: Int32Array, count: number, from: numb
   return [keys, vals];
 }
 
-type Table = { start: Int32Array; owner: Int32Array };
+/**
+ * Everything the search reads, in SharedArrayBuffers so that every thread reads the same memory: video n
+ * (in duration order) owns frames first[n] … first[n + 1] - 1 and pairs with n + 1 … lastOf[n]; table t is
+ * starts[t] and owners[t] (bucket b → the videos owners[t][starts[t][b] … starts[t][b + 1] - 1], ascending,
+ * each once). `claimed` hands out tables to build, then batches to search, to whichever thread is free.
+ */
+export type SearchInput = {
+  scheme: Scheme;
+  /** Videos a batch: batch b is videos b·batch … (b + 1)·batch - 1. */
+  batch: number;
+  first: Int32Array;
+  hashes: Uint32Array;
+  /** The mirrored frames' hashes, for videos that have them (hasMirror[n] = 1). */
+  mirror?: Uint32Array;
+  hasMirror: Uint8Array;
+  lastOf: Int32Array;
+  starts: Int32Array[];
+  owners: Int32Array[];
+  /** [tables claimed, tables built, batches claimed]. */
+  claimed: Int32Array;
+};
 
-/** One table per window: bucket b → the videos owner[start[b] … start[b + 1] - 1] that show that value, ascending, each once. */
-function buildTables(first: Int32Array, hashes: Uint32Array, s: Scheme, seen: SeenWindows): Table[] {
+/** Builds tables, as many as this thread can claim, until every table is claimed. */
+export function buildTables(input: SearchInput): void {
+  const { first, hashes, scheme, claimed } = input;
   const videos = first.length - 1;
-  const size = 2 ** s.bits;
+  const size = 2 ** scheme.bits;
   const frames = first[videos];
-  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(frames));
-  return keyTables(s).map((keyBytes) => {
+  const keyBytes = keyTables(scheme);
+  let scratch: Int32Array[] | undefined;
+  for (let t; (t = Atomics.add(claimed, 0, 1)) < keyBytes.length; ) {
+    scratch ??= Array.from({ length: 3 }, () => new Int32Array(frames));
+    const [keys, spareKeys, spareVals] = scratch;
+    const vals = input.owners[t];
     let count = 0;
     for (let n = 0; n < videos; n++) {
-      seen.next();
       for (let f = first[n]; f < first[n + 1]; f++) {
-        const k = keyOf(keyBytes, hashes[2 * f], hashes[2 * f + 1]);
-        if (!seen.add(k)) continue;
-        keys[count] = k;
+        keys[count] = keyOf(keyBytes[t], hashes[2 * f], hashes[2 * f + 1]);
         vals[count++] = n;
       }
     }
-    const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, s.bits, spareKeys, spareVals);
-    const start = new Int32Array(size + 1);
+    // The sort is stable and the videos went in in order, so a video's repeats of a value end up side by
+    // side. Compacting into vals in place is safe even when the sort returned vals: kept never passes i.
+    const [sortedKeys, owners] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
+    const start = input.starts[t];
+    let kept = 0;
     let b = 0;
-    for (let i = 0; i < count; i++) while (b <= sortedKeys[i]) start[b++] = i;
-    while (b <= size) start[b++] = count;
-    return { start, owner: owners.slice(0, count) };
-  });
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && sortedKeys[i] === sortedKeys[i - 1] && owners[i] === owners[i - 1]) continue;
+      while (b <= sortedKeys[i]) start[b++] = kept;
+      vals[kept++] = owners[i];
+    }
+    while (b <= size) start[b++] = kept;
+    Atomics.add(claimed, 1, 1);
+    Atomics.notify(claimed, 1);
+  }
+}
+
+/** Blocks until every table is built (for workers: the main thread waits with waitAsync, so that it sees a worker fail). */
+export function waitForTables(input: SearchInput): void {
+  for (let built; (built = Atomics.load(input.claimed, 1)) < input.starts.length; ) Atomics.wait(input.claimed, 1, built);
 }
 
 /** First index in owner[lo, hi) holding a value above `n` (owners are ascending within a bucket). */
@@ -245,114 +263,199 @@ function firstAbove(owner: Int32Array, lo: number, hi: number, n: number): numbe
   return lo;
 }
 
+/** The keys in table `keyBytes` of videos n0 … n1 - 1 (their frames and mirror images) into keys, their videos into vals, in video order; how many. */
+function queryKeys(input: SearchInput, keyBytes: Int32Array, n0: number, n1: number, keys: Int32Array, vals: Int32Array): number {
+  const { first, hashes, mirror, hasMirror, lastOf } = input;
+  let count = 0;
+  for (let n = n0; n < n1; n++) {
+    if (lastOf[n] === n) continue;
+    for (let f = first[n]; f < first[n + 1]; f++) {
+      keys[count] = keyOf(keyBytes, hashes[2 * f], hashes[2 * f + 1]);
+      vals[count++] = n;
+    }
+    if (mirror === undefined || hasMirror[n] === 0) continue;
+    for (let f = first[n]; f < first[n + 1]; f++) {
+      keys[count] = keyOf(keyBytes, mirror[2 * f], mirror[2 * f + 1]);
+      vals[count++] = n;
+    }
+  }
+  return count;
+}
+
 /**
- * Pairs [i, j] (positions in `videos`) that share enough hash windows, with `flip` also between
- * mirrored frames, and that `admit` lets through. Videos are taken shortest first and each is paired
- * only with longer ones up to `longestPartner(its duration)`: in duration order that is a range of
- * positions, so the duration rules cost one comparison per hit.
- * `scheme`: how to cut the hashes, by default as suits the number of frames (schemeFor).
+ * Appends to eventN/eventM from `events` on, for each query i (video queries[i], key keys[i]; sorted by
+ * key, then video), n - n0 and the owners m of its bucket within (n, lastOf[n]]: once per video and key,
+ * however many of its frames show that value. The new count, or -1 when the event arrays are too small.
  */
-export function candidatePairs(
-  videos: readonly Entry[],
-  opts: { flip: boolean; longestPartner(durationSec: number): number; admit(a: Entry, b: Entry): boolean; scheme?: Scheme },
-): Array<[number, number]> {
+function lookUp(keys: Int32Array, queries: Int32Array, count: number, start: Int32Array, owner: Int32Array, lastOf: Int32Array, n0: number, eventN: Int32Array, eventM: Int32Array, events: number): number {
+  const room = eventN.length;
+  for (let i = 0; i < count; i++) {
+    const n = queries[i];
+    if (i > 0 && keys[i] === keys[i - 1] && n === queries[i - 1]) continue;
+    const last = lastOf[n];
+    let lo = start[keys[i]];
+    let hi = start[keys[i] + 1];
+    if (hi - lo > MAX_BUCKET) continue;
+    if (hi - lo > SHORT_BUCKET) {
+      hi = firstAbove(owner, lo, hi, last);
+      lo = firstAbove(owner, lo, hi, n);
+    }
+    for (let k = lo; k < hi; k++) {
+      const m = owner[k];
+      if (m <= n || m > last) continue;
+      if (events === room) return -1;
+      eventN[events] = n - n0;
+      eventM[events++] = m;
+    }
+  }
+  return events;
+}
+
+/**
+ * Searches batches, as many as this thread can claim, until every batch is claimed; per batch, the pairs
+ * (n, m) of video positions that share at least minHits windows, flat, in the order n, then first hit.
+ */
+export function searchBatches(input: SearchInput): Map<number, Int32Array> {
+  const { scheme, batch, first, mirror, lastOf, starts, owners, claimed } = input;
+  const videos = first.length - 1;
+  const keyBytes = keyTables(scheme);
+  const sides = mirror ? 2 : 1;
+  // Sized by the largest batch's own frames, not by `batch` times the longest video's: one record with
+  // many frames must not cost a batch's worth of them.
+  let itemCap = 0;
+  for (let n0 = 0; n0 < videos; n0 += batch) itemCap = Math.max(itemCap, sides * (first[Math.min(videos, n0 + batch)] - first[n0]));
+  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
+  // Events (n - n0, m), one per window value video n shares with m: four arrays, two of them the radix sort's spares.
+  let events4 = Array.from({ length: 4 }, () => new Int32Array(1 << 16));
+  const hits = new Int32Array(videos);
+  const touched = new Int32Array(videos);
+  const found = new Map<number, Int32Array>();
+  for (let b; (b = Atomics.add(claimed, 2, 1)) * batch < videos; ) {
+    const n0 = b * batch;
+    const n1 = Math.min(videos, n0 + batch);
+    let events = 0;
+    for (let t = 0; t < keyBytes.length; t++) {
+      const count = queryKeys(input, keyBytes[t], n0, n1, keys, vals);
+      // By the whole key: the reads then go strictly front to back, which the CPU prefetches; by the top
+      // bits only, each read of a bucket missed the cache, and on this kind of machine that cost more than the pass.
+      const [sortedKeys, queries] = sortByKey(keys, vals, count, 0, scheme.bits, spareKeys, spareVals);
+      let now: number;
+      while ((now = lookUp(sortedKeys, queries, count, starts[t], owners[t], lastOf, n0, events4[0], events4[1], events)) < 0) events4 = events4.map(grow);
+      events = now;
+    }
+    // Events by n (a stable radix sort: streaming passes), then each n's partners counted.
+    const [eventN, eventM] = sortByKey(events4[0], events4[1], events, 0, Math.log2(batch), events4[2], events4[3]);
+    const pairs: number[] = [];
+    for (let e = 0; e < events; ) {
+      const j = eventN[e];
+      let nTouched = 0;
+      for (; e < events && eventN[e] === j; e++) if (hits[eventM[e]]++ === 0) touched[nTouched++] = eventM[e];
+      for (let i = 0; i < nTouched; i++) {
+        const m = touched[i];
+        if (hits[m] >= scheme.minHits) pairs.push(n0 + j, m);
+        hits[m] = 0;
+      }
+    }
+    found.set(b, Int32Array.from(pairs));
+  }
+  return found;
+}
+
+/** Starts a worker that builds tables and searches batches beside this thread; the pairs of the batches it searched. */
+export function searchInWorker(input: SearchInput): Promise<Map<number, Int32Array>> {
+  const worker = new Worker(new URL("./candidates-worker.ts", import.meta.url), { workerData: input });
+  return new Promise((resolve, reject) => {
+    worker.on("message", resolve);
+    worker.on("error", reject);
+    worker.on("exit", (code) => reject(new Error(`candidate search worker exited (code ${code}) before it finished`)));
+  });
+}
+
+/**
+ * Positions from the shortest duration to the longest, equal ones in position order: ranks among the
+ * distinct durations (sorted natively), then a counting sort, as a sort that calls back a comparator
+ * 2·10⁷ times at 10⁶ videos costs about a second on one thread.
+ */
+function durationOrder(durations: Float64Array): Int32Array {
+  const values = durations.slice().sort();
+  let distinct = 0;
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[distinct - 1]) values[distinct++] = values[i];
+  const rank = new Int32Array(durations.length);
+  const at = new Int32Array(distinct + 1);
+  for (let i = 0; i < durations.length; i++) {
+    let lo = 0;
+    let hi = distinct - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid] < durations[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[i] = lo;
+    at[lo + 1]++;
+  }
+  for (let r = 0; r < distinct; r++) at[r + 1] += at[r];
+  const order = new Int32Array(durations.length);
+  for (let i = 0; i < durations.length; i++) order[at[rank[i]]++] = i;
+  return order;
+}
+
+/** Options of the search: see candidatePairs. */
+export type CandidateOptions = { flip: boolean; longestPartner(durationSec: number): number; admit(a: Entry, b: Entry): boolean; scheme?: Scheme; threads?: number };
+
+/** The videos in duration order (sorted[n] = videos[order[n]]) and what the search reads, its tables still empty. */
+export function prepareSearch(videos: readonly Entry[], opts: CandidateOptions): { sorted: Entry[]; order: Int32Array; input: SearchInput } {
   const byDuration = Float64Array.from(videos, (v) => v.durationSec);
-  const order = Int32Array.from(videos.keys()).sort((a, b) => byDuration[a] - byDuration[b] || a - b);
+  const order = durationOrder(byDuration);
   const sorted = Array.from(order, (i) => videos[i]);
   const durations = Float64Array.from(order, (i) => byDuration[i]);
   const { first, hashes, mirror, hasMirror } = flatHashes(sorted, opts.flip);
   const scheme = opts.scheme ?? schemeFor(first[sorted.length]);
-  const { minHits } = scheme;
-  const keyBytes = keyTables(scheme);
-  let mostFrames = 0;
-  for (let n = 0; n < sorted.length; n++) mostFrames = Math.max(mostFrames, first[n + 1] - first[n]);
-  const seen = new SeenWindows(2 * mostFrames);
-  const tables = buildTables(first, hashes, scheme, seen);
-  const starts = tables.map((t) => t.start);
-  const owners = tables.map((t) => t.owner);
-
   // The duration rules: video n pairs with n + 1 … lastOf[n].
-  const lastOf = new Int32Array(sorted.length);
+  const lastOf = shared(sorted.length);
   for (let n = 0, last = 0; n < sorted.length; n++) {
     const longest = opts.longestPartner(durations[n]);
     while (last + 1 < sorted.length && durations[last + 1] <= longest) last++;
     lastOf[n] = Math.max(n, last);
   }
-  // Videos are looked up a batch at a time, and within a batch table by table in key order, so that the
-  // buckets are read front to back: a read at random costs as much as dozens in order. Each lookup
-  // gives events (n, m), grouped by n at the end of the batch and counted.
-  // Sized by the largest batch's own frames (mirrored too), not by BATCH times the longest video's: one
-  // record with many frames must not cost a batch's worth of them.
-  let itemCap = 0;
-  for (let n0 = 0; n0 < sorted.length; n0 += BATCH) itemCap = Math.max(itemCap, 2 * (first[Math.min(sorted.length, n0 + BATCH)] - first[n0]));
-  const [keys, vals, spareKeys, spareVals] = Array.from({ length: 4 }, () => new Int32Array(itemCap));
-  let eventN = new Int32Array(1 << 16);
-  let eventM = new Int32Array(1 << 16);
-  const byN = new Int32Array(BATCH + 1);
-  const hits = new Int32Array(sorted.length);
-  const touched = new Int32Array(sorted.length);
-  const pairs: Array<[number, number]> = [];
-  for (let n0 = 0; n0 < sorted.length; n0 += BATCH) {
-    const n1 = Math.min(sorted.length, n0 + BATCH);
-    let events = 0;
-    for (let t = 0; t < keyBytes.length; t++) {
-      let count = 0;
-      for (let n = n0; n < n1; n++) {
-        if (lastOf[n] === n) continue;
-        seen.next();
-        const sides = mirror !== undefined && hasMirror[n] === 1 ? 2 : 1;
-        for (let f = first[n]; f < first[n + 1]; f++) {
-          for (let side = 0; side < sides; side++) {
-            const of = side === 0 ? hashes : mirror!;
-            const k = keyOf(keyBytes[t], of[2 * f], of[2 * f + 1]);
-            if (!seen.add(k)) continue;
-            keys[count] = k;
-            vals[count++] = n;
-          }
-        }
-      }
-      // By the top bits only: that is enough for the reads to go front to back.
-      const [sortedKeys, queries] = sortByKey(keys, vals, count, Math.max(0, scheme.bits - 11), scheme.bits, spareKeys, spareVals);
-      const start = starts[t];
-      const owner = owners[t];
-      for (let i = 0; i < count; i++) {
-        const n = queries[i];
-        const last = lastOf[n];
-        let lo = start[sortedKeys[i]];
-        let hi = start[sortedKeys[i] + 1];
-        if (hi - lo > MAX_BUCKET) continue;
-        if (hi - lo > SHORT_BUCKET) {
-          hi = firstAbove(owner, lo, hi, last);
-          lo = firstAbove(owner, lo, hi, n);
-        }
-        for (let k = lo; k < hi; k++) {
-          const m = owner[k];
-          if (m <= n || m > last) continue;
-          if (events === eventN.length) {
-            eventN = grow(eventN);
-            eventM = grow(eventM);
-          }
-          eventN[events] = n;
-          eventM[events++] = m;
-        }
-      }
-    }
-    // Events by n: video n0 + j's partners are grouped[byN[j] … byN[j + 1] - 1].
-    byN.fill(0);
-    for (let e = 0; e < events; e++) byN[eventN[e] - n0 + 1]++;
-    for (let j = 0; j < BATCH; j++) byN[j + 1] += byN[j];
-    const grouped = new Int32Array(events);
-    const fill = byN.slice();
-    for (let e = 0; e < events; e++) grouped[fill[eventN[e] - n0]++] = eventM[e];
-    for (let n = n0; n < n1; n++) {
-      let nTouched = 0;
-      for (let e = byN[n - n0]; e < byN[n - n0 + 1]; e++) if (hits[grouped[e]]++ === 0) touched[nTouched++] = grouped[e];
-      for (let i = 0; i < nTouched; i++) {
-        const m = touched[i];
-        if (hits[m] >= minHits && opts.admit(sorted[n], sorted[m])) pairs.push([order[n], order[m]]);
-        hits[m] = 0;
-      }
-    }
+  const frames = first[sorted.length];
+  const input: SearchInput = {
+    scheme,
+    batch: batchFor(sorted.length),
+    first,
+    hashes,
+    mirror,
+    hasMirror,
+    lastOf,
+    starts: Array.from({ length: scheme.tables }, () => shared(2 ** scheme.bits + 1)),
+    owners: Array.from({ length: scheme.tables }, () => shared(frames)),
+    claimed: shared(3),
+  };
+  return { sorted, order, input };
+}
+
+/**
+ * Pairs [i, j] (positions in `videos`) that share enough hash windows, with `flip` also between
+ * mirrored frames, and that `admit` lets through. Videos are taken shortest first and each is paired
+ * only with longer ones up to `longestPartner(its duration)`: in duration order that is a range of
+ * positions, so the duration rules cost one comparison per hit. `threads` threads build the tables and
+ * search the batches (by default one per core, up to 4, from THREADED_FROM videos on).
+ * `scheme`: how to cut the hashes, by default as suits the number of frames (schemeFor).
+ */
+export async function candidatePairs(videos: readonly Entry[], opts: CandidateOptions): Promise<Array<[number, number]>> {
+  const { sorted, order, input } = prepareSearch(videos, opts);
+  const threads = opts.threads ?? (sorted.length >= THREADED_FROM ? Math.min(4, os.availableParallelism()) : 1);
+  const workers = Array.from({ length: threads - 1 }, () => searchInWorker(input));
+  // A failed worker must fail the search, not leave this thread waiting for the tables it claimed.
+  const failed = Promise.all(workers).then(() => new Promise<never>(() => {}));
+  failed.catch(() => {});
+  buildTables(input);
+  for (let built; (built = Atomics.load(input.claimed, 1)) < input.scheme.tables; ) await Promise.race([Atomics.waitAsync(input.claimed, 1, built).value, failed]);
+  const found = searchBatches(input);
+  for (const theirs of await Promise.all(workers)) for (const [b, pairs] of theirs) found.set(b, pairs);
+  const result: Array<[number, number]> = [];
+  for (let b = 0; b * input.batch < sorted.length; b++) {
+    const pairs = found.get(b)!;
+    for (let k = 0; k < pairs.length; k += 2) if (opts.admit(sorted[pairs[k]], sorted[pairs[k + 1]])) result.push([order[pairs[k]], order[pairs[k + 1]]]);
   }
-  return pairs;
+  return result;
 }

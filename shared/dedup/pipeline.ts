@@ -56,7 +56,7 @@ export async function findDuplicates(entries: readonly Entry[], o: DedupOptions,
   // The longest partner a video can have: a visual duplicate within the tolerance, or what it is a subset of.
   const longestVisual = (d: number) => Math.max(d + o.durationToleranceSec, d / (1 - o.durationToleranceRatio));
   const longestPartner = (d: number) => (o.quality >= 5 ? Math.max(longestVisual(d), d / o.subsetMinRatio) : longestVisual(d));
-  const pairs = candidatePairs(videos, { flip: matchOpts.flip, longestPartner, admit: (a, b) => kindOf(a, b) !== undefined });
+  const pairs = await candidatePairs(videos, { flip: matchOpts.flip, longestPartner, admit: (a, b) => kindOf(a, b) !== undefined });
   stages.push({ stage: "candidates", input: videos.length, output: pairs.length, bytes_read: 0, time_ms: ms(t0), note: "pairs sharing hash windows (longer as the library grows), within the duration rules" });
 
   const visual: MatchGraph = new Map();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { candidatePairs, schemeFor } from "../../shared/dedup/candidates.ts";
+import { buildTables, candidatePairs, prepareSearch, schemeFor, searchBatches, searchInWorker } from "../../shared/dedup/candidates.ts";
 import type { Entry } from "../../shared/dedup/entry.ts";
 import { addEdge, groupAround, type MatchGraph } from "../../shared/dedup/group.ts";
 import { matchPair, type MatchOptions } from "../../shared/dedup/match.ts";
@@ -72,7 +72,7 @@ describe("matchPair", () => {
 });
 
 describe("candidatePairs", () => {
-  it("finds the copies among thousands of videos without comparing all pairs", () => {
+  it("finds the copies among thousands of videos without comparing all pairs", async () => {
     const r = seededRandom(9);
     const records = Array.from({ length: 3000 }, (_, i) => {
       const durationSec = 30 + Math.floor(r() * 600);
@@ -85,15 +85,15 @@ describe("candidatePairs", () => {
       syntheticRecord("mirror.mp4", { durationSec: 300, fingerprints: fingerprintsOf(source, { durationSec: 300, mirrored: true, noise: 2 }, r) }),
     );
     const entries = entriesOf(records);
-    const pairs = candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const pairs = (await candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(pairs).toEqual(expect.arrayContaining(["noisy.mp4 src.mp4", "mirror.mp4 src.mp4", "mirror.mp4 noisy.mp4"]));
     // Chance collisions of two 16-bit pieces are rare: a handful, not millions.
     expect(pairs.length).toBeLessThan(50);
-    const noFlip = candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
+    const noFlip = (await candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" "));
     expect(noFlip).not.toContain("mirror.mp4 src.mp4");
   });
 
-  it("keeps every re-encode with 5 bits flipped a frame when the windows are cut for 10⁶ videos", () => {
+  it("keeps every re-encode with 5 bits flipped a frame when the windows are cut for 10⁶ videos", async () => {
     // The windows a library of 10⁶ videos (16 frames each) gets: longer ones, which a re-encode breaks more often.
     const scheme = schemeFor(16_000_000);
     expect(scheme.bits).toBeGreaterThan(16);
@@ -107,11 +107,55 @@ describe("candidatePairs", () => {
       ];
     }).flat();
     const entries = entriesOf(records);
-    const pairs = new Set(candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true, scheme }).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
+    const pairs = new Set((await candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true, scheme })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
     const missed = Array.from({ length: 1000 }, (_, i) => `s${i}.mp4 s${i}.reencode.mp4`).filter((p) => !pairs.has(p));
     expect(missed).toEqual([]);
     // Chance pairs among 2000 videos: a handful.
     expect(pairs.size).toBeLessThan(1010);
+  });
+
+  it("keeps every mirrored copy, in one thread and in two, when the windows are cut for 10⁶ videos", async () => {
+    // A search that saved lookups by giving up the mirror images (or a worker that skipped a batch) loses them.
+    const scheme = schemeFor(16_000_000);
+    const r = seededRandom(11);
+    const records = Array.from({ length: 1000 }, (_, i) => {
+      const content = randomContent(r, 64, 4);
+      return [
+        syntheticRecord(`s${i}.mp4`, { durationSec: 64, fingerprints: fingerprintsOf(content, { durationSec: 64 }, r) }),
+        syntheticRecord(`s${i}.mirror.mp4`, { durationSec: 64, fingerprints: fingerprintsOf(content, { durationSec: 64, mirrored: true, noise: 5 }, r) }),
+      ];
+    }).flat();
+    const entries = entriesOf(records);
+    const wanted = Array.from({ length: 1000 }, (_, i) => `s${i}.mirror.mp4 s${i}.mp4`);
+    for (const threads of [1, 2]) {
+      const pairs = new Set((await candidatePairs(entries, { flip: true, longestPartner: () => Infinity, admit: () => true, scheme, threads })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
+      expect(wanted.filter((p) => !pairs.has(p))).toEqual([]);
+    }
+    const noFlip = new Set((await candidatePairs(entries, { flip: false, longestPartner: () => Infinity, admit: () => true, scheme })).map(([i, j]) => [entries[i].key, entries[j].key].sort().join(" ")));
+    expect(wanted.filter((p) => noFlip.has(p))).toEqual([]);
+  });
+
+  it("finds the same pairs in a worker as in this thread, and with both", async () => {
+    const r = seededRandom(12);
+    const records = Array.from({ length: 4000 }, (_, i) => {
+      const content = randomContent(r, 40 + (i % 50), 4);
+      const durationSec = 30 + (i % 60);
+      return syntheticRecord(`v${i}.mp4`, { durationSec, fingerprints: fingerprintsOf(content, { durationSec, noise: i % 3, mirrored: i % 7 === 0 }, r) });
+    });
+    // Copies in every batch, so that whichever thread takes a batch has pairs to find.
+    for (let i = 0; i < 400; i++) records.push({ ...records[i * 10], key: `copy${i}.mp4` });
+    const entries = entriesOf(records);
+    const opts = { flip: true, longestPartner: (d: number) => d * 2, admit: () => true };
+    const here = prepareSearch(entries, opts).input;
+    buildTables(here);
+    const mine = searchBatches(here);
+    // A worker alone: it builds every table and searches every batch.
+    const theirs = await searchInWorker(prepareSearch(entries, opts).input);
+    expect(mine.size).toBeGreaterThan(2);
+    expect([...theirs].sort((a, b) => a[0] - b[0])).toEqual([...mine].sort((a, b) => a[0] - b[0]));
+    const one = await candidatePairs(entries, { ...opts, threads: 1 });
+    expect(one.length).toBeGreaterThanOrEqual(400);
+    expect(await candidatePairs(entries, { ...opts, threads: 2 })).toEqual(one);
   });
 });
 
