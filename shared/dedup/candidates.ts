@@ -31,6 +31,7 @@
 // on, worker threads (candidates-worker.ts) build tables and search batches beside the main thread,
 // all reading the same SharedArrayBuffers; the pairs come back in batch order, as from one thread.
 import os from "node:os";
+import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Entry } from "./entry.ts";
 
@@ -361,9 +362,11 @@ export function searchBatches(input: SearchInput): Map<number, Int32Array> {
   return found;
 }
 
+const WORKER_FILE = new URL("./candidates-worker.ts", import.meta.url);
+
 /** Starts a worker that builds tables and searches batches beside this thread; the pairs of the batches it searched. */
 export function searchInWorker(input: SearchInput): Promise<Map<number, Int32Array>> {
-  const worker = new Worker(new URL("./candidates-worker.ts", import.meta.url), { workerData: input });
+  const worker = new Worker(WORKER_FILE, { workerData: input });
   return new Promise((resolve, reject) => {
     worker.on("message", resolve);
     worker.on("error", reject);
@@ -443,7 +446,8 @@ export function prepareSearch(videos: readonly Entry[], opts: CandidateOptions):
  */
 export async function candidatePairs(videos: readonly Entry[], opts: CandidateOptions): Promise<Array<[number, number]>> {
   const { sorted, order, input } = prepareSearch(videos, opts);
-  const threads = opts.threads ?? (sorted.length >= THREADED_FROM ? Math.min(4, os.availableParallelism()) : 1);
+  // A bundle (the Lambda's) has no worker file beside it: one thread there.
+  const threads = opts.threads ?? (sorted.length >= THREADED_FROM && existsSync(WORKER_FILE) ? Math.min(4, os.availableParallelism()) : 1);
   const workers = Array.from({ length: threads - 1 }, () => searchInWorker(input));
   // A failed worker must fail the search, not leave this thread waiting for the tables it claimed.
   const failed = Promise.all(workers).then(() => new Promise<never>(() => {}));
