@@ -84,14 +84,10 @@ export async function getObject({ s3, config }: Clients, key: string, opts: { if
  * bytes; undefined when it is not there.
  */
 export async function readJsonVersion<T>(clients: Clients, key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string; bytes: number } | undefined> {
-  try {
-    const res = await clients.s3.send(new GetObjectCommand({ Bucket: clients.config.bucket, Key: key }));
-    const text = await res.Body!.transformToString();
-    return { value: schema.parse(JSON.parse(text)), etag: res.ETag!, bytes: Buffer.byteLength(text) };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const read = await readBytesVersion(clients, key);
+  if (!read) return undefined;
+  const text = read.body.toString("utf8");
+  return { value: schema.parse(JSON.parse(text)), etag: read.etag, bytes: Buffer.byteLength(text) };
 }
 
 /** An object's bytes with its ETag; undefined when it is not there. */

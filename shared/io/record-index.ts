@@ -1,14 +1,14 @@
 // The index: a compacted snapshot of the manifest, in shards under .reelpress/index/, holding each
 // record's slim fields (what status and report read) and its fingerprints, stamped with the ETag of the
-// record object they were read from. Writers mark each key whose
-// record they change (shared/io/index-changes.ts), so a reader lists only the marks, reads those records
-// and writes back the shards that changed: O(changed) requests, where listing the manifest is a request
-// per thousand records. Once a week, and whenever a shard is missing or out of shape, the reader lists the
-// manifest too and compares ETags. It is a cache: the records stay the truth, a lost write costs a re-read.
+// record object they were read from. Writers mark each key whose record they change
+// (shared/io/index-changes.ts), so a reader lists only the marks, reads those records and writes back the
+// shards that changed: O(changed) requests, where listing the manifest is a request per thousand records.
+// Once a week, and whenever a shard is missing or out of shape, the reader lists the manifest too and
+// compares ETags. It is a cache: the records stay the truth, a lost write costs a re-read.
 import { z } from "zod";
 import type { Clients } from "./clients.ts";
 import { readRecord } from "./manifest.ts";
-import { type ChangeMark, listChangeMarks, settleMarks } from "./index-changes.ts";
+import { listChangeMarks, settleMarks } from "./index-changes.ts";
 import { deleteObjects, listEtagPages, putBytes, putJson, readBytesVersion, readJsonVersion } from "./objects.ts";
 import { mapLimit } from "../pool.ts";
 import { INDEX_PREFIX, MANIFEST_PREFIX, keyFromManifestKey } from "../rules/naming.ts";
@@ -305,6 +305,6 @@ export async function forEachIndexed(clients: Clients, each: (r: IndexedRecord) 
   stats.listed = listing !== undefined;
   // A pass that listed every shard's records makes the marks the record of what moves from now on.
   if (!byMarks) await putJson(clients, INDEX_META_KEY, { v: 1, listed_at: new Date(startedAt).toISOString() });
-  await settleMarks(clients, marks.filter((m: ChangeMark) => stored[shardOf(m.key, INDEX_SHARDS)]));
+  await settleMarks(clients, marks.filter((m) => stored[shardOf(m.key, INDEX_SHARDS)]));
   return stats;
 }

@@ -113,27 +113,21 @@ export function backupKeyFor(key: string, backupPrefix: string): string {
   return safeKey(`${normalizePrefix(backupPrefix)}${safeKey(key)}`);
 }
 
-export function manifestKeyFor(key: string): string {
-  return `${MANIFEST_PREFIX}${safeKey(key)}.json`;
+/** `<prefix><key>.json`: where reelpress keeps one JSON object per library key. */
+const jsonKeyFor = (prefix: string, key: string) => `${prefix}${safeKey(key)}.json`;
+
+/** The library key a `<prefix><key>.json` object is kept for, or undefined when it is not one. */
+function keyFromJsonKey(prefix: string, objectKey: string): string | undefined {
+  if (!objectKey.startsWith(prefix) || !objectKey.endsWith(".json")) return undefined;
+  return objectKey.slice(prefix.length, -".json".length);
 }
 
-export function changedMarkKeyFor(key: string): string {
-  return `${INDEX_CHANGED_PREFIX}${safeKey(key)}.json`;
-}
+export const manifestKeyFor = (key: string) => jsonKeyFor(MANIFEST_PREFIX, key);
+export const changedMarkKeyFor = (key: string) => jsonKeyFor(INDEX_CHANGED_PREFIX, key);
+export const keyFromChangedMarkKey = (markKey: string) => keyFromJsonKey(INDEX_CHANGED_PREFIX, markKey);
+export const queuedMarkKeyFor = (key: string) => jsonKeyFor(QUEUED_PREFIX, key);
 
-export function keyFromChangedMarkKey(markKey: string): string | undefined {
-  if (!markKey.startsWith(INDEX_CHANGED_PREFIX) || !markKey.endsWith(".json")) return undefined;
-  return markKey.slice(INDEX_CHANGED_PREFIX.length, -".json".length);
-}
-
-export function queuedMarkKeyFor(key: string): string {
-  return `${QUEUED_PREFIX}${safeKey(key)}.json`;
-}
-
-export function keyFromManifestKey(manifestKey: string): string | undefined {
-  if (!manifestKey.startsWith(MANIFEST_PREFIX) || !manifestKey.endsWith(".json")) return undefined;
-  return manifestKey.slice(MANIFEST_PREFIX.length, -".json".length);
-}
+export const keyFromManifestKey = (manifestKey: string) => keyFromJsonKey(MANIFEST_PREFIX, manifestKey);
 
 /** S3 event keys are URL-encoded with "+" for space. */
 export function decodeEventKey(key: string): string {
